@@ -1,0 +1,2 @@
+// Replaced by the command implementations.
+namespace mixq {}

@@ -1,0 +1,70 @@
+// Compiles a specialised graph into oneDNN primitives for one batch size and
+// runs it. Compilation does all the work that can be done once - primitive
+// descriptors, primitives, reordered weights, intermediate buffers - so that
+// Run() allocates nothing: it reorders the inputs in, executes the primitive
+// list and reorders the outputs out.
+//
+// Layout policy: convolution and inner-product tensors use format_tag::any and
+// keep the layout oneDNN picks (blocked, e.g. nChw8c) from layer to layer;
+// element-wise, binary, pooling and concat follow their producer's layout; a
+// reorder is inserted only where a consumer needs another layout (Reshape,
+// Transpose, Softmax, graph outputs) or at the graph inputs.
+//
+// Fusion: ReLU/Clip/other eltwise after Conv/Gemm/MatMul become post-ops, and
+// a residual Add whose other operand is ready becomes a sum post-op.
+//
+// A CompiledModel is not thread-safe: one Run() at a time. oneDNN's OpenMP
+// threads do the parallel work.
+#ifndef MIXQ_WORKER_EXECUTOR_H_
+#define MIXQ_WORKER_EXECUTOR_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "common/tensor.h"
+#include "worker/graph.h"
+
+namespace mixq {
+
+struct ExecutorOptions {
+  // OpenMP threads for oneDNN; 0 leaves the runtime's default (all cores).
+  int threads = 0;
+  // Fuse eltwise and residual-sum post-ops (off only for debugging/tests).
+  bool fuse_post_ops = true;
+};
+
+class CompiledModel {
+ public:
+  // `graph` must be specialised (Specialize()). Fails with Unimplemented
+  // naming the node when an op or dtype cannot be compiled.
+  static StatusOr<std::unique_ptr<CompiledModel>> Compile(const Graph& graph,
+                                                          const ExecutorOptions& options);
+  virtual ~CompiledModel() = default;
+
+  // Names, dtypes and shapes of the graph inputs and outputs, in order.
+  virtual const std::vector<std::string>& input_names() const = 0;
+  virtual const std::vector<std::string>& output_names() const = 0;
+  virtual const std::vector<ValueInfo>& input_infos() const = 0;
+  virtual const std::vector<ValueInfo>& output_infos() const = 0;
+
+  // Tensors of the right dtype and shape for Run()'s outputs; allocate once.
+  std::vector<Tensor> MakeOutputs() const;
+
+  // Runs the model. `inputs` must match input_infos() in order, dtype and
+  // shape; `outputs` must come from MakeOutputs(). Allocates nothing.
+  virtual Status Run(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs) = 0;
+
+  // One line per primitive (node name, primitive kind, oneDNN implementation)
+  // for logs and `mixq profile`.
+  virtual std::vector<std::string> Describe() const = 0;
+};
+
+// oneDNN's effective ISA as a short name ("avx2", "avx512_core_vnni", ...).
+// Note: calling it locks oneDNN's ISA cap (see isa.h when it exists).
+std::string EffectiveIsaName();
+
+}  // namespace mixq
+
+#endif  // MIXQ_WORKER_EXECUTOR_H_
