@@ -1,2 +1,141 @@
+// `mixq`: the command line. Parses each command's options with
+// Boost.Program_options into its options struct and runs it; every error
+// ends as one line on stderr and a non-zero exit (1: the work failed,
+// 2: the command line was wrong).
+#include <boost/program_options.hpp>
 #include <cstdio>
-int main() { std::puts("mixq: under construction"); return 0; }
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "coordinator/engine_commands.h"
+
+namespace po = boost::program_options;
+
+namespace {
+
+const char kUsage[] =
+    "mixq - fastest per-layer FP32/INT8 mix of a neural network within an accuracy budget\n"
+    "\n"
+    "usage: mixq <command> [options]      (mixq <command> --help for its options)\n"
+    "\n"
+    "commands:\n"
+    "  eval    accuracy (top-1, top-5) of an ONNX model on a labelled dataset\n"
+    "  bench   latency and throughput of an ONNX model per batch size\n"
+    "  version print the version\n";
+
+std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag) {
+  std::vector<int64_t> values;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      long long v = std::stoll(item, &used);
+      if (used != item.size() || v <= 0) throw std::invalid_argument(item);
+      values.push_back(v);
+    } catch (const std::exception&) {
+      throw po::error(flag + ": '" + item + "' is not a positive integer");
+    }
+  }
+  if (values.empty()) throw po::error(flag + " needs at least one value");
+  return values;
+}
+
+void AddEngineOptions(po::options_description* desc, mixq::EngineOptions* engine) {
+  desc->add_options()(
+      "threads", po::value<int>(&engine->threads)->default_value(0),
+      "oneDNN (OpenMP) threads; 0 = OpenMP's default, one per logical CPU")(
+      "max-isa", po::value<std::string>(&engine->max_isa),
+      "cap oneDNN's ISA: sse41|avx|avx2|avx2_vnni|avx512_core|avx512_core_vnni|"
+      "avx512_core_bf16|avx512_core_amx");
+}
+
+// Parses `args` against `desc`; returns false after printing help.
+bool Parse(const std::string& command, po::options_description& desc,
+           const std::vector<std::string>& args) {
+  desc.add_options()("help,h", "show this help");
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  if (vm.count("help")) {
+    std::cout << "usage: mixq " << command << " [options]\n" << desc;
+    return false;
+  }
+  po::notify(vm);
+  return true;
+}
+
+int Fail(const std::string& command, const mixq::Status& status) {
+  std::cerr << "mixq " << command << ": " << status.message() << "\n";
+  return 1;
+}
+
+int Eval(const std::vector<std::string>& args) {
+  mixq::EvalCommandOptions o;
+  bool quiet = false;
+  po::options_description desc("mixq eval: accuracy of a model on a dataset");
+  desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
+      "dataset", po::value<std::string>(&o.dataset)->required(), "dataset YAML (schemas/dataset.md)")(
+      "batch", po::value<int64_t>(&o.batch)->default_value(100), "samples per forward pass")(
+      "begin", po::value<int64_t>(&o.begin)->default_value(0), "first sample")(
+      "count", po::value<int64_t>(&o.count)->default_value(-1), "samples to evaluate; -1 = all")(
+      "json", po::bool_switch(&o.json), "print one JSON object")(
+      "quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+  AddEngineOptions(&desc, &o.engine);
+  if (!Parse("eval", desc, args)) return 0;
+  o.progress = !quiet;
+  mixq::Status s = mixq::RunEvalCommand(o, std::cout);
+  return s.ok() ? 0 : Fail("eval", s);
+}
+
+int Bench(const std::vector<std::string>& args) {
+  mixq::BenchCommandOptions o;
+  std::string batches = "1,16";
+  po::options_description desc("mixq bench: latency and throughput");
+  desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
+      "batch", po::value<std::string>(&batches)->default_value("1,16"),
+      "comma-separated batch sizes")(
+      "warmup", po::value<int>(&o.warmup)->default_value(3), "untimed runs per batch size")(
+      "min-iterations", po::value<int>(&o.min_iterations)->default_value(10),
+      "timed runs per batch size, at least")(
+      "min-seconds", po::value<double>(&o.min_seconds)->default_value(2.0),
+      "timed seconds per batch size, at least")("json", po::bool_switch(&o.json),
+                                                "print a JSON list, one object per batch");
+  AddEngineOptions(&desc, &o.engine);
+  if (!Parse("bench", desc, args)) return 0;
+  o.batches = ParseIntList(batches, "--batch");
+  mixq::Status s = mixq::RunBenchCommand(o, std::cout);
+  return s.ok() ? 0 : Fail("bench", s);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::cerr << kUsage;
+    return 2;
+  }
+  const std::string command = argv[1];
+  const std::vector<std::string> args(argv + 2, argv + argc);
+  try {
+    if (command == "eval") return Eval(args);
+    if (command == "bench") return Bench(args);
+    if (command == "version" || command == "--version") {
+      std::cout << "mixq " << MIXQ_VERSION << "\n";
+      return 0;
+    }
+    if (command == "help" || command == "--help" || command == "-h") {
+      std::cout << kUsage;
+      return 0;
+    }
+    std::cerr << "mixq: unknown command '" << command << "'\n\n" << kUsage;
+    return 2;
+  } catch (const po::error& e) {
+    std::cerr << "mixq " << command << ": " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "mixq " << command << ": internal error: " << e.what() << "\n";
+    return 1;
+  }
+}

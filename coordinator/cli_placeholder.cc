@@ -1,2 +1,0 @@
-// Replaced by the command implementations.
-namespace mixq {}

@@ -1,0 +1,42 @@
+// Accuracy of a model on a labelled dataset slice: runs the compiled model
+// batch by batch and counts top-1 and top-5 hits. The same routine serves
+// `mixq eval` and, later, the workers' evaluate tasks; counts (not rates) are
+// returned so that shard results can be summed exactly.
+#ifndef MIXQ_WORKER_EVALUATOR_H_
+#define MIXQ_WORKER_EVALUATOR_H_
+
+#include <cstdint>
+#include <functional>
+
+#include "common/dataset.h"
+#include "common/status.h"
+#include "worker/executor.h"
+#include "worker/graph.h"
+
+namespace mixq {
+
+struct EvalOptions {
+  int64_t batch = 100;  // samples per forward pass
+  int64_t begin = 0;    // first sample of the slice
+  int64_t count = -1;   // samples in the slice; -1 = to the end of the dataset
+  ExecutorOptions executor;
+  // Called after each batch with (samples done, samples total); may be empty.
+  std::function<void(int64_t, int64_t)> progress;
+};
+
+struct EvalCounts {
+  int64_t samples = 0;
+  int64_t correct1 = 0;
+  int64_t correct5 = 0;
+  double seconds = 0.0;  // model execution and data preparation, not compilation
+};
+
+// `graph` is an imported (unspecialised) graph with one float input and one
+// output of shape [N, classes]. Fails with InvalidArgument when the dataset
+// does not fit the model input or a label is outside [0, classes).
+StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
+                              const EvalOptions& options);
+
+}  // namespace mixq
+
+#endif  // MIXQ_WORKER_EVALUATOR_H_
