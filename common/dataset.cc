@@ -158,9 +158,9 @@ Status Dataset::Fill(int64_t begin, int64_t count, Tensor* batch,
                      std::vector<int64_t>* labels) const {
   if (batch == nullptr) return InvalidArgument("Dataset::Fill: batch is null");
   if (begin < 0 || count < 0 || begin > size() || count > size() - begin) {
-    return OutOfRange(spec_.source + ": samples [" + std::to_string(begin) + ", " +
-                      std::to_string(begin + count) + ") are outside the dataset's [0, " +
-                      std::to_string(size()) + ")");
+    return OutOfRange(spec_.source + ": cannot take " + std::to_string(count) +
+                      " samples from index " + std::to_string(begin) + ": the dataset has " +
+                      std::to_string(size()));
   }
   Shape shape = {count};
   shape.insert(shape.end(), sample_shape_.begin(), sample_shape_.end());
