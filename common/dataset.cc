@@ -16,7 +16,7 @@ namespace {
 StatusOr<RawArray> ReadArray(const std::string& format, const std::string& path) {
   if (format == "idx") return ReadIdx(path);
   if (format == "npy") return ReadNpy(path);
-  return InvalidArgument("unknown dataset format '" + format + "' (use idx or npy)");
+  return InvalidArgument(path + ": unknown dataset format '" + format + "' (use idx or npy)");
 }
 
 // One value per channel from a spec list of 1 or `channels` values; `fill`
@@ -33,30 +33,36 @@ StatusOr<std::vector<float>> PerChannel(const std::vector<float>& values, int64_
                          std::to_string(channels) + ")");
 }
 
-// Preprocesses `count` samples of C x H x W elements of type T. The loop
-// order follows the output so writes are sequential.
+// How one sample is laid out and normalised: everything Fill's inner loop needs.
+struct SampleTransform {
+  int64_t channels, height, width;
+  bool raw_nhwc, out_nhwc;
+  float scale;
+  const std::vector<float>& mean;  // one per channel
+  const std::vector<float>& std_dev;
+};
+
+// Preprocesses `count` samples stored as elements of type T. The loop order
+// follows the output so writes are sequential.
 template <typename T>
-void PreprocessSamples(const uint8_t* raw, int64_t count, int64_t c_dim, int64_t h_dim,
-                       int64_t w_dim, bool raw_nhwc, bool out_nhwc, float scale,
-                       const std::vector<float>& mean, const std::vector<float>& std_dev,
-                       float* out) {
-  const int64_t hw = h_dim * w_dim;
-  const int64_t per_sample = c_dim * hw;
+void PreprocessSamples(const uint8_t* raw, int64_t count, const SampleTransform& t, float* out) {
+  const int64_t hw = t.height * t.width;
+  const int64_t per_sample = t.channels * hw;
   for (int64_t n = 0; n < count; ++n) {
     const uint8_t* sample = raw + n * per_sample * sizeof(T);
     auto value = [&](int64_t c, int64_t pixel) {
-      const int64_t index = raw_nhwc ? pixel * c_dim + c : c * hw + pixel;
+      const int64_t index = t.raw_nhwc ? pixel * t.channels + c : c * hw + pixel;
       T v;
       std::memcpy(&v, sample + index * sizeof(T), sizeof(T));
-      return (static_cast<float>(v) * scale - mean[c]) / std_dev[c];
+      return (static_cast<float>(v) * t.scale - t.mean[c]) / t.std_dev[c];
     };
     float* dst = out + n * per_sample;
-    if (out_nhwc) {
+    if (t.out_nhwc) {
       for (int64_t p = 0; p < hw; ++p) {
-        for (int64_t c = 0; c < c_dim; ++c) *dst++ = value(c, p);
+        for (int64_t c = 0; c < t.channels; ++c) *dst++ = value(c, p);
       }
     } else {
-      for (int64_t c = 0; c < c_dim; ++c) {
+      for (int64_t c = 0; c < t.channels; ++c) {
         for (int64_t p = 0; p < hw; ++p) *dst++ = value(c, p);
       }
     }
@@ -168,29 +174,30 @@ Status Dataset::Fill(int64_t begin, int64_t count, Tensor* batch,
 
   const int64_t per_sample = channels_ * height_ * width_;
   const uint8_t* raw = raw_.data() + begin * per_sample * DTypeSize(raw_dtype_);
-  const bool out_nhwc = spec_.preprocess.layout == Preprocess::Layout::kNhwc;
-  const float scale = spec_.preprocess.scale;
+  const SampleTransform t = {channels_,
+                             height_,
+                             width_,
+                             raw_nhwc_,
+                             spec_.preprocess.layout == Preprocess::Layout::kNhwc,
+                             spec_.preprocess.scale,
+                             mean_,
+                             std_};
   float* out = batch->data<float>();
   switch (raw_dtype_) {
     case DType::kU8:
-      PreprocessSamples<uint8_t>(raw, count, channels_, height_, width_, raw_nhwc_, out_nhwc, scale,
-                                 mean_, std_, out);
+      PreprocessSamples<uint8_t>(raw, count, t, out);
       break;
     case DType::kI8:
-      PreprocessSamples<int8_t>(raw, count, channels_, height_, width_, raw_nhwc_, out_nhwc, scale,
-                                mean_, std_, out);
+      PreprocessSamples<int8_t>(raw, count, t, out);
       break;
     case DType::kI32:
-      PreprocessSamples<int32_t>(raw, count, channels_, height_, width_, raw_nhwc_, out_nhwc, scale,
-                                 mean_, std_, out);
+      PreprocessSamples<int32_t>(raw, count, t, out);
       break;
     case DType::kF32:
-      PreprocessSamples<float>(raw, count, channels_, height_, width_, raw_nhwc_, out_nhwc, scale,
-                               mean_, std_, out);
+      PreprocessSamples<float>(raw, count, t, out);
       break;
     case DType::kF64:
-      PreprocessSamples<double>(raw, count, channels_, height_, width_, raw_nhwc_, out_nhwc, scale,
-                                mean_, std_, out);
+      PreprocessSamples<double>(raw, count, t, out);
       break;
     default:
       return Internal("Dataset::Fill: unexpected sample type " +
