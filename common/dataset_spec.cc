@@ -1,0 +1,181 @@
+// LoadDatasetSpec: the dataset YAML (schemas/dataset.md) into a DatasetSpec.
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <initializer_list>
+#include <string_view>
+
+#include "common/dataset.h"
+
+namespace mixq {
+namespace {
+
+// Errors name the YAML file and the key's dotted path.
+class SpecParser {
+ public:
+  explicit SpecParser(std::string source) : source_(std::move(source)) {}
+
+  Status Error(const std::string& message) const {
+    return InvalidArgument(source_ + ": " + message);
+  }
+
+  // Refuses keys of `map` outside `allowed`; `prefix` is the map's path.
+  Status CheckKeys(const YAML::Node& map, const std::string& prefix,
+                   std::initializer_list<std::string_view> allowed) const {
+    for (const auto& entry : map) {
+      const std::string key = entry.first.Scalar();
+      bool known = false;
+      for (std::string_view a : allowed) known = known || key == a;
+      if (!known) {
+        std::string list;
+        for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        return Error("unknown key '" + prefix + key + "' (expected one of: " + list + ")");
+      }
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<std::string> String(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar() || node.Scalar().empty()) {
+      return Error("'" + path + "' must be a non-empty string");
+    }
+    return node.Scalar();
+  }
+
+  StatusOr<float> Number(const YAML::Node& node, const std::string& path) const {
+    double value = 0;
+    try {
+      if (!node.IsScalar()) return Error("'" + path + "' must be a number");
+      value = node.as<double>();
+    } catch (const YAML::Exception&) {
+      return Error("'" + path + "' must be a number, got '" + node.Scalar() + "'");
+    }
+    if (!std::isfinite(value)) return Error("'" + path + "' must be finite");
+    return static_cast<float>(value);
+  }
+
+  // A list of numbers; a single number counts as a list of one.
+  StatusOr<std::vector<float>> NumberList(const YAML::Node& node, const std::string& path) const {
+    std::vector<float> values;
+    if (node.IsScalar()) {
+      MIXQ_ASSIGN_OR_RETURN(float v, Number(node, path));
+      values.push_back(v);
+    } else if (node.IsSequence()) {
+      for (size_t i = 0; i < node.size(); ++i) {
+        MIXQ_ASSIGN_OR_RETURN(float v, Number(node[i], path + "[" + std::to_string(i) + "]"));
+        values.push_back(v);
+      }
+    }
+    if (values.empty())
+      return Error("'" + path + "' must be a number or a non-empty list of numbers");
+    return values;
+  }
+
+  StatusOr<Preprocess::Layout> Layout(const YAML::Node& node, const std::string& path) const {
+    if (node.IsScalar() && node.Scalar() == "nchw") return Preprocess::Layout::kNchw;
+    if (node.IsScalar() && node.Scalar() == "nhwc") return Preprocess::Layout::kNhwc;
+    return Error("'" + path + "' must be nchw or nhwc, got '" +
+                 (node.IsScalar() ? node.Scalar() : std::string("a non-scalar")) + "'");
+  }
+
+  StatusOr<Preprocess> ParsePreprocess(const YAML::Node& node) const {
+    Preprocess p;
+    if (node.IsNull()) return p;
+    if (!node.IsMap()) return Error("'preprocess' must be a mapping (scale, mean, std, layout)");
+    MIXQ_RETURN_IF_ERROR(CheckKeys(node, "preprocess.", {"scale", "mean", "std", "layout"}));
+    if (node["scale"]) {
+      MIXQ_ASSIGN_OR_RETURN(p.scale, Number(node["scale"], "preprocess.scale"));
+      if (p.scale == 0) return Error("'preprocess.scale' must not be 0");
+    }
+    if (node["mean"]) {
+      MIXQ_ASSIGN_OR_RETURN(p.mean, NumberList(node["mean"], "preprocess.mean"));
+    }
+    if (node["std"]) {
+      MIXQ_ASSIGN_OR_RETURN(p.std, NumberList(node["std"], "preprocess.std"));
+      for (size_t i = 0; i < p.std.size(); ++i) {
+        if (!(p.std[i] > 0)) {
+          return Error("'preprocess.std[" + std::to_string(i) + "]' must be > 0, got " +
+                       std::to_string(p.std[i]));
+        }
+      }
+    }
+    if (p.mean.size() > 1 && p.std.size() > 1 && p.mean.size() != p.std.size()) {
+      return Error("'preprocess.mean' has " + std::to_string(p.mean.size()) +
+                   " values but 'preprocess.std' has " + std::to_string(p.std.size()));
+    }
+    if (node["layout"]) {
+      MIXQ_ASSIGN_OR_RETURN(p.layout, Layout(node["layout"], "preprocess.layout"));
+    }
+    return p;
+  }
+
+  // `value` made relative to the YAML's folder unless absolute.
+  std::string ResolvePath(const std::string& value) const {
+    const std::filesystem::path path(value);
+    const std::filesystem::path base = std::filesystem::path(source_).parent_path();
+    if (path.is_absolute() || base.empty()) return value;
+    return (base / path).lexically_normal().string();
+  }
+
+  StatusOr<DatasetSpec> Parse(const YAML::Node& root) const {
+    if (!root.IsMap()) {
+      return Error("expected a mapping with keys format, images, labels, preprocess");
+    }
+    MIXQ_RETURN_IF_ERROR(
+        CheckKeys(root, "", {"format", "images", "labels", "preprocess", "stored_layout"}));
+    DatasetSpec spec;
+    spec.source = source_;
+    for (const char* key : {"format", "images", "labels"}) {
+      if (!root[key]) return Error(std::string("missing required key '") + key + "'");
+    }
+    MIXQ_ASSIGN_OR_RETURN(spec.format, String(root["format"], "format"));
+    if (spec.format != "idx" && spec.format != "npy") {
+      return Error("'format' must be idx or npy, got '" + spec.format + "'");
+    }
+    MIXQ_ASSIGN_OR_RETURN(const std::string images, String(root["images"], "images"));
+    MIXQ_ASSIGN_OR_RETURN(const std::string labels, String(root["labels"], "labels"));
+    spec.images = ResolvePath(images);
+    spec.labels = ResolvePath(labels);
+    if (root["preprocess"]) {
+      MIXQ_ASSIGN_OR_RETURN(spec.preprocess, ParsePreprocess(root["preprocess"]));
+    }
+    if (root["stored_layout"]) {
+      MIXQ_ASSIGN_OR_RETURN(spec.stored_layout, Layout(root["stored_layout"], "stored_layout"));
+    }
+    return spec;
+  }
+
+ private:
+  std::string source_;
+};
+
+}  // namespace
+
+const char* LayoutName(Preprocess::Layout layout) {
+  return layout == Preprocess::Layout::kNhwc ? "nhwc" : "nchw";
+}
+
+StatusOr<DatasetSpec> LoadDatasetSpec(const std::string& yaml_path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(yaml_path, ec)) {
+    return NotFound(yaml_path + ": no such dataset file");
+  }
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(yaml_path);
+  } catch (const YAML::ParserException& e) {
+    return InvalidArgument(yaml_path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                           std::to_string(e.mark.column + 1) + ": " + e.msg);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(yaml_path + ": " + e.what());
+  }
+  try {
+    return SpecParser(yaml_path).Parse(root);
+  } catch (const YAML::Exception& e) {
+    // Defensive: node access on odd documents (e.g. non-scalar keys) throws.
+    return InvalidArgument(yaml_path + ": " + e.what());
+  }
+}
+
+}  // namespace mixq

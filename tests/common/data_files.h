@@ -1,0 +1,134 @@
+// Test helpers for the dataset readers: a self-deleting temporary folder and
+// builders that write real IDX, NPY and gzip files from bytes the tests
+// spell out, so every reader test runs on files made independently of the
+// code under test.
+#ifndef MIXQ_TESTS_COMMON_DATA_FILES_H_
+#define MIXQ_TESTS_COMMON_DATA_FILES_H_
+
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+namespace mixq::test {
+
+// A fresh folder under the system temp dir, removed with its contents.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern = (std::filesystem::temp_directory_path() / "mixq_data_XXXXXX").string();
+    std::vector<char> buf(pattern.begin(), pattern.end());
+    buf.push_back('\0');
+    if (mkdtemp(buf.data()) == nullptr) ADD_FAILURE() << "mkdtemp failed";
+    dir_ = buf.data();
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+
+  const std::string& path() const { return dir_; }
+  // `name` inside the folder; creates parent folders.
+  std::string Path(const std::string& name) const {
+    const std::filesystem::path p = std::filesystem::path(dir_) / name;
+    std::filesystem::create_directories(p.parent_path());
+    return p.string();
+  }
+
+ private:
+  std::string dir_;
+};
+
+inline void WriteBytes(const std::string& path, const std::vector<uint8_t>& bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+  ASSERT_TRUE(out.good()) << path;
+}
+
+inline void WriteText(const std::string& path, const std::string& text) {
+  WriteBytes(path, std::vector<uint8_t>(text.begin(), text.end()));
+}
+
+inline std::vector<uint8_t> ReadBytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::vector<uint8_t>(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+inline void WriteGzip(const std::string& path, const std::vector<uint8_t>& bytes) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr) << path;
+  if (!bytes.empty()) {
+    ASSERT_EQ(gzwrite(f, bytes.data(), static_cast<unsigned>(bytes.size())),
+              static_cast<int>(bytes.size()));
+  }
+  ASSERT_EQ(gzclose(f), Z_OK);
+}
+
+// Decompresses a gzip file in one go (the test's own reading, apart from
+// the reader under test).
+inline std::vector<uint8_t> Gunzip(const std::string& path) {
+  std::vector<uint8_t> out;
+  gzFile f = gzopen(path.c_str(), "rb");
+  if (f == nullptr) return out;
+  uint8_t buf[65536];
+  int n;
+  while ((n = gzread(f, buf, sizeof(buf))) > 0) out.insert(out.end(), buf, buf + n);
+  gzclose(f);
+  return out;
+}
+
+inline void AppendBigEndianU32(std::vector<uint8_t>* out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out->push_back(static_cast<uint8_t>(v >> shift));
+}
+
+// An IDX file: magic 0x0000<type><rank>, big-endian dims, then `payload`
+// (already big-endian for multi-byte types).
+inline std::vector<uint8_t> IdxBytes(uint8_t type, const std::vector<uint32_t>& dims,
+                                     const std::vector<uint8_t>& payload) {
+  std::vector<uint8_t> out = {0, 0, type, static_cast<uint8_t>(dims.size())};
+  for (uint32_t d : dims) AppendBigEndianU32(&out, d);
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+// The little-endian bytes of `values` (the host's order on x86-64).
+template <typename T>
+std::vector<uint8_t> LittleEndianBytes(const std::vector<T>& values) {
+  std::vector<uint8_t> out(values.size() * sizeof(T));
+  if (!out.empty()) std::memcpy(out.data(), values.data(), out.size());
+  return out;
+}
+
+// An NPY file of format `major`.0 with header dict `dict` (padded with spaces
+// and a newline to a multiple of 64 bytes, as numpy writes it) and `payload`.
+inline std::vector<uint8_t> NpyBytes(const std::string& dict, const std::vector<uint8_t>& payload,
+                                     int major = 1) {
+  const size_t prefix = major == 1 ? 10 : 12;
+  std::string header = dict;
+  while ((prefix + header.size() + 1) % 64 != 0) header += ' ';
+  header += '\n';
+  std::vector<uint8_t> out = {0x93, 'N', 'U', 'M', 'P', 'Y', static_cast<uint8_t>(major), 0};
+  const size_t len = header.size();
+  out.push_back(static_cast<uint8_t>(len));
+  out.push_back(static_cast<uint8_t>(len >> 8));
+  if (major != 1) {
+    out.push_back(static_cast<uint8_t>(len >> 16));
+    out.push_back(static_cast<uint8_t>(len >> 24));
+  }
+  out.insert(out.end(), header.begin(), header.end());
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+}  // namespace mixq::test
+
+#endif  // MIXQ_TESTS_COMMON_DATA_FILES_H_
