@@ -1,0 +1,14 @@
+#include "worker/node_error.h"
+
+namespace mixq {
+
+Status NodeError(StatusCode code, const Graph& graph, const Node& node, const std::string& reason) {
+  return NodeError(code, graph.source, node.name, OpTypeName(node.op), reason);
+}
+
+Status NodeError(StatusCode code, const std::string& source, const std::string& node_name,
+                 const std::string& op_type, const std::string& reason) {
+  return Status(code, source + ": node '" + node_name + "' (" + op_type + "): " + reason);
+}
+
+}  // namespace mixq
