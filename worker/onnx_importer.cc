@@ -241,12 +241,14 @@ StatusOr<Graph> Importer::Run() {
   if (!model_.has_graph()) return DataLoss(source_ + ": not an ONNX model (no graph)");
   graph_.source = source_;
   graph_.opset = DefaultOpset(model_);
-  if (graph_.opset <= 0) {
-    return InvalidArgument(source_ + ": the model imports no default-domain (ai.onnx) opset");
-  }
   MIXQ_RETURN_IF_ERROR(AddInitializers());
   MIXQ_RETURN_IF_ERROR(AddInputsAndOutputs());
   MIXQ_RETURN_IF_ERROR(AddNodes());
+  // Checked after the nodes so that a model of only foreign-domain ops is
+  // reported as unsupported ops rather than as a missing opset.
+  if (graph_.opset <= 0) {
+    return InvalidArgument(source_ + ": the model imports no default-domain (ai.onnx) opset");
+  }
   MIXQ_RETURN_IF_ERROR(PropagateShapes(&graph_, false));
   MIXQ_RETURN_IF_ERROR(FoldBatchNorm(&graph_));
   PruneConstants(&graph_);

@@ -424,7 +424,11 @@ StatusOr<bool> Inference::Reshape() {
   std::vector<int64_t> target;
   if (HasInput(1)) {
     const Tensor* t = Constant(1);
-    if (t == nullptr) return NotYet("shape input '" + InputName(1) + "' is not constant");
+    if (t == nullptr && concrete_) {
+      return Unsupported("shape input '" + InputName(1) +
+                         "' is not constant; data-dependent reshapes are not supported");
+    }
+    if (t == nullptr) return false;
     if (t->rank() != 1) return Invalid("shape input '" + InputName(1) + "' is not 1-D");
     target = t->ToInt64Vector();
   } else if (node_.attrs.Has("shape")) {
