@@ -7,8 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
-#include <set>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -38,7 +38,8 @@ std::vector<std::string> DataFiles(const std::filesystem::path& dir, const std::
 void CheckModel(const std::filesystem::path& dir, SweepResult* result) {
   const std::string model_path = (dir / "model.onnx").string();
   const std::string name = dir.filename().string();
-  auto frozen = testing::FreezeNonFloatInputs(model_path, DataFiles(dir / "test_data_set_0", "input_"));
+  auto frozen =
+      testing::FreezeNonFloatInputs(model_path, DataFiles(dir / "test_data_set_0", "input_"));
   if (!frozen.ok()) return;
   auto graph = ImportOnnxFromBytes(*frozen, model_path);
   if (!graph.ok()) {

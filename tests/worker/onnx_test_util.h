@@ -119,7 +119,7 @@ inline std::string Serialize(const onnx::ModelProto& model) {
 // initializers. Freeze every non-float input into an initializer from the
 // reference data so those tests exercise mixq's constant-input handling.
 inline StatusOr<std::string> FreezeNonFloatInputs(const std::string& model_path,
-                                           const std::vector<std::string>& inputs) {
+                                                  const std::vector<std::string>& inputs) {
   std::ifstream in(model_path, std::ios::binary);
   onnx::ModelProto model;
   if (!model.ParseFromIstream(&in)) return DataLoss(model_path);
