@@ -13,6 +13,7 @@
 
 #include "worker/constant_folding.h"
 #include "worker/fold_batch_norm.h"
+#include "worker/node_error.h"
 #include "worker/onnx_node.h"
 #include "worker/tensor_proto.h"
 
@@ -270,7 +271,9 @@ StatusOr<Graph> ImportOnnxFromBytes(const std::string& bytes, const std::string&
   if (model.ir_version() <= 0 || !model.has_graph()) {
     return DataLoss(source + ": not an ONNX model (no IR version or graph)");
   }
-  return Importer(model, source).Run();
+  auto graph = Importer(model, source).Run();
+  if (!graph.ok()) return Status(graph.status().code(), OneLine(graph.status().message()));
+  return graph;
 }
 
 StatusOr<Graph> ImportOnnx(const std::string& path) {

@@ -5,7 +5,10 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -380,6 +383,41 @@ TEST(OnnxImporter, BatchNormTrainingModeIsUnimplemented) {
   auto graph = ImportOnnxFromBytes(Serialize(model), "bn.onnx");
   EXPECT_EQ(graph.status().code(), StatusCode::kUnimplemented);
   EXPECT_NE(graph.status().message().find("node 'bn' (BatchNormalization)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mixq
+
+namespace mixq {
+namespace {
+
+// Flips bytes of real models at seeded random positions: whatever the
+// importer answers, it must not crash, and an error must stay one line.
+TEST(OnnxImporter, CorruptedModelsNeverCrash) {
+  const std::string models[] = {
+      testing::kMalformedDir + "valid_conv.onnx",
+      testing::kOnnxNodeDir + "test_gemm_all_attributes/model.onnx",
+      testing::kOnnxPytorchDir + "test_Conv2d_depthwise_padded/model.onnx",
+  };
+  std::mt19937 rng(42);
+  int failures = 0;
+  for (const std::string& path : models) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string original((std::istreambuf_iterator<char>(in)),
+                               std::istreambuf_iterator<char>());
+    ASSERT_FALSE(original.empty()) << path;
+    for (int trial = 0; trial < 400; ++trial) {
+      std::string bytes = original;
+      const int flips = 1 + static_cast<int>(rng() % 4);
+      for (int f = 0; f < flips; ++f) bytes[rng() % bytes.size()] = static_cast<char>(rng());
+      auto graph = ImportOnnxFromBytes(bytes, "fuzz.onnx");
+      if (graph.ok()) continue;
+      ++failures;
+      EXPECT_EQ(graph.status().message().find('\n'), std::string::npos);
+      EXPECT_EQ(graph.status().message().rfind("fuzz.onnx: ", 0), 0u) << graph.status().message();
+    }
+  }
+  EXPECT_GT(failures, 0);
 }
 
 }  // namespace
