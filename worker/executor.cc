@@ -47,6 +47,7 @@ class CompiledModelImpl final : public CompiledModel {
   std::vector<ValueInfo> input_infos_, output_infos_;
   std::vector<Step> steps_;
   std::vector<Tensor> arenas_;
+  std::vector<dnnl::memory> viewed_constants_;
   // Views of each graph input / output buffer, rebound to the caller's data.
   std::vector<std::vector<dnnl::memory>> input_views_, output_views_;
 };
@@ -66,6 +67,7 @@ StatusOr<std::unique_ptr<CompiledModelImpl>> CompiledModelImpl::Build(
     (void)arena_bytes;
     model->steps_ = std::move(ctx.steps());
     model->arenas_ = ctx.TakeArenas();
+    model->viewed_constants_ = ctx.TakeViewedConstants();
   } catch (const dnnl::error& e) {
     return FromDnnlError(e, graph.source.empty() ? "compile" : graph.source);
   }

@@ -116,8 +116,9 @@ memory CompileContext::View(const memory& of, const memory::desc& desc) {
     buffers_[it->second].views.push_back(mem);
     buffer_of_[mem.get()] = it->second;
   } else {
-    // A constant: share its storage directly.
+    // A constant: share its storage, which must outlive the view.
     mem.set_data_handle(of.get_data_handle());
+    viewed_constants_.push_back(of);
   }
   return mem;
 }

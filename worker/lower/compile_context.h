@@ -112,8 +112,10 @@ class CompileContext {
   StatusOr<size_t> Finish();
 
   std::vector<Step>& steps() { return steps_; }
-  // The arena storage Finish() allocated; the compiled model keeps it.
+  // The arena storage Finish() allocated, and the constant memories that
+  // views point into; the compiled model keeps both alive.
   std::vector<Tensor> TakeArenas() { return std::move(arenas_); }
+  std::vector<dnnl::memory> TakeViewedConstants() { return std::move(viewed_constants_); }
 
  private:
   struct Buffer {
@@ -138,6 +140,7 @@ class CompileContext {
   std::unordered_map<dnnl_memory_t, int> buffer_of_;
   std::vector<Step> steps_;
   std::vector<Tensor> arenas_;
+  std::vector<dnnl::memory> viewed_constants_;
 };
 
 }  // namespace mixq
