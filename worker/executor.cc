@@ -3,6 +3,7 @@
 #include <omp.h>
 
 #include <dnnl.hpp>
+#include <exception>
 
 #include "worker/fusion.h"
 #include "worker/lower/compile_context.h"
@@ -102,6 +103,8 @@ Status CompiledModelImpl::Lower(const Graph& graph, CompileContext* ctx) {
       if (!status.ok()) return status.WithContext(where);
     } catch (const dnnl::error& e) {
       return FromDnnlError(e, where);
+    } catch (const std::exception& e) {
+      return Internal(where + ": " + e.what());
     }
   }
   std::vector<dnnl::memory> outputs;
