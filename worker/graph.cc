@@ -4,38 +4,70 @@ namespace mixq {
 
 const char* OpTypeName(OpType op) {
   switch (op) {
-    case OpType::kConv: return "Conv";
-    case OpType::kGemm: return "Gemm";
-    case OpType::kMatMul: return "MatMul";
-    case OpType::kBatchNorm: return "BatchNormalization";
-    case OpType::kRelu: return "Relu";
-    case OpType::kLeakyRelu: return "LeakyRelu";
-    case OpType::kClip: return "Clip";
-    case OpType::kSigmoid: return "Sigmoid";
-    case OpType::kHardSigmoid: return "HardSigmoid";
-    case OpType::kHardSwish: return "HardSwish";
-    case OpType::kTanh: return "Tanh";
-    case OpType::kAdd: return "Add";
-    case OpType::kSub: return "Sub";
-    case OpType::kMul: return "Mul";
-    case OpType::kDiv: return "Div";
-    case OpType::kMaxPool: return "MaxPool";
-    case OpType::kAveragePool: return "AveragePool";
-    case OpType::kGlobalAveragePool: return "GlobalAveragePool";
-    case OpType::kGlobalMaxPool: return "GlobalMaxPool";
-    case OpType::kFlatten: return "Flatten";
-    case OpType::kReshape: return "Reshape";
-    case OpType::kSqueeze: return "Squeeze";
-    case OpType::kUnsqueeze: return "Unsqueeze";
-    case OpType::kTranspose: return "Transpose";
-    case OpType::kConcat: return "Concat";
-    case OpType::kSoftmax: return "Softmax";
-    case OpType::kIdentity: return "Identity";
-    case OpType::kDropout: return "Dropout";
-    case OpType::kConstant: return "Constant";
-    case OpType::kShape: return "Shape";
-    case OpType::kGather: return "Gather";
-    case OpType::kCast: return "Cast";
+    case OpType::kConv:
+      return "Conv";
+    case OpType::kGemm:
+      return "Gemm";
+    case OpType::kMatMul:
+      return "MatMul";
+    case OpType::kBatchNorm:
+      return "BatchNormalization";
+    case OpType::kRelu:
+      return "Relu";
+    case OpType::kLeakyRelu:
+      return "LeakyRelu";
+    case OpType::kClip:
+      return "Clip";
+    case OpType::kSigmoid:
+      return "Sigmoid";
+    case OpType::kHardSigmoid:
+      return "HardSigmoid";
+    case OpType::kHardSwish:
+      return "HardSwish";
+    case OpType::kTanh:
+      return "Tanh";
+    case OpType::kAdd:
+      return "Add";
+    case OpType::kSub:
+      return "Sub";
+    case OpType::kMul:
+      return "Mul";
+    case OpType::kDiv:
+      return "Div";
+    case OpType::kMaxPool:
+      return "MaxPool";
+    case OpType::kAveragePool:
+      return "AveragePool";
+    case OpType::kGlobalAveragePool:
+      return "GlobalAveragePool";
+    case OpType::kGlobalMaxPool:
+      return "GlobalMaxPool";
+    case OpType::kFlatten:
+      return "Flatten";
+    case OpType::kReshape:
+      return "Reshape";
+    case OpType::kSqueeze:
+      return "Squeeze";
+    case OpType::kUnsqueeze:
+      return "Unsqueeze";
+    case OpType::kTranspose:
+      return "Transpose";
+    case OpType::kConcat:
+      return "Concat";
+    case OpType::kSoftmax:
+      return "Softmax";
+    case OpType::kIdentity:
+      return "Identity";
+    case OpType::kDropout:
+      return "Dropout";
+    case OpType::kConstant:
+      return "Constant";
+    case OpType::kShape:
+      return "Shape";
+    case OpType::kGather:
+      return "Gather";
+    case OpType::kCast:
+      return "Cast";
   }
   return "Unknown";
 }

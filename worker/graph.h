@@ -38,8 +38,8 @@ enum class OpType {
   kBatchNorm,  // inputs: X, scale, B, mean, var; attr epsilon
   // Element-wise unary.
   kRelu,
-  kLeakyRelu,    // attr alpha
-  kClip,         // attrs min, max (floats; +-inf when absent)
+  kLeakyRelu,  // attr alpha
+  kClip,       // attrs min, max (floats; +-inf when absent)
   kSigmoid,
   kHardSigmoid,  // attrs alpha, beta
   kHardSwish,
@@ -50,8 +50,8 @@ enum class OpType {
   kMul,
   kDiv,
   // Pooling.
-  kMaxPool,            // attrs kernel_shape, strides, pads, dilations, ceil_mode
-  kAveragePool,        // attrs kernel_shape, strides, pads, ceil_mode, count_include_pad
+  kMaxPool,      // attrs kernel_shape, strides, pads, dilations, ceil_mode
+  kAveragePool,  // attrs kernel_shape, strides, pads, ceil_mode, count_include_pad
   kGlobalAveragePool,
   kGlobalMaxPool,
   // Layout and shape.
@@ -89,8 +89,7 @@ class Attributes {
   std::string String(const std::string& name, const std::string& fallback) const;
   std::vector<int64_t> Ints(const std::string& name,
                             const std::vector<int64_t>& fallback = {}) const;
-  std::vector<float> Floats(const std::string& name,
-                            const std::vector<float>& fallback = {}) const;
+  std::vector<float> Floats(const std::string& name, const std::vector<float>& fallback = {}) const;
   const std::map<std::string, AttrValue>& map() const { return map_; }
 
  private:
@@ -106,11 +105,11 @@ struct PostOp {
   OpType eltwise = OpType::kRelu;  // for kEltwise: kRelu, kClip, kLeakyRelu, ...
   float alpha = 0.f;               // meaning as the eltwise op's attrs
   float beta = 0.f;
-  std::string sum_input;           // for kSum: the value added
+  std::string sum_input;  // for kSum: the value added
 };
 
 struct Node {
-  std::string name;      // ONNX node name, or "<OpType>_<index>" if it had none
+  std::string name;  // ONNX node name, or "<OpType>_<index>" if it had none
   OpType op = OpType::kIdentity;
   std::vector<std::string> inputs;   // value names; "" for an omitted optional input
   std::vector<std::string> outputs;  // value names
@@ -126,8 +125,8 @@ struct ValueInfo {
 };
 
 struct Graph {
-  std::string source;  // path of the ONNX file, for error messages
-  int64_t opset = 0;   // default-domain opset the model was written for
+  std::string source;                // path of the ONNX file, for error messages
+  int64_t opset = 0;                 // default-domain opset the model was written for
   std::vector<std::string> inputs;   // graph inputs that are not initializers
   std::vector<std::string> outputs;  // graph outputs
   std::unordered_map<std::string, ValueInfo> values;  // every value's type/shape
