@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "worker/executor.h"
@@ -96,39 +97,70 @@ Tensor ToDType(const Tensor& t, DType d) {
   return out;
 }
 
-Status RunDataSet(const Graph& imported, const fs::path& set_dir, const Tolerance& tol) {
+// A graph input whose reference data is integer-typed or a scalar is a
+// parameter (reshape target, axes, clip bound, dropout ratio): it becomes an
+// initializer, so the importer sees what a deployed model would have.
+bool IsParameter(const onnx::TensorProto& t) {
+  return t.dims_size() == 0 || (t.data_type() != onnx::TensorProto::FLOAT &&
+                                t.data_type() != onnx::TensorProto::DOUBLE &&
+                                t.data_type() != onnx::TensorProto::FLOAT16);
+}
+
+StatusOr<onnx::TensorProto> ReadProto(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return NotFound(path + ": cannot open");
+  onnx::TensorProto t;
+  if (!t.ParseFromIstream(&in)) return DataLoss(path + ": not a TensorProto");
+  return t;
+}
+
+Status RunDataSet(const onnx::ModelProto& proto, const fs::path& model_path,
+                  const fs::path& set_dir, const Tolerance& tol) {
   std::vector<std::string> input_files = SortedFiles(set_dir, "input_");
   std::vector<std::string> output_files = SortedFiles(set_dir, "output_");
-  if (input_files.size() != imported.inputs.size()) {
+  // Graph inputs that are not initializers, in order (old IR versions list
+  // initializers among the inputs too).
+  std::set<std::string> initializers;
+  for (const auto& init : proto.graph().initializer()) initializers.insert(init.name());
+  std::vector<std::string> input_names;
+  for (const auto& in : proto.graph().input()) {
+    if (!initializers.count(in.name())) input_names.push_back(in.name());
+  }
+  if (input_files.size() != input_names.size()) {
     return InvalidArgument(set_dir.string() + ": " + std::to_string(input_files.size()) +
-                           " input files for " + std::to_string(imported.inputs.size()) +
+                           " input files for " + std::to_string(input_names.size()) +
                            " graph inputs");
   }
-  Graph graph = imported;
+  onnx::ModelProto bound = proto;
   std::map<std::string, Shape> shapes;
-  std::vector<Tensor> feeds;
-  std::vector<std::string> feed_names;
+  std::map<std::string, Tensor> feeds_by_name;
   for (size_t i = 0; i < input_files.size(); ++i) {
-    MIXQ_ASSIGN_OR_RETURN(Tensor t, ReadTensorProtoFile(input_files[i]));
-    const std::string& name = imported.inputs[i];
-    if (IsIntegral(t.dtype()) || t.rank() == 0) {
-      graph.constants[name] = t;
-      graph.values[name] = ValueInfo{t.dtype(), t.shape()};
+    MIXQ_ASSIGN_OR_RETURN(onnx::TensorProto t, ReadProto(input_files[i]));
+    if (IsParameter(t)) {
+      t.set_name(input_names[i]);
+      *bound.mutable_graph()->add_initializer() = t;
       continue;
     }
-    shapes[name] = t.shape();
-    feeds.push_back(std::move(t));
-    feed_names.push_back(name);
+    MIXQ_ASSIGN_OR_RETURN(Tensor data, ReadTensorProtoFile(input_files[i]));
+    shapes[input_names[i]] = data.shape();
+    feeds_by_name[input_names[i]] = std::move(data);
   }
-  graph.inputs = feed_names;
+  std::string bytes;
+  if (!bound.SerializeToString(&bytes)) return Internal("cannot serialise the bound model");
+  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnxFromBytes(bytes, model_path.string()));
   MIXQ_ASSIGN_OR_RETURN(Graph specialised, Specialize(graph, shapes));
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<CompiledModel> model,
                         CompiledModel::Compile(specialised, ExecutorOptions{}));
-  std::vector<const Tensor*> inputs;
-  for (size_t i = 0; i < feeds.size(); ++i) {
-    if (feeds[i].dtype() != model->input_infos()[i].dtype) feeds[i] = ToDType(feeds[i], model->input_infos()[i].dtype);
-    inputs.push_back(&feeds[i]);
+  std::vector<Tensor> feeds;
+  for (size_t i = 0; i < model->input_names().size(); ++i) {
+    auto it = feeds_by_name.find(model->input_names()[i]);
+    if (it == feeds_by_name.end()) {
+      return Internal("no data for input '" + model->input_names()[i] + "'");
+    }
+    feeds.push_back(ToDType(it->second, model->input_infos()[i].dtype));
   }
+  std::vector<const Tensor*> inputs;
+  for (const Tensor& t : feeds) inputs.push_back(&t);
   std::vector<Tensor> outputs = model->MakeOutputs();
   MIXQ_RETURN_IF_ERROR(model->Run(inputs, &outputs));
   if (output_files.size() != outputs.size()) {
@@ -158,7 +190,11 @@ StatusOr<CaseOps> ReadCaseOps(const std::string& model_path) {
 
 Status RunCase(const std::string& dir, const Tolerance& tol) {
   fs::path root(dir);
-  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx((root / "model.onnx").string()));
+  fs::path model_path = root / "model.onnx";
+  std::ifstream in(model_path, std::ios::binary);
+  if (!in) return NotFound(model_path.string() + ": cannot open");
+  onnx::ModelProto proto;
+  if (!proto.ParseFromIstream(&in)) return DataLoss(model_path.string() + ": not a valid ONNX model");
   std::vector<fs::path> sets;
   for (const auto& entry : fs::directory_iterator(root)) {
     if (entry.is_directory() && entry.path().filename().string().rfind("test_data_set_", 0) == 0) {
@@ -167,7 +203,7 @@ Status RunCase(const std::string& dir, const Tolerance& tol) {
   }
   std::sort(sets.begin(), sets.end());
   if (sets.empty()) return NotFound(dir + ": no test_data_set_* folder");
-  for (const auto& set : sets) MIXQ_RETURN_IF_ERROR(RunDataSet(graph, set, tol));
+  for (const auto& set : sets) MIXQ_RETURN_IF_ERROR(RunDataSet(proto, model_path, set, tol));
   return Status::Ok();
 }
 
