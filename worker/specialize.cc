@@ -8,6 +8,7 @@
 #include "worker/fold_batch_norm.h"
 #include "worker/graph.h"
 #include "worker/graph_cleanup.h"
+#include "worker/node_error.h"
 
 namespace mixq {
 namespace {
@@ -68,9 +69,24 @@ StatusOr<Graph> Specialize(const Graph& graph, const std::map<std::string, Shape
   }
   MIXQ_RETURN_IF_ERROR(PropagateShapes(&out, true));
   MIXQ_RETURN_IF_ERROR(FoldBatchNorm(&out));
+  // A Cast to the type the value already has is a copy.
+  for (Node& node : out.nodes) {
+    if (node.op == OpType::kCast &&
+        out.values.at(node.inputs[0]).dtype == out.values.at(node.outputs[0]).dtype) {
+      node.op = OpType::kIdentity;
+    }
+  }
   MIXQ_RETURN_IF_ERROR(RemoveIdentities(&out));
   LowerReshapes(&out);
   RemoveDeadCode(&out);
+  // Shape ops that did not fold work on runtime data: not executor ops.
+  for (const Node& node : out.nodes) {
+    if (node.op == OpType::kShape || node.op == OpType::kGather || node.op == OpType::kCast ||
+        node.op == OpType::kConstant) {
+      return NodeError(StatusCode::kUnimplemented, out, node,
+                       "only supported on constant inputs (it is folded at load time)");
+    }
+  }
   return out;
 }
 
