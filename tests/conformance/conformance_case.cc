@@ -106,6 +106,22 @@ bool IsParameter(const onnx::TensorProto& t) {
                                 t.data_type() != onnx::TensorProto::FLOAT16);
 }
 
+// Inputs that mixq compiles ahead of time and so requires to be constants:
+// Conv weights and bias, BatchNormalization's scale/bias/mean/var, Gemm's C.
+// Several backend cases feed them as graph inputs; they are bound as
+// initializers with the same values.
+std::set<std::string> CompiledAheadInputs(const onnx::GraphProto& graph) {
+  std::set<std::string> names;
+  for (const auto& node : graph.node()) {
+    int first = -1;
+    if (node.op_type() == "Conv" || node.op_type() == "BatchNormalization") first = 1;
+    if (node.op_type() == "Gemm") first = 2;
+    if (first < 0) continue;
+    for (int i = first; i < node.input_size(); ++i) names.insert(node.input(i));
+  }
+  return names;
+}
+
 StatusOr<onnx::TensorProto> ReadProto(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return NotFound(path + ": cannot open");
@@ -132,11 +148,12 @@ Status RunDataSet(const onnx::ModelProto& proto, const fs::path& model_path,
                            " graph inputs");
   }
   onnx::ModelProto bound = proto;
+  const std::set<std::string> compiled_ahead = CompiledAheadInputs(proto.graph());
   std::map<std::string, Shape> shapes;
   std::map<std::string, Tensor> feeds_by_name;
   for (size_t i = 0; i < input_files.size(); ++i) {
     MIXQ_ASSIGN_OR_RETURN(onnx::TensorProto t, ReadProto(input_files[i]));
-    if (IsParameter(t)) {
+    if (IsParameter(t) || compiled_ahead.count(input_names[i])) {
       t.set_name(input_names[i]);
       *bound.mutable_graph()->add_initializer() = t;
       continue;

@@ -27,8 +27,9 @@ struct Tolerance {
 };
 
 // Runs every test_data_set_* of the case folder `dir`. Integer and rank-0
-// graph inputs are bound as constants before specialisation (mixq's models
-// take float tensors; shapes, axes and clip bounds are parameters). Returns OK
+// graph inputs (shapes, axes, clip bounds) and inputs that mixq compiles ahead
+// of time (Conv weights and bias, BatchNormalization parameters, Gemm's C)
+// are bound as initializers with the reference values before import. Returns OK
 // when every output of every data set matches within `tol`; otherwise an error
 // whose message says which output differs where.
 Status RunCase(const std::string& dir, const Tolerance& tol);
