@@ -54,7 +54,9 @@ class [[nodiscard]] Status {
   std::string message_;
 };
 
-inline Status InvalidArgument(std::string m) { return {StatusCode::kInvalidArgument, std::move(m)}; }
+inline Status InvalidArgument(std::string m) {
+  return {StatusCode::kInvalidArgument, std::move(m)};
+}
 inline Status NotFound(std::string m) { return {StatusCode::kNotFound, std::move(m)}; }
 inline Status Unimplemented(std::string m) { return {StatusCode::kUnimplemented, std::move(m)}; }
 inline Status DataLoss(std::string m) { return {StatusCode::kDataLoss, std::move(m)}; }
@@ -70,7 +72,7 @@ template <typename T>
 class [[nodiscard]] StatusOr {
  public:
   StatusOr(Status status) : status_(std::move(status)) { assert(!status_.ok()); }  // NOLINT
-  StatusOr(T value) : value_(std::move(value)) {}                                   // NOLINT
+  StatusOr(T value) : value_(std::move(value)) {}                                  // NOLINT
 
   bool ok() const { return status_.ok(); }
   const Status& status() const { return status_; }
@@ -103,9 +105,9 @@ class [[nodiscard]] StatusOr {
 #define MIXQ_CONCAT_(a, b) MIXQ_CONCAT_INNER_(a, b)
 
 // Returns from the enclosing function if `expr` (a Status) is not OK.
-#define MIXQ_RETURN_IF_ERROR(expr)              \
-  do {                                          \
-    ::mixq::Status mixq_status_ = (expr);       \
+#define MIXQ_RETURN_IF_ERROR(expr)               \
+  do {                                           \
+    ::mixq::Status mixq_status_ = (expr);        \
     if (!mixq_status_.ok()) return mixq_status_; \
   } while (0)
 

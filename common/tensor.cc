@@ -8,28 +8,44 @@ namespace mixq {
 
 size_t DTypeSize(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return 4;
-    case DType::kF64: return 8;
-    case DType::kF16: return 2;
-    case DType::kI64: return 8;
-    case DType::kI32: return 4;
-    case DType::kI8: return 1;
-    case DType::kU8: return 1;
-    case DType::kBool: return 1;
+    case DType::kF32:
+      return 4;
+    case DType::kF64:
+      return 8;
+    case DType::kF16:
+      return 2;
+    case DType::kI64:
+      return 8;
+    case DType::kI32:
+      return 4;
+    case DType::kI8:
+      return 1;
+    case DType::kU8:
+      return 1;
+    case DType::kBool:
+      return 1;
   }
   return 1;
 }
 
 const char* DTypeName(DType dtype) {
   switch (dtype) {
-    case DType::kF32: return "float32";
-    case DType::kF64: return "float64";
-    case DType::kF16: return "float16";
-    case DType::kI64: return "int64";
-    case DType::kI32: return "int32";
-    case DType::kI8: return "int8";
-    case DType::kU8: return "uint8";
-    case DType::kBool: return "bool";
+    case DType::kF32:
+      return "float32";
+    case DType::kF64:
+      return "float64";
+    case DType::kF16:
+      return "float16";
+    case DType::kI64:
+      return "int64";
+    case DType::kI32:
+      return "int32";
+    case DType::kI8:
+      return "int8";
+    case DType::kU8:
+      return "uint8";
+    case DType::kBool:
+      return "bool";
   }
   return "unknown";
 }
@@ -53,7 +69,8 @@ void Tensor::Free::operator()(void* p) const { std::free(p); }
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
   for (int64_t d : shape_) {
-    if (d < 0) throw std::invalid_argument("Tensor: negative dimension in " + ShapeToString(shape_));
+    if (d < 0)
+      throw std::invalid_argument("Tensor: negative dimension in " + ShapeToString(shape_));
   }
   size_ = NumElements(shape_);
   size_t n = bytes();
@@ -87,23 +104,34 @@ void Tensor::Reshape(Shape shape) {
 
 int64_t Tensor::IntAt(int64_t i) const {
   switch (dtype_) {
-    case DType::kF32: return static_cast<int64_t>(data<float>()[i]);
-    case DType::kF64: return static_cast<int64_t>(data<double>()[i]);
-    case DType::kI64: return data<int64_t>()[i];
-    case DType::kI32: return data<int32_t>()[i];
-    case DType::kI8: return data<int8_t>()[i];
-    case DType::kU8: return data<uint8_t>()[i];
-    case DType::kBool: return data<uint8_t>()[i];
-    case DType::kF16: break;
+    case DType::kF32:
+      return static_cast<int64_t>(data<float>()[i]);
+    case DType::kF64:
+      return static_cast<int64_t>(data<double>()[i]);
+    case DType::kI64:
+      return data<int64_t>()[i];
+    case DType::kI32:
+      return data<int32_t>()[i];
+    case DType::kI8:
+      return data<int8_t>()[i];
+    case DType::kU8:
+      return data<uint8_t>()[i];
+    case DType::kBool:
+      return data<uint8_t>()[i];
+    case DType::kF16:
+      break;
   }
   throw std::invalid_argument(std::string("Tensor::IntAt: unsupported dtype ") + DTypeName(dtype_));
 }
 
 double Tensor::FloatAt(int64_t i) const {
   switch (dtype_) {
-    case DType::kF32: return data<float>()[i];
-    case DType::kF64: return data<double>()[i];
-    default: return static_cast<double>(IntAt(i));
+    case DType::kF32:
+      return data<float>()[i];
+    case DType::kF64:
+      return data<double>()[i];
+    default:
+      return static_cast<double>(IntAt(i));
   }
 }
 

@@ -99,7 +99,9 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   out << "dataset    " << options.dataset << " (" << counts.samples << " samples from "
       << options.begin << ")\n";
   out << "precision  fp32\n";
-  out << "isa        " << isa << " (threads " << (options.engine.threads ? std::to_string(options.engine.threads) : std::string("default")) << ")\n";
+  out << "isa        " << isa << " (threads "
+      << (options.engine.threads ? std::to_string(options.engine.threads) : std::string("default"))
+      << ")\n";
   out << std::setprecision(2) << "top-1      " << 100.0 * top1 << " %  (" << counts.correct1
       << " / " << counts.samples << ")\n";
   out << "top-5      " << 100.0 * top5 << " %  (" << counts.correct5 << " / " << counts.samples

@@ -23,8 +23,8 @@ struct EvalCommandOptions {
   std::string model;    // .onnx path
   std::string dataset;  // dataset YAML
   int64_t batch = 100;
-  int64_t begin = 0;    // first sample
-  int64_t count = -1;   // samples; -1 = all
+  int64_t begin = 0;   // first sample
+  int64_t count = -1;  // samples; -1 = all
   bool json = false;
   bool progress = true;  // progress lines on stderr
   EngineOptions engine;

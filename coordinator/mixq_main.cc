@@ -44,9 +44,8 @@ std::vector<int64_t> ParseIntList(const std::string& text, const std::string& fl
 }
 
 void AddEngineOptions(po::options_description* desc, mixq::EngineOptions* engine) {
-  desc->add_options()(
-      "threads", po::value<int>(&engine->threads)->default_value(0),
-      "oneDNN (OpenMP) threads; 0 = OpenMP's default, one per logical CPU")(
+  desc->add_options()("threads", po::value<int>(&engine->threads)->default_value(0),
+                      "oneDNN (OpenMP) threads; 0 = OpenMP's default, one per logical CPU")(
       "max-isa", po::value<std::string>(&engine->max_isa),
       "cap oneDNN's ISA: sse41|avx|avx2|avx2_vnni|avx512_core|avx512_core_vnni|"
       "avx512_core_bf16|avx512_core_amx");
@@ -76,12 +75,13 @@ int Eval(const std::vector<std::string>& args) {
   bool quiet = false;
   po::options_description desc("mixq eval: accuracy of a model on a dataset");
   desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
-      "dataset", po::value<std::string>(&o.dataset)->required(), "dataset YAML (schemas/dataset.md)")(
+      "dataset", po::value<std::string>(&o.dataset)->required(),
+      "dataset YAML (schemas/dataset.md)")(
       "batch", po::value<int64_t>(&o.batch)->default_value(100), "samples per forward pass")(
       "begin", po::value<int64_t>(&o.begin)->default_value(0), "first sample")(
       "count", po::value<int64_t>(&o.count)->default_value(-1), "samples to evaluate; -1 = all")(
-      "json", po::bool_switch(&o.json), "print one JSON object")(
-      "quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+      "json", po::bool_switch(&o.json), "print one JSON object")("quiet,q", po::bool_switch(&quiet),
+                                                                 "no progress on stderr");
   AddEngineOptions(&desc, &o.engine);
   if (!Parse("eval", desc, args)) return 0;
   o.progress = !quiet;
@@ -95,13 +95,13 @@ int Bench(const std::vector<std::string>& args) {
   po::options_description desc("mixq bench: latency and throughput");
   desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
       "batch", po::value<std::string>(&batches)->default_value("1,16"),
-      "comma-separated batch sizes")(
-      "warmup", po::value<int>(&o.warmup)->default_value(3), "untimed runs per batch size")(
+      "comma-separated batch sizes")("warmup", po::value<int>(&o.warmup)->default_value(3),
+                                     "untimed runs per batch size")(
       "min-iterations", po::value<int>(&o.min_iterations)->default_value(10),
-      "timed runs per batch size, at least")(
-      "min-seconds", po::value<double>(&o.min_seconds)->default_value(2.0),
-      "timed seconds per batch size, at least")("json", po::bool_switch(&o.json),
-                                                "print a JSON list, one object per batch");
+      "timed runs per batch size, at least")("min-seconds",
+                                             po::value<double>(&o.min_seconds)->default_value(2.0),
+                                             "timed seconds per batch size, at least")(
+      "json", po::bool_switch(&o.json), "print a JSON list, one object per batch");
   AddEngineOptions(&desc, &o.engine);
   if (!Parse("bench", desc, args)) return 0;
   o.batches = ParseIntList(batches, "--batch");

@@ -66,10 +66,10 @@ StatusOr<BenchResult> Benchmark(const Graph& graph, const BenchOptions& options)
     size_t idx = static_cast<size_t>(std::ceil(q * latencies.size())) - 1;
     return latencies[std::min(idx, latencies.size() - 1)];
   };
-  result.latency_ms_median = latencies.size() % 2
-                                 ? latencies[latencies.size() / 2]
-                                 : 0.5 * (latencies[latencies.size() / 2 - 1] +
-                                          latencies[latencies.size() / 2]);
+  result.latency_ms_median =
+      latencies.size() % 2
+          ? latencies[latencies.size() / 2]
+          : 0.5 * (latencies[latencies.size() / 2 - 1] + latencies[latencies.size() / 2]);
   result.latency_ms_p90 = quantile(0.9);
   result.images_per_second = options.batch * 1000.0 / result.latency_ms_mean;
   return result;

@@ -15,15 +15,15 @@ namespace mixq {
 struct BenchOptions {
   int64_t batch = 1;
   ExecutorOptions executor;
-  int warmup = 3;             // untimed runs after compilation
-  int min_iterations = 10;    // timed runs: at least this many ...
-  double min_seconds = 2.0;   // ... and at least this long
+  int warmup = 3;            // untimed runs after compilation
+  int min_iterations = 10;   // timed runs: at least this many ...
+  double min_seconds = 2.0;  // ... and at least this long
   int max_iterations = 10000;
 };
 
 struct BenchResult {
   int64_t batch = 0;
-  int threads = 0;          // as requested; 0 = runtime default
+  int threads = 0;  // as requested; 0 = runtime default
   int iterations = 0;
   double latency_ms_median = 0.0;
   double latency_ms_p90 = 0.0;

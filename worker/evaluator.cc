@@ -74,8 +74,9 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
     MIXQ_RETURN_IF_ERROR(model->Run({&batch_data}, &outputs));
     const Tensor& logits = outputs[0];
     if (logits.rank() != 2 || logits.shape()[0] != n || logits.dtype() != DType::kF32) {
-      return InvalidArgument(graph.source + ": output '" + model->output_names()[0] + "' has shape " +
-                             ShapeToString(logits.shape()) + ", expected [N, classes]");
+      return InvalidArgument(graph.source + ": output '" + model->output_names()[0] +
+                             "' has shape " + ShapeToString(logits.shape()) +
+                             ", expected [N, classes]");
     }
     const int64_t classes = logits.shape()[1];
     const float* p = logits.data<float>();
@@ -100,8 +101,7 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
     counts.samples = done;
     if (options.progress) options.progress(done, count);
   }
-  counts.seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  counts.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return counts;
 }
 

@@ -87,11 +87,21 @@ Tensor ToDType(const Tensor& t, DType d) {
   Tensor out(d, t.shape());
   for (int64_t i = 0; i < t.size(); ++i) {
     switch (d) {
-      case DType::kF32: out.data<float>()[i] = static_cast<float>(t.FloatAt(i)); break;
-      case DType::kF64: out.data<double>()[i] = t.FloatAt(i); break;
-      case DType::kI64: out.data<int64_t>()[i] = t.IntAt(i); break;
-      case DType::kI32: out.data<int32_t>()[i] = static_cast<int32_t>(t.IntAt(i)); break;
-      default: out.data<uint8_t>()[i] = static_cast<uint8_t>(t.IntAt(i)); break;
+      case DType::kF32:
+        out.data<float>()[i] = static_cast<float>(t.FloatAt(i));
+        break;
+      case DType::kF64:
+        out.data<double>()[i] = t.FloatAt(i);
+        break;
+      case DType::kI64:
+        out.data<int64_t>()[i] = t.IntAt(i);
+        break;
+      case DType::kI32:
+        out.data<int32_t>()[i] = static_cast<int32_t>(t.IntAt(i));
+        break;
+      default:
+        out.data<uint8_t>()[i] = static_cast<uint8_t>(t.IntAt(i));
+        break;
     }
   }
   return out;
@@ -101,9 +111,9 @@ Tensor ToDType(const Tensor& t, DType d) {
 // parameter (reshape target, axes, clip bound, dropout ratio): it becomes an
 // initializer, so the importer sees what a deployed model would have.
 bool IsParameter(const onnx::TensorProto& t) {
-  return t.dims_size() == 0 || (t.data_type() != onnx::TensorProto::FLOAT &&
-                                t.data_type() != onnx::TensorProto::DOUBLE &&
-                                t.data_type() != onnx::TensorProto::FLOAT16);
+  return t.dims_size() == 0 ||
+         (t.data_type() != onnx::TensorProto::FLOAT && t.data_type() != onnx::TensorProto::DOUBLE &&
+          t.data_type() != onnx::TensorProto::FLOAT16);
 }
 
 // Inputs that mixq compiles ahead of time and so requires to be constants:
@@ -186,9 +196,9 @@ Status RunDataSet(const onnx::ModelProto& proto, const fs::path& model_path,
   }
   for (size_t i = 0; i < outputs.size(); ++i) {
     MIXQ_ASSIGN_OR_RETURN(Tensor want, ReadTensorProtoFile(output_files[i]));
-    MIXQ_RETURN_IF_ERROR(Compare(ToDType(outputs[i], want.dtype()), want, tol,
-                                 set_dir.filename().string() + " output '" +
-                                     model->output_names()[i] + "'"));
+    MIXQ_RETURN_IF_ERROR(
+        Compare(ToDType(outputs[i], want.dtype()), want, tol,
+                set_dir.filename().string() + " output '" + model->output_names()[i] + "'"));
   }
   return Status::Ok();
 }
@@ -211,7 +221,8 @@ Status RunCase(const std::string& dir, const Tolerance& tol) {
   std::ifstream in(model_path, std::ios::binary);
   if (!in) return NotFound(model_path.string() + ": cannot open");
   onnx::ModelProto proto;
-  if (!proto.ParseFromIstream(&in)) return DataLoss(model_path.string() + ": not a valid ONNX model");
+  if (!proto.ParseFromIstream(&in))
+    return DataLoss(model_path.string() + ": not a valid ONNX model");
   std::vector<fs::path> sets;
   for (const auto& entry : fs::directory_iterator(root)) {
     if (entry.is_directory() && entry.path().filename().string().rfind("test_data_set_", 0) == 0) {

@@ -21,16 +21,25 @@ namespace {
 
 // mixq's op set (issue 2), as ONNX op types. Gather and Cast are claimed only
 // inside constant-foldable chains: standalone cases are excepted by name.
-const std::set<std::string> kClaimedOps = {
-    "Conv",         "Gemm",       "MatMul",    "BatchNormalization", "Relu",
-    "LeakyRelu",    "Clip",       "Sigmoid",   "HardSigmoid",        "HardSwish",
-    "Tanh",         "Add",        "Sub",       "Mul",                "Div",
-    "MaxPool",      "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "Flatten",
-    "Reshape",      "Squeeze",    "Unsqueeze", "Transpose",          "Concat",
-    "Softmax",      "Identity",   "Dropout",   "Constant",           "Shape",
-    "Gather",       "Cast"};
+const std::set<std::string> kClaimedOps = {"Conv",          "Gemm",
+                                           "MatMul",        "BatchNormalization",
+                                           "Relu",          "LeakyRelu",
+                                           "Clip",          "Sigmoid",
+                                           "HardSigmoid",   "HardSwish",
+                                           "Tanh",          "Add",
+                                           "Sub",           "Mul",
+                                           "Div",           "MaxPool",
+                                           "AveragePool",   "GlobalAveragePool",
+                                           "GlobalMaxPool", "Flatten",
+                                           "Reshape",       "Squeeze",
+                                           "Unsqueeze",     "Transpose",
+                                           "Concat",        "Softmax",
+                                           "Identity",      "Dropout",
+                                           "Constant",      "Shape",
+                                           "Gather",        "Cast"};
 
-const char* kUnsupportedReason = "not in mixq's op set (a CNN inference engine for FP32/INT8 mixes)";
+const char* kUnsupportedReason =
+    "not in mixq's op set (a CNN inference engine for FP32/INT8 mixes)";
 
 struct Options {
   std::string data_root = "/usr/share/libonnx-testdata/data";
@@ -83,7 +92,8 @@ std::string RenderUnclaimed(const std::vector<Unclaimed>& rows) {
       << "## Ops outside mixq's op set\n\n"
       << "Reason for each: " << kUnsupportedReason << ".\n\n| op | cases |\n| --- | --- |\n";
   for (const auto& [op, n] : per_op) out << "| " << op << " | " << n << " |\n";
-  out << "\n## Cases of claimed ops, excepted by name\n\n| suite | case | reason |\n| --- | --- | --- |\n";
+  out << "\n## Cases of claimed ops, excepted by name\n\n| suite | case | reason |\n| --- | --- | "
+         "--- |\n";
   for (const auto& r : rows) {
     if (!r.ops.empty()) continue;
     out << "| " << r.suite << " | " << r.name << " | " << r.reason << " |\n";
@@ -117,18 +127,25 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (a == "--data-root") opt.data_root = next();
+    if (a == "--data-root")
+      opt.data_root = next();
     else if (a == "--suites") {
       opt.suites.clear();
       std::istringstream s(next());
       std::string x;
       while (std::getline(s, x, ',')) opt.suites.push_back(x);
-    } else if (a == "--exceptions") opt.exceptions = next();
-    else if (a == "--unclaimed") opt.unclaimed = next();
-    else if (a == "--write-unclaimed") opt.write_unclaimed = true;
-    else if (a == "--filter") opt.filter = next();
-    else if (a == "--verbose") opt.verbose = true;
-    else return Usage();
+    } else if (a == "--exceptions")
+      opt.exceptions = next();
+    else if (a == "--unclaimed")
+      opt.unclaimed = next();
+    else if (a == "--write-unclaimed")
+      opt.write_unclaimed = true;
+    else if (a == "--filter")
+      opt.filter = next();
+    else if (a == "--verbose")
+      opt.verbose = true;
+    else
+      return Usage();
   }
   const auto exceptions = ReadExceptions(opt.exceptions);
   std::set<std::string> exceptions_seen;

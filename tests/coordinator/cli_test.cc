@@ -73,8 +73,10 @@ TEST(MixqCli, UnknownIsaIsRefused) {
 
 TEST(MixqCli, DatasetThatDoesNotFitTheModelIsRefused) {
   // A 1x28x28 dataset against a 3x224x224 model from ONNX's own test data.
-  Result r = RunMixq("eval --quiet --model /usr/share/libonnx-testdata/data/pytorch-converted/"
-                     "test_Conv2d/model.onnx --dataset " + kTestSet);
+  Result r = RunMixq(
+      "eval --quiet --model /usr/share/libonnx-testdata/data/pytorch-converted/"
+      "test_Conv2d/model.onnx --dataset " +
+      kTestSet);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(CountLines(r.out), 1) << r.out;
 }
@@ -99,8 +101,10 @@ TEST(MixqCli, EvalReproducesPyTorchTop1OnFmResnet) { ExpectReproducesPyTorch("fm
 TEST(MixqCli, EvalReproducesPyTorchTop1OnFmMobilenet) { ExpectReproducesPyTorch("fm_mobilenet"); }
 
 TEST(MixqCli, BenchJsonHasOneRowPerBatch) {
-  Result r = RunMixq("bench --json --threads 1 --min-seconds 0 --min-iterations 2 --warmup 1 "
-                     "--batch 1,4 --model " + kSrc + "/models/fm_resnet.onnx");
+  Result r = RunMixq(
+      "bench --json --threads 1 --min-seconds 0 --min-iterations 2 --warmup 1 "
+      "--batch 1,4 --model " +
+      kSrc + "/models/fm_resnet.onnx");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   nlohmann::json rows = nlohmann::json::parse(r.out);
   ASSERT_EQ(rows.size(), 2u);
