@@ -6,12 +6,15 @@
 // the model's input shape with the batch dimension replaced.
 //
 //   node scripts/ort_bench.js --model M.onnx [--batch 1,16] [--threads 2]
-//        [--warmup 3] [--iters 20] [--input-shape 1,28,28]
+//        [--warmup 3] [--iters 20] [--min-time 2] [--input-shape 1,28,28]
+//
+// Timed runs go on until both --iters runs and --min-time seconds are done,
+// so that tiny models are measured over more than a few milliseconds.
 //
 // Prints a JSON list, one object per batch size:
 //   {"runtime":"onnxruntime","version","model","batch","threads",
 //    "images_per_second","latency_ms_median","latency_ms_p90","iters"}
-// images_per_second = batch * iters / (wall time of the timed iterations).
+// images_per_second = batch * runs / (wall time of the timed runs).
 // onnxruntime-node comes from .peers/ (scripts/setup --peers) or the usual
 // module path.
 'use strict';
@@ -23,12 +26,12 @@ function usage(message) {
   if (message) process.stderr.write(`ort_bench: ${message}\n`);
   process.stderr.write(
       'usage: ort_bench.js --model M.onnx [--batch 1,16] [--threads N] ' +
-      '[--warmup W] [--iters I] [--input-shape C,H,W]\n');
+      '[--warmup W] [--iters I] [--min-time S] [--input-shape C,H,W]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const args = {batch: [1], threads: 1, warmup: 3, iters: 20, inputShape: null};
+  const args = {batch: [1], threads: 1, warmup: 3, iters: 20, minTime: 2, inputShape: null};
   for (let i = 0; i < argv.length; ++i) {
     const key = argv[i];
     const value = argv[i + 1];
@@ -45,6 +48,7 @@ function parseArgs(argv) {
       case '--threads': args.threads = ints()[0]; break;
       case '--warmup': args.warmup = Number(value); break;
       case '--iters': args.iters = ints()[0]; break;
+      case '--min-time': args.minTime = Number(value); break;
       case '--input-shape': args.inputShape = ints(); break;
       default: usage(`unknown option '${key}'`);
     }
@@ -52,6 +56,7 @@ function parseArgs(argv) {
   }
   if (!args.model) usage('--model is required');
   if (!Number.isInteger(args.warmup) || args.warmup < 0) usage('--warmup: not a count');
+  if (!(args.minTime >= 0)) usage('--min-time: not a number of seconds');
   return args;
 }
 
@@ -188,7 +193,8 @@ async function main() {
     for (let i = 0; i < args.warmup; ++i) await session.run(feeds);
     const times = [];
     const start = process.hrtime.bigint();
-    for (let i = 0; i < args.iters; ++i) {
+    const minNs = BigInt(Math.round(args.minTime * 1e9));
+    while (times.length < args.iters || process.hrtime.bigint() - start < minNs) {
       const t0 = process.hrtime.bigint();
       await session.run(feeds);
       times.push(Number(process.hrtime.bigint() - t0) / 1e6);
@@ -201,10 +207,10 @@ async function main() {
       model: path.basename(args.model, '.onnx'),
       batch,
       threads: args.threads,
-      images_per_second: Number((batch * args.iters / totalS).toFixed(2)),
+      images_per_second: Number((batch * times.length / totalS).toFixed(2)),
       latency_ms_median: Number(percentile(times, 0.5).toFixed(3)),
       latency_ms_p90: Number(percentile(times, 0.9).toFixed(3)),
-      iters: args.iters,
+      iters: times.length,
     });
   }
   process.stdout.write(JSON.stringify(results, null, 1) + '\n');

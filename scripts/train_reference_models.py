@@ -256,7 +256,14 @@ def export_onnx(model, path):
     )
 
 
-def write_readme(out_dir, results, args):
+def write_readme(out_dir):
+    """Writes README.md from every <name>.expected.json present in out_dir."""
+    results = []
+    for name in MODELS:
+        path = os.path.join(out_dir, name + ".expected.json")
+        if os.path.exists(path):
+            with open(path) as f:
+                results.append(dict(json.load(f), name=name, summary=MODELS[name][1]))
     lines = [
         "# Reference models",
         "",
@@ -271,28 +278,38 @@ def write_readme(out_dir, results, args):
         "(`t10k-*`); `<name>.expected.json` holds the same numbers and",
         "`<name>.logits8.json` the PyTorch logits of test images 0..7, for exactness tests.",
         "",
-        "Made with (Debian torch %s, one thread, deterministic algorithms, seed %d):"
-        % (torch.__version__, args.seed),
-        "",
-        "```",
-        "/usr/bin/python3 scripts/train_reference_models.py" + (" " + " ".join(sys.argv[1:]) if sys.argv[1:] else ""),
-        "```",
-        "",
         "| model | parameters | epochs | top-1 | top-5 | training time | ONNX size |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
+        size = os.path.getsize(os.path.join(out_dir, r["name"] + ".onnx"))
         lines.append(
             f"| `{r['name']}.onnx` | {r['params']:,} | {r['epochs']} | {100 * r['top1']:.2f} % "
-            f"| {100 * r['top5']:.2f} % | {r['train_s'] / 60:.1f} min | {r['onnx_bytes'] / 1024:.0f} KiB |"
+            f"| {100 * r['top5']:.2f} % | {r['train_seconds'] / 60:.1f} min | {size / 1024:.0f} KiB |"
         )
-    lines.append("")
-    lines.append("Training: SGD (Nesterov momentum 0.9, weight decay 5e-4), one-cycle learning")
-    lines.append(f"rate (max {args.lr}), batch {args.batch}, random horizontal flips and")
-    lines.append("+-2 pixel shifts. Training times are wall time on one core of a loaded 2-core machine.")
-    lines.append("")
+    lines += [
+        "",
+        "Training: SGD (Nesterov momentum 0.9, weight decay 5e-4), one-cycle learning rate,",
+        "random horizontal flips and +-2 pixel shifts; one thread, deterministic algorithms.",
+        "Training times are wall time on one thread of a 2-core machine that was busy",
+        "compiling at the same time, so they are upper bounds.",
+        "",
+    ]
     for r in results:
-        lines += [f"## {r['name']}", "", r["summary"], "", "ONNX ops: " + ", ".join(r["ops"]), ""]
+        lines += [
+            f"## {r['name']}",
+            "",
+            r["summary"],
+            "",
+            "ONNX ops: " + ", ".join(r["ops"]) + ".",
+            "",
+            f"Made with torch {r['torch']}, seed {r['seed']}:",
+            "",
+            "```",
+            r["command"],
+            "```",
+            "",
+        ]
     with open(os.path.join(out_dir, "README.md"), "w") as f:
         f.write("\n".join(lines))
 
@@ -324,16 +341,21 @@ def main():
     parser.add_argument("--out", default="models", help="output folder (default models/)")
     parser.add_argument("--data", default=DATA_DIR, help="folder with the Fashion-MNIST .gz files")
     parser.add_argument("--models", default="fm_resnet,fm_mobilenet")
-    parser.add_argument("--epochs", default="fm_resnet=5,fm_mobilenet=5",
+    parser.add_argument("--epochs", default="fm_resnet=8,fm_mobilenet=5",
                         help="epochs per model, name=N,...")
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--seed", type=int, default=20240601)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--readme-only", action="store_true",
+                        help="only rewrite README.md from the .expected.json files")
     parser.add_argument("--time-steps", type=int, default=0,
                         help="only time this many training steps per model and exit")
     args = parser.parse_args()
 
+    if args.readme_only:
+        write_readme(args.out)
+        return
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
     os.makedirs(args.out, exist_ok=True)
@@ -344,7 +366,6 @@ def main():
     log(f"train {tuple(x_train.shape)}, test {tuple(x_test.shape)}")
     epochs = {k: int(v) for k, v in (kv.split("=") for kv in args.epochs.split(","))}
 
-    results = []
     for name in args.models.split(","):
         cls, summary = MODELS[name]
         torch.manual_seed(args.seed)
@@ -381,17 +402,19 @@ def main():
         with open(os.path.join(args.out, name + ".logits8.json"), "w") as f:
             json.dump(logits8, f)
             f.write("\n")
-        with open(os.path.join(args.out, name + ".expected.json"), "w") as f:
-            json.dump({"top1": correct1 / n, "top5": correct5 / n, "correct1": correct1,
-                       "correct5": correct5, "samples": n}, f, indent=2)
-            f.write("\n")
         ops = onnx_op_types(path)
         log(f"{name}: ONNX ops {ops}")
-        results.append(dict(name=name, summary=summary, params=params, epochs=epochs[name],
-                            top1=correct1 / n, top5=correct5 / n, train_s=train_s,
-                            onnx_bytes=os.path.getsize(path), ops=ops))
-    if results:
-        write_readme(args.out, results, args)
+        command = ("/usr/bin/python3 scripts/train_reference_models.py " +
+                   " ".join(sys.argv[1:])).strip()
+        with open(os.path.join(args.out, name + ".expected.json"), "w") as f:
+            json.dump({"top1": correct1 / n, "top5": correct5 / n, "correct1": correct1,
+                       "correct5": correct5, "samples": n, "params": params,
+                       "epochs": epochs[name], "batch": args.batch, "lr": args.lr,
+                       "seed": args.seed, "train_seconds": round(train_s, 1),
+                       "torch": torch.__version__, "ops": ops, "command": command},
+                      f, indent=2)
+            f.write("\n")
+    write_readme(args.out)
 
 
 if __name__ == "__main__":
