@@ -278,21 +278,30 @@ def write_readme(out_dir):
         "(`t10k-*`); `<name>.expected.json` holds the same numbers and",
         "`<name>.logits8.json` the PyTorch logits of test images 0..7, for exactness tests.",
         "",
-        "| model | parameters | epochs | top-1 | top-5 | training time | ONNX size |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| model | parameters | epochs | top-1 | top-5 | training wall time | CPU time | ONNX size |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in results:
         size = os.path.getsize(os.path.join(out_dir, r["name"] + ".onnx"))
         lines.append(
             f"| `{r['name']}.onnx` | {r['params']:,} | {r['epochs']} | {100 * r['top1']:.2f} % "
-            f"| {100 * r['top5']:.2f} % | {r['train_seconds'] / 60:.1f} min | {size / 1024:.0f} KiB |"
+            f"| {100 * r['top5']:.2f} % | {r['train_seconds'] / 60:.1f} min "
+            f"| {r['cpu_seconds'] / 60:.1f} min | {size / 1024:.0f} KiB |"
         )
     lines += [
         "",
         "Training: SGD (Nesterov momentum 0.9, weight decay 5e-4), one-cycle learning rate,",
         "random horizontal flips and +-2 pixel shifts; one thread, deterministic algorithms.",
-        "Training times are wall time on one thread of a 2-core machine that was busy",
-        "compiling at the same time, so they are upper bounds.",
+        "Wall times were taken on one thread of a 2-core machine that was busy compiling",
+        "(load 2-6) while both models trained at once, so they are upper bounds; CPU time",
+        "(user + system, from model construction to export) is the fairer cost. Unloaded,",
+        "a training step (batch 128) took about 110 ms (fm_resnet) and 150 ms (fm_mobilenet).",
+        "Running the script without options trains both models in turn with the same",
+        "settings and seeds.",
+        "",
+        "The exported graphs have no BatchNormalization: torch folds BN into the Conv",
+        "weights when exporting in eval mode. ReLU6 is `Clip` with min 0 and max 6 given",
+        "by `Constant` nodes.",
         "",
     ]
     for r in results:
@@ -387,6 +396,7 @@ def main():
                 f"{per_step * (60000 // args.batch) / 60:.1f} min/epoch")
             continue
         log(f"{name}: {params} parameters, {epochs[name]} epochs")
+        cpu_start = time.process_time()
         start = time.time()
         train(model, x_train, y_train, epochs[name], args.batch, args.lr, args.seed, log)
         train_s = time.time() - start
@@ -411,6 +421,7 @@ def main():
                        "correct5": correct5, "samples": n, "params": params,
                        "epochs": epochs[name], "batch": args.batch, "lr": args.lr,
                        "seed": args.seed, "train_seconds": round(train_s, 1),
+                       "cpu_seconds": round(time.process_time() - cpu_start, 1),
                        "torch": torch.__version__, "ops": ops, "command": command},
                       f, indent=2)
             f.write("\n")
