@@ -19,6 +19,10 @@ std::atomic<long> g_allocations{0};
 std::atomic<std::size_t> g_largest{0};
 }  // namespace
 
+// This replacement pair allocates with malloc and frees with free, which GCC's
+// -Wmismatched-new-delete cannot see through.
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+
 void* operator new(std::size_t size) {
   if (g_counting.load(std::memory_order_relaxed)) {
     g_allocations.fetch_add(1);
