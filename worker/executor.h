@@ -1,8 +1,9 @@
 // Compiles a specialised graph into oneDNN primitives for one batch size and
 // runs it. Compilation does all the work that can be done once - primitive
 // descriptors, primitives, reordered weights, intermediate buffers - so that
-// Run() allocates nothing: it reorders the inputs in, executes the primitive
-// list and reorders the outputs out.
+// Run() allocates no buffers (oneDNN makes only small per-call bookkeeping
+// allocations): it reorders the inputs in, executes the primitive list and
+// reorders the outputs out.
 //
 // Layout policy: convolution and inner-product tensors use format_tag::any and
 // keep the layout oneDNN picks (blocked, e.g. nChw8c) from layer to layer;
@@ -53,7 +54,7 @@ class CompiledModel {
   std::vector<Tensor> MakeOutputs() const;
 
   // Runs the model. `inputs` must match input_infos() in order, dtype and
-  // shape; `outputs` must come from MakeOutputs(). Allocates nothing.
+  // shape; `outputs` must come from MakeOutputs(). Allocates no buffers.
   virtual Status Run(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs) = 0;
 
   // One line per primitive (node name, primitive kind, oneDNN implementation)
