@@ -10,21 +10,6 @@ namespace mixq {
 
 namespace {
 
-bool IsEltwise(OpType op) {
-  switch (op) {
-    case OpType::kRelu:
-    case OpType::kLeakyRelu:
-    case OpType::kClip:
-    case OpType::kSigmoid:
-    case OpType::kHardSigmoid:
-    case OpType::kHardSwish:
-    case OpType::kTanh:
-      return true;
-    default:
-      return false;
-  }
-}
-
 bool IsBinary(OpType op) {
   return op == OpType::kAdd || op == OpType::kSub || op == OpType::kMul || op == OpType::kDiv;
 }

@@ -76,6 +76,21 @@ bool IsQuantizable(OpType op) {
   return op == OpType::kConv || op == OpType::kGemm || op == OpType::kMatMul;
 }
 
+bool IsEltwise(OpType op) {
+  switch (op) {
+    case OpType::kRelu:
+    case OpType::kLeakyRelu:
+    case OpType::kClip:
+    case OpType::kSigmoid:
+    case OpType::kHardSigmoid:
+    case OpType::kHardSwish:
+    case OpType::kTanh:
+      return true;
+    default:
+      return false;
+  }
+}
+
 int64_t Attributes::Int(const std::string& name, int64_t fallback) const {
   auto it = map_.find(name);
   if (it == map_.end()) return fallback;

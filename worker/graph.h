@@ -74,6 +74,9 @@ enum class OpType {
 const char* OpTypeName(OpType op);
 // True for Conv, Gemm and MatMul: the layers a precision config addresses.
 bool IsQuantizable(OpType op);
+// True for the unary element-wise ops (Relu ... Tanh), which can be fused as
+// post-ops into the layer before them.
+bool IsEltwise(OpType op);
 
 // An attribute value: int, float, string, or lists of ints / floats.
 using AttrValue =

@@ -74,9 +74,7 @@ Status LowerBinary(const Node& node, CompileContext* ctx) {
     MIXQ_ASSIGN_OR_RETURN(memory b, ctx->PlainValue(second));
     src1 = ctx->View(b, PlainDesc(b_dims));
   }
-  MIXQ_RETURN_IF_ERROR(AppendPostOps(node, &ops));
-  dnnl::primitive_attr attr;
-  attr.set_post_ops(ops);
+  MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node, ops));
   dnnl::binary::desc desc(BinaryAlgorithm(node.op), dst_md, src1.get_desc(), dst_md);
   dnnl::binary::primitive_desc pd(desc, attr, ctx->engine());
   memory dst = ctx->DefineValue(node.outputs[0], dst_md);

@@ -79,10 +79,7 @@ Status LowerConv(const Node& node, CompileContext* ctx) {
                                              dnnl_dilations, pad_l, pad_r)
            : dnnl::convolution_forward::desc(prop, alg, src_md, w_md, dst_md, dnnl_strides,
                                              dnnl_dilations, pad_l, pad_r);
-  dnnl::post_ops ops;
-  MIXQ_RETURN_IF_ERROR(AppendPostOps(node, &ops));
-  dnnl::primitive_attr attr;
-  attr.set_post_ops(ops);
+  MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node));
   dnnl::convolution_forward::primitive_desc pd(desc, attr, ctx->engine());
 
   std::unordered_map<int, memory> args;

@@ -47,10 +47,7 @@ Status LowerGemmInnerProduct(const Node& node, CompileContext* ctx, const Tensor
   auto prop = dnnl::prop_kind::forward_inference;
   auto desc = c ? dnnl::inner_product_forward::desc(prop, src_md, w_md, b_md, dst_md)
                 : dnnl::inner_product_forward::desc(prop, src_md, w_md, dst_md);
-  dnnl::post_ops ops;
-  MIXQ_RETURN_IF_ERROR(AppendPostOps(node, &ops));
-  dnnl::primitive_attr attr;
-  attr.set_post_ops(ops);
+  MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node));
   dnnl::inner_product_forward::primitive_desc pd(desc, attr, ctx->engine());
 
   std::unordered_map<int, memory> args;
@@ -80,12 +77,25 @@ struct MatMulPlan {
   float scale = 1.f;
 };
 
+// B of a matmul as stored with descriptor `w_md`: a constant to reorder once
+// at compile time, or a view of the computed value.
+Status SetWeights(const Node& node, CompileContext* ctx, const Tensor* b_const,
+                  const memory::desc& w_md, MatMulPlan* plan) {
+  plan->w_md = w_md;
+  if (b_const) {
+    plan->const_weights = b_const;
+    plan->const_weights_stored = w_md;
+    return Status::Ok();
+  }
+  MIXQ_ASSIGN_OR_RETURN(memory b, ctx->PlainValue(node.inputs[1]));
+  plan->weights = ctx->View(b, w_md);
+  return Status::Ok();
+}
+
 Status EmitMatMul(const Node& node, CompileContext* ctx, MatMulPlan plan, memory dst) {
-  dnnl::post_ops ops;
-  if (plan.c) ops.append_binary(dnnl::algorithm::binary_add, plan.c.get_desc());
-  MIXQ_RETURN_IF_ERROR(AppendPostOps(node, &ops));
-  dnnl::primitive_attr attr;
-  attr.set_post_ops(ops);
+  dnnl::post_ops bias_add;
+  if (plan.c) bias_add.append_binary(dnnl::algorithm::binary_add, plan.c.get_desc());
+  MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node, bias_add));
   if (plan.scale != 1.f) attr.set_output_scales(0, {plan.scale});
   memory::desc w_md =
       plan.const_weights ? memory::desc(plan.w_md.dims(), dt::f32, tag::any) : plan.w_md;
@@ -144,14 +154,8 @@ Status LowerGemm(const Node& node, CompileContext* ctx) {
   MIXQ_ASSIGN_OR_RETURN(memory a, ctx->PlainValue(node.inputs[0]));
   plan.src_md = trans_a ? TransposedDesc(k, m) : PlainDesc({m, k});
   plan.src = ctx->View(a, plan.src_md);
-  plan.w_md = trans_b ? TransposedDesc(n, k) : PlainDesc({k, n});
-  if (b_const) {
-    plan.const_weights = b_const;
-    plan.const_weights_stored = plan.w_md;
-  } else {
-    MIXQ_ASSIGN_OR_RETURN(memory b, ctx->PlainValue(node.inputs[1]));
-    plan.weights = ctx->View(b, plan.w_md);
-  }
+  MIXQ_RETURN_IF_ERROR(
+      SetWeights(node, ctx, b_const, trans_b ? TransposedDesc(n, k) : PlainDesc({k, n}), &plan));
   Tensor scaled_b;
   if (alpha != 1.f) {
     if (b_const) {
@@ -208,14 +212,7 @@ Status LowerMatMul(const Node& node, CompileContext* ctx) {
   plan.src_md = PlainDesc(a_dims);
   MIXQ_ASSIGN_OR_RETURN(memory a, ctx->PlainValue(node.inputs[0]));
   plan.src = ctx->View(a, plan.src_md);
-  plan.w_md = PlainDesc(b_dims);
-  if (b_const) {
-    plan.const_weights = b_const;
-    plan.const_weights_stored = plan.w_md;
-  } else {
-    MIXQ_ASSIGN_OR_RETURN(memory b, ctx->PlainValue(node.inputs[1]));
-    plan.weights = ctx->View(b, plan.w_md);
-  }
+  MIXQ_RETURN_IF_ERROR(SetWeights(node, ctx, b_const, PlainDesc(b_dims), &plan));
   plan.dst_md = PlainDesc(d_dims);
   memory dst = ctx->NewBuffer(plan.dst_md);
   if (d_dims == y_dims) {

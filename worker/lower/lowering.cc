@@ -3,6 +3,7 @@
 namespace mixq {
 
 LowerFn FindLowering(OpType op) {
+  if (IsEltwise(op)) return LowerEltwise;
   switch (op) {
     case OpType::kConv:
       return LowerConv;
@@ -12,14 +13,6 @@ LowerFn FindLowering(OpType op) {
       return LowerMatMul;
     case OpType::kBatchNorm:
       return LowerBatchNorm;
-    case OpType::kRelu:
-    case OpType::kLeakyRelu:
-    case OpType::kClip:
-    case OpType::kSigmoid:
-    case OpType::kHardSigmoid:
-    case OpType::kHardSwish:
-    case OpType::kTanh:
-      return LowerEltwise;
     case OpType::kAdd:
     case OpType::kSub:
     case OpType::kMul:

@@ -62,19 +62,21 @@ StatusOr<PostOp> EltwisePostOpOf(const Node& node) {
   return op;
 }
 
-Status AppendPostOps(const Node& node, dnnl::post_ops* ops) {
+StatusOr<dnnl::primitive_attr> PostOpsAttr(const Node& node, dnnl::post_ops leading) {
   for (const PostOp& op : node.post_ops) {
     if (op.kind == PostOp::Kind::kSum) {
-      ops->append_sum(1.f);
+      leading.append_sum(1.f);
       continue;
     }
     MIXQ_ASSIGN_OR_RETURN(std::vector<EltwiseStep> chain,
                           EltwiseChain(op.eltwise, op.alpha, op.beta));
     for (const EltwiseStep& step : chain) {
-      ops->append_eltwise(1.f, step.algorithm, step.alpha, step.beta);
+      leading.append_eltwise(1.f, step.algorithm, step.alpha, step.beta);
     }
   }
-  return Status::Ok();
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(leading);
+  return attr;
 }
 
 }  // namespace mixq

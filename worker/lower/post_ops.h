@@ -23,8 +23,9 @@ StatusOr<std::vector<EltwiseStep>> EltwiseChain(OpType op, float alpha, float be
 // The PostOp form of an eltwise node's attributes.
 StatusOr<PostOp> EltwisePostOpOf(const Node& node);
 
-// Appends `node.post_ops` to `ops` in order (sum with scale 1).
-Status AppendPostOps(const Node& node, dnnl::post_ops* ops);
+// A primitive attribute carrying `leading` (post-ops a lowering needs first,
+// e.g. Gemm's bias add) followed by `node.post_ops` in order (sum with scale 1).
+StatusOr<dnnl::primitive_attr> PostOpsAttr(const Node& node, dnnl::post_ops leading = {});
 
 }  // namespace mixq
 
