@@ -2,8 +2,10 @@
 
 #include <omp.h>
 
+#include <chrono>
 #include <dnnl.hpp>
 #include <exception>
+#include <unordered_set>
 
 #include "worker/fusion.h"
 #include "worker/lower/compile_context.h"
@@ -32,14 +34,20 @@ class CompiledModelImpl final : public CompiledModel {
   const std::vector<std::string>& output_names() const override { return output_names_; }
   const std::vector<ValueInfo>& input_infos() const override { return input_infos_; }
   const std::vector<ValueInfo>& output_infos() const override { return output_infos_; }
-  Status Run(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs) override;
-  std::vector<std::string> Describe() const override;
+  Status Run(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs) override {
+    return Execute(inputs, outputs, nullptr);
+  }
+  Status RunProfiled(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs,
+                     std::vector<double>* step_seconds) override;
+  const std::vector<StepInfo>& steps() const override { return step_infos_; }
 
   static StatusOr<std::unique_ptr<CompiledModelImpl>> Build(const Graph& graph,
                                                             const ExecutorOptions& options);
 
  private:
-  Status Lower(const Graph& graph, CompileContext* ctx);
+  Status Lower(const Graph& graph, const std::vector<std::string>& outputs, CompileContext* ctx);
+  Status Execute(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs,
+                 std::vector<double>* step_seconds);
 
   int threads_ = 0;
   dnnl::engine engine_;
@@ -47,6 +55,7 @@ class CompiledModelImpl final : public CompiledModel {
   std::vector<std::string> input_names_, output_names_;
   std::vector<ValueInfo> input_infos_, output_infos_;
   std::vector<Step> steps_;
+  std::vector<StepInfo> step_infos_;
   std::vector<Tensor> arenas_;
   std::vector<dnnl::memory> viewed_constants_;
   // Views of each graph input / output buffer, rebound to the caller's data.
@@ -62,11 +71,21 @@ StatusOr<std::unique_ptr<CompiledModelImpl>> CompiledModelImpl::Build(
   try {
     model->engine_ = dnnl::engine(dnnl::engine::kind::cpu, 0);
     model->stream_ = dnnl::stream(model->engine_);
+    std::vector<std::string> outputs = fused.outputs;
+    for (const std::string& name : options.extra_outputs) {
+      if (fused.FindValue(name) == nullptr) {
+        return InvalidArgument("extra output '" + name + "' is not a value of the graph");
+      }
+      outputs.push_back(name);
+    }
     CompileContext ctx(fused, model->engine_);
-    MIXQ_RETURN_IF_ERROR(model->Lower(fused, &ctx));
+    MIXQ_RETURN_IF_ERROR(model->Lower(fused, outputs, &ctx));
     MIXQ_ASSIGN_OR_RETURN(size_t arena_bytes, ctx.Finish());
     (void)arena_bytes;
     model->steps_ = std::move(ctx.steps());
+    for (const Step& step : model->steps_) {
+      model->step_infos_.push_back({step.node, step.kind, step.impl});
+    }
     model->arenas_ = ctx.TakeArenas();
     model->viewed_constants_ = ctx.TakeViewedConstants();
   } catch (const dnnl::error& e) {
@@ -75,7 +94,8 @@ StatusOr<std::unique_ptr<CompiledModelImpl>> CompiledModelImpl::Build(
   return model;
 }
 
-Status CompiledModelImpl::Lower(const Graph& graph, CompileContext* ctx) {
+Status CompiledModelImpl::Lower(const Graph& graph, const std::vector<std::string>& graph_outputs,
+                                CompileContext* ctx) {
   std::vector<dnnl::memory> inputs;
   for (const std::string& name : graph.inputs) {
     const ValueInfo* info = graph.FindValue(name);
@@ -108,7 +128,7 @@ Status CompiledModelImpl::Lower(const Graph& graph, CompileContext* ctx) {
     }
   }
   std::vector<dnnl::memory> outputs;
-  for (const std::string& name : graph.outputs) {
+  for (const std::string& name : graph_outputs) {
     const ValueInfo* info = graph.FindValue(name);
     if (info == nullptr) return InvalidArgument("graph output '" + name + "' has no shape");
     MIXQ_ASSIGN_OR_RETURN(dnnl::memory::dims dims, ctx->Dims(name));
@@ -129,8 +149,16 @@ Status CompiledModelImpl::Lower(const Graph& graph, CompileContext* ctx) {
   return Status::Ok();
 }
 
-Status CompiledModelImpl::Run(const std::vector<const Tensor*>& inputs,
-                              std::vector<Tensor>* outputs) {
+Status CompiledModelImpl::RunProfiled(const std::vector<const Tensor*>& inputs,
+                                      std::vector<Tensor>* outputs,
+                                      std::vector<double>* step_seconds) {
+  if (step_seconds == nullptr) return InvalidArgument("RunProfiled: step_seconds is null");
+  step_seconds->assign(steps_.size(), 0.0);
+  return Execute(inputs, outputs, step_seconds);
+}
+
+Status CompiledModelImpl::Execute(const std::vector<const Tensor*>& inputs,
+                                  std::vector<Tensor>* outputs, std::vector<double>* step_seconds) {
   if (inputs.size() != input_infos_.size()) {
     return InvalidArgument("Run: expected " + std::to_string(input_infos_.size()) +
                            " inputs, got " + std::to_string(inputs.size()));
@@ -162,7 +190,10 @@ Status CompiledModelImpl::Run(const std::vector<const Tensor*>& inputs,
   if (threads_ > 0 && omp_get_max_threads() != threads_) omp_set_num_threads(threads_);
   // The C API takes the argument array built at compile time, so the hot
   // path allocates nothing (the C++ execute() builds a vector per call).
-  for (const Step& step : steps_) {
+  using Clock = std::chrono::steady_clock;
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    const Step& step = steps_[i];
+    const Clock::time_point start = step_seconds ? Clock::now() : Clock::time_point();
     dnnl_status_t status =
         dnnl_primitive_execute(step.primitive.get(), stream_.get(),
                                static_cast<int>(step.c_args.size()), step.c_args.data());
@@ -170,15 +201,14 @@ Status CompiledModelImpl::Run(const std::vector<const Tensor*>& inputs,
       return Internal("Run: " + step.kind + " of '" + step.node + "' failed with oneDNN status " +
                       std::to_string(static_cast<int>(status)));
     }
+    if (step_seconds) {
+      if (dnnl_stream_wait(stream_.get()) != dnnl_success)
+        return Internal("Run: stream wait failed");
+      (*step_seconds)[i] = std::chrono::duration<double>(Clock::now() - start).count();
+    }
   }
   if (dnnl_stream_wait(stream_.get()) != dnnl_success) return Internal("Run: stream wait failed");
   return Status::Ok();
-}
-
-std::vector<std::string> CompiledModelImpl::Describe() const {
-  std::vector<std::string> lines;
-  for (const Step& step : steps_) lines.push_back(step.node + "  " + step.kind + "  " + step.impl);
-  return lines;
 }
 
 }  // namespace
@@ -188,6 +218,32 @@ StatusOr<std::unique_ptr<CompiledModel>> CompiledModel::Compile(const Graph& gra
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<CompiledModelImpl> model,
                         CompiledModelImpl::Build(graph, options));
   return std::unique_ptr<CompiledModel>(std::move(model));
+}
+
+std::vector<std::string> CompiledModel::Describe() const {
+  std::vector<std::string> lines;
+  for (const StepInfo& step : steps()) {
+    lines.push_back(step.node + "  " + step.kind + "  " + step.impl);
+  }
+  return lines;
+}
+
+std::vector<std::string> CalibrationPoints(const Graph& graph, const ExecutorOptions& options) {
+  const Graph fused = options.fuse_post_ops ? FusePostOps(graph) : graph;
+  std::vector<std::string> points;
+  std::unordered_set<std::string> seen;
+  auto add = [&](const std::string& name) {
+    const ValueInfo* info = fused.FindValue(name);
+    if (info != nullptr && info->dtype == DType::kF32 && !fused.IsConstant(name) &&
+        seen.insert(name).second) {
+      points.push_back(name);
+    }
+  };
+  for (const std::string& name : fused.inputs) add(name);
+  for (const Node& node : fused.nodes) {
+    for (const std::string& name : node.outputs) add(name);
+  }
+  return points;
 }
 
 std::vector<Tensor> CompiledModel::MakeOutputs() const {

@@ -26,6 +26,7 @@
 #include "common/status.h"
 #include "common/tensor.h"
 #include "worker/graph.h"
+#include "worker/quant_spec.h"
 
 namespace mixq {
 
@@ -34,6 +35,19 @@ struct ExecutorOptions {
   int threads = 0;
   // Fuse eltwise and residual-sum post-ops (off only for debugging/tests).
   bool fuse_post_ops = true;
+  // Layer precisions and activation scales; empty = every layer FP32.
+  QuantSpec quant;
+  // Values of the fused graph (CalibrationPoints()) made extra float32
+  // outputs after the graph's own, in this order: calibration observes them.
+  std::vector<std::string> extra_outputs;
+};
+
+// One step of a compiled model: a primitive execution, labelled by the node
+// it belongs to (or "output '<name>'" for the reorders to graph outputs).
+struct StepInfo {
+  std::string node;
+  std::string kind;  // "convolution", "reorder", "pooling", ...
+  std::string impl;  // oneDNN's implementation name
 };
 
 class CompiledModel {
@@ -57,10 +71,25 @@ class CompiledModel {
   // shape; `outputs` must come from MakeOutputs(). Allocates no buffers.
   virtual Status Run(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs) = 0;
 
+  // Run() that also measures each step's wall time (seconds, in steps()
+  // order) with a stream wait after each step. Slower than Run(): for
+  // profiling only.
+  virtual Status RunProfiled(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs,
+                             std::vector<double>* step_seconds) = 0;
+
+  // The steps Run() executes, in order.
+  virtual const std::vector<StepInfo>& steps() const = 0;
+
   // One line per primitive (node name, primitive kind, oneDNN implementation)
   // for logs and `mixq profile`.
-  virtual std::vector<std::string> Describe() const = 0;
+  std::vector<std::string> Describe() const;
 };
+
+// The values of `graph` (specialised) whose statistics calibration collects:
+// the graph inputs and every float32 output of a node of the graph after the
+// executor's fusion pass (so a Conv fused with its ReLU is observed after the
+// ReLU, as INT8 execution writes it). Topological order.
+std::vector<std::string> CalibrationPoints(const Graph& graph, const ExecutorOptions& options);
 
 // oneDNN's effective ISA as a short name ("avx2", "avx512_core_vnni", ...).
 // Note: calling it locks oneDNN's ISA cap (see isa.h when it exists).

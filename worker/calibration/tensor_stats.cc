@@ -6,7 +6,6 @@
 #include <cstring>
 
 namespace mixq {
-namespace {
 
 std::string HexFloat(float value) {
   char text[48];
@@ -24,6 +23,8 @@ StatusOr<float> ParseHexFloat(const nlohmann::json& value, const std::string& wh
   }
   return parsed;
 }
+
+namespace {
 
 bool SameBits(float a, float b) { return std::memcmp(&a, &b, sizeof(float)) == 0; }
 

@@ -70,6 +70,12 @@ Status Merge(const TensorStats& b, TensorStats* a);
 // Merges every tensor of `from` into `into`; tensors only in one side are kept.
 Status Merge(const CalibrationStats& from, CalibrationStats* into);
 
+// A float as a C99 hex-float string ("0x1.8p+1", "inf", "nan"): exact.
+std::string HexFloat(float value);
+// Parses HexFloat() text (decimal accepted too); InvalidArgument naming
+// `where` otherwise.
+StatusOr<float> ParseHexFloat(const nlohmann::json& value, const std::string& where);
+
 // Exact JSON round trip: floats as C99 hex-float strings ("0x1.8p+1",
 // "inf"), counts as integers. Format:
 //   {"version": 1, "tensors": {"<name>": {"min": "...", "max": "...",
