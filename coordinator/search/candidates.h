@@ -1,0 +1,27 @@
+// Candidate configs for the speed-aware search: the masks with the best
+// predicted speed whose predicted drop is within the budget. Small models
+// (at most kEnumerateLayers layers) are enumerated exactly; larger ones are
+// searched greedily from several starts - all-INT8 with layers that are
+// faster in FP32 reverted, then the best recovery per millisecond reverted
+// until the predicted drop fits, then improving flips and swaps - for a few
+// budget margins and ratio exponents, plus the prefixes of the ranking order
+// that the accuracy-aware baseline would try.
+#ifndef MIXQ_COORDINATOR_SEARCH_CANDIDATES_H_
+#define MIXQ_COORDINATOR_SEARCH_CANDIDATES_H_
+
+#include <vector>
+
+#include "coordinator/search/search_models.h"
+#include "coordinator/search/search_space.h"
+
+namespace mixq {
+
+constexpr int kEnumerateLayers = 16;
+
+// Distinct masks, predicted feasible, fastest predicted first.
+std::vector<Mask> ProposeCandidates(const SearchSpace& space, const SpeedModel& speed,
+                                    const DropModel& drop, double budget);
+
+}  // namespace mixq
+
+#endif  // MIXQ_COORDINATOR_SEARCH_CANDIDATES_H_

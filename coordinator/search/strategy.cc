@@ -1,0 +1,487 @@
+#include "coordinator/search/strategy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "coordinator/search/candidates.h"
+
+namespace mixq {
+
+namespace {
+
+constexpr int kMaxExhaustiveLayers = 12;
+constexpr int kVerifiedToBenchmark = 3;
+
+// Shared bookkeeping of one strategy run: memoised measurements (a mask is
+// measured once per run), counts, steps and the observer.
+class SearchRun {
+ public:
+  SearchRun(const SearchSpace& space, const SearchSettings& settings, SearchBackend* backend,
+            const StepObserver& observer)
+      : space_(space), settings_(settings), backend_(backend), observer_(observer) {}
+
+  int RemainingFull() const {
+    return std::max(0, settings_.max_full_evaluations - outcome_.full_evaluations);
+  }
+  bool HasFull(const Mask& m) const { return full_.count(m) != 0; }
+  double FullAccuracy(const Mask& m) const { return full_.at(m); }
+  double Drop(double accuracy) const { return outcome_.fp32_accuracy - accuracy; }
+  const std::map<Mask, double>& full() const { return full_; }
+
+  // Full evaluations of the masks not measured yet; `predicted` (drop, ms)
+  // pairs are recorded with them when known.
+  Status Full(const std::vector<Mask>& masks, const std::string& reason,
+              const std::vector<std::pair<double, double>>& predicted = {}) {
+    std::vector<Mask> todo;
+    std::vector<size_t> index;
+    for (size_t i = 0; i < masks.size(); ++i) {
+      if (!HasFull(masks[i]) && std::find(todo.begin(), todo.end(), masks[i]) == todo.end()) {
+        todo.push_back(masks[i]);
+        index.push_back(i);
+      }
+    }
+    if (todo.empty()) return Status::Ok();
+    MIXQ_ASSIGN_OR_RETURN(std::vector<double> acc, backend_->EvaluateFull(todo));
+    if (acc.size() != todo.size()) return Internal("backend returned the wrong number of results");
+    for (size_t k = 0; k < todo.size(); ++k) {
+      full_[todo[k]] = acc[k];
+      ++outcome_.full_evaluations;
+      SearchStep step;
+      step.kind = "full";
+      step.mask = todo[k];
+      step.reason = reason;
+      if (index[k] < predicted.size()) {
+        step.predicted_drop = predicted[index[k]].first;
+        step.predicted_ms = predicted[index[k]].second;
+      }
+      step.accuracy = acc[k];
+      step.drop = CountInt8(todo[k]) == 0 ? 0.0 : Drop(acc[k]);
+      Emit(step);
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<std::vector<double>> Ranking(const std::vector<Mask>& masks, const std::string& reason) {
+    MIXQ_ASSIGN_OR_RETURN(std::vector<double> acc, backend_->EvaluateRanking(masks));
+    if (acc.size() != masks.size()) return Internal("backend returned the wrong number of results");
+    for (size_t k = 0; k < masks.size(); ++k) {
+      ++outcome_.ranking_evaluations;
+      SearchStep step;
+      step.kind = "ranking";
+      step.mask = masks[k];
+      step.reason = reason;
+      step.accuracy = acc[k];
+      Emit(step);
+    }
+    return acc;
+  }
+
+  Status Bench(const std::vector<Mask>& masks, const std::string& reason,
+               const SpeedModel* speed = nullptr) {
+    std::vector<Mask> todo;
+    for (const Mask& m : masks) {
+      if (!bench_.count(m) && std::find(todo.begin(), todo.end(), m) == todo.end()) {
+        todo.push_back(m);
+      }
+    }
+    if (todo.empty()) return Status::Ok();
+    MIXQ_ASSIGN_OR_RETURN(std::vector<double> ms, backend_->Benchmark(todo));
+    if (ms.size() != todo.size()) return Internal("backend returned the wrong number of results");
+    for (size_t k = 0; k < todo.size(); ++k) {
+      bench_[todo[k]] = ms[k];
+      ++outcome_.benchmarks;
+      SearchStep step;
+      step.kind = "benchmark";
+      step.mask = todo[k];
+      step.reason = reason;
+      if (speed) step.predicted_ms = speed->PredictMs(todo[k]);
+      if (HasFull(todo[k])) {
+        step.accuracy = full_[todo[k]];
+        step.drop = Drop(step.accuracy);
+      }
+      step.ms = ms[k];
+      Emit(step);
+    }
+    return Status::Ok();
+  }
+  double BenchMs(const Mask& m) const { return bench_.at(m); }
+
+  StatusOr<ProfileData> Profile() {
+    MIXQ_ASSIGN_OR_RETURN(ProfileData profile, backend_->Profile());
+    if (profile.layers.size() != space_.layers.size()) {
+      return Internal("profile has " + std::to_string(profile.layers.size()) +
+                      " layers, the model " + std::to_string(space_.layers.size()));
+    }
+    SearchStep step;
+    step.kind = "profile";
+    step.reason = "per-layer FP32/INT8 times and boundary reorders";
+    Emit(step);
+    return profile;
+  }
+
+  // FP32 and all-INT8: measured accuracy and speed, the two ends of the range.
+  Status Baselines() {
+    const Mask fp32 = space_.AllFp32(), int8 = space_.AllInt8();
+    MIXQ_RETURN_IF_ERROR(Full({fp32}, "FP32 reference"));
+    outcome_.fp32_accuracy = full_[fp32];
+    MIXQ_RETURN_IF_ERROR(Full({int8}, "all-INT8"));
+    outcome_.int8_accuracy = full_[int8];
+    MIXQ_RETURN_IF_ERROR(Bench({fp32, int8}, "FP32 and all-INT8 speed"));
+    outcome_.fp32_ms = bench_[fp32];
+    outcome_.int8_ms = bench_[int8];
+    return Status::Ok();
+  }
+
+  // Ends the run with `chosen` (benchmarked if it was not yet).
+  StatusOr<SearchOutcome> Finish(const Mask& chosen, bool met, const std::string& verdict) {
+    MIXQ_RETURN_IF_ERROR(Bench({chosen}, "the answer's speed"));
+    outcome_.met = met;
+    outcome_.verdict = verdict;
+    outcome_.chosen = chosen;
+    outcome_.chosen_accuracy = full_.at(chosen);
+    outcome_.chosen_ms = bench_.at(chosen);
+    SearchStep step;
+    step.kind = "answer";
+    step.mask = chosen;
+    step.reason = verdict;
+    step.accuracy = outcome_.chosen_accuracy;
+    step.drop = Drop(step.accuracy);
+    step.ms = outcome_.chosen_ms;
+    Emit(step);
+    return outcome_;
+  }
+
+  // The closest quantized config measured so far (least drop, then fastest).
+  Mask Closest() const {
+    Mask best = space_.AllInt8();
+    double best_drop = Drop(full_.at(best));
+    for (const auto& [mask, acc] : full_) {
+      if (CountInt8(mask) == 0) continue;
+      if (Drop(acc) < best_drop) {
+        best = mask;
+        best_drop = Drop(acc);
+      }
+    }
+    return best;
+  }
+
+  StatusOr<SearchOutcome> NotMet(const std::string& why) {
+    const Mask closest = Closest();
+    char text[160];
+    std::snprintf(text, sizeof(text), "%s; closest config loses %.2f points (budget %.2f)",
+                  why.c_str(), Drop(full_.at(closest)), settings_.max_drop);
+    return Finish(closest, false, text);
+  }
+
+  const SearchOutcome& outcome() const { return outcome_; }
+  const SearchSettings& settings() const { return settings_; }
+  const SearchSpace& space() const { return space_; }
+
+ private:
+  void Emit(const SearchStep& step) {
+    outcome_.steps.push_back(step);
+    if (observer_) observer_(step, outcome_);
+  }
+
+  const SearchSpace& space_;
+  const SearchSettings& settings_;
+  SearchBackend* backend_;
+  StepObserver observer_;
+  SearchOutcome outcome_;
+  std::map<Mask, double> full_;
+  std::map<Mask, double> bench_;
+};
+
+// Ranks the INT8 layers of `current`: the ranking-subset accuracy of
+// `current` with each one back in FP32, best recovery first.
+StatusOr<std::vector<int>> RankLayers(SearchRun* run, const Mask& current) {
+  std::vector<Mask> masks = {current};
+  std::vector<int> layers;
+  for (int i = 0; i < run->space().size(); ++i) {
+    if (!current[i]) continue;
+    Mask m = current;
+    m[i] = false;
+    masks.push_back(m);
+    layers.push_back(i);
+  }
+  if (layers.empty()) return layers;
+  MIXQ_ASSIGN_OR_RETURN(std::vector<double> acc,
+                        run->Ranking(masks, "rank layers: each INT8 layer back to FP32"));
+  std::vector<int> order(layers.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = static_cast<int>(k);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return acc[a + 1] > acc[b + 1]; });
+  std::vector<int> ranked;
+  for (int k : order) ranked.push_back(layers[k]);
+  return ranked;
+}
+
+StatusOr<SearchOutcome> AccuracyAware(SearchRun* run) {
+  const double budget = run->settings().max_drop;
+  MIXQ_RETURN_IF_ERROR(run->Baselines());
+  Mask current = run->space().AllInt8();
+  if (run->Drop(run->FullAccuracy(current)) <= budget) {
+    return run->Finish(current, true, "all-INT8 is within budget");
+  }
+  double current_acc = run->FullAccuracy(current);
+  MIXQ_ASSIGN_OR_RETURN(std::vector<int> order, RankLayers(run, current));
+  size_t next = 0;
+  while (run->RemainingFull() > 0) {
+    if (next >= order.size()) break;
+    Mask candidate = current;
+    candidate[order[next++]] = false;
+    if (CountInt8(candidate) == 0) break;
+    MIXQ_RETURN_IF_ERROR(run->Full({candidate}, "revert the worst-ranked layer to FP32"));
+    const double acc = run->FullAccuracy(candidate);
+    if (run->Drop(acc) <= budget) {
+      return run->Finish(candidate, true, "within budget after reverting layers in rank order");
+    }
+    const bool worse = acc < current_acc;
+    current = candidate;
+    current_acc = acc;
+    if (worse) {
+      MIXQ_ASSIGN_OR_RETURN(order, RankLayers(run, current));
+      next = 0;
+    }
+  }
+  if (run->RemainingFull() == 0) return run->NotMet("full-evaluation limit reached");
+  return run->NotMet("only FP32 meets the budget");
+}
+
+StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
+  const SearchSpace& space = run->space();
+  const double budget = run->settings().max_drop;
+  MIXQ_RETURN_IF_ERROR(run->Baselines());
+  MIXQ_ASSIGN_OR_RETURN(ProfileData profile, run->Profile());
+  SpeedModel speed(space, std::move(profile));
+  const Mask int8 = space.AllInt8(), fp32 = space.AllFp32();
+  const double int8_drop = run->Drop(run->FullAccuracy(int8));
+
+  std::vector<double> recovery(space.size(), 0.0), sensitivity(space.size(), 0.0);
+  double kappa = 1.0;
+  if (int8_drop > budget) {
+    // Both ends: each layer back to FP32 from all-INT8, and each layer alone
+    // in INT8 from FP32. Ranking evaluations are on the small subset.
+    std::vector<Mask> masks = {fp32, int8};
+    for (int i = 0; i < space.size(); ++i) {
+      Mask m = int8;
+      m[i] = false;
+      masks.push_back(m);
+    }
+    for (int i = 0; i < space.size(); ++i) {
+      Mask m = fp32;
+      m[i] = true;
+      masks.push_back(m);
+    }
+    MIXQ_ASSIGN_OR_RETURN(
+        std::vector<double> acc,
+        run->Ranking(masks, "sensitivity: each layer back to FP32 / alone in INT8"));
+    const int n = space.size();
+    for (int i = 0; i < n; ++i) {
+      recovery[i] = acc[i + 2] - acc[1];
+      sensitivity[i] = acc[0] - acc[n + i + 2];
+    }
+    const double ranking_drop = acc[0] - acc[1];
+    if (ranking_drop > 0.0) kappa = int8_drop / ranking_drop;
+  }
+  DropModel drop(recovery, sensitivity, kappa);
+  drop.Learn(fp32, 0.0);
+  drop.Learn(int8, int8_drop);
+
+  auto verified_best_ms = [&]() {
+    double best = std::numeric_limits<double>::infinity();
+    for (const auto& [mask, acc] : run->full()) {
+      if (run->Drop(acc) <= budget) best = std::min(best, speed.PredictMs(mask));
+    }
+    return best;
+  };
+  while (run->RemainingFull() > 0) {
+    std::vector<Mask> pool = ProposeCandidates(space, speed, drop, budget);
+    const double best = verified_best_ms();
+    std::vector<Mask> batch;
+    std::vector<std::pair<double, double>> predicted;
+    for (const Mask& m : pool) {
+      if (run->HasFull(m) || speed.PredictMs(m) >= best) continue;
+      batch.push_back(m);
+      predicted.emplace_back(drop.Predict(m), speed.PredictMs(m));
+      if (static_cast<int>(batch.size()) >=
+          std::min(run->settings().parallel, run->RemainingFull())) {
+        break;
+      }
+    }
+    if (batch.empty()) break;
+    MIXQ_RETURN_IF_ERROR(run->Full(batch, "fastest predicted within budget", predicted));
+    for (const Mask& m : batch) drop.Learn(m, run->Drop(run->FullAccuracy(m)));
+  }
+
+  // Benchmark the verified feasible configs predicted fastest; the fastest
+  // measured one is the answer.
+  std::vector<Mask> feasible;
+  for (const auto& [mask, acc] : run->full()) {
+    if (run->Drop(acc) <= budget && CountInt8(mask) > 0) feasible.push_back(mask);
+  }
+  if (feasible.empty()) {
+    if (run->RemainingFull() == 0) return run->NotMet("full-evaluation limit reached");
+    return run->NotMet("only FP32 meets the budget");
+  }
+  std::sort(feasible.begin(), feasible.end(),
+            [&](const Mask& a, const Mask& b) { return speed.PredictMs(a) < speed.PredictMs(b); });
+  if (feasible.size() > static_cast<size_t>(kVerifiedToBenchmark)) {
+    feasible.resize(kVerifiedToBenchmark);
+  }
+  MIXQ_RETURN_IF_ERROR(run->Bench(feasible, "verified within budget", &speed));
+  Mask chosen = feasible.front();
+  for (const Mask& m : feasible) {
+    if (run->BenchMs(m) < run->BenchMs(chosen)) chosen = m;
+  }
+  return run->Finish(chosen, true, "fastest measured config within budget");
+}
+
+StatusOr<SearchOutcome> Exhaustive(SearchRun* run) {
+  const SearchSpace& space = run->space();
+  const double budget = run->settings().max_drop;
+  MIXQ_RETURN_IF_ERROR(run->Baselines());
+  const int n = space.size();
+  std::vector<Mask> all;
+  for (uint32_t bits = 0; bits < (1u << n); ++bits) {
+    Mask m(n);
+    for (int i = 0; i < n; ++i) m[i] = (bits >> i) & 1u;
+    all.push_back(m);
+  }
+  constexpr size_t kChunk = 64;
+  for (size_t start = 0; start < all.size(); start += kChunk) {
+    std::vector<Mask> chunk(all.begin() + start,
+                            all.begin() + std::min(all.size(), start + kChunk));
+    MIXQ_RETURN_IF_ERROR(run->Full(chunk, "exhaustive"));
+  }
+  MIXQ_ASSIGN_OR_RETURN(ProfileData profile, run->Profile());
+  SpeedModel speed(space, std::move(profile));
+  std::vector<Mask> feasible;
+  for (const Mask& m : all) {
+    if (CountInt8(m) > 0 && run->Drop(run->FullAccuracy(m)) <= budget) feasible.push_back(m);
+  }
+  if (feasible.empty()) return run->NotMet("only FP32 meets the budget");
+  std::sort(feasible.begin(), feasible.end(),
+            [&](const Mask& a, const Mask& b) { return speed.PredictMs(a) < speed.PredictMs(b); });
+  const int limit = run->settings().exhaustive_benchmarks;
+  if (limit > 0 && feasible.size() > static_cast<size_t>(limit)) feasible.resize(limit);
+  MIXQ_RETURN_IF_ERROR(run->Bench(feasible, "exhaustive: feasible", &speed));
+  Mask chosen = feasible.front();
+  for (const Mask& m : feasible) {
+    if (run->BenchMs(m) < run->BenchMs(chosen)) chosen = m;
+  }
+  return run->Finish(chosen, true, "fastest measured of all configs within budget");
+}
+
+// Answers repeated requests from memory; forwards the rest in one batch.
+class MemoBackend final : public SearchBackend {
+ public:
+  explicit MemoBackend(SearchBackend* inner) : inner_(inner) {}
+  StatusOr<std::vector<double>> EvaluateFull(const std::vector<Mask>& masks) override {
+    return Memo(
+        masks, &full_, [&](const std::vector<Mask>& m) { return inner_->EvaluateFull(m); },
+        &new_full_);
+  }
+  StatusOr<std::vector<double>> EvaluateRanking(const std::vector<Mask>& masks) override {
+    int unused = 0;
+    return Memo(
+        masks, &ranking_, [&](const std::vector<Mask>& m) { return inner_->EvaluateRanking(m); },
+        &unused);
+  }
+  StatusOr<std::vector<double>> Benchmark(const std::vector<Mask>& masks) override {
+    int unused = 0;
+    return Memo(
+        masks, &bench_, [&](const std::vector<Mask>& m) { return inner_->Benchmark(m); }, &unused);
+  }
+  StatusOr<ProfileData> Profile() override {
+    if (!profile_) {
+      MIXQ_ASSIGN_OR_RETURN(ProfileData profile, inner_->Profile());
+      profile_ = std::make_unique<ProfileData>(std::move(profile));
+    }
+    return *profile_;
+  }
+  int new_full() const { return new_full_; }
+
+ private:
+  template <typename Fn>
+  StatusOr<std::vector<double>> Memo(const std::vector<Mask>& masks, std::map<Mask, double>* memo,
+                                     Fn fetch, int* fetched) {
+    std::vector<Mask> missing;
+    for (const Mask& m : masks) {
+      if (!memo->count(m) && std::find(missing.begin(), missing.end(), m) == missing.end()) {
+        missing.push_back(m);
+      }
+    }
+    if (!missing.empty()) {
+      MIXQ_ASSIGN_OR_RETURN(std::vector<double> values, fetch(missing));
+      if (values.size() != missing.size()) {
+        return Internal("backend returned the wrong number of results");
+      }
+      for (size_t i = 0; i < missing.size(); ++i) (*memo)[missing[i]] = values[i];
+      *fetched += static_cast<int>(missing.size());
+    }
+    std::vector<double> out;
+    for (const Mask& m : masks) out.push_back(memo->at(m));
+    return out;
+  }
+
+  SearchBackend* inner_;
+  std::map<Mask, double> full_, ranking_, bench_;
+  std::unique_ptr<ProfileData> profile_;
+  int new_full_ = 0;
+};
+
+}  // namespace
+
+const std::vector<std::string>& StrategyNames() {
+  static const std::vector<std::string> kNames = {"accuracy_aware", "speed_aware", "exhaustive"};
+  return kNames;
+}
+
+StatusOr<SearchOutcome> RunStrategy(const std::string& strategy, const SearchSpace& space,
+                                    const SearchSettings& settings, SearchBackend* backend,
+                                    const StepObserver& observer) {
+  if (space.size() == 0) return InvalidArgument("the model has no quantizable layers");
+  if (!(settings.max_drop >= 0.0)) return InvalidArgument("budget must be >= 0 points");
+  if (settings.max_full_evaluations < 2) {
+    return InvalidArgument("max_full_evaluations must be at least 2 (FP32 and all-INT8)");
+  }
+  SearchRun run(space, settings, backend, observer);
+  if (strategy == "accuracy_aware") return AccuracyAware(&run);
+  if (strategy == "speed_aware") return SpeedAware(&run);
+  if (strategy == "exhaustive") {
+    if (space.size() > kMaxExhaustiveLayers) {
+      return InvalidArgument("exhaustive search handles at most " +
+                             std::to_string(kMaxExhaustiveLayers) + " layers; the model has " +
+                             std::to_string(space.size()));
+    }
+    return Exhaustive(&run);
+  }
+  return InvalidArgument("unknown strategy '" + strategy +
+                         "' (accuracy_aware, speed_aware, exhaustive)");
+}
+
+StatusOr<std::vector<SearchOutcome>> RunPareto(const SearchSpace& space,
+                                               std::vector<double> budgets,
+                                               const SearchSettings& settings,
+                                               SearchBackend* backend, int* new_full_evaluations,
+                                               const StepObserver& observer) {
+  if (budgets.empty()) return InvalidArgument("pareto needs at least one budget");
+  std::sort(budgets.begin(), budgets.end());
+  MemoBackend memo(backend);
+  std::vector<SearchOutcome> outcomes;
+  for (double budget : budgets) {
+    SearchSettings one = settings;
+    one.max_drop = budget;
+    MIXQ_ASSIGN_OR_RETURN(SearchOutcome outcome,
+                          RunStrategy("speed_aware", space, one, &memo, observer));
+    outcomes.push_back(std::move(outcome));
+  }
+  if (new_full_evaluations) *new_full_evaluations = memo.new_full();
+  return outcomes;
+}
+
+}  // namespace mixq
