@@ -6,10 +6,13 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 
 #include "tests/worker/graph_builder.h"
 #include "tests/worker/int8_test_util.h"
 #include "worker/executor.h"
+#include "worker/fusion.h"
+#include "worker/precision_plan.h"
 
 namespace mixq {
 namespace {
@@ -374,6 +377,77 @@ TEST(ExecutorInt8, ExtraOutputsStayFloat) {
   std::vector<Tensor> int8 = RunGraph(graph, {&x}, options);
   ASSERT_EQ(int8.size(), 2u);
   EXPECT_LT(RelativeError(int8[1], fp32[1]), 0.02);
+}
+
+TEST(PrecisionPlan, SevenBitFirstLayerMarksOnlyTheFirstQuantizableLayer) {
+  GraphBuilder b;
+  Tensor x;
+  Graph graph = Chain(&b, &x);
+  QuantSpec spec = AllInt8(graph, MinMaxParams(graph, {&x}));
+  spec.seven_bit = SevenBitWeights::kFirstLayer;
+  auto plan = PlanPrecision(graph, spec, {});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->seven_bit_layers, (std::set<std::string>{"conv1"}));
+  // conv1 FP32: the first quantizable layer is not INT8, nothing is 7-bit.
+  spec.layers["conv1"] = Precision::kFp32;
+  plan = PlanPrecision(graph, spec, {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_TRUE(plan->seven_bit_layers.empty());
+  spec.seven_bit = SevenBitWeights::kAll;
+  plan = PlanPrecision(graph, spec, {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->seven_bit_layers, (std::set<std::string>{"conv2", "conv3"}));
+}
+
+// conv1 -> relu -> pool -> conv2: the pool follows its producer only when
+// its consumer is INT8 too.
+TEST(PrecisionPlan, FollowersStayInt8OnlyInsideInt8Regions) {
+  GraphBuilder b;
+  Tensor x = b.Input("x", {1, 8, 8, 8});
+  AddConv(&b, "conv1", "x", {8, 8, 3, 3}, {1, 8, 8, 8});
+  b.Op(OpType::kRelu, "relu", {"conv1"}, {1, 8, 8, 8});
+  Node& pool = b.Op(OpType::kMaxPool, "pool", {"relu"}, {1, 8, 4, 4});
+  pool.attrs.Set("kernel_shape", std::vector<int64_t>{2, 2});
+  pool.attrs.Set("strides", std::vector<int64_t>{2, 2});
+  AddConv(&b, "conv2", "pool", {4, 8, 3, 3}, {1, 4, 4, 4});
+  b.Output("conv2");
+  const Graph fused = FusePostOps(b.graph());
+  QuantSpec spec = AllInt8(fused, MinMaxParams(b.graph(), {&x}));
+  auto plan = PlanPrecision(fused, spec, {});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->int8_nodes, (std::set<std::string>{"conv1", "pool", "conv2"}));
+  ASSERT_NE(plan->Int8Value("pool"), nullptr);
+  EXPECT_TRUE(plan->Int8Value("pool")->is_unsigned);
+  // The pool keeps its input's parameters, whatever the spec says for it.
+  EXPECT_EQ(plan->Int8Value("pool")->dequant_scale, plan->Int8Value("relu")->dequant_scale);
+  EXPECT_EQ(plan->Int8Value("conv2"), nullptr);  // graph output: f32
+
+  spec.layers["conv2"] = Precision::kFp32;
+  plan = PlanPrecision(fused, spec, {});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->int8_nodes, (std::set<std::string>{"conv1"}));
+  EXPECT_TRUE(plan->int8_values.empty());  // conv1 writes f32 directly
+
+  // An extra output stays f32 and so does the pool that reads it.
+  spec.layers["conv2"] = Precision::kInt8;
+  plan = PlanPrecision(fused, spec, {"relu"});
+  ASSERT_TRUE(plan.ok());
+  EXPECT_EQ(plan->Int8Value("relu"), nullptr);
+  EXPECT_FALSE(plan->IsInt8Node("pool"));
+}
+
+TEST(PrecisionPlan, GemmWithTransposedAStaysFp32) {
+  GraphBuilder b;
+  Tensor x = b.Input("x", {8, 4});
+  b.Const("w", b.Random({8, 3}));
+  Node& gemm = b.Op(OpType::kGemm, "gemm", {"x", "w"}, {4, 3});
+  gemm.attrs.Set("transA", int64_t{1});
+  b.Output("gemm");
+  QuantSpec spec;
+  spec.layers["gemm"] = Precision::kInt8;
+  auto plan = PlanPrecision(b.graph(), spec, {});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_TRUE(plan->int8_nodes.empty());
 }
 
 }  // namespace

@@ -66,37 +66,26 @@ std::string SumInput(const Node& node) {
 
 Status LowerConv(const Node& node, CompileContext* ctx) {
   MIXQ_ASSIGN_OR_RETURN(ConvParams p, ParseConv(node, ctx));
-  const Tensor* weights = p.weights;
-  const Tensor* bias = p.bias;
-  const int64_t oc = p.oc;
-  const memory::dims& x_dims = p.x_dims;
-  const memory::dims& y_dims = p.y_dims;
-  const memory::dims& w_dims = p.w_dims;
-  const memory::dims& dnnl_strides = p.strides;
-  const memory::dims& dnnl_dilations = p.dilations;
-  const memory::dims& pad_l = p.pad_l;
-  const memory::dims& pad_r = p.pad_r;
-
-  memory::desc src_md(x_dims, dt::f32, tag::any);
-  memory::desc w_md(w_dims, dt::f32, tag::any);
-  memory::desc b_md({oc}, dt::f32, tag::x);
-  memory::desc dst_md(y_dims, dt::f32, tag::any);
+  memory::desc src_md(p.x_dims, dt::f32, tag::any);
+  memory::desc w_md(p.w_dims, dt::f32, tag::any);
+  memory::desc b_md({p.oc}, dt::f32, tag::x);
+  memory::desc dst_md(p.y_dims, dt::f32, tag::any);
   auto prop = dnnl::prop_kind::forward_inference;
   auto alg = dnnl::algorithm::convolution_direct;
   dnnl::convolution_forward::desc desc =
-      bias ? dnnl::convolution_forward::desc(prop, alg, src_md, w_md, b_md, dst_md, dnnl_strides,
-                                             dnnl_dilations, pad_l, pad_r)
-           : dnnl::convolution_forward::desc(prop, alg, src_md, w_md, dst_md, dnnl_strides,
-                                             dnnl_dilations, pad_l, pad_r);
+      p.bias ? dnnl::convolution_forward::desc(prop, alg, src_md, w_md, b_md, dst_md, p.strides,
+                                               p.dilations, p.pad_l, p.pad_r)
+             : dnnl::convolution_forward::desc(prop, alg, src_md, w_md, dst_md, p.strides,
+                                               p.dilations, p.pad_l, p.pad_r);
   MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node));
   dnnl::convolution_forward::primitive_desc pd(desc, attr, ctx->engine());
 
   std::unordered_map<int, memory> args;
   MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_SRC], ctx->ValueAs(node.inputs[0], pd.src_desc()));
   MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_WEIGHTS],
-                        ctx->ConstantAs(*weights, PlainDesc(w_dims), pd.weights_desc()));
-  if (bias) {
-    MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_BIAS], ctx->ConstantAs(*bias, PlainDesc({oc}), b_md));
+                        ctx->ConstantAs(*p.weights, PlainDesc(p.w_dims), pd.weights_desc()));
+  if (p.bias) {
+    MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_BIAS], ctx->ConstantAs(*p.bias, PlainDesc({p.oc}), b_md));
   }
   const std::string residual = SumInput(node);
   memory dst;

@@ -23,6 +23,7 @@ struct ConvParams {
   dnnl::memory::dims strides, dilations, pad_l, pad_r;
 };
 
+// Both defined in conv.cc.
 StatusOr<ConvParams> ParseConv(const Node& node, CompileContext* ctx);
 
 // The value a fused residual sum adds, or "" when there is none.

@@ -1,0 +1,83 @@
+// int8_speed MODEL.onnx [threads]: FP32 vs all-INT8 throughput at batch 1
+// and 16, with minmax scales from synthetic inputs (speed does not depend on
+// the values), plus the INT8 steps that are reorders or reference/gemm
+// implementations. Set ONEDNN_MAX_CPU_ISA to time an older ISA.
+#include <cstdio>
+#include <map>
+#include <random>
+#include <string>
+
+#include "tests/worker/int8_test_util.h"
+#include "worker/benchmark.h"
+#include "worker/onnx_importer.h"
+
+namespace mixq {
+namespace {
+
+int Main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: int8_speed MODEL.onnx [threads]\n");
+    return 2;
+  }
+  const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
+  auto graph = ImportOnnx(argv[1]);
+  if (!graph.ok()) {
+    std::fprintf(stderr, "%s\n", graph.status().ToString().c_str());
+    return 1;
+  }
+  auto calib = SpecializeForBatch(*graph, 4);
+  if (!calib.ok()) {
+    std::fprintf(stderr, "%s\n", calib.status().ToString().c_str());
+    return 1;
+  }
+  const ValueInfo* in = calib->FindValue(calib->inputs[0]);
+  Tensor x(DType::kF32, in->shape);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-2.f, 2.f);
+  for (int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] = dist(rng);
+  QuantSpec spec = testing::AllInt8(*calib, testing::MinMaxParams(*calib, {&x}));
+
+  std::printf("effective ISA %s, %d threads\n", EffectiveIsaName().c_str(), threads);
+  for (int64_t batch : {16, 1}) {
+    std::map<std::string, double> ips;
+    for (const char* precision : {"fp32", "int8"}) {
+      BenchOptions options;
+      options.batch = batch;
+      options.executor.threads = threads;
+      if (std::string(precision) == "int8") options.executor.quant = spec;
+      auto r = Benchmark(*graph, options);
+      if (!r.ok()) {
+        std::fprintf(stderr, "%s\n", r.status().ToString().c_str());
+        return 1;
+      }
+      ips[precision] = r->images_per_second;
+      std::printf("batch %2lld %s: %8.2f images/s, median %.2f ms\n",
+                  static_cast<long long>(batch), precision, r->images_per_second,
+                  r->latency_ms_median);
+    }
+    std::printf("batch %2lld int8/fp32 = %.2fx\n", static_cast<long long>(batch),
+                ips["int8"] / ips["fp32"]);
+  }
+
+  auto specialised = SpecializeForBatch(*graph, 16);
+  ExecutorOptions options;
+  options.threads = threads;
+  options.quant = spec;
+  auto model = CompiledModel::Compile(*specialised, options);
+  if (!model.ok()) return 1;
+  std::map<std::string, int> kinds;
+  for (const StepInfo& step : (*model)->steps()) {
+    ++kinds[step.kind + " " + step.impl];
+    if (step.kind == "reorder" || step.impl.find("ref") != std::string::npos ||
+        step.impl.find("gemm") != std::string::npos) {
+      std::printf("  step %s  %s  %s\n", step.node.c_str(), step.kind.c_str(), step.impl.c_str());
+    }
+  }
+  for (const auto& [kind, count] : kinds) std::printf("  %3d x %s\n", count, kind.c_str());
+  return 0;
+}
+
+}  // namespace
+}  // namespace mixq
+
+int main(int argc, char** argv) { return mixq::Main(argc, argv); }
