@@ -9,7 +9,9 @@
 
 #include "worker/fusion.h"
 #include "worker/lower/compile_context.h"
+#include "worker/lower/int8_lowering.h"
 #include "worker/lower/lowering.h"
+#include "worker/precision_plan.h"
 
 namespace mixq {
 
@@ -45,7 +47,8 @@ class CompiledModelImpl final : public CompiledModel {
                                                             const ExecutorOptions& options);
 
  private:
-  Status Lower(const Graph& graph, const std::vector<std::string>& outputs, CompileContext* ctx);
+  Status Lower(const Graph& graph, const std::vector<std::string>& outputs,
+               const PrecisionPlan& plan, CompileContext* ctx);
   Status Execute(const std::vector<const Tensor*>& inputs, std::vector<Tensor>* outputs,
                  std::vector<double>* step_seconds);
 
@@ -78,8 +81,12 @@ StatusOr<std::unique_ptr<CompiledModelImpl>> CompiledModelImpl::Build(
       }
       outputs.push_back(name);
     }
+    PrecisionPlan plan;
+    if (options.quant.AnyInt8()) {
+      MIXQ_ASSIGN_OR_RETURN(plan, PlanPrecision(fused, options.quant, options.extra_outputs));
+    }
     CompileContext ctx(fused, model->engine_);
-    MIXQ_RETURN_IF_ERROR(model->Lower(fused, outputs, &ctx));
+    MIXQ_RETURN_IF_ERROR(model->Lower(fused, outputs, plan, &ctx));
     MIXQ_ASSIGN_OR_RETURN(size_t arena_bytes, ctx.Finish());
     (void)arena_bytes;
     model->steps_ = std::move(ctx.steps());
@@ -95,7 +102,7 @@ StatusOr<std::unique_ptr<CompiledModelImpl>> CompiledModelImpl::Build(
 }
 
 Status CompiledModelImpl::Lower(const Graph& graph, const std::vector<std::string>& graph_outputs,
-                                CompileContext* ctx) {
+                                const PrecisionPlan& plan, CompileContext* ctx) {
   std::vector<dnnl::memory> inputs;
   for (const std::string& name : graph.inputs) {
     const ValueInfo* info = graph.FindValue(name);
@@ -112,14 +119,18 @@ Status CompiledModelImpl::Lower(const Graph& graph, const std::vector<std::strin
   for (size_t i = 0; i < graph.nodes.size(); ++i) {
     const Node& node = graph.nodes[i];
     const std::string where = "node '" + node.name + "' (" + OpTypeName(node.op) + ")";
+    const bool int8 = plan.IsInt8Node(node.name);
     LowerFn lower = FindLowering(node.op);
-    if (lower == nullptr) return Unimplemented(where + ": op not supported by the executor");
+    Int8LowerFn lower_int8 = int8 ? FindInt8Lowering(node.op) : nullptr;
+    if (lower == nullptr || (int8 && lower_int8 == nullptr)) {
+      return Unimplemented(where + ": op not supported by the executor" + (int8 ? " in INT8" : ""));
+    }
     if (!node.post_ops.empty() && !AcceptsPostOps(node.op)) {
       return Unimplemented(where + ": post-ops on this op");
     }
     ctx->set_current_node(i);
     try {
-      Status status = lower(node, ctx);
+      Status status = int8 ? lower_int8(node, plan, ctx) : lower(node, ctx);
       if (!status.ok()) return status.WithContext(where);
     } catch (const dnnl::error& e) {
       return FromDnnlError(e, where);

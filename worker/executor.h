@@ -14,6 +14,12 @@
 // Fusion: ReLU/Clip/other eltwise after Conv/Gemm/MatMul become post-ops, and
 // a residual Add whose other operand is ready becomes a sum post-op.
 //
+// Precision: with INT8 layers in ExecutorOptions::quant, PlanPrecision()
+// (precision_plan.h) decides per node and value of the fused graph what runs
+// and is stored in INT8, and the INT8 lowerings (lower/int8_lowering.h) hand
+// u8/s8 tensors from layer to layer; reorders with scales appear only where
+// an INT8 layer reads an f32 value.
+//
 // A CompiledModel is not thread-safe: one Run() at a time. oneDNN's OpenMP
 // threads do the parallel work.
 #ifndef MIXQ_WORKER_EXECUTOR_H_

@@ -61,14 +61,19 @@ StatusOr<memory> CompileContext::Value(const std::string& value) {
 }
 
 StatusOr<memory> CompileContext::ValueAs(const std::string& value, const memory::desc& desc) {
+  return ValueAs(value, desc, 1.f);
+}
+
+StatusOr<memory> CompileContext::ValueAs(const std::string& value, const memory::desc& desc,
+                                         float scale) {
   MIXQ_ASSIGN_OR_RETURN(memory mem, Value(value));
-  if (mem.get_desc() == desc) return mem;
+  if (mem.get_desc() == desc && scale == 1.f) return mem;
   std::vector<memory>& done = converted_[value];
   for (const memory& m : done) {
     if (m.get_desc() == desc) return m;
   }
   memory converted = NewBuffer(desc);
-  AddReorder(mem, converted);
+  AddReorder(mem, converted, scale);
   done.push_back(converted);
   return converted;
 }
@@ -143,7 +148,7 @@ bool CompileContext::CanOverwrite(const std::string& value) const {
 
 StatusOr<memory> CompileContext::ConstantAs(const Tensor& tensor, const memory::desc& tensor_desc,
                                             const memory::desc& desc) {
-  if (tensor.dtype() != DType::kF32) {
+  if (tensor.dtype() != DType::kF32 && tensor.dtype() != DType::kI8) {
     return Unimplemented(std::string("constant of type ") + DTypeName(tensor.dtype()));
   }
   if (tensor_desc.get_size() != tensor.bytes()) {
@@ -168,8 +173,10 @@ void CompileContext::AddStep(const std::string& kind, const dnnl::primitive& pri
   steps_.push_back(std::move(step));
 }
 
-void CompileContext::AddReorder(const memory& src, const memory& dst) {
-  dnnl::reorder::primitive_desc pd(engine_, src.get_desc(), engine_, dst.get_desc());
+void CompileContext::AddReorder(const memory& src, const memory& dst, float scale) {
+  dnnl::primitive_attr attr;
+  if (scale != 1.f) attr.set_output_scales(0, {scale});
+  dnnl::reorder::primitive_desc pd(engine_, src.get_desc(), engine_, dst.get_desc(), attr);
   AddStep("reorder", dnnl::reorder(pd), pd.impl_info_str(),
           {{DNNL_ARG_FROM, src}, {DNNL_ARG_TO, dst}});
 }

@@ -70,6 +70,11 @@ class CompileContext {
   // that layout, otherwise a converted copy made by a reorder step added the
   // first time a consumer asks (shared by later consumers).
   StatusOr<dnnl::memory> ValueAs(const std::string& value, const dnnl::memory::desc& desc);
+  // The same with the values multiplied by `scale` on the way (a quantising
+  // or requantising reorder at a precision boundary). The cache is keyed by
+  // layout and type only: a value converts to one INT8 type with one scale.
+  StatusOr<dnnl::memory> ValueAs(const std::string& value, const dnnl::memory::desc& desc,
+                                 float scale);
   StatusOr<dnnl::memory> PlainValue(const std::string& value);
 
   // Defines `value` as a new buffer of layout `desc`.
@@ -89,7 +94,7 @@ class CompileContext {
   // its buffer is not shared with another value.
   bool CanOverwrite(const std::string& value) const;
 
-  // A constant in layout `desc`, reordered now from the f32 tensor whose
+  // A constant in layout `desc`, reordered now from the f32 (or int8) tensor whose
   // bytes `tensor_desc` describes (plain dims, or strides for a transposed
   // reading). The result owns its storage.
   StatusOr<dnnl::memory> ConstantAs(const Tensor& tensor, const dnnl::memory::desc& tensor_desc,
@@ -98,8 +103,8 @@ class CompileContext {
   // Appends a step for the current node; `impl` from the primitive descriptor.
   void AddStep(const std::string& kind, const dnnl::primitive& primitive, const std::string& impl,
                std::unordered_map<int, dnnl::memory> args);
-  // Appends a reorder src -> dst step.
-  void AddReorder(const dnnl::memory& src, const dnnl::memory& dst);
+  // Appends a reorder src -> dst step; dst = scale * src.
+  void AddReorder(const dnnl::memory& src, const dnnl::memory& dst, float scale = 1.f);
 
   // External buffers: graph inputs (plain, defined as values) and graph
   // outputs (plain copies of the values). Their views are rebound per run.

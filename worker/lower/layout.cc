@@ -15,7 +15,7 @@ Status LowerReshape(const Node& node, CompileContext* ctx) {
     return InvalidArgument("Reshape changes the element count");
   }
   MIXQ_ASSIGN_OR_RETURN(memory plain, ctx->PlainValue(node.inputs[0]));
-  ctx->DefineAlias(node.outputs[0], PlainDesc(y_dims), plain);
+  ctx->DefineAlias(node.outputs[0], PlainDesc(y_dims, plain.get_desc().data_type()), plain);
   return Status::Ok();
 }
 

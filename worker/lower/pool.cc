@@ -53,7 +53,9 @@ Status LowerPool(const Node& node, CompileContext* ctx) {
                   : include_pad ? algorithm::pooling_avg_include_padding
                                 : algorithm::pooling_avg_exclude_padding;
   MIXQ_ASSIGN_OR_RETURN(memory src, ctx->Value(node.inputs[0]));
-  memory::desc dst_md(y_dims, memory::data_type::f32, memory::format_tag::any);
+  // The destination keeps the source's type: INT8 pooling stays INT8 with
+  // the source's quantisation parameters.
+  memory::desc dst_md(y_dims, src.get_desc().data_type(), memory::format_tag::any);
   dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, alg, src.get_desc(),
                                       dst_md, memory::dims(strides.begin(), strides.end()),
                                       memory::dims(kernel.begin(), kernel.end()), dnnl_dilations,

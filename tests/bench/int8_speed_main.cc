@@ -1,0 +1,110 @@
+// int8_speed MODEL.onnx [threads]: FP32 vs all-INT8 throughput at batch 1
+// and 16 (minimum and median latency over >= 4 s of runs), with minmax scales from synthetic inputs
+// (speed does not depend on the values), plus the INT8 steps that are reorders or reference/gemm
+// implementations. Set ONEDNN_MAX_CPU_ISA to time an older ISA.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <string>
+
+#include "tests/worker/int8_test_util.h"
+#include "worker/onnx_importer.h"
+
+namespace mixq {
+namespace {
+
+int Main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: int8_speed MODEL.onnx [threads]\n");
+    return 2;
+  }
+  const int threads = argc > 2 ? std::atoi(argv[2]) : 2;
+  auto graph = ImportOnnx(argv[1]);
+  if (!graph.ok()) {
+    std::fprintf(stderr, "%s\n", graph.status().ToString().c_str());
+    return 1;
+  }
+  auto calib = SpecializeForBatch(*graph, 4);
+  if (!calib.ok()) {
+    std::fprintf(stderr, "%s\n", calib.status().ToString().c_str());
+    return 1;
+  }
+  const ValueInfo* in = calib->FindValue(calib->inputs[0]);
+  Tensor x(DType::kF32, in->shape);
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-2.f, 2.f);
+  for (int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] = dist(rng);
+  QuantSpec spec = testing::AllInt8(*calib, testing::MinMaxParams(*calib, {&x}));
+
+  std::printf("effective ISA %s, %d threads\n", EffectiveIsaName().c_str(), threads);
+  for (int64_t batch : {16, 1}) {
+    std::map<std::string, double> best;
+    for (const char* precision : {"fp32", "int8"}) {
+      ExecutorOptions options;
+      options.threads = threads;
+      if (std::string(precision) == "int8") options.quant = spec;
+      auto specialised = SpecializeForBatch(*graph, batch);
+      if (!specialised.ok()) return 1;
+      auto model = CompiledModel::Compile(*specialised, options);
+      if (!model.ok()) {
+        std::fprintf(stderr, "%s\n", model.status().ToString().c_str());
+        return 1;
+      }
+      Tensor input(DType::kF32, (*model)->input_infos()[0].shape);
+      for (int64_t i = 0; i < input.size(); ++i) input.data<float>()[i] = dist(rng);
+      std::vector<Tensor> outputs = (*model)->MakeOutputs();
+      // The minimum over runs is the figure least disturbed by other load on
+      // the machine; the median is printed beside it.
+      std::vector<double> ms;
+      double total = 0;
+      for (int i = 0; i < 2 + 3 || total < 4000.0; ++i) {
+        const auto start = std::chrono::steady_clock::now();
+        if (!(*model)->Run({&input}, &outputs).ok()) return 1;
+        const double t =
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+                .count();
+        if (i >= 2) {
+          ms.push_back(t);
+          total += t;
+        }
+      }
+      std::sort(ms.begin(), ms.end());
+      best[precision] = ms.front();
+      std::printf("batch %2lld %s: min %8.2f ms (%7.2f images/s), median %8.2f ms, %zu runs\n",
+                  static_cast<long long>(batch), precision, ms.front(), 1000.0 * batch / ms.front(),
+                  ms[ms.size() / 2], ms.size());
+    }
+    std::printf("batch %2lld int8/fp32 throughput = %.2fx\n", static_cast<long long>(batch),
+                best["fp32"] / best["int8"]);
+  }
+
+  for (int64_t batch : {16, 1}) {
+    for (const char* precision : {"fp32", "int8"}) {
+      auto specialised = SpecializeForBatch(*graph, batch);
+      ExecutorOptions options;
+      options.threads = threads;
+      if (std::string(precision) == "int8") options.quant = spec;
+      auto model = CompiledModel::Compile(*specialised, options);
+      if (!model.ok()) return 1;
+      std::printf("steps of %s at batch %lld:\n", precision, static_cast<long long>(batch));
+      std::map<std::string, int> kinds;
+      for (const StepInfo& step : (*model)->steps()) {
+        ++kinds[step.kind + " " + step.impl];
+        if (step.kind == "reorder" || step.impl.find("ref") != std::string::npos ||
+            step.impl.find("gemm") != std::string::npos) {
+          std::printf("  step %s  %s  %s\n", step.node.c_str(), step.kind.c_str(),
+                      step.impl.c_str());
+        }
+      }
+      for (const auto& [kind, count] : kinds) std::printf("  %3d x %s\n", count, kind.c_str());
+    }
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace mixq
+
+int main(int argc, char** argv) { return mixq::Main(argc, argv); }

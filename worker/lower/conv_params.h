@@ -1,0 +1,34 @@
+// A Conv node's geometry as oneDNN wants it (grouped weight dims, strides,
+// dilations counted as gaps, split pads), shared by the FP32 and INT8
+// convolution lowerings, and the residual a fused sum post-op reads.
+#ifndef MIXQ_WORKER_LOWER_CONV_PARAMS_H_
+#define MIXQ_WORKER_LOWER_CONV_PARAMS_H_
+
+#include <dnnl.hpp>
+#include <string>
+
+#include "common/status.h"
+#include "worker/graph.h"
+#include "worker/lower/compile_context.h"
+
+namespace mixq {
+
+struct ConvParams {
+  const Tensor* weights = nullptr;
+  const Tensor* bias = nullptr;  // nullptr when absent
+  int64_t group = 1;
+  int64_t oc = 0;
+  dnnl::memory::dims x_dims, y_dims;
+  dnnl::memory::dims w_dims;  // with a leading group dim when group > 1
+  dnnl::memory::dims strides, dilations, pad_l, pad_r;
+};
+
+// Both defined in conv.cc.
+StatusOr<ConvParams> ParseConv(const Node& node, CompileContext* ctx);
+
+// The value a fused residual sum adds, or "" when there is none.
+std::string SumInput(const Node& node);
+
+}  // namespace mixq
+
+#endif  // MIXQ_WORKER_LOWER_CONV_PARAMS_H_
