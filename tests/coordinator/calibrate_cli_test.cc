@@ -35,7 +35,7 @@ class CalibrateCli : public testing::Test {
     resnet_calibration_ = testing::TempDir() + "calibrate_cli_resnet.json";
     mobilenet_calibration_ = testing::TempDir() + "calibrate_cli_mobilenet.json";
     resnet_summary_ = RunMixq(
-        "calibrate --json --quiet --threads 2 --method percentile "
+        "calibrate --json --quiet --threads 2 --method percentile --max-isa sse41 "
         "--samples 60 --begin 1000 --batch 25 --model " +
             kResnet + " --dataset " + kTrain + " -o " + resnet_calibration_,
         false);
@@ -111,6 +111,8 @@ TEST_F(CalibrateCli, WritesALoadableFileCoveringTheCalibrationPoints) {
   for (const auto& [name, params] : c->activations) u8 += params.is_unsigned;
   EXPECT_EQ(summary["u8"], u8);
   EXPECT_EQ(summary["s8"], static_cast<int>(points.size()) - u8);
+  // --max-isa took effect before the first primitive (every x86-64 CPU here has SSE4.1).
+  EXPECT_EQ(summary["isa"], "sse41");
 }
 
 TEST_F(CalibrateCli, TableSummaryNamesTheCounts) {

@@ -18,7 +18,7 @@ using mixq_test::RunMixq;
 const std::string kSrc = MIXQ_SOURCE_DIR;
 
 void ExpectEveryLayerProfiled(const std::string& name, const std::string& config_args,
-                              const std::string& precision) {
+                              const std::string& precision, const std::string& isa = "") {
   const std::string model = kSrc + "/models/" + name + ".onnx";
   MixqResult r = RunMixq("profile --json --threads 2 --runs 3 --warmup 1 --batch 2 --model " +
                              model + " " + config_args,
@@ -55,6 +55,9 @@ void ExpectEveryLayerProfiled(const std::string& name, const std::string& config
     EXPECT_NEAR(rows, totals["sum_ms"].get<double>(), 1e-9 + 1e-9 * rows);
   }
   EXPECT_EQ(j["quant"]["precision"], precision);
+  if (!isa.empty()) {
+    EXPECT_EQ(j["isa"], isa);
+  }
 }
 
 TEST(ProfileCli, EveryLayerOfFmResnetHasPositiveTimes) {
@@ -62,7 +65,7 @@ TEST(ProfileCli, EveryLayerOfFmResnetHasPositiveTimes) {
 }
 
 TEST(ProfileCli, EveryLayerOfFmMobilenetHasPositiveTimes) {
-  ExpectEveryLayerProfiled("fm_mobilenet", "--config fp32", "fp32");
+  ExpectEveryLayerProfiled("fm_mobilenet", "--config fp32 --max-isa avx", "fp32", "avx");
 }
 
 TEST(ProfileCli, TableNamesTotalsAndSyntheticCalibration) {
@@ -71,6 +74,12 @@ TEST(ProfileCli, TableNamesTotalsAndSyntheticCalibration) {
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("sum / whole"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("SYNTHETIC"), std::string::npos) << r.out;
+}
+
+TEST(ProfileCli, ZeroRunsIsRefused) {
+  MixqResult r = RunMixq("profile --runs 0 --model " + kSrc + "/models/fm_resnet.onnx");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("--runs"), std::string::npos) << r.out;
 }
 
 }  // namespace
