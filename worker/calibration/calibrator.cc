@@ -16,37 +16,57 @@ using FillFn = std::function<Status(int64_t first, int64_t n, Tensor* batch)>;
 // Consumes one observed float32 tensor.
 using ObserveFn = std::function<Status(const std::string& name, const Tensor& value)>;
 
+// FP32 models with every non-input calibration point as an extra output, by
+// batch size (the full batch and, at most, one remainder), shared by both
+// passes of one calibration so that each size compiles once.
+class ObservedModels {
+ public:
+  struct Entry {
+    std::unique_ptr<CompiledModel> model;
+    std::vector<std::string> extra;  // the extra outputs, in output order
+  };
+
+  ObservedModels(const Graph& graph, const ExecutorOptions& options)
+      : graph_(graph), options_(options) {
+    options_.quant = QuantSpec();  // statistics always come from FP32
+  }
+
+  StatusOr<Entry*> Get(int64_t batch) {
+    auto it = entries_.find(batch);
+    if (it != entries_.end()) return &it->second;
+    MIXQ_ASSIGN_OR_RETURN(Graph specialised, SpecializeForBatch(graph_, batch));
+    ExecutorOptions executor = options_;
+    const std::unordered_set<std::string> inputs(specialised.inputs.begin(),
+                                                 specialised.inputs.end());
+    Entry entry;
+    for (const std::string& name : CalibrationPoints(specialised, executor)) {
+      if (inputs.count(name) == 0) entry.extra.push_back(name);
+    }
+    executor.extra_outputs = entry.extra;
+    MIXQ_ASSIGN_OR_RETURN(entry.model, CompiledModel::Compile(specialised, executor));
+    return &entries_.emplace(batch, std::move(entry)).first->second;
+  }
+
+ private:
+  const Graph& graph_;
+  ExecutorOptions options_;
+  std::map<int64_t, Entry> entries_;
+};
+
 // Runs the FP32 model over [begin, begin + count) in batches and hands every
 // calibration point's value to `observe`. Graph inputs are observed from the
 // batch itself (they are what the model reads); the other points come back
 // as extra outputs.
-Status RunSlice(const Graph& graph, int64_t begin, int64_t count, const FillFn& fill,
+Status RunSlice(ObservedModels* models, int64_t begin, int64_t count, const FillFn& fill,
                 const CalibratorOptions& options, const char* pass, const ObserveFn& observe) {
   if (options.batch <= 0) return InvalidArgument("calibration batch size must be positive");
-  std::map<int64_t, std::unique_ptr<CompiledModel>> models;  // full batch and remainder
-  std::vector<std::string> extra;
   Tensor batch;
   std::vector<Tensor> outputs;
   int64_t buffers_batch = -1;  // the batch size `batch` and `outputs` are shaped for
   for (int64_t done = 0; done < count;) {
     const int64_t n = std::min(options.batch, count - done);
-    auto it = models.find(n);
-    if (it == models.end()) {
-      MIXQ_ASSIGN_OR_RETURN(Graph specialised, SpecializeForBatch(graph, n));
-      ExecutorOptions executor = options.executor;
-      executor.quant = QuantSpec();  // statistics always come from FP32
-      const std::unordered_set<std::string> inputs(specialised.inputs.begin(),
-                                                   specialised.inputs.end());
-      extra.clear();
-      for (const std::string& name : CalibrationPoints(specialised, executor)) {
-        if (inputs.count(name) == 0) extra.push_back(name);
-      }
-      executor.extra_outputs = extra;
-      MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<CompiledModel> model,
-                            CompiledModel::Compile(specialised, executor));
-      it = models.emplace(n, std::move(model)).first;
-    }
-    CompiledModel& model = *it->second;
+    MIXQ_ASSIGN_OR_RETURN(ObservedModels::Entry * entry, models->Get(n));
+    CompiledModel& model = *entry->model;
     if (buffers_batch != n) {
       batch = Tensor(DType::kF32, model.input_infos()[0].shape);
       outputs = model.MakeOutputs();
@@ -55,9 +75,9 @@ Status RunSlice(const Graph& graph, int64_t begin, int64_t count, const FillFn& 
     MIXQ_RETURN_IF_ERROR(fill(begin + done, n, &batch));
     MIXQ_RETURN_IF_ERROR(model.Run({&batch}, &outputs));
     MIXQ_RETURN_IF_ERROR(observe(model.input_names()[0], batch));
-    const size_t first_extra = outputs.size() - extra.size();
-    for (size_t i = 0; i < extra.size(); ++i) {
-      MIXQ_RETURN_IF_ERROR(observe(extra[i], outputs[first_extra + i]));
+    const size_t first_extra = outputs.size() - entry->extra.size();
+    for (size_t i = 0; i < entry->extra.size(); ++i) {
+      MIXQ_RETURN_IF_ERROR(observe(entry->extra[i], outputs[first_extra + i]));
     }
     done += n;
     if (options.progress) options.progress(pass, done, count);
@@ -109,10 +129,10 @@ FillFn SyntheticFill(uint32_t seed) {
   };
 }
 
-StatusOr<CalibrationStats> Ranges(const Graph& graph, int64_t begin, int64_t count,
+StatusOr<CalibrationStats> Ranges(ObservedModels* models, int64_t begin, int64_t count,
                                   const FillFn& fill, const CalibratorOptions& options) {
   CalibrationStats stats;
-  MIXQ_RETURN_IF_ERROR(RunSlice(graph, begin, count, fill, options, "ranges",
+  MIXQ_RETURN_IF_ERROR(RunSlice(models, begin, count, fill, options, "ranges",
                                 [&stats](const std::string& name, const Tensor& value) {
                                   ObserveRange(value.data<float>(), value.size(), &stats[name]);
                                   return Status::Ok();
@@ -120,12 +140,12 @@ StatusOr<CalibrationStats> Ranges(const Graph& graph, int64_t begin, int64_t cou
   return stats;
 }
 
-StatusOr<CalibrationStats> Histograms(const Graph& graph, int64_t begin, int64_t count,
+StatusOr<CalibrationStats> Histograms(ObservedModels* models, int64_t begin, int64_t count,
                                       const FillFn& fill, const CalibrationStats& initialised,
                                       const CalibratorOptions& options) {
   CalibrationStats stats = initialised;
   MIXQ_RETURN_IF_ERROR(RunSlice(
-      graph, begin, count, fill, options, "histograms",
+      models, begin, count, fill, options, "histograms",
       [&stats](const std::string& name, const Tensor& value) -> Status {
         auto it = stats.find(name);
         if (it == stats.end() || !it->second.has_histogram()) {
@@ -139,13 +159,20 @@ StatusOr<CalibrationStats> Histograms(const Graph& graph, int64_t begin, int64_t
   return stats;
 }
 
+// Both passes, or with `ranges_only` (enough for minmax) the first alone.
 StatusOr<Calibration> TwoPasses(const Graph& graph, int64_t begin, int64_t count,
                                 const FillFn& fill, const ScaleOptions& scale,
-                                const CalibratorOptions& options) {
-  MIXQ_ASSIGN_OR_RETURN(CalibrationStats ranges, Ranges(graph, begin, count, fill, options));
-  MIXQ_RETURN_IF_ERROR(InitHistograms(options.bins, &ranges));
+                                const CalibratorOptions& options, bool ranges_only = false) {
+  ObservedModels models(graph, options.executor);
+  MIXQ_ASSIGN_OR_RETURN(CalibrationStats ranges, Ranges(&models, begin, count, fill, options));
   Calibration calibration;
-  MIXQ_ASSIGN_OR_RETURN(calibration.stats, Histograms(graph, begin, count, fill, ranges, options));
+  if (ranges_only) {
+    calibration.stats = std::move(ranges);
+  } else {
+    MIXQ_RETURN_IF_ERROR(InitHistograms(options.bins, &ranges));
+    MIXQ_ASSIGN_OR_RETURN(calibration.stats,
+                          Histograms(&models, begin, count, fill, ranges, options));
+  }
   MIXQ_ASSIGN_OR_RETURN(calibration.activations, ActivationQuantParams(calibration.stats, scale));
   calibration.scale = scale;
   return calibration;
@@ -168,7 +195,8 @@ nlohmann::json BaseProvenance(int64_t begin, int64_t count, const ScaleOptions& 
 StatusOr<CalibrationStats> CollectRanges(const Graph& graph, const Dataset& dataset, int64_t begin,
                                          int64_t count, const CalibratorOptions& options) {
   MIXQ_ASSIGN_OR_RETURN(FillFn fill, DatasetFill(graph, dataset, begin, count));
-  return Ranges(graph, begin, count, fill, options);
+  ObservedModels models(graph, options.executor);
+  return Ranges(&models, begin, count, fill, options);
 }
 
 StatusOr<CalibrationStats> CollectHistograms(const Graph& graph, const Dataset& dataset,
@@ -176,7 +204,8 @@ StatusOr<CalibrationStats> CollectHistograms(const Graph& graph, const Dataset& 
                                              const CalibrationStats& initialised,
                                              const CalibratorOptions& options) {
   MIXQ_ASSIGN_OR_RETURN(FillFn fill, DatasetFill(graph, dataset, begin, count));
-  return Histograms(graph, begin, count, fill, initialised, options);
+  ObservedModels models(graph, options.executor);
+  return Histograms(&models, begin, count, fill, initialised, options);
 }
 
 StatusOr<Calibration> Calibrate(const Graph& graph, const Dataset& dataset, int64_t begin,
@@ -197,8 +226,10 @@ StatusOr<Calibration> CalibrateSynthetic(const Graph& graph, int64_t samples, ui
                                          const CalibratorOptions& options) {
   MIXQ_RETURN_IF_ERROR(CheckSingleFloatInput(graph));
   if (samples <= 0) return InvalidArgument("synthetic calibration needs at least one sample");
+  // Synthetic scales only ever time INT8, so minmax skips the histogram pass.
   MIXQ_ASSIGN_OR_RETURN(Calibration calibration,
-                        TwoPasses(graph, 0, samples, SyntheticFill(seed), scale, options));
+                        TwoPasses(graph, 0, samples, SyntheticFill(seed), scale, options,
+                                  scale.method == ScaleMethod::kMinMax));
   calibration.model_sha256 = model_sha256;
   calibration.provenance = BaseProvenance(0, samples, scale, model_sha256, options);
   calibration.provenance["dataset"] =

@@ -69,7 +69,8 @@ StatusOr<Calibration> Calibrate(const Graph& graph, const Dataset& dataset, int6
 
 // Calibration on `samples` fixed-seed random inputs (standard normal, seed
 // `seed`) instead of data: good for timing INT8 only (bench --config int8
-// without a calibration file); the provenance says "synthetic".
+// without a calibration file); the provenance says "synthetic". With minmax
+// only the range pass runs (the stats then have no histograms).
 StatusOr<Calibration> CalibrateSynthetic(const Graph& graph, int64_t samples, uint32_t seed,
                                          const ScaleOptions& scale, const std::string& model_sha256,
                                          const CalibratorOptions& options);
