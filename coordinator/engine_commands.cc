@@ -59,6 +59,8 @@ class Progress {
 Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
   MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
+  MIXQ_ASSIGN_OR_RETURN(ResolvedQuant quant, ResolveQuant(options.quant, options.model, graph,
+                                                          false, options.engine.threads));
   MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(options.dataset));
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
 
@@ -67,6 +69,7 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   eval.begin = options.begin;
   eval.count = options.count;
   eval.executor.threads = options.engine.threads;
+  eval.executor.quant = quant.spec;
   Progress progress("eval " + options.model);
   if (options.progress) {
     eval.progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
@@ -80,7 +83,6 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   if (options.json) {
     nlohmann::json j = {{"model", options.model},
                         {"dataset", options.dataset},
-                        {"precision", "fp32"},
                         {"samples", counts.samples},
                         {"correct1", counts.correct1},
                         {"correct5", counts.correct5},
@@ -91,6 +93,7 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
                         {"batch", options.batch},
                         {"threads", options.engine.threads},
                         {"isa", isa}};
+    j.update(quant.ToJson());
     out << j.dump() << "\n";
     return Status::Ok();
   }
@@ -98,7 +101,8 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   out << "model      " << options.model << "\n";
   out << "dataset    " << options.dataset << " (" << counts.samples << " samples from "
       << options.begin << ")\n";
-  out << "precision  fp32\n";
+  out << "precision  " << quant.Summary() << "\n";
+  if (!quant.calibration.empty()) out << "calibration " << quant.calibration << "\n";
   out << "isa        " << isa << " (threads "
       << (options.engine.threads ? std::to_string(options.engine.threads) : std::string("default"))
       << ")\n";
@@ -115,10 +119,13 @@ Status RunBenchCommand(const BenchCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
   if (options.batches.empty()) return InvalidArgument("--batch needs at least one batch size");
   MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
+  MIXQ_ASSIGN_OR_RETURN(ResolvedQuant quant, ResolveQuant(options.quant, options.model, graph, true,
+                                                          options.engine.threads));
   const std::string isa = EffectiveIsaName();
   nlohmann::json rows = nlohmann::json::array();
   if (!options.json) {
-    out << "model " << options.model << "  precision fp32  isa " << isa << "  threads "
+    out << "model " << options.model << "  precision " << quant.Summary() << "\n";
+    out << "isa " << isa << "  threads "
         << (options.engine.threads ? std::to_string(options.engine.threads)
                                    : std::string("default"))
         << "\n";
@@ -130,23 +137,25 @@ Status RunBenchCommand(const BenchCommandOptions& options, std::ostream& out) {
     BenchOptions bench;
     bench.batch = batch;
     bench.executor.threads = options.engine.threads;
+    bench.executor.quant = quant.spec;
     bench.warmup = options.warmup;
     bench.min_iterations = options.min_iterations;
     bench.min_seconds = options.min_seconds;
     MIXQ_ASSIGN_OR_RETURN(BenchResult r, Benchmark(graph, bench));
     if (options.json) {
-      rows.push_back({{"runtime", "mixq"},
-                      {"model", options.model},
-                      {"precision", "fp32"},
-                      {"batch", r.batch},
-                      {"threads", options.engine.threads},
-                      {"isa", isa},
-                      {"iterations", r.iterations},
-                      {"images_per_second", r.images_per_second},
-                      {"latency_ms_median", r.latency_ms_median},
-                      {"latency_ms_p90", r.latency_ms_p90},
-                      {"latency_ms_mean", r.latency_ms_mean},
-                      {"compile_ms", r.compile_ms}});
+      nlohmann::json row = {{"runtime", "mixq"},
+                            {"model", options.model},
+                            {"batch", r.batch},
+                            {"threads", options.engine.threads},
+                            {"isa", isa},
+                            {"iterations", r.iterations},
+                            {"images_per_second", r.images_per_second},
+                            {"latency_ms_median", r.latency_ms_median},
+                            {"latency_ms_p90", r.latency_ms_p90},
+                            {"latency_ms_mean", r.latency_ms_mean},
+                            {"compile_ms", r.compile_ms}};
+      row.update(quant.ToJson());
+      rows.push_back(row);
     } else {
       out << std::fixed << std::left << std::setw(7) << r.batch << std::right << std::setw(12)
           << std::setprecision(1) << r.images_per_second << std::setw(12) << std::setprecision(3)

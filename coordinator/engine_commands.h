@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "coordinator/quant_setup.h"
 
 namespace mixq {
 
@@ -28,6 +29,7 @@ struct EvalCommandOptions {
   bool json = false;
   bool progress = true;  // progress lines on stderr
   EngineOptions engine;
+  QuantArgs quant;  // INT8 layers need quant.calibration
 };
 
 struct BenchCommandOptions {
@@ -38,6 +40,7 @@ struct BenchCommandOptions {
   double min_seconds = 2.0;
   bool json = false;
   EngineOptions engine;
+  QuantArgs quant;  // INT8 without quant.calibration: synthetic scales, said so in the report
 };
 
 Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out);

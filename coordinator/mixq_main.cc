@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "coordinator/calibrate_command.h"
 #include "coordinator/engine_commands.h"
+#include "coordinator/profile_command.h"
 
 namespace po = boost::program_options;
 
@@ -23,6 +25,8 @@ const char kUsage[] =
     "commands:\n"
     "  eval    accuracy (top-1, top-5) of an ONNX model on a labelled dataset\n"
     "  bench   latency and throughput of an ONNX model per batch size\n"
+    "  calibrate  INT8 activation scales from FP32 runs on a dataset slice\n"
+    "  profile per-layer FP32 and INT8 times\n"
     "  version print the version\n";
 
 std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag) {
@@ -49,6 +53,15 @@ void AddEngineOptions(po::options_description* desc, mixq::EngineOptions* engine
       "max-isa", po::value<std::string>(&engine->max_isa),
       "cap oneDNN's ISA: sse41|avx|avx2|avx2_vnni|avx512_core|avx512_core_vnni|"
       "avx512_core_bf16|avx512_core_amx");
+}
+
+void AddQuantOptions(po::options_description* desc, mixq::QuantArgs* quant) {
+  desc->add_options()("config", po::value<std::string>(&quant->config),
+                      "precision config: a JSON file, or int8 / fp32 for every layer")(
+      "calibration", po::value<std::string>(&quant->calibration),
+      "calibration file from mixq calibrate (needed for INT8 layers)")(
+      "seven-bit", po::value<std::string>(&quant->seven_bit)->default_value("none"),
+      "7-bit weights for non-VNNI CPUs: none|first|all");
 }
 
 // Parses `args` against `desc`; returns false after printing help.
@@ -83,6 +96,7 @@ int Eval(const std::vector<std::string>& args) {
       "json", po::bool_switch(&o.json), "print one JSON object")("quiet,q", po::bool_switch(&quiet),
                                                                  "no progress on stderr");
   AddEngineOptions(&desc, &o.engine);
+  AddQuantOptions(&desc, &o.quant);
   if (!Parse("eval", desc, args)) return 0;
   o.progress = !quiet;
   mixq::Status s = mixq::RunEvalCommand(o, std::cout);
@@ -103,10 +117,50 @@ int Bench(const std::vector<std::string>& args) {
                                              "timed seconds per batch size, at least")(
       "json", po::bool_switch(&o.json), "print a JSON list, one object per batch");
   AddEngineOptions(&desc, &o.engine);
+  AddQuantOptions(&desc, &o.quant);
   if (!Parse("bench", desc, args)) return 0;
   o.batches = ParseIntList(batches, "--batch");
   mixq::Status s = mixq::RunBenchCommand(o, std::cout);
   return s.ok() ? 0 : Fail("bench", s);
+}
+
+int Calibrate(const std::vector<std::string>& args) {
+  mixq::CalibrateCommandOptions o;
+  bool quiet = false;
+  po::options_description desc("mixq calibrate: INT8 activation scales from a dataset slice");
+  desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
+      "dataset", po::value<std::string>(&o.dataset)->required(),
+      "dataset YAML; a slice disjoint from the evaluation set")(
+      "output,o", po::value<std::string>(&o.output)->required(), "calibration file to write")(
+      "method", po::value<std::string>(&o.method)->default_value("minmax"),
+      "minmax|percentile|kl|mse")("percentile",
+                                  po::value<double>(&o.percentile)->default_value(99.99),
+                                  "for --method percentile")(
+      "samples", po::value<int64_t>(&o.samples)->default_value(300), "calibration samples")(
+      "begin", po::value<int64_t>(&o.begin)->default_value(0), "first sample")(
+      "batch", po::value<int64_t>(&o.batch)->default_value(100), "samples per forward pass")(
+      "json", po::bool_switch(&o.json), "print one JSON object")("quiet,q", po::bool_switch(&quiet),
+                                                                 "no progress on stderr");
+  AddEngineOptions(&desc, &o.engine);
+  if (!Parse("calibrate", desc, args)) return 0;
+  o.progress = !quiet;
+  mixq::Status s = mixq::RunCalibrateCommand(o, std::cout);
+  return s.ok() ? 0 : Fail("calibrate", s);
+}
+
+int Profile(const std::vector<std::string>& args) {
+  mixq::ProfileCommandOptions o;
+  po::options_description desc("mixq profile: per-layer FP32 and INT8 times");
+  desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
+      "batch", po::value<int64_t>(&o.batch)->default_value(1), "batch size")(
+      "runs", po::value<int>(&o.runs)->default_value(20), "timed runs per model (medians)")(
+      "warmup", po::value<int>(&o.warmup)->default_value(3), "untimed runs per model")(
+      "json", po::bool_switch(&o.json), "print one JSON object");
+  AddEngineOptions(&desc, &o.engine);
+  AddQuantOptions(&desc, &o.quant);
+  if (!Parse("profile", desc, args)) return 0;
+  mixq::Status s = mixq::RunProfileCommand(o, std::cout);
+  return s.ok() ? 0 : Fail("profile", s);
 }
 
 }  // namespace
@@ -121,6 +175,8 @@ int main(int argc, char** argv) {
   try {
     if (command == "eval") return Eval(args);
     if (command == "bench") return Bench(args);
+    if (command == "calibrate") return Calibrate(args);
+    if (command == "profile") return Profile(args);
     if (command == "version" || command == "--version") {
       std::cout << "mixq " << MIXQ_VERSION << "\n";
       return 0;

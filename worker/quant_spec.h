@@ -16,7 +16,9 @@
 
 #include "common/precision_config.h"
 #include "common/status.h"
+#include "worker/calibration/calibration_file.h"
 #include "worker/calibration/scale_methods.h"
+#include "worker/graph.h"
 
 namespace mixq {
 
@@ -40,6 +42,20 @@ struct QuantSpec {
 
   bool AnyInt8() const;
 };
+
+// The spec for running `config` with `calibration`'s activation scales.
+// FailedPrecondition when the calibration was made for another model (its
+// model_sha256 differs from the config's) or when the config has INT8 layers
+// and the calibration no activation scales.
+StatusOr<QuantSpec> MakeQuantSpec(const PrecisionConfig& config, const Calibration& calibration,
+                                  SevenBitWeights seven_bit);
+
+// A --config argument for `graph` (whose file hashes to `model_sha256`): the
+// shorthands `int8`, `fp32`, `bf16` (unless a file of that name exists) or a
+// config file (precision_config.h's format and rules: unknown or missing
+// layers and another model's hash are refused). Errors name the argument.
+StatusOr<PrecisionConfig> LoadPrecisionConfig(const std::string& argument, const Graph& graph,
+                                              const std::string& model_sha256);
 
 }  // namespace mixq
 

@@ -1,0 +1,91 @@
+#include "coordinator/calibrate_command.h"
+
+#include <chrono>
+#include <cstdio>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+
+#include "common/dataset.h"
+#include "common/sha256.h"
+#include "worker/calibration/calibrator.h"
+#include "worker/executor.h"
+#include "worker/isa.h"
+#include "worker/onnx_importer.h"
+
+namespace mixq {
+
+Status RunCalibrateCommand(const CalibrateCommandOptions& options, std::ostream& out) {
+  if (options.engine.threads < 0) return InvalidArgument("--threads must be >= 0");
+  if (!options.engine.max_isa.empty()) MIXQ_RETURN_IF_ERROR(SetMaxIsa(options.engine.max_isa));
+  if (options.output.empty()) return InvalidArgument("-o/--output is required");
+  ScaleOptions scale;
+  MIXQ_ASSIGN_OR_RETURN(scale.method, ParseScaleMethod(options.method));
+  scale.percentile = options.percentile;
+  if (!(scale.percentile > 0.0 && scale.percentile <= 100.0)) {
+    return InvalidArgument("--percentile must be in (0, 100]");
+  }
+  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
+  MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(options.model));
+  MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(options.dataset));
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
+
+  CalibratorOptions calibrator;
+  calibrator.batch = options.batch;
+  calibrator.executor.threads = options.engine.threads;
+  int last_quarter = -1;
+  std::string last_pass;
+  if (options.progress) {
+    // A line per quarter of each pass keeps logs short.
+    calibrator.progress = [&](const char* pass, int64_t done, int64_t total) {
+      const int quarter = static_cast<int>(4 * done / std::max<int64_t>(total, 1));
+      if (pass == last_pass && quarter == last_quarter) return;
+      last_pass = pass;
+      last_quarter = quarter;
+      std::fprintf(stderr, "calibrate %s: pass %s %lld/%lld\n", options.model.c_str(), pass,
+                   static_cast<long long>(done), static_cast<long long>(total));
+    };
+  }
+  const auto start = std::chrono::steady_clock::now();
+  MIXQ_ASSIGN_OR_RETURN(Calibration calibration,
+                        Calibrate(graph, *dataset, options.begin, options.samples, scale,
+                                  {model_sha256, options.dataset}, calibrator));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MIXQ_RETURN_IF_ERROR(SaveCalibration(calibration, options.output));
+
+  int u8 = 0;
+  for (const auto& [name, params] : calibration.activations) u8 += params.is_unsigned;
+  const int tensors = static_cast<int>(calibration.activations.size());
+  const std::string isa = EffectiveIsaName();
+  if (options.json) {
+    out << nlohmann::json{{"model", options.model},
+                          {"model_sha256", model_sha256},
+                          {"dataset", options.dataset},
+                          {"begin", options.begin},
+                          {"samples", options.samples},
+                          {"method", ScaleMethodName(scale.method)},
+                          {"percentile", scale.percentile},
+                          {"output", options.output},
+                          {"tensors", tensors},
+                          {"u8", u8},
+                          {"s8", tensors - u8},
+                          {"seconds", seconds},
+                          {"isa", isa}}
+               .dump()
+        << "\n";
+    return Status::Ok();
+  }
+  out << "model       " << options.model << "\n";
+  out << "dataset     " << options.dataset << " (" << options.samples << " samples from "
+      << options.begin << ")\n";
+  out << "method      " << ScaleMethodName(scale.method);
+  if (scale.method == ScaleMethod::kPercentile) out << " " << scale.percentile;
+  out << "\n";
+  out << "tensors     " << tensors << " (" << u8 << " u8, " << tensors - u8 << " s8)\n";
+  out << "isa         " << isa << "\n";
+  out << "time        " << std::fixed << std::setprecision(2) << seconds << " s\n";
+  out << "wrote       " << options.output << "\n";
+  return Status::Ok();
+}
+
+}  // namespace mixq
