@@ -1,8 +1,10 @@
 #include "coordinator/calibrate_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
+#include <memory>
 #include <nlohmann/json.hpp>
 
 #include "common/dataset.h"

@@ -1,5 +1,6 @@
 #include "coordinator/quant_setup.h"
 
+#include <utility>
 #include <vector>
 
 #include "common/sha256.h"
