@@ -2,6 +2,7 @@
 // bench, through the real binary: files that load, and one-line refusals
 // (exit 1) for configs and calibrations that do not belong to the model.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -28,12 +29,15 @@ const std::string kMobilenet = kSrc + "/models/fm_mobilenet.onnx";
 const std::string kTrain = kSrc + "/configs/datasets/fashion_mnist_train.yaml";
 const std::string kTest = kSrc + "/configs/datasets/fashion_mnist_test.yaml";
 
+// ctest runs every test in its own process, in parallel: files are per process.
+std::string Pid() { return std::to_string(getpid()); }
+
 class CalibrateCli : public testing::Test {
  protected:
   // One calibration per model for the whole suite: calibrating is the slow part.
   static void SetUpTestSuite() {
-    resnet_calibration_ = testing::TempDir() + "calibrate_cli_resnet.json";
-    mobilenet_calibration_ = testing::TempDir() + "calibrate_cli_mobilenet.json";
+    resnet_calibration_ = testing::TempDir() + "calibrate_cli_resnet_" + Pid() + ".json";
+    mobilenet_calibration_ = testing::TempDir() + "calibrate_cli_mobilenet_" + Pid() + ".json";
     resnet_summary_ = RunMixq(
         "calibrate --json --quiet --threads 2 --method percentile --max-isa sse41 "
         "--samples 60 --begin 1000 --batch 25 --model " +
@@ -51,8 +55,8 @@ class CalibrateCli : public testing::Test {
     for (const std::string& path : files_) std::remove(path.c_str());
   }
   std::string Write(const nlohmann::json& doc) {
-    files_.push_back(testing::TempDir() + "calibrate_cli_config_" + std::to_string(files_.size()) +
-                     ".json");
+    files_.push_back(testing::TempDir() + "calibrate_cli_config_" + Pid() + "_" +
+                     std::to_string(files_.size()) + ".json");
     std::ofstream(files_.back()) << doc.dump();
     return files_.back();
   }

@@ -173,7 +173,8 @@ StatusOr<Calibration> TwoPasses(const Graph& graph, int64_t begin, int64_t count
     MIXQ_ASSIGN_OR_RETURN(calibration.stats,
                           Histograms(&models, begin, count, fill, ranges, options));
   }
-  MIXQ_ASSIGN_OR_RETURN(calibration.activations, ActivationQuantParams(calibration.stats, scale));
+  MIXQ_ASSIGN_OR_RETURN(calibration.activations,
+                        ActivationQuantParams(calibration.stats, scale, graph.inputs));
   calibration.scale = scale;
   return calibration;
 }

@@ -1,5 +1,6 @@
 #include "worker/calibration/scale_methods.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <vector>
@@ -65,10 +66,17 @@ double KlDivergence(const std::vector<int64_t>& hist, size_t clip, size_t levels
 float KlThreshold(const TensorStats& stats, size_t levels) {
   const size_t bins = stats.hist.size();
   if (bins <= levels) return stats.hist_range;  // too coarse to clip
+  // The first bin is left out: values that small quantise to 0 or one step
+  // at every candidate threshold, so they say nothing about the choice. Kept
+  // in, the spike of exact zeros after a ReLU is smeared over its whole
+  // quantisation group in Q, and the divergence grows with the threshold
+  // for that reason alone: KL then clips ReLU outputs far too hard.
+  std::vector<int64_t> hist = stats.hist;
+  hist[0] = 0;
   size_t best = bins;
   double best_kl = std::numeric_limits<double>::infinity();
   for (size_t clip = levels; clip <= bins; ++clip) {
-    const double kl = KlDivergence(stats.hist, clip, levels);
+    const double kl = KlDivergence(hist, clip, levels);
     if (kl < best_kl) {
       best_kl = kl;
       best = clip;
@@ -167,11 +175,15 @@ StatusOr<QuantParams> ActivationQuantParams(const TensorStats& stats, const Scal
   return params;
 }
 
-StatusOr<std::map<std::string, QuantParams>> ActivationQuantParams(const CalibrationStats& stats,
-                                                                   const ScaleOptions& options) {
+StatusOr<std::map<std::string, QuantParams>> ActivationQuantParams(
+    const CalibrationStats& stats, const ScaleOptions& options,
+    const std::vector<std::string>& full_range) {
+  ScaleOptions minmax = options;
+  minmax.method = ScaleMethod::kMinMax;
   std::map<std::string, QuantParams> params;
   for (const auto& [name, tensor] : stats) {
-    StatusOr<QuantParams> one = ActivationQuantParams(tensor, options);
+    const bool exact = std::find(full_range.begin(), full_range.end(), name) != full_range.end();
+    StatusOr<QuantParams> one = ActivationQuantParams(tensor, exact ? minmax : options);
     if (!one.ok()) return one.status().WithContext("tensor '" + name + "'");
     params[name] = *one;
   }

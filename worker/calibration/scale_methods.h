@@ -27,6 +27,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "worker/calibration/tensor_stats.h"
@@ -57,9 +58,14 @@ StatusOr<float> ClipThreshold(const TensorStats& stats, bool is_unsigned,
 
 // Activation parameters: u8 when min >= 0, s8 otherwise.
 StatusOr<QuantParams> ActivationQuantParams(const TensorStats& stats, const ScaleOptions& options);
-// The same for every tensor; errors name the tensor.
-StatusOr<std::map<std::string, QuantParams>> ActivationQuantParams(const CalibrationStats& stats,
-                                                                   const ScaleOptions& options);
+// The same for every tensor; errors name the tensor. Tensors listed in
+// `full_range` (the graph inputs) always use minmax: a model's input is data
+// with a range of its own (pixels), and clipping it is never wanted - a
+// histogram method fooled by the input's spikes (a background value) clips
+// real signal.
+StatusOr<std::map<std::string, QuantParams>> ActivationQuantParams(
+    const CalibrationStats& stats, const ScaleOptions& options,
+    const std::vector<std::string>& full_range = {});
 
 }  // namespace mixq
 

@@ -104,6 +104,34 @@ TEST(ScaleMethods, KlOnAGaussianClipsBetweenTwoAndAHalfAndFiveSigma) {
   EXPECT_LT(kl, 0.97f * stats.hist_range);  // it does clip the sparse tail
 }
 
+TEST(ScaleMethods, KlIsNotFooledByTheZeroSpikeOfAReluOutput) {
+  // ReLU of a Gaussian: half the values exactly 0, the rest a half-normal.
+  // The clip must fall in the tail of the non-zero half (TensorRT-style KL
+  // lands around 3-4 sigma for a Gaussian), not near the spike.
+  std::vector<float> x = Gaussian(200000, 11);
+  for (float& v : x) v = std::max(v, 0.0f);
+  TensorStats stats = Calibrate(x);
+  const float kl = Threshold(stats, ScaleMethod::kKl);
+  EXPECT_GT(kl, 2.5f);
+  EXPECT_LT(kl, stats.max);
+}
+
+TEST(ScaleMethods, GraphInputsKeepTheirFullRange) {
+  // An input with a spike (a background value) that fools histogram methods.
+  std::vector<float> x(100000, -0.8f);
+  std::mt19937 rng(3);
+  std::uniform_real_distribution<float> uniform(-0.8f, 2.0f);
+  for (size_t i = 0; i < x.size() / 5; ++i) x[i] = uniform(rng);
+  CalibrationStats stats = {{"input", Calibrate(x)}, {"hidden", Calibrate(x)}};
+  ScaleOptions options;
+  options.method = ScaleMethod::kKl;
+  StatusOr<std::map<std::string, QuantParams>> params =
+      ActivationQuantParams(stats, options, {"input"});
+  ASSERT_TRUE(params.ok());
+  EXPECT_FLOAT_EQ(params->at("input").threshold, stats["input"].max);
+  EXPECT_LT(params->at("hidden").threshold, stats["hidden"].max);
+}
+
 TEST(ScaleMethods, MseClipsLessForU8ThanItsRoundingStepAllows) {
   // A half-normal (ReLU of a Gaussian with no zeros) quantised to u8 has a
   // finer step than s8, so the MSE-optimal threshold is at least as large.
