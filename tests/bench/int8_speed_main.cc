@@ -99,6 +99,26 @@ int Main(int argc, char** argv) {
         }
       }
       for (const auto& [kind, count] : kinds) std::printf("  %3d x %s\n", count, kind.c_str());
+      // The slowest steps of one profiled run (after a warm-up run).
+      Tensor input(DType::kF32, (*model)->input_infos()[0].shape);
+      std::vector<Tensor> outputs = (*model)->MakeOutputs();
+      std::vector<double> seconds;
+      if (!(*model)->Run({&input}, &outputs).ok() ||
+          !(*model)->RunProfiled({&input}, &outputs, &seconds).ok()) {
+        return 1;
+      }
+      std::vector<size_t> order(seconds.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::sort(order.begin(), order.end(),
+                [&](size_t a, size_t b) { return seconds[a] > seconds[b]; });
+      double total = 0;
+      for (double t : seconds) total += t;
+      std::printf("  profiled total %.2f ms; slowest:\n", 1000 * total);
+      for (size_t i = 0; i < std::min<size_t>(4, order.size()); ++i) {
+        const StepInfo& step = (*model)->steps()[order[i]];
+        std::printf("    %.3f ms  %s  %s  %s\n", 1000 * seconds[order[i]], step.node.c_str(),
+                    step.kind.c_str(), step.impl.c_str());
+      }
     }
   }
   return 0;

@@ -28,6 +28,9 @@ void ExpectInt8TopOneNearFp32(const std::string& name) {
   Tensor batch(DType::kF32, Shape{100, 1, 28, 28});
   ASSERT_TRUE((*train)->Fill(0, 100, &batch, nullptr).ok());
   QuantSpec spec = testing::AllInt8(*calib_graph, testing::MinMaxParams(*calib_graph, {&batch}));
+  // 8-bit weights on every ISA: on these models (ReLU-range activations,
+  // trained weights) 7-bit weights measured no better even capped at AVX2.
+  spec.seven_bit = SevenBitWeights::kNone;
 
   EvalOptions options;
   options.count = 1000;
