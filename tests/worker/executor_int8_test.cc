@@ -452,5 +452,22 @@ TEST(PrecisionPlan, GemmWithTransposedAStaysFp32) {
   EXPECT_TRUE(plan->int8_nodes.empty());
 }
 
+TEST(PrecisionPlan, ConcatWithAConstantStaysFp32AndRuns) {
+  GraphBuilder b;
+  Tensor x = b.Input("x", {1, 8, 6, 6});
+  AddConv(&b, "conv1", "x", {8, 8, 3, 3}, {1, 8, 6, 6});
+  b.Op(OpType::kRelu, "relu", {"conv1"}, {1, 8, 6, 6});
+  b.Const("k", b.Random({1, 4, 6, 6}));
+  Node& cat = b.Op(OpType::kConcat, "cat", {"relu", "k"}, {1, 12, 6, 6});
+  cat.attrs.Set("axis", int64_t{1});
+  AddConv(&b, "conv2", "cat", {4, 12, 3, 3}, {1, 4, 6, 6});
+  b.Output("conv2");
+  QuantSpec spec = AllInt8(b.graph(), MinMaxParams(b.graph(), {&x}));
+  auto plan = PlanPrecision(FusePostOps(b.graph()), spec, {});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->int8_nodes, (std::set<std::string>{"conv1", "conv2"}));
+  ExpectInt8Error(CompareWithFp32(b.graph(), x, &spec), 0.04);
+}
+
 }  // namespace
 }  // namespace mixq
