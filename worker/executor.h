@@ -18,7 +18,9 @@
 // (precision_plan.h) decides per node and value of the fused graph what runs
 // and is stored in INT8, and the INT8 lowerings (lower/int8_lowering.h) hand
 // u8/s8 tensors from layer to layer; reorders with scales appear only where
-// an INT8 layer reads an f32 value.
+// an INT8 layer reads an f32 value (its source or a fused residual) and where
+// a Concat requantises an input to its output's scale. An INT8 layer feeding
+// f32 consumers writes f32 itself.
 //
 // A CompiledModel is not thread-safe: one Run() at a time. oneDNN's OpenMP
 // threads do the parallel work.

@@ -35,6 +35,10 @@ bool IsFollower(const Node& node, const Graph& graph) {
     return false;
   }
   if (IsPool(node.op) || IsReshape(node.op)) return node.post_ops.empty();
+  // Concat and Add read every input as a tensor: no constant operands.
+  for (const std::string& in : node.inputs) {
+    if (in.empty() || graph.IsConstant(in)) return false;
+  }
   if (node.op == OpType::kConcat) return node.post_ops.empty();
   if (node.op == OpType::kAdd) {
     if (node.inputs.size() != 2 || !ScaleEquivariant(node.post_ops)) return false;

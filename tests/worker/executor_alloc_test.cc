@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <new>
 
+#include "tests/worker/int8_test_util.h"
 #include "worker/executor.h"
 #include "worker/onnx_importer.h"
 
@@ -39,20 +40,24 @@ void operator delete(void* p, std::size_t) noexcept { std::free(p); }
 namespace mixq {
 namespace {
 
-TEST(ExecutorAllocation, RunAllocatesNothingAfterCompile) {
+void ExpectRunAllocatesNothing(bool int8) {
   auto graph = ImportOnnx(std::string(MIXQ_SOURCE_DIR) + "/models/fm_mobilenet.onnx");
   ASSERT_TRUE(graph.ok()) << graph.status().ToString();
   auto specialised = SpecializeForBatch(*graph, 4);
   ASSERT_TRUE(specialised.ok()) << specialised.status().ToString();
-  auto model = CompiledModel::Compile(*specialised, ExecutorOptions{});
-  ASSERT_TRUE(model.ok()) << model.status().ToString();
-  Tensor input(DType::kF32, (*model)->input_infos()[0].shape);
+  Tensor input(DType::kF32, specialised->values.at(specialised->inputs[0]).shape);
   for (int64_t i = 0; i < input.size(); ++i) input.data<float>()[i] = 0.001f * (i % 997);
+  ExecutorOptions options;
+  if (int8) {
+    options.quant = testing::AllInt8(*specialised, testing::MinMaxParams(*specialised, {&input}));
+  }
+  auto model = CompiledModel::Compile(*specialised, options);
+  ASSERT_TRUE(model.ok()) << model.status().ToString();
   std::vector<Tensor> outputs = (*model)->MakeOutputs();
   const std::vector<const Tensor*> inputs = {&input};
   ASSERT_TRUE((*model)->Run(inputs, &outputs).ok());  // first run may warm caches
-
   g_allocations = 0;
+  g_largest = 0;
   g_counting = true;
   bool ok = true;
   for (int i = 0; i < 3; ++i) ok = ok && (*model)->Run(inputs, &outputs).ok();
@@ -64,6 +69,10 @@ TEST(ExecutorAllocation, RunAllocatesNothingAfterCompile) {
   // Bookkeeping only: a handful per primitive execution, not per element.
   EXPECT_LE(g_allocations.load(), 3 * steps * 8) << "steps " << steps;
 }
+
+TEST(ExecutorAllocation, RunAllocatesNothingAfterCompile) { ExpectRunAllocatesNothing(false); }
+
+TEST(ExecutorAllocation, Int8RunAllocatesNothingAfterCompile) { ExpectRunAllocatesNothing(true); }
 
 }  // namespace
 }  // namespace mixq

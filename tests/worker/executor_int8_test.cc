@@ -62,7 +62,9 @@ int CountKind(const std::vector<StepInfo>& steps, const std::string& kind) {
       std::count_if(steps.begin(), steps.end(), [&](const StepInfo& s) { return s.kind == kind; }));
 }
 
-// The error must be small but not zero: zero would mean FP32 ran.
+// The error must be small but not zero: zero would mean FP32 ran. Bounds
+// hold with VNNI and capped at AVX2 (7-bit weights there, see AllInt8);
+// a wrong scale anywhere gives errors of 10 % and more.
 void ExpectInt8Error(const Int8Result& r, double bound) {
   std::printf("relative error vs FP32: %.5f\n", r.error);
   EXPECT_GT(r.error, 1e-6);
@@ -74,7 +76,7 @@ TEST(ExecutorInt8, ConvSignedInput) {
   Tensor x = b.Input("x", {2, 8, 10, 10});
   AddConv(&b, "conv", "x", {16, 8, 3, 3}, {2, 16, 10, 10});
   b.Output("conv");
-  ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.03);
+  ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.04);
 }
 
 TEST(ExecutorInt8, ConvReluUnsignedInput) {
@@ -93,7 +95,7 @@ TEST(ExecutorInt8, DepthwiseConv) {
   Tensor x = b.Random({2, 16, 12, 12}, 0.f, 1.f);
   AddConv(&b, "dw", "x", {16, 1, 3, 3}, {2, 16, 12, 12}, 1, 1, 16);
   b.Output("dw");
-  ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.03);
+  ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.04);
 }
 
 TEST(ExecutorInt8, GroupedStridedConv) {
@@ -102,7 +104,7 @@ TEST(ExecutorInt8, GroupedStridedConv) {
   Tensor x = b.Random({2, 8, 11, 11}, 0.f, 1.f);
   AddConv(&b, "conv", "x", {12, 4, 3, 3}, {2, 12, 6, 6}, 2, 1, 2);
   b.Output("conv");
-  ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.03);
+  ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.04);
 }
 
 TEST(ExecutorInt8, GemmWithBias) {
@@ -115,7 +117,7 @@ TEST(ExecutorInt8, GemmWithBias) {
   gemm.attrs.Set("alpha", 0.5f);
   b.Output("gemm");
   Int8Result r = CompareWithFp32(b.graph(), x);
-  ExpectInt8Error(r, 0.03);
+  ExpectInt8Error(r, 0.04);
   EXPECT_EQ(CountKind(r.steps, "inner_product"), 1);
 }
 
@@ -126,7 +128,7 @@ TEST(ExecutorInt8, MatMulConstantB) {
   b.Op(OpType::kMatMul, "mm", {"x", "w"}, {2, 3, 7});
   b.Output("mm");
   Int8Result r = CompareWithFp32(b.graph(), x);
-  ExpectInt8Error(r, 0.03);
+  ExpectInt8Error(r, 0.04);
   EXPECT_EQ(CountKind(r.steps, "matmul"), 1);
 }
 
@@ -141,7 +143,7 @@ TEST(ExecutorInt8, ConvClipThenConv) {
   clip.attrs.Set("max", 0.4f);
   AddConv(&b, "conv2", "clip", {8, 16, 3, 3}, {2, 8, 10, 10});
   b.Output("conv2");
-  ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.04);
+  ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.06);
 }
 
 TEST(ExecutorInt8, ConvClipAsOutput) {
@@ -152,7 +154,7 @@ TEST(ExecutorInt8, ConvClipAsOutput) {
   clip.attrs.Set("min", 0.f);
   clip.attrs.Set("max", 0.5f);
   b.Output("clip");
-  ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.03);
+  ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.04);
 }
 
 // Nonlinear post-ops run on real values, then a final linear step quantises.
@@ -164,7 +166,7 @@ TEST(ExecutorInt8, ConvSigmoidAndHardSwishThenConv) {
     b.Op(op, "act", {"conv1"}, {2, 16, 10, 10});
     AddConv(&b, "conv2", "act", {8, 16, 3, 3}, {2, 8, 10, 10});
     b.Output("conv2");
-    ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.04);
+    ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.06);
   }
 }
 
@@ -192,7 +194,7 @@ TEST(ExecutorInt8, ConvSumReluInt8Destination) {
   Tensor x;
   Graph graph = Residual(&b, &x, true);
   Int8Result r = CompareWithFp32(graph, x);
-  ExpectInt8Error(r, 0.03);
+  ExpectInt8Error(r, 0.04);
   EXPECT_EQ(CountKind(r.steps, "binary"), 0);  // the Add is a sum post-op
 }
 
@@ -200,7 +202,7 @@ TEST(ExecutorInt8, ConvSumReluFloatDestination) {
   GraphBuilder b;
   Tensor x;
   Graph graph = Residual(&b, &x, false);
-  ExpectInt8Error(CompareWithFp32(graph, x), 0.03);
+  ExpectInt8Error(CompareWithFp32(graph, x), 0.04);
 }
 
 TEST(ExecutorInt8, ResidualFromFp32Layer) {
@@ -209,7 +211,7 @@ TEST(ExecutorInt8, ResidualFromFp32Layer) {
   Graph graph = Residual(&b, &x, true);
   QuantSpec spec = AllInt8(graph, MinMaxParams(graph, {&x}));
   spec.layers["conv1"] = Precision::kFp32;
-  ExpectInt8Error(CompareWithFp32(graph, x, &spec), 0.03);
+  ExpectInt8Error(CompareWithFp32(graph, x, &spec), 0.04);
 }
 
 TEST(ExecutorInt8, MaxAndAveragePoolBetweenConvs) {
@@ -224,7 +226,7 @@ TEST(ExecutorInt8, MaxAndAveragePoolBetweenConvs) {
     AddConv(&b, "conv2", "pool", {8, 16, 3, 3}, {2, 8, 6, 6});
     b.Output("conv2");
     Int8Result r = CompareWithFp32(b.graph(), x);
-    ExpectInt8Error(r, 0.03);
+    ExpectInt8Error(r, 0.04);
     // Only the input is quantised and the output laid out plain: the pool
     // reads and writes INT8 in the convolutions' layout.
     EXPECT_EQ(CountKind(r.steps, "reorder"), 2);
@@ -245,7 +247,7 @@ TEST(ExecutorInt8, GlobalPoolFlattenGemm) {
   fc.attrs.Set("transB", int64_t{1});
   b.Output("fc");
   Int8Result r = CompareWithFp32(b.graph(), x);
-  ExpectInt8Error(r, 0.03);
+  ExpectInt8Error(r, 0.04);
 }
 
 TEST(ExecutorInt8, ConcatRequantisesInputs) {
@@ -260,7 +262,7 @@ TEST(ExecutorInt8, ConcatRequantisesInputs) {
   AddConv(&b, "c3", "cat", {4, 16, 3, 3}, {2, 4, 8, 8});
   b.Output("c3");
   Int8Result r = CompareWithFp32(b.graph(), x);
-  ExpectInt8Error(r, 0.03);
+  ExpectInt8Error(r, 0.04);
   EXPECT_EQ(CountKind(r.steps, "concat"), 1);
 }
 
@@ -278,7 +280,7 @@ TEST(ExecutorInt8, UnfusedAddOfPools) {
   AddConv(&b, "c3", "add", {4, 8, 3, 3}, {2, 4, 4, 4});
   b.Output("c3");
   Int8Result r = CompareWithFp32(b.graph(), x);
-  ExpectInt8Error(r, 0.04);
+  ExpectInt8Error(r, 0.06);
   EXPECT_EQ(CountKind(r.steps, "binary"), 1);
 }
 
@@ -307,7 +309,7 @@ TEST(ExecutorInt8, ChainHasNoReordersBetweenInt8Layers) {
   Tensor x;
   Graph graph = Chain(&b, &x);
   Int8Result r = CompareWithFp32(graph, x);
-  ExpectInt8Error(r, 0.03);
+  ExpectInt8Error(r, 0.04);
   // Quantise the input at conv1, lay the f32 output out plain; nothing else.
   EXPECT_EQ(ReorderNodes(r.steps), (std::vector<std::string>{"conv1", "output 'conv3'"}));
   EXPECT_EQ(CountKind(r.steps, "convolution"), 3);
@@ -448,6 +450,23 @@ TEST(PrecisionPlan, GemmWithTransposedAStaysFp32) {
   auto plan = PlanPrecision(b.graph(), spec, {});
   ASSERT_TRUE(plan.ok()) << plan.status().ToString();
   EXPECT_TRUE(plan->int8_nodes.empty());
+}
+
+TEST(PrecisionPlan, ConcatWithAConstantStaysFp32AndRuns) {
+  GraphBuilder b;
+  Tensor x = b.Input("x", {1, 8, 6, 6});
+  AddConv(&b, "conv1", "x", {8, 8, 3, 3}, {1, 8, 6, 6});
+  b.Op(OpType::kRelu, "relu", {"conv1"}, {1, 8, 6, 6});
+  b.Const("k", b.Random({1, 4, 6, 6}));
+  Node& cat = b.Op(OpType::kConcat, "cat", {"relu", "k"}, {1, 12, 6, 6});
+  cat.attrs.Set("axis", int64_t{1});
+  AddConv(&b, "conv2", "cat", {4, 12, 3, 3}, {1, 4, 6, 6});
+  b.Output("conv2");
+  QuantSpec spec = AllInt8(b.graph(), MinMaxParams(b.graph(), {&x}));
+  auto plan = PlanPrecision(FusePostOps(b.graph()), spec, {});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_EQ(plan->int8_nodes, (std::set<std::string>{"conv1", "conv2"}));
+  ExpectInt8Error(CompareWithFp32(b.graph(), x, &spec), 0.04);
 }
 
 }  // namespace

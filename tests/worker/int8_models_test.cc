@@ -1,6 +1,6 @@
-// End to end: the reference models all-INT8 with minmax scales from 100
-// Fashion-MNIST training images keep top-1 on 1000 test images within 2
-// points of FP32.
+// End to end: the reference models all-INT8, and with every other layer
+// INT8, with minmax scales from 100 Fashion-MNIST training images keep top-1
+// on 1000 test images within 2 points of FP32.
 #include <gtest/gtest.h>
 
 #include "common/dataset.h"
@@ -28,6 +28,9 @@ void ExpectInt8TopOneNearFp32(const std::string& name) {
   Tensor batch(DType::kF32, Shape{100, 1, 28, 28});
   ASSERT_TRUE((*train)->Fill(0, 100, &batch, nullptr).ok());
   QuantSpec spec = testing::AllInt8(*calib_graph, testing::MinMaxParams(*calib_graph, {&batch}));
+  // 8-bit weights on every ISA: on these models (ReLU-range activations,
+  // trained weights) 7-bit weights measured no better even capped at AVX2.
+  spec.seven_bit = SevenBitWeights::kNone;
 
   EvalOptions options;
   options.count = 1000;
@@ -36,11 +39,26 @@ void ExpectInt8TopOneNearFp32(const std::string& name) {
   options.executor.quant = spec;
   auto int8 = Evaluate(*graph, **test, options);
   ASSERT_TRUE(int8.ok()) << int8.status().ToString();
+  // Every other quantizable layer INT8: mixed regions with FP32/INT8
+  // boundaries between them.
+  QuantSpec mixed = spec;
+  bool int8_layer = true;
+  for (const std::string& layer : calib_graph->QuantizableLayers()) {
+    mixed.layers[layer] = int8_layer ? Precision::kInt8 : Precision::kFp32;
+    int8_layer = !int8_layer;
+  }
+  options.executor.quant = mixed;
+  auto half = Evaluate(*graph, **test, options);
+  ASSERT_TRUE(half.ok()) << half.status().ToString();
   const double top1_fp32 = 100.0 * fp32->correct1 / fp32->samples;
   const double top1_int8 = 100.0 * int8->correct1 / int8->samples;
-  std::printf("%s top-1 on 1000 test images: fp32 %.1f %%, int8 %.1f %%\n", name.c_str(), top1_fp32,
-              top1_int8);
+  const double top1_half = 100.0 * half->correct1 / half->samples;
+  std::printf(
+      "%s top-1 on 1000 test images: fp32 %.1f %%, every other layer int8 %.1f %%, "
+      "int8 %.1f %%\n",
+      name.c_str(), top1_fp32, top1_half, top1_int8);
   EXPECT_GT(top1_fp32, 80.0);
+  EXPECT_NEAR(top1_half, top1_fp32, 2.0);
   EXPECT_NEAR(top1_int8, top1_fp32, 2.0);
 }
 

@@ -47,9 +47,20 @@ inline std::map<std::string, QuantParams> MinMaxParams(const Graph& graph,
   return params.ok() ? *params : std::map<std::string, QuantParams>{};
 }
 
-// Every quantizable layer INT8, with `params`.
+// oneDNN's ISAs from avx512_core_vnni up (bf16, amx) all have VNNI.
+inline bool HasVnni(const std::string& isa) {
+  for (const char* name : {"vnni", "bf16", "amx"}) {
+    if (isa.find(name) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Every quantizable layer INT8, with `params`. Without VNNI the weights are
+// 7-bit: the tests' uniform weights and full-range inputs would saturate
+// (seven_bit_weights_test.cc shows that on its own).
 inline QuantSpec AllInt8(const Graph& graph, std::map<std::string, QuantParams> params) {
   QuantSpec spec;
+  if (!HasVnni(EffectiveIsaName())) spec.seven_bit = SevenBitWeights::kAll;
   for (const std::string& name : graph.QuantizableLayers()) spec.layers[name] = Precision::kInt8;
   spec.activations = std::move(params);
   return spec;

@@ -15,16 +15,9 @@ namespace mixq {
 namespace {
 
 using testing::GraphBuilder;
+using testing::HasVnni;
 using testing::RelativeError;
 using testing::RunGraph;
-
-// oneDNN's ISAs from avx512_core_vnni up (bf16, amx) all have VNNI.
-bool HasVnni(const std::string& isa) {
-  for (const char* name : {"vnni", "bf16", "amx"}) {
-    if (isa.find(name) != std::string::npos) return true;
-  }
-  return false;
-}
 
 // A 1x1 convolution over 256 channels of u8 inputs near 255 with positive
 // weights near the channel maximum: every pair sum is near 2 * 255 * 127.

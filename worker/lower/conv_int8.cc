@@ -33,7 +33,11 @@ Status LowerConvInt8(const Node& node, const PrecisionPlan& plan, CompileContext
   if (!residual.empty()) {
     const QuantParams* stored = plan.Int8Value(residual);
     if (dst) {
-      const QuantParams& r = plan.residual_params.at(node.name);
+      auto r_it = plan.residual_params.find(node.name);
+      if (r_it == plan.residual_params.end()) {
+        return Internal("INT8 conv without residual parameters");
+      }
+      const QuantParams& r = r_it->second;
       held.scale = r.dequant_scale;
       held.type = Int8Type(r);
       copy_scale = stored ? 1.f : 1.f / r.dequant_scale;
