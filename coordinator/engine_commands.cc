@@ -13,6 +13,7 @@
 #include "worker/executor.h"
 #include "worker/isa.h"
 #include "worker/onnx_importer.h"
+#include "worker/qdq_import.h"
 
 namespace mixq {
 namespace {
@@ -54,11 +55,23 @@ class Progress {
   int last_quarter_ = -1;
 };
 
+// The precision a report names: fp32, int8, or "mixed (k/n int8)".
+std::string PrecisionLabel(const QuantSpec& spec) {
+  int int8 = 0;
+  for (const auto& [name, precision] : spec.layers) int8 += precision == Precision::kInt8;
+  if (int8 == 0) return "fp32";
+  if (int8 == static_cast<int>(spec.layers.size())) return "int8";
+  return "mixed (" + std::to_string(int8) + "/" + std::to_string(spec.layers.size()) + " int8)";
+}
+
 }  // namespace
 
 Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
-  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
+  // A QDQ model runs with the spec it embeds.
+  MIXQ_ASSIGN_OR_RETURN(QdqModel model, ImportOnnxWithQdq(options.model));
+  const Graph& graph = model.graph;
+  const std::string precision = PrecisionLabel(model.spec);
   MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(options.dataset));
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
 
@@ -67,6 +80,7 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   eval.begin = options.begin;
   eval.count = options.count;
   eval.executor.threads = options.engine.threads;
+  eval.executor.quant = model.spec;
   Progress progress("eval " + options.model);
   if (options.progress) {
     eval.progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
@@ -80,7 +94,7 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   if (options.json) {
     nlohmann::json j = {{"model", options.model},
                         {"dataset", options.dataset},
-                        {"precision", "fp32"},
+                        {"precision", precision},
                         {"samples", counts.samples},
                         {"correct1", counts.correct1},
                         {"correct5", counts.correct5},
@@ -98,7 +112,7 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   out << "model      " << options.model << "\n";
   out << "dataset    " << options.dataset << " (" << counts.samples << " samples from "
       << options.begin << ")\n";
-  out << "precision  fp32\n";
+  out << "precision  " << precision << "\n";
   out << "isa        " << isa << " (threads "
       << (options.engine.threads ? std::to_string(options.engine.threads) : std::string("default"))
       << ")\n";
@@ -114,11 +128,14 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
 Status RunBenchCommand(const BenchCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
   if (options.batches.empty()) return InvalidArgument("--batch needs at least one batch size");
-  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
+  MIXQ_ASSIGN_OR_RETURN(QdqModel model, ImportOnnxWithQdq(options.model));
+  const Graph& graph = model.graph;
+  const std::string precision = PrecisionLabel(model.spec);
   const std::string isa = EffectiveIsaName();
   nlohmann::json rows = nlohmann::json::array();
   if (!options.json) {
-    out << "model " << options.model << "  precision fp32  isa " << isa << "  threads "
+    out << "model " << options.model << "  precision " << precision << "  isa " << isa
+        << "  threads "
         << (options.engine.threads ? std::to_string(options.engine.threads)
                                    : std::string("default"))
         << "\n";
@@ -130,6 +147,7 @@ Status RunBenchCommand(const BenchCommandOptions& options, std::ostream& out) {
     BenchOptions bench;
     bench.batch = batch;
     bench.executor.threads = options.engine.threads;
+    bench.executor.quant = model.spec;
     bench.warmup = options.warmup;
     bench.min_iterations = options.min_iterations;
     bench.min_seconds = options.min_seconds;
@@ -137,7 +155,7 @@ Status RunBenchCommand(const BenchCommandOptions& options, std::ostream& out) {
     if (options.json) {
       rows.push_back({{"runtime", "mixq"},
                       {"model", options.model},
-                      {"precision", "fp32"},
+                      {"precision", precision},
                       {"batch", r.batch},
                       {"threads", options.engine.threads},
                       {"isa", isa},

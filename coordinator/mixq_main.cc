@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "coordinator/engine_commands.h"
+#include "coordinator/export_command.h"
 
 namespace po = boost::program_options;
 
@@ -23,6 +24,7 @@ const char kUsage[] =
     "commands:\n"
     "  eval    accuracy (top-1, top-5) of an ONNX model on a labelled dataset\n"
     "  bench   latency and throughput of an ONNX model per batch size\n"
+    "  export  a precision config and calibration as a QDQ ONNX model\n"
     "  version print the version\n";
 
 std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag) {
@@ -121,6 +123,7 @@ int main(int argc, char** argv) {
   try {
     if (command == "eval") return Eval(args);
     if (command == "bench") return Bench(args);
+    if (command == "export") return mixq::ExportMain(args);
     if (command == "version" || command == "--version") {
       std::cout << "mixq " << MIXQ_VERSION << "\n";
       return 0;
