@@ -7,6 +7,7 @@
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -93,7 +94,10 @@ class MixqExport : public ::testing::Test {
     auto sha = Sha256File(kModel);
     ASSERT_TRUE(sha.ok());
     calibration_.model_sha256 = *sha;
-    calibration_path_ = dir_.Path("calib.json");
+    // Kept in the build folder: scripts/bench_peers --qdq uses it (this
+    // branch has no `mixq calibrate` yet).
+    std::filesystem::create_directories(std::string(MIXQ_BINARY_DIR) + "/qdq");
+    calibration_path_ = std::string(MIXQ_BINARY_DIR) + "/qdq/fm_resnet.minmax.json";
     ASSERT_TRUE(SaveCalibration(calibration_, calibration_path_).ok());
   }
 
