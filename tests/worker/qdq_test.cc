@@ -6,11 +6,13 @@
 #include <onnx/onnx_pb.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
 #include <set>
 
+#include "common/sha256.h"
 #include "tests/worker/minmax_calibration.h"
 #include "worker/calibration/weight_scales.h"
 #include "worker/onnx_importer.h"
@@ -268,6 +270,49 @@ TEST(QdqImport, RefusesDequantizeWithoutQuantize) {
         }
       },
       "input_DequantizeLinear", "without a QuantizeLinear");
+}
+
+// fm_mobilenet: depthwise convolutions, Clip (ReLU6) fused into them with
+// bounds from Constant nodes, residual Adds that are not fused.
+TEST(QdqExport, MobilenetRoundTrip) {
+  const std::string path = kSrc + "/models/fm_mobilenet.onnx";
+  auto original = ImportOnnx(path);
+  ASSERT_TRUE(original.ok()) << original.status().ToString();
+  auto spec = LoadDatasetSpec(kSrc + "/configs/datasets/fashion_mnist_test.yaml");
+  ASSERT_TRUE(spec.ok());
+  auto dataset = Dataset::Open(*spec);
+  ASSERT_TRUE(dataset.ok());
+  Calibration calibration = test::MinMaxCalibration(*original, **dataset, 5000, 200);
+  // Kept in the build folder for scripts/bench_peers --qdq, as the
+  // coordinator tests keep fm_resnet's.
+  auto sha = Sha256File(path);
+  ASSERT_TRUE(sha.ok());
+  calibration.model_sha256 = *sha;
+  std::filesystem::create_directories(std::string(MIXQ_BINARY_DIR) + "/qdq");
+  ASSERT_TRUE(
+      SaveCalibration(calibration, std::string(MIXQ_BINARY_DIR) + "/qdq/fm_mobilenet.minmax.json")
+          .ok());
+  const PrecisionConfig config = AlternatingConfig(*original);
+  auto bytes = ExportQdq(ReadBytes(path), path, config, calibration, {});
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  auto graph = ImportOnnxFromBytes(*bytes, "export");
+  ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+  auto imported = QdqToQuantSpec(std::move(graph).value());
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  EXPECT_EQ(imported->spec.layers, config.layers);
+  ASSERT_EQ(imported->graph.nodes.size(), original->nodes.size());
+  for (const auto& [tensor, params] : imported->spec.activations) {
+    ASSERT_TRUE(calibration.activations.count(tensor)) << tensor;
+    EXPECT_EQ(params.dequant_scale, calibration.activations.at(tensor).dequant_scale) << tensor;
+    EXPECT_EQ(params.is_unsigned, calibration.activations.at(tensor).is_unsigned) << tensor;
+  }
+  // Each INT8 layer's input and fused output carry parameters.
+  for (const auto& [name, precision] : config.layers) {
+    if (precision != Precision::kInt8) continue;
+    const Node* node = FindNode(imported->graph, name);
+    ASSERT_TRUE(node != nullptr);
+    EXPECT_TRUE(imported->spec.activations.count(node->inputs[0])) << name;
+  }
 }
 
 TEST(QdqImport, PlainModelHasNoSpec) {
