@@ -82,6 +82,10 @@ class QdqExporter {
   // int32 bias with scale s_x * s_w[c]; returns the DQ output name.
   StatusOr<std::string> QuantizeBias(const Int8Layer& layer, const std::string& bias,
                                      float input_scale, const std::vector<float>& weight_scales);
+  // The tensors INT8 execution stores or reads quantised with parameters of
+  // their own (see the file comment of qdq_export.h).
+  StatusOr<std::set<std::string>> QuantisedTensors(
+      const Graph& fused, const std::map<std::string, Int8Layer>& layers) const;
   // Q -> DQ on `tensor`, reading `source_value`, writing `dq_output`.
   void AddActivationQdq(const std::string& tensor, const std::string& source_value,
                         const std::string& dq_output, std::vector<onnx::NodeProto>* out);
@@ -240,6 +244,62 @@ void QdqExporter::AddActivationQdq(const std::string& tensor, const std::string&
                           {q_out, scale_name, zp_name}, dq_output));
 }
 
+bool KeepsInputParams(OpType op) {
+  switch (op) {
+    case OpType::kMaxPool:
+    case OpType::kAveragePool:
+    case OpType::kGlobalAveragePool:
+    case OpType::kGlobalMaxPool:
+    case OpType::kReshape:
+    case OpType::kFlatten:
+    case OpType::kSqueeze:
+    case OpType::kUnsqueeze:
+      return true;
+    default:
+      return false;
+  }
+}
+
+StatusOr<std::set<std::string>> QdqExporter::QuantisedTensors(
+    const Graph& fused, const std::map<std::string, Int8Layer>& layers) const {
+  std::set<std::string> tensors;
+  std::set<std::string> region;  // values an INT8 region computes
+  for (const Node& node : fused.nodes) {
+    auto layer = layers.find(node.name);
+    if (layer != layers.end()) {
+      MIXQ_RETURN_IF_ERROR(ActivationParams(layer->second.input, node.name).status());
+      MIXQ_RETURN_IF_ERROR(ActivationParams(layer->second.output, node.name).status());
+      tensors.insert(layer->second.input);
+      tensors.insert(layer->second.output);
+      region.insert(layer->second.output);
+      // A residual summed into an INT8 destination is quantised into it.
+      for (const PostOp& op : node.post_ops) {
+        if (op.kind == PostOp::Kind::kSum && calibration_->activations.count(op.sum_input)) {
+          tensors.insert(op.sum_input);
+        }
+      }
+      continue;
+    }
+    std::vector<std::string> data;
+    for (const std::string& in : node.inputs) {
+      if (!in.empty() && !fused.IsConstant(in)) data.push_back(in);
+    }
+    const bool from_region =
+        !data.empty() && std::all_of(data.begin(), data.end(),
+                                     [&](const std::string& in) { return region.count(in) != 0; });
+    if (!from_region || node.outputs.empty()) continue;
+    const std::string& out = node.outputs[0];
+    if (KeepsInputParams(node.op)) {
+      region.insert(out);  // stays in its input's parameters: no Q/DQ of its own
+    } else if ((node.op == OpType::kAdd || node.op == OpType::kConcat) &&
+               calibration_->activations.count(out)) {
+      region.insert(out);
+      tensors.insert(out);
+    }
+  }
+  return tensors;
+}
+
 // The name the importer gives node `index` (see Importer::UniqueNodeName).
 std::vector<std::string> ImporterNodeNames(const onnx::GraphProto& graph) {
   std::vector<std::string> names;
@@ -310,37 +370,24 @@ Status QdqExporter::Run(const Graph& fused, const std::string& first_layer,
   }
 
   // Tensors to quantise, and the value each consumer reads instead.
-  std::set<std::string> tensors;
-  for (const auto& [name, layer] : layers) {
-    MIXQ_RETURN_IF_ERROR(ActivationParams(layer.input, name).status());
-    MIXQ_RETURN_IF_ERROR(ActivationParams(layer.output, name).status());
-    tensors.insert(layer.input);
-    tensors.insert(layer.output);
-  }
+  MIXQ_ASSIGN_OR_RETURN(std::set<std::string> tensors, QuantisedTensors(fused, layers));
+  for (const std::string& t : graph_outputs) tensors.erase(t);  // mixq writes outputs in f32
   std::set<std::string> produced;
   for (const auto& v : graph.input()) produced.insert(v.name());
   for (const auto& n : graph.node()) produced.insert(n.output().begin(), n.output().end());
-  std::map<std::string, std::string> read_as;   // tensor -> DQ output
-  std::map<std::string, std::string> write_as;  // graph output -> what its producer writes
+  std::map<std::string, std::string> read_as;  // tensor -> DQ output
   for (const std::string& t : tensors) {
     if (!produced.count(t)) {
       return Fail(StatusCode::kUnimplemented,
                   "tensor '" + t + "' of the executor's graph is not a value of the model");
     }
-    if (graph_outputs.count(t)) {
-      write_as[t] = Fresh(t + "_float");  // the DQ output keeps the graph output's name
-    } else {
-      read_as[t] = Fresh(t + "_DequantizeLinear_Output");
-    }
+    read_as[t] = Fresh(t + "_DequantizeLinear_Output");
   }
 
   const std::vector<std::string> node_names = ImporterNodeNames(graph);
   std::vector<onnx::NodeProto> nodes;
   for (const auto& v : graph.input()) {
-    if (tensors.count(v.name())) {
-      const std::string& t = v.name();
-      AddActivationQdq(t, t, read_as.count(t) ? read_as[t] : t, &nodes);
-    }
+    if (tensors.count(v.name())) AddActivationQdq(v.name(), v.name(), read_as[v.name()], &nodes);
   }
   for (int i = 0; i < graph.node_size(); ++i) {
     onnx::NodeProto node = graph.node(i);
@@ -369,13 +416,7 @@ Status QdqExporter::Run(const Graph& fused, const std::string& first_layer,
     std::vector<onnx::NodeProto> after;
     for (int k = 0; k < node.output_size(); ++k) {
       const std::string t = node.output(k);
-      if (!tensors.count(t)) continue;
-      if (write_as.count(t)) {
-        node.set_output(k, write_as[t]);
-        AddActivationQdq(t, write_as[t], t, &after);
-      } else {
-        AddActivationQdq(t, t, read_as[t], &after);
-      }
+      if (tensors.count(t)) AddActivationQdq(t, t, read_as[t], &after);
     }
     nodes.push_back(std::move(node));
     for (auto& n : after) nodes.push_back(std::move(n));

@@ -1,19 +1,26 @@
 // Export of a precision config as a standard QDQ ONNX model, the format ONNX
-// Runtime's quantisation tool writes: every INT8 layer reads its activation
-// through QuantizeLinear -> DequantizeLinear (per-tensor, zero point 0, u8 or
-// s8 as calibrated), its weights are int8 initializers behind a per-channel
-// DequantizeLinear, its bias an int32 initializer with scale s_x * s_w[c]
-// (what ONNX Runtime needs to fuse QLinearConv/QLinearMatMul), and its output
-// - after the ops mixq fuses into it (ReLU, residual Add) - is quantised
-// again. FP32 layers are left as they are.
+// Runtime's quantisation tool writes. QuantizeLinear -> DequantizeLinear
+// pairs (per tensor, zero point 0, u8 or s8 as calibrated) go where mixq's
+// INT8 execution quantises, found with the executor's own fusion pass:
+//   - the input of every INT8 layer, and its output after the ops fused into
+//     it (ReLU, a residual Add): Conv -> Add -> Relu is quantised after Relu;
+//   - the residual of a fused sum, which INT8 execution quantises into the
+//     layer's destination;
+//   - the output of a non-fused Add or Concat of INT8 values (they take their
+//     own parameters); pools and reshapes of INT8 values keep their input's
+//     parameters and get no pair of their own;
+//   - never a graph output: mixq writes those in float.
+// INT8 layers' weights become int8 initializers behind a per-channel
+// DequantizeLinear (axis 0 for Conv and Gemm with transB, 1 for MatMul and
+// Gemm without), their bias an int32 initializer with scale s_x * s_w[c]
+// (what ONNX Runtime needs to fuse QLinearConv). FP32 layers are untouched.
 //
 // The export edits the original ModelProto rather than writing the graph IR
 // back: every node, attribute, name, opset and metadata entry it does not
-// touch round-trips byte for byte, so other runtimes see the model they were
-// given plus Q/DQ nodes. The IR is only used to find, with the executor's own
-// fusion pass, which tensors INT8 execution quantises (CalibrationPoints()).
-// Weight scales are PerChannelWeightScales() of the stored weights, so the
-// dequantised weights requantise to the same int8 values in mixq.
+// touch round-trips byte for byte, and other runtimes see the model they were
+// given plus Q/DQ nodes. Weight scales are PerChannelWeightScales() of the
+// stored weights, so the dequantised weights requantise to the same int8
+// values in mixq; activation scales are the calibration's, bit for bit.
 #ifndef MIXQ_WORKER_QDQ_EXPORT_H_
 #define MIXQ_WORKER_QDQ_EXPORT_H_
 
