@@ -363,6 +363,61 @@ TEST(QdqExport, QuantisesResidualsAndAddsButNotPools) {
   }
 }
 
+// ONNX Runtime's tool quantises graph outputs too: Gemm -> Q -> DQ -> logits.
+TEST(QdqImport, QuantisedGraphOutputKeepsItsName) {
+  auto original = ImportOnnx(kModel);
+  ASSERT_TRUE(original.ok());
+  PrecisionConfig config =
+      UniformPrecisionConfig(Precision::kInt8, original->QuantizableLayers(), "");
+  auto bytes = ExportQdq(ReadBytes(kModel), kModel, config, ResnetCalibration(), {});
+  ASSERT_TRUE(bytes.ok()) << bytes.status().ToString();
+  onnx::ModelProto model;
+  ASSERT_TRUE(model.ParseFromString(*bytes));
+  const std::string out = original->outputs[0];
+  onnx::GraphProto* graph = model.mutable_graph();
+  for (auto& node : *graph->mutable_node()) {
+    for (auto& name : *node.mutable_output()) {
+      if (name == out) name = out + "_float";
+    }
+  }
+  const float scale = 0.25f;
+  onnx::TensorProto* s = graph->add_initializer();
+  s->set_name("out_scale");
+  s->set_data_type(onnx::TensorProto::FLOAT);
+  s->set_raw_data(&scale, sizeof(scale));
+  onnx::TensorProto* zp = graph->add_initializer();
+  zp->set_name("out_zero_point");
+  zp->set_data_type(onnx::TensorProto::INT8);
+  zp->set_raw_data(std::string(1, '\0'));
+  onnx::NodeProto* q = graph->add_node();
+  q->set_op_type("QuantizeLinear");
+  q->set_name("out_q");
+  *q->add_input() = out + "_float";
+  *q->add_input() = "out_scale";
+  *q->add_input() = "out_zero_point";
+  *q->add_output() = "out_quantised";
+  onnx::NodeProto* dq = graph->add_node();
+  dq->set_op_type("DequantizeLinear");
+  dq->set_name("out_dq");
+  *dq->add_input() = "out_quantised";
+  *dq->add_input() = "out_scale";
+  *dq->add_input() = "out_zero_point";
+  *dq->add_output() = out;
+
+  auto imported_graph = ImportOnnxFromBytes(model.SerializeAsString(), "edited");
+  ASSERT_TRUE(imported_graph.ok()) << imported_graph.status().ToString();
+  auto imported = QdqToQuantSpec(std::move(imported_graph).value());
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  EXPECT_EQ(imported->graph.outputs, original->outputs);
+  ASSERT_TRUE(imported->spec.activations.count(out));
+  EXPECT_EQ(imported->spec.activations.at(out).dequant_scale, scale);
+  EXPECT_FALSE(imported->spec.activations.at(out).is_unsigned);
+  ASSERT_TRUE(imported->graph.Producer(out) != nullptr);
+  EXPECT_EQ(imported->graph.Producer(out)->op, OpType::kGemm);
+  EXPECT_EQ(imported->graph.nodes.size(), original->nodes.size());
+  EXPECT_FALSE(imported->graph.values.count(out + "_float"));
+}
+
 TEST(QdqImport, PlainModelHasNoSpec) {
   auto model = ImportOnnxWithQdq(kModel);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
