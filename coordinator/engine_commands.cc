@@ -13,6 +13,7 @@
 #include "worker/executor.h"
 #include "worker/isa.h"
 #include "worker/onnx_importer.h"
+#include "worker/qdq_import.h"
 
 namespace mixq {
 namespace {
@@ -54,13 +55,18 @@ class Progress {
   int last_quarter_ = -1;
 };
 
+// The precision a report names: fp32, int8, or "mixed (k/n int8)".
+
 }  // namespace
 
 Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
-  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
+  // A QDQ model runs with the spec it embeds unless --config says otherwise.
+  MIXQ_ASSIGN_OR_RETURN(QdqModel model, ImportOnnxWithQdq(options.model));
+  const Graph& graph = model.graph;
   MIXQ_ASSIGN_OR_RETURN(ResolvedQuant quant, ResolveQuant(options.quant, options.model, graph,
-                                                          false, options.engine.threads));
+                                                          false, options.engine.threads,
+                                                          model.has_qdq ? &model.spec : nullptr));
   MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(options.dataset));
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
 
@@ -118,9 +124,11 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
 Status RunBenchCommand(const BenchCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
   if (options.batches.empty()) return InvalidArgument("--batch needs at least one batch size");
-  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
+  MIXQ_ASSIGN_OR_RETURN(QdqModel model, ImportOnnxWithQdq(options.model));
+  const Graph& graph = model.graph;
   MIXQ_ASSIGN_OR_RETURN(ResolvedQuant quant, ResolveQuant(options.quant, options.model, graph, true,
-                                                          options.engine.threads));
+                                                          options.engine.threads,
+                                                          model.has_qdq ? &model.spec : nullptr));
   const std::string isa = EffectiveIsaName();
   nlohmann::json rows = nlohmann::json::array();
   if (!options.json) {

@@ -11,6 +11,7 @@
 
 #include "coordinator/calibrate_command.h"
 #include "coordinator/engine_commands.h"
+#include "coordinator/export_command.h"
 #include "coordinator/profile_command.h"
 
 namespace po = boost::program_options;
@@ -27,6 +28,7 @@ const char kUsage[] =
     "  bench   latency and throughput of an ONNX model per batch size\n"
     "  calibrate  INT8 activation scales from FP32 runs on a dataset slice\n"
     "  profile per-layer FP32 and INT8 times\n"
+    "  export  a precision config and calibration as a QDQ ONNX model\n"
     "  version print the version\n";
 
 std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag) {
@@ -177,6 +179,7 @@ int main(int argc, char** argv) {
     if (command == "bench") return Bench(args);
     if (command == "calibrate") return Calibrate(args);
     if (command == "profile") return Profile(args);
+    if (command == "export") return mixq::ExportMain(args);
     if (command == "version" || command == "--version") {
       std::cout << "mixq " << MIXQ_VERSION << "\n";
       return 0;

@@ -56,9 +56,25 @@ nlohmann::json ResolvedQuant::ToJson() const {
 }
 
 StatusOr<ResolvedQuant> ResolveQuant(const QuantArgs& args, const std::string& model_path,
-                                     const Graph& graph, bool allow_synthetic, int threads) {
+                                     const Graph& graph, bool allow_synthetic, int threads,
+                                     const QuantSpec* embedded) {
   MIXQ_ASSIGN_OR_RETURN(SevenBitWeights seven_bit, ParseSevenBitWeights(args.seven_bit));
   MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(model_path));
+  if (embedded != nullptr && args.config.empty()) {
+    if (!args.calibration.empty()) {
+      return InvalidArgument(
+          "the model is a QDQ model and carries its own scales: "
+          "--calibration applies only with --config");
+    }
+    ResolvedQuant resolved;
+    resolved.config =
+        UniformPrecisionConfig(Precision::kFp32, graph.QuantizableLayers(), model_sha256);
+    for (const auto& [layer, precision] : embedded->layers)
+      resolved.config.layers[layer] = precision;
+    resolved.spec = *embedded;
+    resolved.calibration = resolved.config.Count(Precision::kInt8) > 0 ? "embedded (QDQ)" : "";
+    return resolved;
+  }
   if (args.config.empty() && !args.calibration.empty()) {
     return InvalidArgument("--calibration needs --config (e.g. --config int8)");
   }

@@ -41,8 +41,12 @@ struct ResolvedQuant {
 // Resolves `args` for the model at `model_path` (imported as `graph`). With
 // `allow_synthetic`, INT8 layers without --calibration are calibrated on
 // synthetic inputs with `threads` oneDNN threads; otherwise that is refused.
+// `embedded` is the spec of a QDQ model (ImportOnnxWithQdq): it is used when
+// no --config is given (--calibration is then refused: the model carries its
+// scales).
 StatusOr<ResolvedQuant> ResolveQuant(const QuantArgs& args, const std::string& model_path,
-                                     const Graph& graph, bool allow_synthetic, int threads);
+                                     const Graph& graph, bool allow_synthetic, int threads,
+                                     const QuantSpec* embedded = nullptr);
 
 }  // namespace mixq
 

@@ -68,6 +68,10 @@ const char* OpTypeName(OpType op) {
       return "Gather";
     case OpType::kCast:
       return "Cast";
+    case OpType::kQuantizeLinear:
+      return "QuantizeLinear";
+    case OpType::kDequantizeLinear:
+      return "DequantizeLinear";
   }
   return "Unknown";
 }

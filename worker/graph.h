@@ -69,6 +69,10 @@ enum class OpType {
   kShape,
   kGather,  // attr axis
   kCast,    // attr to (an ONNX TensorProto data type)
+  // QDQ annotations (inputs x, scale, [zero_point]; attr axis). Never
+  // executed: QdqToQuantSpec() (qdq_import.h) turns them into a QuantSpec.
+  kQuantizeLinear,
+  kDequantizeLinear,
 };
 
 const char* OpTypeName(OpType op);

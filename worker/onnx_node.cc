@@ -11,7 +11,7 @@ namespace {
 
 std::optional<OpType> OpTypeFromName(const std::string& name) {
   // OpTypeName() spells the ONNX names, so the enum is its own table.
-  for (int i = 0; i <= static_cast<int>(OpType::kCast); ++i) {
+  for (int i = 0; i <= static_cast<int>(OpType::kDequantizeLinear); ++i) {
     const auto op = static_cast<OpType>(i);
     if (name == OpTypeName(op)) return op;
   }
@@ -127,6 +127,10 @@ StatusOr<Node> ConvertOnnxNode(const onnx::NodeProto& proto, const std::string& 
       break;
     case OpType::kReshape:
       SetDefault(&attrs, "allowzero", int64_t{0});
+      break;
+    case OpType::kQuantizeLinear:
+    case OpType::kDequantizeLinear:
+      SetDefault(&attrs, "axis", int64_t{1});
       break;
     default:
       break;

@@ -91,6 +91,8 @@ class Inference {
   StatusOr<bool> ShapeOp();
   StatusOr<bool> Gather();
   StatusOr<bool> Cast();
+  StatusOr<bool> QuantizeLinear();
+  StatusOr<bool> DequantizeLinear();
 
   Graph& graph_;
   Node& node_;
@@ -665,6 +667,25 @@ StatusOr<bool> Inference::Cast() {
   return true;
 }
 
+// Q/DQ keep the shape; Q's output type is its zero point's (uint8 when
+// absent), DQ's is float32.
+StatusOr<bool> Inference::QuantizeLinear() {
+  MIXQ_RETURN_IF_ERROR(ExpectInputs(2, 3));
+  const DType out = HasInput(2) ? InType(2) : DType::kU8;
+  if (out != DType::kU8 && out != DType::kI8) {
+    return Unsupported(std::string("quantised type ") + DTypeName(out) +
+                       " (only uint8 and int8 are supported)");
+  }
+  SetOutput(0, out, InShape(0));
+  return true;
+}
+
+StatusOr<bool> Inference::DequantizeLinear() {
+  MIXQ_RETURN_IF_ERROR(ExpectInputs(2, 3));
+  SetOutput(0, DType::kF32, InShape(0));
+  return true;
+}
+
 StatusOr<bool> Inference::Run() {
   // Inputs whose shapes are not known yet: wait (symbolic) or fail.
   for (const std::string& in : node_.inputs) {
@@ -727,6 +748,10 @@ StatusOr<bool> Inference::Run() {
       return Gather();
     case OpType::kCast:
       return Cast();
+    case OpType::kQuantizeLinear:
+      return QuantizeLinear();
+    case OpType::kDequantizeLinear:
+      return DequantizeLinear();
     case OpType::kConstant:
       return Invalid("Constant node was not converted at import");
   }

@@ -21,22 +21,43 @@ namespace {
 
 // mixq's op set (issue 2), as ONNX op types. Gather and Cast are claimed only
 // inside constant-foldable chains: standalone cases are excepted by name.
-const std::set<std::string> kClaimedOps = {"Conv",          "Gemm",
-                                           "MatMul",        "BatchNormalization",
-                                           "Relu",          "LeakyRelu",
-                                           "Clip",          "Sigmoid",
-                                           "HardSigmoid",   "HardSwish",
-                                           "Tanh",          "Add",
-                                           "Sub",           "Mul",
-                                           "Div",           "MaxPool",
-                                           "AveragePool",   "GlobalAveragePool",
-                                           "GlobalMaxPool", "Flatten",
-                                           "Reshape",       "Squeeze",
-                                           "Unsqueeze",     "Transpose",
-                                           "Concat",        "Softmax",
-                                           "Identity",      "Dropout",
-                                           "Constant",      "Shape",
-                                           "Gather",        "Cast"};
+// QuantizeLinear/DequantizeLinear are claimed as QDQ annotations (the
+// importer reads them, worker/qdq_import.h maps them); their standalone cases
+// are excepted by name too.
+const std::set<std::string> kClaimedOps = {"Conv",
+                                           "Gemm",
+                                           "MatMul",
+                                           "BatchNormalization",
+                                           "Relu",
+                                           "LeakyRelu",
+                                           "Clip",
+                                           "Sigmoid",
+                                           "HardSigmoid",
+                                           "HardSwish",
+                                           "Tanh",
+                                           "Add",
+                                           "Sub",
+                                           "Mul",
+                                           "Div",
+                                           "MaxPool",
+                                           "AveragePool",
+                                           "GlobalAveragePool",
+                                           "GlobalMaxPool",
+                                           "Flatten",
+                                           "Reshape",
+                                           "Squeeze",
+                                           "Unsqueeze",
+                                           "Transpose",
+                                           "Concat",
+                                           "Softmax",
+                                           "Identity",
+                                           "Dropout",
+                                           "Constant",
+                                           "Shape",
+                                           "Gather",
+                                           "Cast",
+                                           "QuantizeLinear",
+                                           "DequantizeLinear"};
 
 const char* kUnsupportedReason =
     "not in mixq's op set (a CNN inference engine for FP32/INT8 mixes)";

@@ -73,7 +73,12 @@ Tensor AccumulatorBias(const Tensor& bias, float src_scale, const std::vector<fl
   Tensor out(DType::kF32, bias.shape());
   const float* b = bias.data<float>();
   float* o = out.data<float>();
-  for (int64_t i = 0; i < out.size(); ++i) o[i] = b[i] / (src_scale * w_scales[i]);
+  // Rounded to whole accumulator units, as an int32 QDQ bias is: a QDQ
+  // export and its re-import then add exactly the same bias.
+  for (int64_t i = 0; i < out.size(); ++i) {
+    const float scale = src_scale * w_scales[i];
+    o[i] = static_cast<float>(std::nearbyint(static_cast<double>(b[i]) / scale));
+  }
   return out;
 }
 

@@ -75,7 +75,8 @@ struct Int8Weights {
 };
 StatusOr<Int8Weights> QuantizeLayerWeights(const Tensor& w, int channel_axis, bool seven_bit);
 
-// Bias in accumulator units: bias[c] / (src_scale * w_scales[c]).
+// Bias in accumulator units: bias[c] / (src_scale * w_scales[c]), rounded to
+// an integer (int32 bias semantics, as QDQ models carry it).
 Tensor AccumulatorBias(const Tensor& bias, float src_scale, const std::vector<float>& w_scales);
 
 }  // namespace mixq
