@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "coordinator/engine_commands.h"
+#include "coordinator/run_command_cli.h"
 
 namespace po = boost::program_options;
 
@@ -121,12 +122,13 @@ int main(int argc, char** argv) {
   try {
     if (command == "eval") return Eval(args);
     if (command == "bench") return Bench(args);
+    if (auto code = mixq::RunCoordinatorCommand(command, args)) return *code;
     if (command == "version" || command == "--version") {
       std::cout << "mixq " << MIXQ_VERSION << "\n";
       return 0;
     }
     if (command == "help" || command == "--help" || command == "-h") {
-      std::cout << kUsage;
+      std::cout << kUsage << mixq::kRunCommandsUsage;
       return 0;
     }
     std::cerr << "mixq: unknown command '" << command << "'\n\n" << kUsage;
