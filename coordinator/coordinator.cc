@@ -25,6 +25,9 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// A worker's task_id while it runs something it no longer holds a lease for.
+constexpr char kUnknownTask[] = "?";
+
 std::string PeerName(const std::string& identity) {
   static const char kHex[] = "0123456789abcdef";
   std::string hex;
@@ -283,8 +286,19 @@ class Coordinator::Impl {
     Send(identity, MessageType::kWelcome, welcome);
     log().info("worker {} joined ({}), {} worker(s)", w.name, w.hardware_class,
                workers_.size() + 1);
+    if (!hello.running_task_id().empty()) {
+      // Back after a reconnect with a task still running: busy with it, and
+      // its holder if nobody else is.
+      w.task_id = hello.running_task_id();
+      auto t = open_.find(w.task_id);
+      if (t != open_.end() && t->second.leased_to.empty()) {
+        t->second.leased_to = identity;
+        t->second.deadline = Clock::now() + std::chrono::milliseconds(options_.lease_ms);
+      }
+    }
+    const bool ready = w.task_id.empty();
     workers_[identity] = std::move(w);
-    ready_.push_back(identity);
+    if (ready) ready_.push_back(identity);
     Dispatch();
   }
 
@@ -375,7 +389,9 @@ class Coordinator::Impl {
   void Release(const std::string& identity, const std::string& task_id) {
     auto w = workers_.find(identity);
     if (w == workers_.end()) return AskToReconnect(identity);
-    if (w->second.task_id == task_id) w->second.task_id.clear();
+    if (w->second.task_id == task_id || w->second.task_id == kUnknownTask) {
+      w->second.task_id.clear();
+    }
     if (w->second.task_id.empty()) ready_.push_back(identity);
   }
 
@@ -407,6 +423,18 @@ class Coordinator::Impl {
 
   void OnFailed(const std::string& identity, const proto::TaskFailed& failed) {
     auto t = open_.find(failed.task_id());
+    if (failed.not_started()) {
+      // The worker is busy with a task we do not know it holds (we lost
+      // track, e.g. across a reconnect): requeue without counting an
+      // attempt, and leave the worker alone until it reports that task.
+      if (t != open_.end() && t->second.leased_to == identity) {
+        t->second.leased_to.clear();
+        queue_.push_front(failed.task_id());
+      }
+      auto w = workers_.find(identity);
+      if (w != workers_.end()) w->second.task_id = kUnknownTask;
+      return Dispatch();
+    }
     if (t != open_.end()) {
       if (failed.retryable()) {
         Requeue(failed.task_id(), "worker error: " + failed.error());
@@ -467,7 +495,7 @@ class Coordinator::Impl {
         auto w = workers_.find(t.leased_to);
         if (w != workers_.end() && w->second.task_id == id) {
           // The worker keeps running it; whichever copy ends first counts.
-          w->second.task_id.clear();
+          w->second.task_id = kUnknownTask;
         }
         expired_.push_back(id);
       }

@@ -59,6 +59,14 @@ class WorkerDaemon {
 
  private:
   void Connect() {
+    if (task_ && !running_.valid()) {
+      // Fetching blobs over the old connection: give the task up; the
+      // coordinator requeues it when its lease or this worker's old
+      // identity times out.
+      task_.reset();
+      missing_.clear();
+      fetching_.reset();
+    }
     socket_.reset();
     socket_.emplace(context_, zmq::socket_type::dealer);
     socket_->set(zmq::sockopt::linger, 0);
@@ -72,6 +80,7 @@ class WorkerDaemon {
     hello.set_pid(getpid());
     hello.set_threads(threads_);
     *hello.mutable_hardware() = hardware_;
+    hello.set_running_task_id(running_id_);
     Send(MessageType::kHello, hello);
     log().info("worker {} connecting to {} ({} / {} threads / {})", getpid(), options_.connect,
                hardware_.cpu_brand(), threads_, hardware_.isa());
@@ -126,7 +135,6 @@ class WorkerDaemon {
         CheckTaskDone();
       }
       backoff_ = std::min(backoff_ * 2, std::chrono::seconds(32));
-      fetching_.reset();  // chunks in flight belong to the old connection
       Connect();
     }
     return Status::Ok();
@@ -154,7 +162,6 @@ class WorkerDaemon {
         return;
       case MessageType::kReconnect:
         log().info("coordinator asks for HELLO: {}", r.message->As<proto::Reconnect>().reason());
-        fetching_.reset();
         Connect();
         return;
       case MessageType::kHeartbeat:
@@ -176,6 +183,7 @@ class WorkerDaemon {
       failed.set_task_id(task.task_id());
       failed.set_error("worker busy");
       failed.set_retryable(true);
+      failed.set_not_started(true);
       return Send(MessageType::kTaskFailed, failed);
     }
     task_ = task;
