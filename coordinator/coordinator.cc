@@ -130,6 +130,10 @@ class Coordinator::Impl {
                          if (ec) return;
                          Drain();
                          ArmFd();
+                         // Asio registers the fd edge-triggered too and
+                         // forgets an edge that comes while no wait is
+                         // armed: drain once more now that one is.
+                         Drain();
                        });
   }
 
@@ -305,9 +309,10 @@ class Coordinator::Impl {
   void AddOpen(PendingTask task) {
     auto it = open_.find(task.id);
     if (it != open_.end()) {
-      it->second.jobs.insert(task.job_id);
+      if (it->second.jobs.insert(task.job_id).second) ++open_per_job_[task.job_id];
       return;
     }
+    ++open_per_job_[task.job_id];
     OpenTask open;
     open.attempts = task.attempts;
     open.jobs.insert(task.job_id);
@@ -369,7 +374,7 @@ class Coordinator::Impl {
     log().error("task {} failed: {}", task_id.substr(0, 12), error);
     Status s = store_->MarkTaskFailed(task_id, error);
     if (!s.ok()) log().error("store: {}", s.message());
-    open_.erase(task_id);
+    EraseOpen(open_.find(task_id));
     CheckJobs();
   }
 
@@ -409,7 +414,7 @@ class Coordinator::Impl {
         outcome.hardware_class_id = w->second.hardware_class_id;
       }
       buffer_.push_back(std::move(outcome));
-      open_.erase(t);
+      EraseOpen(t);
       if (buffer_.size() >= 1000) {
         Flush();
         CheckJobs();
@@ -463,8 +468,21 @@ class Coordinator::Impl {
     results_committed_ += *added;
   }
 
+  void EraseOpen(std::unordered_map<std::string, OpenTask>::iterator it) {
+    if (it == open_.end()) return;
+    for (int64_t job : it->second.jobs) --open_per_job_[job];
+    open_.erase(it);
+  }
+
+  // Finishes running jobs with no open task left and every result committed.
   void CheckJobs() {
     for (auto it = running_jobs_.begin(); it != running_jobs_.end();) {
+      // Cheap test first: the store is asked only once nothing is open here.
+      auto open = open_per_job_.find(*it);
+      if ((open != open_per_job_.end() && open->second > 0) || !buffer_.empty()) {
+        ++it;
+        continue;
+      }
       StatusOr<JobProgress> p = store_->Progress(*it);
       if (p.ok() && p->state == "running" && p->done + p->failed >= p->total) {
         Status s = store_->FinishJob(*it);
@@ -608,6 +626,7 @@ class Coordinator::Impl {
       // still stored if it arrives (it is a valid, reusable result).
       it = it->second.jobs.empty() ? open_.erase(it) : std::next(it);
     }
+    open_per_job_.erase(request.job_id());
     reply.set_cancelled(true);
     log().info("job {} cancelled", request.job_id());
     Send(identity, MessageType::kCancelReply, reply);
@@ -633,6 +652,7 @@ class Coordinator::Impl {
   std::deque<std::string> queue_;
   std::vector<std::string> expired_;
   std::set<int64_t> running_jobs_;
+  std::map<int64_t, int64_t> open_per_job_;  // job -> its tasks in open_
   std::vector<TaskOutcome> buffer_;
   std::map<std::string, uint64_t> malformed_;
   uint64_t duplicates_ = 0;
