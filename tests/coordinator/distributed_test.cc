@@ -376,5 +376,39 @@ TEST(Distributed, EveryMalformedMessageIsSurvivedAndCounted) {
   ExpectSingleMachineNumbers(c.WaitDone(c.Submit()));
 }
 
+TEST(Distributed, MixqRunPrintsResultAndRerunPlansNothing) {
+  char tmpl[] = "/tmp/mixq-run-test-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string job = dir + "/job.yaml";
+  std::ofstream(job) << Cluster::JobYaml("run-test");
+  const std::string cmd = kBin + "/mixq run " + job + " --workers 2 --threads 1 --db " + dir +
+                          "/run.db 2>" + dir + "/stderr.txt";
+  auto run = [&](std::string* out) {
+    FILE* pipe = popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while (pipe && (n = fread(buf, 1, sizeof(buf), pipe)) > 0) out->append(buf, n);
+    return pipe ? pclose(pipe) : -1;
+  };
+  std::string first, second;
+  ASSERT_EQ(run(&first), 0) << first;
+  const std::string counts = std::to_string(kSamples) + " " +
+                             std::to_string(SingleMachineCounts().correct1) + " " +
+                             std::to_string(SingleMachineCounts().correct5);
+  std::string squeezed;
+  for (char ch : first) {
+    if (ch != ' ' || (!squeezed.empty() && squeezed.back() != ' ')) squeezed += ch;
+  }
+  EXPECT_NE(squeezed.find("fp32 any " + counts), std::string::npos) << first;
+  EXPECT_NE(first.find("job 1: done, 11/11 tasks"), std::string::npos) << first;
+  ASSERT_EQ(run(&second), 0) << second;
+  std::ifstream err(dir + "/stderr.txt");
+  std::stringstream err_text;
+  err_text << err.rdbuf();
+  EXPECT_NE(err_text.str().find("11 task(s), 0 to run"), std::string::npos) << err_text.str();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
 }  // namespace
 }  // namespace mixq
