@@ -410,5 +410,33 @@ TEST(Distributed, MixqRunPrintsResultAndRerunPlansNothing) {
   fs::remove_all(dir, ec);
 }
 
+TEST(Distributed, ExpiredLeaseIsRequeuedAndLateDuplicateStoredOnce) {
+  Cluster c;
+  c.StartCoordinator({"--lease-ms", "400", "--max-attempts", "10"});
+  // The slow worker's every task outlives its lease; the fast one redoes
+  // them, and the slow copies arrive late as duplicates.
+  c.AddWorker({"--task-delay-ms", "1200"});
+  c.AddWorker();
+  const int64_t job = c.Submit();
+  ExpectSingleMachineNumbers(c.WaitDone(job));
+  EXPECT_NE(c.coordinator().Log().find("lease expired"), std::string::npos);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM shard_results"), kEvalTasks);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM tasks WHERE state != 'done'"), 0);
+}
+
+TEST(Distributed, UnreadableJobIsRefusedWithItsReason) {
+  Cluster c;
+  c.StartCoordinator();
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(
+      "name: bad\nmodel: /nonexistent/m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n", "",
+      milliseconds(30000));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_NE(reply->error().find("/nonexistent/m.onnx"), std::string::npos) << reply->error();
+  reply = c.client().Submit("name: bad\nmodle: x\n", "", milliseconds(30000));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_NE(reply->error().find("unknown key 'modle'"), std::string::npos) << reply->error();
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM jobs"), 0);
+}
+
 }  // namespace
 }  // namespace mixq
