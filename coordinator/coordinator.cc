@@ -554,9 +554,9 @@ class Coordinator::Impl {
   void OnSubmit(const std::string& identity, const proto::SubmitRequest& request) {
     proto::SubmitReply reply;
     StatusOr<JobSpec> job = ParseJobSpec(request.job_yaml(), request.base_dir(), "<submitted job>");
-    StatusOr<PlanResult> plan =
-        job.ok() ? PlanJob(store_.get(), *job, request.job_yaml(), options_.lease_ms)
-                 : StatusOr<PlanResult>(job.status());
+    StatusOr<PlanResult> plan = job.ok() ? PlanJob(store_.get(), *job, request.job_yaml(),
+                                                   options_.lease_ms, ConnectedClasses())
+                                         : StatusOr<PlanResult>(job.status());
     if (!plan.ok()) {
       reply.set_error(plan.status().message());
       return Send(identity, MessageType::kSubmitReply, reply);
@@ -571,6 +571,13 @@ class Coordinator::Impl {
     Send(identity, MessageType::kSubmitReply, reply);
     CheckJobs();
     Dispatch();
+  }
+
+  // Hardware classes of the connected workers, sorted, each once.
+  std::vector<std::string> ConnectedClasses() const {
+    std::set<std::string> classes;
+    for (const auto& [identity, w] : workers_) classes.insert(w.hardware_class);
+    return {classes.begin(), classes.end()};
   }
 
   void OnStatus(const std::string& identity, const proto::StatusRequest& request) {

@@ -138,14 +138,15 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
 
 }  // namespace
 
-StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& job, const std::string& yaml_text,
-                             uint32_t lease_ms) {
-  for (const std::string& hw : job.hardware) {
-    if (hw == "all") {
-      return Unimplemented(job.source +
-                           ": 'hardware: all' is not supported yet; use 'any' or "
-                           "a list of hardware class names");
+StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& spec, const std::string& yaml_text,
+                             uint32_t lease_ms, const std::vector<std::string>& known_classes) {
+  JobSpec job = spec;
+  if (job.hardware.size() == 1 && job.hardware[0] == "all") {
+    if (known_classes.empty()) {
+      return FailedPrecondition(job.source +
+                                ": 'hardware: all' needs connected workers; none are connected");
     }
+    job.hardware = known_classes;
   }
   MIXQ_RETURN_IF_ERROR(store->Begin());
   StatusOr<PlanResult> plan = PlanInTransaction(store, job, yaml_text, lease_ms);

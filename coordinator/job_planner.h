@@ -24,9 +24,11 @@ struct PlanResult {
 };
 
 // Plans `job` (its YAML text kept in the jobs table) in one transaction.
+// `hardware: all` means every class in `known_classes` (the classes of the
+// workers connected now); FailedPrecondition if there are none.
 // InvalidArgument/NotFound for a model or dataset that cannot be read.
 StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& job, const std::string& yaml_text,
-                             uint32_t lease_ms);
+                             uint32_t lease_ms, const std::vector<std::string>& known_classes);
 
 }  // namespace mixq
 

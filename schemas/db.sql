@@ -167,7 +167,7 @@ CREATE TABLE IF NOT EXISTS search_steps (
 -- Accuracy and speed of each config against FP32 of the same model, dataset
 -- and hardware class.
 CREATE VIEW IF NOT EXISTS fp32_vs_int8 AS
-SELECT j.model_id, e.hardware_class, c.name AS config, e.top1,
+SELECT e.job_id, j.model_id, e.hardware_class, c.name AS config, e.top1,
        f.top1 AS fp32_top1, 100.0 * (f.top1 - e.top1) AS drop_points
 FROM evaluations e
 JOIN jobs j ON j.id = e.job_id
@@ -186,5 +186,7 @@ FROM benchmarks b
 JOIN tasks t ON t.id = b.task_id
 JOIN configs c ON c.id = t.config_id
 JOIN hardware_classes hc ON hc.id = b.hardware_class_id
-LEFT JOIN fp32_vs_int8 v ON v.model_id = t.model_id AND v.config = c.name
-                        AND v.hardware_class IN (hc.name, 'any');
+-- The worst drop measured for this config on this class (or on 'any').
+LEFT JOIN (SELECT model_id, hardware_class, config, MAX(drop_points) AS drop_points
+           FROM fp32_vs_int8 GROUP BY model_id, hardware_class, config) v
+       ON v.model_id = t.model_id AND v.config = c.name AND v.hardware_class IN (hc.name, 'any');

@@ -438,5 +438,28 @@ TEST(Distributed, UnreadableJobIsRefusedWithItsReason) {
   EXPECT_EQ(c.Count("SELECT COUNT(*) FROM jobs"), 0);
 }
 
+TEST(Distributed, HardwareAllRunsEachTaskOncePerConnectedClass) {
+  Cluster c;
+  c.StartCoordinator();
+  c.AddWorker();
+  c.AddWorker({"--max-isa", "sse41"});  // stands in for an older CPU: a second class
+  ASSERT_TRUE(PollUntil([&] { return c.Status(0).workers() == 2; }));
+  const std::string job = Cluster::JobYaml("all-classes") + "hardware: all\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_EQ(reply->error(), "");
+  EXPECT_EQ(reply->tasks_total(), 2 * (kEvalTasks + 1));
+  proto::StatusReply s = c.WaitDone(reply->job_id());
+  ASSERT_EQ(s.evaluations_size(), 2);
+  for (const proto::EvalRow& row : s.evaluations()) EXPECT_EQ(row.samples(), kSamples);
+  EXPECT_NE(s.evaluations(0).hardware_class(), s.evaluations(1).hardware_class());
+  // Every result came from a worker of the class its task asked for.
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM shard_results r JOIN tasks t ON t.id = r.task_id "
+                    "JOIN hardware_classes h ON h.id = r.hardware_class_id "
+                    "WHERE h.name != t.hardware"),
+            0);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM hardware_classes WHERE isa = 'sse41'"), 1);
+}
+
 }  // namespace
 }  // namespace mixq
