@@ -103,7 +103,6 @@ class Coordinator::Impl {
     signals_.async_wait([this](const boost::system::error_code& ec, int signal) {
       if (ec) return;
       log().info("signal {}: shutting down", signal);
-      stopping_ = true;
       io_.stop();
     });
     ArmFd();
@@ -650,7 +649,6 @@ class Coordinator::Impl {
   asio::steady_timer fallback_timer_;
   asio::signal_set signals_;
   bool flush_scheduled_ = false;
-  bool stopping_ = false;
   Status fatal_;
 
   std::unordered_map<std::string, Worker> workers_;

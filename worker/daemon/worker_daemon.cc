@@ -71,7 +71,6 @@ class WorkerDaemon {
     socket_.emplace(context_, zmq::socket_type::dealer);
     socket_->set(zmq::sockopt::linger, 0);
     socket_->connect(options_.connect);
-    welcomed_ = false;
     last_heard_ = Clock::now();
     proto::Hello hello;
     hello.set_protocol_version(version_);
@@ -150,7 +149,6 @@ class WorkerDaemon {
     switch (r.message->type) {
       case MessageType::kWelcome: {
         const auto& w = r.message->As<proto::Welcome>();
-        welcomed_ = true;
         if (w.heartbeat_ms() > 0) heartbeat_ = std::chrono::milliseconds(w.heartbeat_ms());
         if (w.liveness() > 0) liveness_ = w.liveness();
         log().info("welcomed as worker {} of class '{}'", w.worker_id(), w.hardware_class());
@@ -297,7 +295,6 @@ class WorkerDaemon {
   proto::HardwareClass hardware_;
   zmq::context_t context_;
   std::optional<zmq::socket_t> socket_;
-  bool welcomed_ = false;
   std::optional<Status> refused_;
   std::chrono::milliseconds heartbeat_;
   uint32_t liveness_ = 3;
