@@ -16,6 +16,7 @@
 #include "common/job_spec.h"
 #include "common/log.h"
 #include "coordinator/job_planner.h"
+#include "coordinator/result_writer.h"
 #include "coordinator/store.h"
 
 namespace mixq {
@@ -90,6 +91,7 @@ class Coordinator::Impl {
     } catch (const zmq::error_t& e) {
       return Unavailable("cannot bind " + options_.bind + ": " + e.what());
     }
+    MIXQ_ASSIGN_OR_RETURN(writer_, ResultWriter::Open(options_.db));
     MIXQ_ASSIGN_OR_RETURN(std::vector<PendingTask> pending, store_->LoadPendingTasks());
     for (PendingTask& t : pending) AddOpen(std::move(t));
     MIXQ_ASSIGN_OR_RETURN(std::vector<int64_t> running, store_->RunningJobs());
@@ -112,6 +114,7 @@ class Coordinator::Impl {
     CheckJobs();
     io_.run();
     Flush();
+    writer_.reset();  // commits what is queued before returning
     return fatal_;
   }
 
@@ -450,21 +453,32 @@ class Coordinator::Impl {
     Dispatch();
   }
 
+  // Hands the buffered results to the writer thread; its answer comes back
+  // to this thread as a posted handler.
   void Flush() {
-    if (buffer_.empty()) return;
+    if (buffer_.empty() || !writer_) return;
     std::vector<TaskOutcome> batch;
     batch.swap(buffer_);
-    StatusOr<int> added = store_->WriteResults(batch);
+    const size_t size = batch.size();
+    ++writes_in_flight_;
+    writer_->Write(std::move(batch), [this, size](StatusOr<int> added) {
+      asio::post(io_, [this, size, added = std::move(added)] { OnWritten(added, size); });
+    });
+  }
+
+  void OnWritten(const StatusOr<int>& added, size_t size) {
+    --writes_in_flight_;
     if (!added.ok()) {
       // Not stored: stop rather than run on with a store that fails; the
       // tasks are still pending in the database, so a restart runs them again.
-      log().error("store: {}; stopping with {} result(s) unstored", added.status().message(),
-                  batch.size());
+      log().error("store: {}; stopping with {} result(s) unstored", added.status().message(), size);
       fatal_ = added.status();
       io_.stop();
       return;
     }
     results_committed_ += *added;
+    CheckJobs();
+    Drain();
   }
 
   void EraseOpen(std::unordered_map<std::string, OpenTask>::iterator it) {
@@ -478,7 +492,8 @@ class Coordinator::Impl {
     for (auto it = running_jobs_.begin(); it != running_jobs_.end();) {
       // Cheap test first: the store is asked only once nothing is open here.
       auto open = open_per_job_.find(*it);
-      if ((open != open_per_job_.end() && open->second > 0) || !buffer_.empty()) {
+      if ((open != open_per_job_.end() && open->second > 0) || !buffer_.empty() ||
+          writes_in_flight_ > 0) {
         ++it;
         continue;
       }
@@ -585,7 +600,6 @@ class Coordinator::Impl {
     reply.set_workers(static_cast<int32_t>(workers_.size()));
     for (const auto& [kind, n] : malformed_) (*reply.mutable_malformed())[kind] = n;
     if (request.job_id() > 0) {
-      Flush();
       CheckJobs();
       StatusOr<JobProgress> p = store_->Progress(request.job_id());
       if (!p.ok()) {
@@ -659,6 +673,8 @@ class Coordinator::Impl {
   std::set<int64_t> running_jobs_;
   std::map<int64_t, int64_t> open_per_job_;  // job -> its tasks in open_
   std::vector<TaskOutcome> buffer_;
+  std::unique_ptr<ResultWriter> writer_;
+  int writes_in_flight_ = 0;
   std::map<std::string, uint64_t> malformed_;
   uint64_t duplicates_ = 0;
   uint64_t results_committed_ = 0;

@@ -2,9 +2,9 @@
 // Boost.Asio event loop. It accepts workers (refusing other protocol
 // versions), leases them tasks one at a time, requeues a task whose lease
 // runs out or whose worker stops heartbeating, serves blobs by hash, answers
-// clients (submit, status, cancel) and batches results into SQLite. Every
-// decision it needs after a restart is in the store. Single-threaded: all
-// state is touched only from the io_context's thread.
+// clients (submit, status, cancel) and batches results into SQLite (on a
+// ResultWriter thread). Every decision it needs after a restart is in the
+// store. All scheduling state is touched only from the io_context's thread.
 #ifndef MIXQ_COORDINATOR_COORDINATOR_H_
 #define MIXQ_COORDINATOR_COORDINATOR_H_
 
