@@ -358,18 +358,21 @@ TEST(Distributed, EveryMalformedMessageIsSurvivedAndCounted) {
   send({v1, hello, "\xff\xff\xff\xff"});                  // undecodable payload
   send({std::string(1, 9), std::string(1, static_cast<char>(MessageType::kHeartbeat)), ""});
   send({v1, std::string(1, static_cast<char>(MessageType::kHeartbeat)), std::string(100000, 'x')});
+  // Well-formed but never sent to a coordinator.
+  send(Encode(MessageType::kWelcome, proto::Welcome()));
   std::map<std::string, uint64_t> counts;
   ASSERT_TRUE(PollUntil([&] {
     proto::StatusReply s = c.Status(0);
     counts.clear();
     for (const auto& [k, n] : s.malformed()) counts[k] = n;
-    return counts.size() >= 5;
+    return counts.size() >= 6;
   })) << c.coordinator().Log();
   EXPECT_EQ(counts["frame_count"], 1u);
   EXPECT_EQ(counts["unknown_type"], 1u);
   EXPECT_EQ(counts["payload"], 1u);
   EXPECT_EQ(counts["version"], 1u);
   EXPECT_EQ(counts["oversize"], 1u);
+  EXPECT_EQ(counts["unexpected_type"], 1u);
   EXPECT_TRUE(c.coordinator().running());
   // Still does its job afterwards.
   c.AddWorker();
