@@ -293,6 +293,7 @@ TEST(Distributed, KilledWorkerTaskIsRequeuedAndResultsMatch) {
   Process* victim = c.AddWorker({"--task-delay-ms", "400"});
   c.AddWorker({"--task-delay-ms", "400"});
   c.AddWorker({"--task-delay-ms", "400"});
+  ASSERT_TRUE(PollUntil([&] { return c.Status(0).workers() == 3; }));
   const int64_t job = c.Submit();
   // While more tasks wait than there are workers, every worker holds one.
   ASSERT_TRUE(PollUntil([&] {
