@@ -13,6 +13,7 @@
 #include "coordinator/engine_commands.h"
 #include "coordinator/export_command.h"
 #include "coordinator/profile_command.h"
+#include "coordinator/run_command_cli.h"
 
 namespace po = boost::program_options;
 
@@ -29,6 +30,8 @@ const char kUsage[] =
     "  calibrate  INT8 activation scales from FP32 runs on a dataset slice\n"
     "  profile per-layer FP32 and INT8 times\n"
     "  export  a precision config and calibration as a QDQ ONNX model\n"
+    "  run     a job file on an embedded coordinator and local workers\n"
+    "  submit  a job file to a running coordinator (status, cancel: follow it)\n"
     "  version print the version\n";
 
 std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag) {
@@ -180,12 +183,13 @@ int main(int argc, char** argv) {
     if (command == "calibrate") return Calibrate(args);
     if (command == "profile") return Profile(args);
     if (command == "export") return mixq::ExportMain(args);
+    if (auto code = mixq::RunCoordinatorCommand(command, args)) return *code;
     if (command == "version" || command == "--version") {
       std::cout << "mixq " << MIXQ_VERSION << "\n";
       return 0;
     }
     if (command == "help" || command == "--help" || command == "-h") {
-      std::cout << kUsage;
+      std::cout << kUsage << mixq::kRunCommandsUsage;
       return 0;
     }
     std::cerr << "mixq: unknown command '" << command << "'\n\n" << kUsage;

@@ -1,0 +1,214 @@
+#include "common/job_spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <sstream>
+#include <string_view>
+
+namespace mixq {
+namespace {
+
+class JobParser {
+ public:
+  JobParser(std::string source, std::string base_dir)
+      : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
+
+  Status Error(const std::string& message) const {
+    return InvalidArgument(source_ + ": " + message);
+  }
+
+  Status CheckKeys(const YAML::Node& map, const std::string& prefix,
+                   std::initializer_list<std::string_view> allowed) const {
+    if (!map.IsMap()) {
+      return Error("'" +
+                   (prefix.empty() ? std::string("(top)") : prefix.substr(0, prefix.size() - 1)) +
+                   "' must be a mapping");
+    }
+    for (const auto& entry : map) {
+      const std::string key = entry.first.Scalar();
+      bool known = false;
+      for (std::string_view a : allowed) known = known || key == a;
+      if (!known) {
+        std::string list;
+        for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+        return Error("unknown key '" + prefix + key + "' (expected one of: " + list + ")");
+      }
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<std::string> String(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar() || node.Scalar().empty()) {
+      return Error("'" + path + "' must be a non-empty string");
+    }
+    return node.Scalar();
+  }
+
+  StatusOr<int64_t> Int(const YAML::Node& node, const std::string& path, int64_t min) const {
+    int64_t v = 0;
+    try {
+      if (!node.IsScalar()) return Error("'" + path + "' must be an integer");
+      v = node.as<int64_t>();
+    } catch (const YAML::Exception&) {
+      return Error("'" + path + "' must be an integer, got '" + node.Scalar() + "'");
+    }
+    if (v < min) return Error("'" + path + "' must be >= " + std::to_string(min));
+    return v;
+  }
+
+  StatusOr<double> Number(const YAML::Node& node, const std::string& path) const {
+    try {
+      if (node.IsScalar()) return node.as<double>();
+    } catch (const YAML::Exception&) {
+    }
+    return Error("'" + path + "' must be a number");
+  }
+
+  StatusOr<std::vector<std::string>> StringList(const YAML::Node& node,
+                                                const std::string& path) const {
+    std::vector<std::string> out;
+    if (node.IsScalar()) {
+      MIXQ_ASSIGN_OR_RETURN(std::string s, String(node, path));
+      out.push_back(s);
+      return out;
+    }
+    if (!node.IsSequence() || node.size() == 0) {
+      return Error("'" + path + "' must be a string or a non-empty list of strings");
+    }
+    for (size_t i = 0; i < node.size(); ++i) {
+      MIXQ_ASSIGN_OR_RETURN(std::string s, String(node[i], path + "[" + std::to_string(i) + "]"));
+      out.push_back(s);
+    }
+    return out;
+  }
+
+  std::string Resolve(const std::string& value) const {
+    const std::filesystem::path path(value);
+    if (path.is_absolute() || base_dir_.empty()) return value;
+    return (std::filesystem::path(base_dir_) / path).lexically_normal().string();
+  }
+
+  static std::string Dump(const YAML::Node& node) {
+    YAML::Emitter e;
+    e << YAML::Flow << node;
+    return e.c_str();
+  }
+
+  StatusOr<JobSpec> Parse(const YAML::Node& root) const {
+    JobSpec job;
+    job.source = source_;
+    MIXQ_RETURN_IF_ERROR(
+        CheckKeys(root, "",
+                  {"name", "kind", "model", "data", "configs", "benchmark", "hardware",
+                   "calibration", "metric", "budget", "objective", "strategy", "limits"}));
+    if (!root["name"]) return Error("missing key 'name'");
+    MIXQ_ASSIGN_OR_RETURN(job.name, String(root["name"], "name"));
+    if (root["kind"]) {
+      MIXQ_ASSIGN_OR_RETURN(job.kind, String(root["kind"], "kind"));
+      if (job.kind != "evaluate") {
+        return Error("'kind' must be evaluate (search jobs are not supported yet), got '" +
+                     job.kind + "'");
+      }
+    }
+    if (!root["model"]) return Error("missing key 'model'");
+    MIXQ_ASSIGN_OR_RETURN(std::string model, String(root["model"], "model"));
+    job.model = Resolve(model);
+
+    const YAML::Node data = root["data"];
+    if (!data) return Error("missing key 'data'");
+    MIXQ_RETURN_IF_ERROR(CheckKeys(data, "data.", {"evaluation", "calibration", "ranking"}));
+    const YAML::Node ev = data["evaluation"];
+    if (!ev) return Error("missing key 'data.evaluation'");
+    MIXQ_RETURN_IF_ERROR(
+        CheckKeys(ev, "data.evaluation.", {"dataset", "shard_size", "begin", "count", "batch"}));
+    if (!ev["dataset"]) return Error("missing key 'data.evaluation.dataset'");
+    MIXQ_ASSIGN_OR_RETURN(std::string ds, String(ev["dataset"], "data.evaluation.dataset"));
+    job.eval_dataset = Resolve(ds);
+    if (ev["shard_size"]) {
+      MIXQ_ASSIGN_OR_RETURN(job.shard_size, Int(ev["shard_size"], "data.evaluation.shard_size", 1));
+    }
+    if (ev["begin"]) {
+      MIXQ_ASSIGN_OR_RETURN(job.begin, Int(ev["begin"], "data.evaluation.begin", 0));
+    }
+    if (ev["count"]) {
+      MIXQ_ASSIGN_OR_RETURN(job.count, Int(ev["count"], "data.evaluation.count", 1));
+    }
+    if (ev["batch"]) {
+      MIXQ_ASSIGN_OR_RETURN(job.eval_batch, Int(ev["batch"], "data.evaluation.batch", 1));
+    }
+    for (const char* key : {"calibration", "ranking"}) {
+      if (data[key]) job.search[std::string("data.") + key] = Dump(data[key]);
+    }
+
+    if (root["configs"]) {
+      MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> configs,
+                            StringList(root["configs"], "configs"));
+      job.configs.clear();
+      for (const std::string& c : configs) job.configs.push_back(c == "fp32" ? c : Resolve(c));
+    }
+    if (root["benchmark"]) {
+      const YAML::Node b = root["benchmark"];
+      MIXQ_RETURN_IF_ERROR(CheckKeys(b, "benchmark.", {"batches", "seconds"}));
+      if (b["batches"]) {
+        job.bench_batches.clear();
+        const YAML::Node list = b["batches"];
+        if (!list.IsSequence()) return Error("'benchmark.batches' must be a list of integers");
+        for (size_t i = 0; i < list.size(); ++i) {
+          MIXQ_ASSIGN_OR_RETURN(int64_t v,
+                                Int(list[i], "benchmark.batches[" + std::to_string(i) + "]", 1));
+          job.bench_batches.push_back(v);
+        }
+      }
+      if (b["seconds"]) {
+        MIXQ_ASSIGN_OR_RETURN(job.bench_seconds, Number(b["seconds"], "benchmark.seconds"));
+        if (!(job.bench_seconds > 0)) return Error("'benchmark.seconds' must be > 0");
+      }
+    }
+    if (root["hardware"]) {
+      MIXQ_ASSIGN_OR_RETURN(job.hardware, StringList(root["hardware"], "hardware"));
+      for (const std::string& h : job.hardware) {
+        if ((h == "any" || h == "all") && job.hardware.size() != 1) {
+          return Error("'hardware': '" + h + "' cannot be combined with class names");
+        }
+      }
+    }
+    for (const char* key : {"calibration", "metric", "budget", "objective", "strategy", "limits"}) {
+      if (root[key]) job.search[key] = Dump(root[key]);
+    }
+    return job;
+  }
+
+ private:
+  std::string source_;
+  std::string base_dir_;
+};
+
+}  // namespace
+
+StatusOr<JobSpec> ParseJobSpec(const std::string& yaml_text, const std::string& base_dir,
+                               const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(source + ": not valid YAML: " + e.what());
+  }
+  try {
+    return JobParser(source, base_dir).Parse(root);
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(source + ": " + e.what());
+  }
+}
+
+StatusOr<JobSpec> LoadJobSpec(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound(path + ": cannot open job file");
+  std::stringstream text;
+  text << in.rdbuf();
+  return ParseJobSpec(text.str(), std::filesystem::path(path).parent_path().string(), path);
+}
+
+}  // namespace mixq

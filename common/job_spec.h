@@ -1,0 +1,53 @@
+// Job files (schemas/job.md): what `mixq run` and `mixq submit` send to a
+// coordinator. An evaluate job measures a model's accuracy on a dataset slice
+// for each precision config, shard by shard, on each hardware class, plus its
+// speed per batch size. Search keys (calibration, budget, objective, strategy,
+// limits, metric) are checked for shape and kept as YAML text for the search
+// to read later. Unknown keys are refused with their dotted path.
+#ifndef MIXQ_COMMON_JOB_SPEC_H_
+#define MIXQ_COMMON_JOB_SPEC_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace mixq {
+
+struct JobSpec {
+  std::string source;  // the YAML file (or "<submitted>"), for messages
+  std::string name;
+  std::string kind = "evaluate";  // only "evaluate" for now
+  std::string model;              // path, resolved against the YAML's folder
+  // data.evaluation
+  std::string eval_dataset;  // dataset YAML path, resolved
+  int64_t shard_size = 1000;
+  int64_t begin = 0;
+  int64_t count = -1;  // -1: to the end of the dataset
+  int64_t eval_batch = 100;
+  // Precision configs: "fp32" or a path to a config JSON (resolved).
+  std::vector<std::string> configs = {"fp32"};
+  // benchmark: batch sizes (empty: no speed tasks) and timed seconds each.
+  std::vector<int64_t> bench_batches = {1, 16};
+  double bench_seconds = 1.0;
+  // hardware: "any" (one result, whichever worker runs it), or class names
+  // (one result per class, run only by workers of that class).
+  std::vector<std::string> hardware = {"any"};
+  // Search-specific sections as YAML text, keyed by their top-level name
+  // (also data.calibration and data.ranking as "data.calibration", ...).
+  std::map<std::string, std::string> search;
+};
+
+// Parses job YAML text; relative paths resolve against `base_dir`; messages
+// start with `source`.
+StatusOr<JobSpec> ParseJobSpec(const std::string& yaml_text, const std::string& base_dir,
+                               const std::string& source);
+
+// Reads and parses a job file; relative paths resolve against its folder.
+StatusOr<JobSpec> LoadJobSpec(const std::string& path);
+
+}  // namespace mixq
+
+#endif  // MIXQ_COMMON_JOB_SPEC_H_

@@ -1,0 +1,49 @@
+// The coordinator daemon (schemas/protocol.md): a ROUTER socket inside a
+// Boost.Asio event loop. It accepts workers (refusing other protocol
+// versions), leases them tasks one at a time, requeues a task whose lease
+// runs out or whose worker stops heartbeating, serves blobs by hash, answers
+// clients (submit, status, cancel) and batches results into SQLite (on a
+// ResultWriter thread). Every decision it needs after a restart is in the
+// store. All scheduling state is touched only from the io_context's thread.
+#ifndef MIXQ_COORDINATOR_COORDINATOR_H_
+#define MIXQ_COORDINATOR_COORDINATOR_H_
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "common/protocol_codec.h"
+#include "common/status.h"
+
+namespace mixq {
+
+struct CoordinatorOptions {
+  std::string bind = "tcp://*:5555";   // ZeroMQ endpoint to listen on
+  std::string db = "mixq.db";          // SQLite file (created if missing)
+  uint32_t heartbeat_ms = 1000;        // heartbeat interval, both directions
+  uint32_t liveness = 3;               // missed heartbeats before a worker is lost
+  uint32_t lease_ms = 10 * 60 * 1000;  // time a worker has for one task
+  int max_attempts = 3;                // lost or failed runs before a task fails for good
+  uint32_t flush_ms = 20;              // results wait at most this long for their commit
+  size_t max_message_bytes = kDefaultMaxMessageBytes;
+};
+
+class Coordinator {
+ public:
+  // Opens the store, binds the socket and loads pending tasks of running jobs.
+  static StatusOr<std::unique_ptr<Coordinator>> Create(const CoordinatorOptions& options);
+  ~Coordinator();
+
+  // Serves until SIGINT or SIGTERM; commits buffered results before returning.
+  Status Run();
+
+  class Impl;
+  explicit Coordinator(std::unique_ptr<Impl> impl);
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mixq
+
+#endif  // MIXQ_COORDINATOR_COORDINATOR_H_

@@ -1,0 +1,65 @@
+// `mixq-coordinator`: the coordinator daemon. Options in, Coordinator::Run()
+// until SIGINT/SIGTERM; errors end as one line and a non-zero exit.
+#include <boost/program_options.hpp>
+#include <iostream>
+
+#include "common/log.h"
+#include "coordinator/coordinator.h"
+
+namespace po = boost::program_options;
+
+int main(int argc, char** argv) {
+  mixq::CoordinatorOptions o;
+  std::string log_level = "info";
+  po::options_description desc("mixq-coordinator: schedules mixq tasks over ZeroMQ");
+  desc.add_options()("help,h", "show this help")(
+      "bind", po::value<std::string>(&o.bind)->default_value(o.bind), "ZeroMQ endpoint")(
+      "db", po::value<std::string>(&o.db)->default_value(o.db), "SQLite results database")(
+      "heartbeat-ms", po::value<uint32_t>(&o.heartbeat_ms)->default_value(o.heartbeat_ms),
+      "heartbeat interval")("liveness", po::value<uint32_t>(&o.liveness)->default_value(o.liveness),
+                            "missed heartbeats before a worker is lost")(
+      "lease-ms", po::value<uint32_t>(&o.lease_ms)->default_value(o.lease_ms),
+      "time a worker has for one task")(
+      "max-attempts", po::value<int>(&o.max_attempts)->default_value(o.max_attempts),
+      "runs of a task before it fails for good")(
+      "flush-ms", po::value<uint32_t>(&o.flush_ms)->default_value(o.flush_ms),
+      "longest wait of a result for its SQLite commit")(
+      "max-message-bytes",
+      po::value<size_t>(&o.max_message_bytes)->default_value(o.max_message_bytes),
+      "larger messages are dropped and counted")(
+      "log-level", po::value<std::string>(&log_level)->default_value("info"),
+      "trace|debug|info|warn|error|off");
+  try {
+    po::variables_map vm;
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    if (vm.count("help")) {
+      std::cout << desc;
+      return 0;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    std::cerr << "mixq-coordinator: " << e.what() << "\n";
+    return 2;
+  }
+  mixq::Status level = mixq::SetLogLevel(log_level);
+  if (!level.ok()) {
+    std::cerr << "mixq-coordinator: " << level.message() << "\n";
+    return 2;
+  }
+  try {
+    mixq::StatusOr<std::unique_ptr<mixq::Coordinator>> coordinator = mixq::Coordinator::Create(o);
+    if (!coordinator.ok()) {
+      std::cerr << "mixq-coordinator: " << coordinator.status().message() << "\n";
+      return 1;
+    }
+    mixq::Status s = (*coordinator)->Run();
+    if (!s.ok()) {
+      std::cerr << "mixq-coordinator: " << s.message() << "\n";
+      return 1;
+    }
+    return 0;
+  } catch (const std::exception& e) {
+    std::cerr << "mixq-coordinator: internal error: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,161 @@
+#include "coordinator/job_planner.h"
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/dataset.h"
+#include "common/sha256.h"
+
+namespace mixq {
+namespace {
+
+StatusOr<proto::BlobRef> RegisterBlob(Store* store, const std::string& path) {
+  MIXQ_ASSIGN_OR_RETURN(std::string sha, Sha256File(path));
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return NotFound(path + ": " + ec.message());
+  const std::string absolute = std::filesystem::absolute(path).lexically_normal().string();
+  MIXQ_RETURN_IF_ERROR(store->UpsertBlob(sha, absolute, static_cast<int64_t>(size)));
+  proto::BlobRef ref;
+  ref.set_sha256(sha);
+  ref.set_size(size);
+  ref.set_path(absolute);
+  return ref;
+}
+
+struct ConfigRef {
+  std::string name, sha256, text;
+};
+
+StatusOr<ConfigRef> LoadConfig(const std::string& entry) {
+  if (entry == "fp32") return ConfigRef{"fp32", Sha256Hex("fp32"), "fp32"};
+  std::ifstream in(entry);
+  if (!in) return NotFound(entry + ": cannot open precision config");
+  std::stringstream text;
+  text << in.rdbuf();
+  return ConfigRef{std::filesystem::path(entry).stem().string(), Sha256Hex(text.str()), text.str()};
+}
+
+std::string Key(const std::vector<std::string>& parts) {
+  std::string joined;
+  for (const std::string& p : parts) joined += p + "\n";
+  return Sha256Hex(joined);
+}
+
+StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
+                                       const std::string& yaml_text, uint32_t lease_ms) {
+  MIXQ_ASSIGN_OR_RETURN(proto::BlobRef model, RegisterBlob(store, job.model));
+  MIXQ_ASSIGN_OR_RETURN(int64_t model_id, store->UpsertModel(model.sha256(), model.path()));
+
+  MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(job.eval_dataset));
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
+  proto::DatasetRef ds;
+  ds.set_format(spec.format);
+  MIXQ_ASSIGN_OR_RETURN(*ds.mutable_images(), RegisterBlob(store, spec.images));
+  MIXQ_ASSIGN_OR_RETURN(*ds.mutable_labels(), RegisterBlob(store, spec.labels));
+  ds.set_scale(spec.preprocess.scale);
+  for (float m : spec.preprocess.mean) ds.add_mean(m);
+  for (float s : spec.preprocess.std) ds.add_std(s);
+  ds.set_layout(LayoutName(spec.preprocess.layout));
+  ds.set_stored_layout(LayoutName(spec.stored_layout));
+  nlohmann::json pre = {{"format", ds.format()},        {"scale", ds.scale()},
+                        {"mean", spec.preprocess.mean}, {"std", spec.preprocess.std},
+                        {"layout", ds.layout()},        {"stored_layout", ds.stored_layout()}};
+  const std::string dataset_sha =
+      Key({"dataset", ds.images().sha256(), ds.labels().sha256(), pre.dump()});
+  MIXQ_ASSIGN_OR_RETURN(int64_t dataset_id,
+                        store->UpsertDataset(dataset_sha, job.eval_dataset, ds.images().sha256(),
+                                             ds.labels().sha256(), pre.dump(), dataset->size()));
+
+  const int64_t begin = job.begin;
+  const int64_t count = job.count < 0 ? dataset->size() - begin : job.count;
+  if (begin + count > dataset->size() || count <= 0) {
+    return InvalidArgument(job.source + ": data.evaluation begin " + std::to_string(begin) +
+                           " count " + std::to_string(count) + " is outside the dataset (" +
+                           std::to_string(dataset->size()) + " samples)");
+  }
+
+  MIXQ_ASSIGN_OR_RETURN(int64_t job_id,
+                        store->CreateJob(job.name, job.kind, yaml_text, model_id, dataset_id));
+  PlanResult plan;
+  plan.job_id = job_id;
+  auto add = [&](PlannedTask task) -> Status {
+    task.assign.set_task_id(task.id);
+    task.assign.set_lease_ms(lease_ms);
+    ++plan.total;
+    MIXQ_ASSIGN_OR_RETURN(bool to_run, store->AddTask(job_id, task));
+    if (to_run) plan.to_run.push_back(PendingTask{task.id, job_id, task.hardware, task.assign, 0});
+    return Status::Ok();
+  };
+  for (const std::string& entry : job.configs) {
+    MIXQ_ASSIGN_OR_RETURN(ConfigRef config, LoadConfig(entry));
+    MIXQ_ASSIGN_OR_RETURN(int64_t config_id,
+                          store->UpsertConfig(config.sha256, config.name, config.text));
+    for (const std::string& hw : job.hardware) {
+      for (const Shard& shard : MakeShards(begin, count, job.shard_size)) {
+        PlannedTask t;
+        // The evaluation batch size is not in the key: counts do not depend on it.
+        t.id = Key({"evaluate", model.sha256(), dataset_sha, std::to_string(shard.begin),
+                    std::to_string(shard.count), config.sha256, "", hw});
+        t.kind = "evaluate";
+        t.model_id = model_id;
+        t.dataset_id = dataset_id;
+        t.config_id = config_id;
+        t.hardware = hw;
+        t.shard_index = shard.index;
+        t.batch = job.eval_batch;
+        t.assign.set_kind(proto::TASK_KIND_EVALUATE);
+        *t.assign.mutable_model() = model;
+        *t.assign.mutable_dataset() = ds;
+        t.assign.set_begin(shard.begin);
+        t.assign.set_count(shard.count);
+        t.assign.set_config_json(config.text);
+        t.assign.set_batch(job.eval_batch);
+        MIXQ_RETURN_IF_ERROR(add(std::move(t)));
+      }
+      for (int64_t batch : job.bench_batches) {
+        PlannedTask t;
+        t.id = Key({"benchmark", model.sha256(), std::to_string(batch), config.sha256, "", hw});
+        t.kind = "benchmark";
+        t.model_id = model_id;
+        t.config_id = config_id;
+        t.hardware = hw;
+        t.batch = batch;
+        t.assign.set_kind(proto::TASK_KIND_BENCHMARK);
+        *t.assign.mutable_model() = model;
+        t.assign.set_config_json(config.text);
+        t.assign.set_batch(batch);
+        t.assign.set_min_seconds(job.bench_seconds);
+        MIXQ_RETURN_IF_ERROR(add(std::move(t)));
+      }
+    }
+  }
+  return plan;
+}
+
+}  // namespace
+
+StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& spec, const std::string& yaml_text,
+                             uint32_t lease_ms, const std::vector<std::string>& known_classes) {
+  JobSpec job = spec;
+  if (job.hardware.size() == 1 && job.hardware[0] == "all") {
+    if (known_classes.empty()) {
+      return FailedPrecondition(job.source +
+                                ": 'hardware: all' needs connected workers; none are connected");
+    }
+    job.hardware = known_classes;
+  }
+  MIXQ_RETURN_IF_ERROR(store->Begin());
+  StatusOr<PlanResult> plan = PlanInTransaction(store, job, yaml_text, lease_ms);
+  if (!plan.ok()) {
+    (void)store->Rollback();
+    return plan.status();
+  }
+  MIXQ_RETURN_IF_ERROR(store->Commit());
+  return plan;
+}
+
+}  // namespace mixq

@@ -1,0 +1,264 @@
+#include "coordinator/run_command.h"
+
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+#include <vector>
+
+#include "common/hardware_info.h"
+#include "common/job_spec.h"
+#include "coordinator/coordinator_client.h"
+
+extern char** environ;
+
+namespace mixq {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+volatile std::sig_atomic_t g_interrupted = 0;
+void OnInterrupt(int) { g_interrupted = 1; }
+
+// Child processes that are stopped (SIGTERM, then SIGKILL) when this object
+// goes away, however the command ends.
+class Children {
+ public:
+  ~Children() { StopAll(); }
+
+  StatusOr<pid_t> Spawn(const std::vector<std::string>& argv) {
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    pid_t pid = 0;
+    if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) {
+      return Unavailable("cannot start " + argv[0]);
+    }
+    pids_.push_back(pid);
+    return pid;
+  }
+
+  // True if `pid` has exited (reaped).
+  bool Exited(pid_t pid) {
+    int status = 0;
+    return waitpid(pid, &status, WNOHANG) == pid;
+  }
+
+  void StopAll() {
+    for (pid_t pid : pids_) kill(pid, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    for (pid_t pid : pids_) {
+      int status = 0;
+      while (waitpid(pid, &status, WNOHANG) == 0) {
+        if (std::chrono::steady_clock::now() > deadline) {
+          kill(pid, SIGKILL);
+          waitpid(pid, &status, 0);
+          break;
+        }
+        std::this_thread::sleep_for(milliseconds(20));
+      }
+    }
+    pids_.clear();
+  }
+
+ private:
+  std::vector<pid_t> pids_;
+};
+
+std::string BinaryDir() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : self.parent_path().string();
+}
+
+StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return NotFound(path + ": cannot open");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void PrintResult(const proto::StatusReply& s, std::ostream& out) {
+  char line[256];
+  out << "job " << s.job_id() << ": " << s.state() << ", " << s.tasks_done() << "/"
+      << s.tasks_total() << " tasks";
+  if (s.tasks_failed() > 0) out << ", " << s.tasks_failed() << " failed";
+  out << "\n";
+  if (s.evaluations_size() > 0) {
+    std::snprintf(line, sizeof(line), "%-12s %-10s %9s %9s %9s %8s %8s\n", "config", "hardware",
+                  "samples", "correct1", "correct5", "top1 %", "top5 %");
+    out << line;
+    for (const auto& e : s.evaluations()) {
+      const double n = e.samples() > 0 ? static_cast<double>(e.samples()) : 1.0;
+      std::snprintf(line, sizeof(line), "%-12s %-10s %9lld %9lld %9lld %8.2f %8.2f\n",
+                    e.config().c_str(), e.hardware_class().c_str(),
+                    static_cast<long long>(e.samples()), static_cast<long long>(e.correct1()),
+                    static_cast<long long>(e.correct5()), 100.0 * e.correct1() / n,
+                    100.0 * e.correct5() / n);
+      out << line;
+    }
+  }
+  if (s.benchmarks_size() > 0) {
+    std::snprintf(line, sizeof(line), "%-12s %6s %12s %12s  %s\n", "config", "batch", "images/s",
+                  "latency ms", "hardware");
+    out << line;
+    for (const auto& b : s.benchmarks()) {
+      std::snprintf(line, sizeof(line), "%-12s %6lld %12.1f %12.3f  %s\n", b.config().c_str(),
+                    static_cast<long long>(b.batch()), b.images_per_second(), b.latency_ms_median(),
+                    b.hardware_class().c_str());
+      out << line;
+    }
+  }
+}
+
+// Polls the job until it ends; progress on stderr. `alive` is checked each
+// round (false: the coordinator died).
+StatusOr<proto::StatusReply> WaitForJob(CoordinatorClient* client, int64_t job_id, bool progress,
+                                        const std::function<bool()>& alive) {
+  const auto start = std::chrono::steady_clock::now();
+  int64_t first_done = -1;
+  int64_t last_printed = -1;
+  while (true) {
+    if (g_interrupted) return Unavailable("interrupted");
+    if (!alive()) return Unavailable("the coordinator exited");
+    StatusOr<proto::StatusReply> s = client->GetStatus(job_id, milliseconds(10000));
+    if (!s.ok()) return s.status();
+    if (!s->error().empty()) return Internal(s->error());
+    if (s->state() != "running") return s;
+    if (first_done < 0) first_done = s->tasks_done();
+    if (progress && s->tasks_done() != last_printed) {
+      last_printed = s->tasks_done();
+      const double secs =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      const double rate = secs > 0 ? (s->tasks_done() - first_done) / secs : 0;
+      const int64_t left = s->tasks_total() - s->tasks_done();
+      std::fprintf(stderr, "job %lld: %lld/%lld tasks done, %lld running, %d workers",
+                   static_cast<long long>(job_id), static_cast<long long>(s->tasks_done()),
+                   static_cast<long long>(s->tasks_total()),
+                   static_cast<long long>(s->tasks_running()), s->workers());
+      if (rate > 0) std::fprintf(stderr, ", ETA %.0f s", left / rate);
+      std::fprintf(stderr, "\n");
+    }
+    std::this_thread::sleep_for(milliseconds(300));
+  }
+}
+
+}  // namespace
+
+Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
+  MIXQ_ASSIGN_OR_RETURN(JobSpec job, LoadJobSpec(options.job));  // fail early, before spawning
+  MIXQ_ASSIGN_OR_RETURN(std::string yaml, ReadFile(options.job));
+  const int cores = UsableCores();
+  const int workers = options.workers > 0 ? options.workers : std::max(1, cores / 2);
+  const int threads = options.threads > 0 ? options.threads : std::max(1, cores / workers);
+
+  char dir_template[] = "/tmp/mixq-run-XXXXXX";
+  if (mkdtemp(dir_template) == nullptr) return Unavailable("cannot create a temp folder");
+  const std::string dir = dir_template;
+  const std::string endpoint = "ipc://" + dir + "/coordinator";
+  const std::string bin = BinaryDir();
+
+  std::signal(SIGINT, OnInterrupt);
+  std::signal(SIGTERM, OnInterrupt);
+  Status result;
+  {
+    Children children;
+    MIXQ_ASSIGN_OR_RETURN(pid_t coordinator,
+                          children.Spawn({bin + "/mixq-coordinator", "--bind", endpoint, "--db",
+                                          options.db, "--log-level", "warn"}));
+    for (int i = 0; i < workers; ++i) {
+      std::vector<std::string> argv = {
+          bin + "/mixq-worker", "--connect", endpoint,  "--threads",   std::to_string(threads),
+          "--log-level",        "warn",      "--cache", dir + "/cache"};
+      if (!options.max_isa.empty()) {
+        argv.push_back("--max-isa");
+        argv.push_back(options.max_isa);
+      }
+      MIXQ_RETURN_IF_ERROR(children.Spawn(argv).status());
+    }
+    std::fprintf(stderr, "mixq run: coordinator and %d worker(s) x %d thread(s) on %s\n", workers,
+                 threads, endpoint.c_str());
+    CoordinatorClient client(endpoint);
+    bool exited = false;
+    auto alive = [&] { return exited || (exited = children.Exited(coordinator), !exited); };
+    StatusOr<proto::SubmitReply> submitted =
+        client.Submit(yaml, fs::path(options.job).parent_path().string(), milliseconds(60000));
+    if (!submitted.ok()) {
+      result = submitted.status();
+    } else if (!submitted->error().empty()) {
+      result = InvalidArgument(submitted->error());
+    } else {
+      std::fprintf(stderr, "job %lld: %lld task(s), %lld to run (others already in %s)\n",
+                   static_cast<long long>(submitted->job_id()),
+                   static_cast<long long>(submitted->tasks_total()),
+                   static_cast<long long>(submitted->tasks_planned()), options.db.c_str());
+      StatusOr<proto::StatusReply> final_status =
+          WaitForJob(&client, submitted->job_id(), options.progress, alive);
+      if (!final_status.ok()) {
+        result = final_status.status();
+      } else {
+        PrintResult(*final_status, out);
+        if (final_status->state() != "done") {
+          result = Internal("job " + std::to_string(submitted->job_id()) + " ended " +
+                            final_status->state());
+        }
+      }
+    }
+  }  // children stopped here, also on errors and Ctrl-C
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+  return result;
+}
+
+Status SubmitCommand(const ClientCommandOptions& options, std::ostream& out) {
+  MIXQ_ASSIGN_OR_RETURN(JobSpec job, LoadJobSpec(options.job));
+  MIXQ_ASSIGN_OR_RETURN(std::string yaml, ReadFile(options.job));
+  CoordinatorClient client(options.coordinator);
+  const std::string base = fs::absolute(options.job).parent_path().string();
+  MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply reply,
+                        client.Submit(yaml, base, milliseconds(options.timeout_ms)));
+  if (!reply.error().empty()) return InvalidArgument(reply.error());
+  out << "job " << reply.job_id() << ": " << reply.tasks_total() << " task(s), "
+      << reply.tasks_planned() << " to run\n";
+  if (!options.wait) return Status::Ok();
+  MIXQ_ASSIGN_OR_RETURN(proto::StatusReply status,
+                        WaitForJob(&client, reply.job_id(), true, [] { return true; }));
+  PrintResult(status, out);
+  return Status::Ok();
+}
+
+Status StatusCommand(const ClientCommandOptions& options, std::ostream& out) {
+  CoordinatorClient client(options.coordinator);
+  MIXQ_ASSIGN_OR_RETURN(proto::StatusReply reply,
+                        client.GetStatus(options.job_id, milliseconds(options.timeout_ms)));
+  if (!reply.error().empty()) return Internal(reply.error());
+  out << "coordinator " << options.coordinator << ": " << reply.workers() << " worker(s)";
+  for (const auto& [kind, n] : reply.malformed()) out << ", " << n << " malformed (" << kind << ")";
+  out << "\n";
+  if (options.job_id > 0) PrintResult(reply, out);
+  return Status::Ok();
+}
+
+Status CancelCommand(const ClientCommandOptions& options, std::ostream& out) {
+  CoordinatorClient client(options.coordinator);
+  MIXQ_ASSIGN_OR_RETURN(proto::CancelReply reply,
+                        client.Cancel(options.job_id, milliseconds(options.timeout_ms)));
+  if (!reply.error().empty()) return FailedPrecondition(reply.error());
+  out << "job " << options.job_id << " cancelled\n";
+  return Status::Ok();
+}
+
+}  // namespace mixq

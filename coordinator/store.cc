@@ -1,0 +1,390 @@
+#include "coordinator/store.h"
+
+namespace mixq {
+namespace {
+
+// Migration i (1-based) brings the schema from version i-1 to i. Append,
+// never edit: a database remembers which ones it has run.
+std::vector<std::string> Migrations() { return {DbSchemaSql()}; }
+
+}  // namespace
+
+StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
+  // WAL: readers (mixq query) do not block the coordinator's writes;
+  // synchronous=NORMAL in WAL mode loses no committed transaction on a
+  // process crash (only on power loss), which is what kill -9 tests.
+  MIXQ_RETURN_IF_ERROR(
+      db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+               // A larger page cache and memory-mapped reads keep the
+               // result commits off pread() (measured with bench_coordinator).
+               "PRAGMA cache_size=-65536; PRAGMA mmap_size=268435456;"));
+  auto store = std::make_unique<Store>(Key(), std::move(db));
+  MIXQ_RETURN_IF_ERROR(store->Migrate().WithContext(path));
+  MIXQ_ASSIGN_OR_RETURN(store->insert_shard_result_,
+                        store->db_->Prepare("INSERT OR IGNORE INTO shard_results(task_id, "
+                                            "worker_id, hardware_class_id, samples, correct1, "
+                                            "correct5, seconds) VALUES (?,?,?,?,?,?,?)"));
+  MIXQ_ASSIGN_OR_RETURN(
+      store->insert_benchmark_,
+      store->db_->Prepare("INSERT OR IGNORE INTO benchmarks(task_id, worker_id, "
+                          "hardware_class_id, batch, threads, iterations, latency_ms_median, "
+                          "latency_ms_p90, images_per_second) VALUES (?,?,?,?,?,?,?,?,?)"));
+  MIXQ_ASSIGN_OR_RETURN(store->mark_done_,
+                        store->db_->Prepare("UPDATE tasks SET state='done', attempts=attempts+1 "
+                                            "WHERE id=? AND state!='done'"));
+  return store;
+}
+
+Status Store::Migrate() {
+  MIXQ_RETURN_IF_ERROR(
+      db_->Exec("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"));
+  MIXQ_ASSIGN_OR_RETURN(int current, SchemaVersion());
+  const std::vector<std::string> migrations = Migrations();
+  if (current > static_cast<int>(migrations.size())) {
+    return FailedPrecondition("database schema version " + std::to_string(current) +
+                              " is newer than this mixq (" + std::to_string(migrations.size()) +
+                              ")");
+  }
+  for (int v = current + 1; v <= static_cast<int>(migrations.size()); ++v) {
+    MIXQ_RETURN_IF_ERROR(Begin());
+    Status s = db_->Exec(migrations[v - 1]);
+    if (s.ok()) {
+      s = db_->Exec("DELETE FROM schema_version; INSERT INTO schema_version VALUES (" +
+                    std::to_string(v) + ")");
+    }
+    if (!s.ok()) {
+      (void)Rollback();
+      return s.WithContext("migration to schema version " + std::to_string(v));
+    }
+    MIXQ_RETURN_IF_ERROR(Commit());
+  }
+  return Status::Ok();
+}
+
+StatusOr<int> Store::SchemaVersion() {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT MAX(version) FROM schema_version"));
+  MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  return row && !stmt->IsNull(0) ? static_cast<int>(stmt->Int(0)) : 0;
+}
+
+Status Store::Begin() { return db_->Exec("BEGIN IMMEDIATE"); }
+Status Store::Commit() { return db_->Exec("COMMIT"); }
+Status Store::Rollback() { return db_->Exec("ROLLBACK"); }
+
+StatusOr<int64_t> Store::IdOf(const std::string& sql, const std::string& key) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare(sql));
+  stmt->Bind(1, key);
+  MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return NotFound("no row for " + key);
+  return stmt->Int(0);
+}
+
+Status Store::UpsertBlob(const std::string& sha256, const std::string& path, int64_t size) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt,
+                        db_->Prepare("INSERT INTO blobs(sha256, path, size) VALUES (?,?,?) "
+                                     "ON CONFLICT(sha256) DO UPDATE SET path=excluded.path"));
+  stmt->Bind(1, sha256).Bind(2, path).Bind(3, size);
+  return stmt->Run();
+}
+
+StatusOr<std::optional<std::pair<std::string, int64_t>>> Store::FindBlob(
+    const std::string& sha256) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT path, size FROM blobs WHERE sha256=?"));
+  stmt->Bind(1, sha256);
+  MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::optional<std::pair<std::string, int64_t>>();
+  return std::optional<std::pair<std::string, int64_t>>(
+      std::make_pair(stmt->Text(0), stmt->Int(1)));
+}
+
+StatusOr<int64_t> Store::UpsertModel(const std::string& sha256, const std::string& path) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT OR IGNORE INTO models(sha256, path) "
+                                                "VALUES (?,?)"));
+  stmt->Bind(1, sha256).Bind(2, path);
+  MIXQ_RETURN_IF_ERROR(stmt->Run());
+  return IdOf("SELECT id FROM models WHERE sha256=?", sha256);
+}
+
+StatusOr<int64_t> Store::UpsertDataset(const std::string& sha256, const std::string& spec_path,
+                                       const std::string& images_sha256,
+                                       const std::string& labels_sha256,
+                                       const std::string& preprocess_json, int64_t size) {
+  MIXQ_ASSIGN_OR_RETURN(
+      auto stmt, db_->Prepare("INSERT OR IGNORE INTO datasets(sha256, spec_path, images_sha256, "
+                              "labels_sha256, preprocess, size) VALUES (?,?,?,?,?,?)"));
+  stmt->Bind(1, sha256).Bind(2, spec_path).Bind(3, images_sha256).Bind(4, labels_sha256);
+  stmt->Bind(5, preprocess_json).Bind(6, size);
+  MIXQ_RETURN_IF_ERROR(stmt->Run());
+  return IdOf("SELECT id FROM datasets WHERE sha256=?", sha256);
+}
+
+StatusOr<int64_t> Store::UpsertConfig(const std::string& sha256, const std::string& name,
+                                      const std::string& json) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT OR IGNORE INTO configs(sha256, name, "
+                                                "json) VALUES (?,?,?)"));
+  stmt->Bind(1, sha256).Bind(2, name).Bind(3, json);
+  MIXQ_RETURN_IF_ERROR(stmt->Run());
+  return IdOf("SELECT id FROM configs WHERE sha256=?", sha256);
+}
+
+StatusOr<int64_t> Store::UpsertHardwareClass(const proto::HardwareClass& hw,
+                                             const std::string& name) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT OR IGNORE INTO hardware_classes(name, "
+                                                "cpu_brand, cores, isa, isa_cap) "
+                                                "VALUES (?,?,?,?,?)"));
+  stmt->Bind(1, name).Bind(2, hw.cpu_brand()).Bind(3, static_cast<int64_t>(hw.cores()));
+  stmt->Bind(4, hw.isa()).Bind(5, hw.isa_cap());
+  MIXQ_RETURN_IF_ERROR(stmt->Run());
+  return IdOf("SELECT id FROM hardware_classes WHERE name=?", name);
+}
+
+StatusOr<int64_t> Store::UpsertWorker(const std::string& host, int pid, int64_t hardware_class_id,
+                                      const std::string& mixq_version) {
+  MIXQ_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("INSERT INTO workers(host, pid, hardware_class_id, mixq_version) "
+                   "VALUES (?,?,?,?) ON CONFLICT(host, pid) DO UPDATE SET "
+                   "last_seen=datetime('now'), hardware_class_id=excluded.hardware_class_id"));
+  stmt->Bind(1, host).Bind(2, static_cast<int64_t>(pid)).Bind(3, hardware_class_id);
+  stmt->Bind(4, mixq_version);
+  MIXQ_RETURN_IF_ERROR(stmt->Run());
+  MIXQ_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT id FROM workers WHERE host=? AND pid=?"));
+  q->Bind(1, host).Bind(2, static_cast<int64_t>(pid));
+  MIXQ_ASSIGN_OR_RETURN(bool row, q->Step());
+  if (!row) return Internal("worker row vanished");
+  return q->Int(0);
+}
+
+StatusOr<int64_t> Store::CreateJob(const std::string& name, const std::string& kind,
+                                   const std::string& spec_yaml, int64_t model_id,
+                                   int64_t dataset_id) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT INTO jobs(name, kind, spec_yaml, model_id, "
+                                                "dataset_id) VALUES (?,?,?,?,?)"));
+  stmt->Bind(1, name).Bind(2, kind).Bind(3, spec_yaml).Bind(4, model_id).Bind(5, dataset_id);
+  MIXQ_RETURN_IF_ERROR(stmt->Run());
+  return db_->LastInsertId();
+}
+
+Status Store::SetJobState(int64_t job_id, const std::string& state) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt,
+                        db_->Prepare("UPDATE jobs SET state=?, finished_at=CASE WHEN ?='running' "
+                                     "THEN NULL ELSE datetime('now') END WHERE id=?"));
+  stmt->Bind(1, state).Bind(2, state).Bind(3, job_id);
+  return stmt->Run();
+}
+
+StatusOr<std::vector<int64_t>> Store::RunningJobs() {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT id FROM jobs WHERE state='running' "
+                                                "ORDER BY id"));
+  std::vector<int64_t> ids;
+  while (true) {
+    MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    ids.push_back(stmt->Int(0));
+  }
+  return ids;
+}
+
+StatusOr<bool> Store::AddTask(int64_t job_id, const PlannedTask& task) {
+  MIXQ_ASSIGN_OR_RETURN(
+      auto insert,
+      db_->Prepare("INSERT OR IGNORE INTO tasks(id, kind, model_id, dataset_id, config_id, "
+                   "hardware, shard_index, batch, assign) VALUES (?,?,?,?,?,?,?,?,?)"));
+  insert->Bind(1, task.id).Bind(2, task.kind).Bind(3, task.model_id);
+  if (task.dataset_id > 0) {
+    insert->Bind(4, task.dataset_id);
+  } else {
+    insert->BindNull(4);
+  }
+  insert->Bind(5, task.config_id).Bind(6, task.hardware);
+  if (task.shard_index >= 0) {
+    insert->Bind(7, task.shard_index);
+  } else {
+    insert->BindNull(7);
+  }
+  insert->Bind(8, task.batch).BindBlob(9, task.assign.SerializeAsString());
+  MIXQ_RETURN_IF_ERROR(insert->Run());
+  MIXQ_ASSIGN_OR_RETURN(auto link, db_->Prepare("INSERT OR IGNORE INTO job_tasks(job_id, task_id) "
+                                                "VALUES (?,?)"));
+  link->Bind(1, job_id).Bind(2, task.id);
+  MIXQ_RETURN_IF_ERROR(link->Run());
+  MIXQ_ASSIGN_OR_RETURN(auto state, db_->Prepare("SELECT state FROM tasks WHERE id=?"));
+  state->Bind(1, task.id);
+  MIXQ_ASSIGN_OR_RETURN(bool row, state->Step());
+  // A task that failed for good stays failed: planning it again would fail the same way.
+  return row && state->Text(0) == "pending";
+}
+
+StatusOr<std::vector<PendingTask>> Store::LoadPendingTasks() {
+  MIXQ_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("SELECT t.id, t.hardware, t.assign, t.attempts, jt.job_id FROM tasks t "
+                   "JOIN job_tasks jt ON jt.task_id = t.id JOIN jobs j ON j.id = jt.job_id "
+                   "WHERE t.state='pending' AND j.state='running' ORDER BY jt.job_id, t.id"));
+  std::vector<PendingTask> tasks;
+  while (true) {
+    MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    PendingTask t;
+    t.id = stmt->Text(0);
+    t.hardware = stmt->Text(1);
+    if (!t.assign.ParseFromString(stmt->Text(2))) {
+      return DataLoss("task " + t.id + ": stored TaskAssign does not parse");
+    }
+    t.attempts = static_cast<int>(stmt->Int(3));
+    t.job_id = stmt->Int(4);
+    tasks.push_back(std::move(t));
+  }
+  return tasks;
+}
+
+StatusOr<int> Store::WriteResults(const std::vector<TaskOutcome>& outcomes) {
+  MIXQ_RETURN_IF_ERROR(Begin());
+  int added = 0;
+  auto bind_owner = [](SqliteStatement* s, const TaskOutcome& o) {
+    if (o.worker_id > 0) {
+      s->Bind(2, o.worker_id);
+    } else {
+      s->BindNull(2);
+    }
+    if (o.hardware_class_id > 0) {
+      s->Bind(3, o.hardware_class_id);
+    } else {
+      s->BindNull(3);
+    }
+  };
+  for (const TaskOutcome& o : outcomes) {
+    const proto::TaskResult& r = o.result;
+    SqliteStatement* s = nullptr;
+    if (r.has_eval()) {
+      s = insert_shard_result_.get();
+      s->Bind(1, r.task_id());
+      bind_owner(s, o);
+      s->Bind(4, r.eval().samples()).Bind(5, r.eval().correct1()).Bind(6, r.eval().correct5());
+      s->Bind(7, r.eval().seconds());
+    } else if (r.has_bench()) {
+      s = insert_benchmark_.get();
+      s->Bind(1, r.task_id());
+      bind_owner(s, o);
+      s->Bind(4, r.bench().batch()).Bind(5, static_cast<int64_t>(r.bench().threads()));
+      s->Bind(6, static_cast<int64_t>(r.bench().iterations()));
+      s->Bind(7, r.bench().latency_ms_median()).Bind(8, r.bench().latency_ms_p90());
+      s->Bind(9, r.bench().images_per_second());
+    } else {
+      continue;
+    }
+    Status st = s->Run();
+    if (st.ok()) {
+      added += db_->Changes();
+      mark_done_->Bind(1, r.task_id());
+      st = mark_done_->Run();
+    }
+    if (!st.ok()) {
+      (void)Rollback();
+      return st;
+    }
+  }
+  MIXQ_RETURN_IF_ERROR(Commit());
+  return added;
+}
+
+Status Store::MarkTaskFailed(const std::string& task_id, const std::string& error) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("UPDATE tasks SET state='failed', error=? "
+                                                "WHERE id=? AND state='pending'"));
+  stmt->Bind(1, error).Bind(2, task_id);
+  return stmt->Run();
+}
+
+StatusOr<JobProgress> Store::Progress(int64_t job_id) {
+  JobProgress p;
+  MIXQ_ASSIGN_OR_RETURN(auto job, db_->Prepare("SELECT state FROM jobs WHERE id=?"));
+  job->Bind(1, job_id);
+  MIXQ_ASSIGN_OR_RETURN(bool found, job->Step());
+  if (!found) return p;
+  p.state = job->Text(0);
+  MIXQ_ASSIGN_OR_RETURN(auto stmt,
+                        db_->Prepare("SELECT COUNT(*), COALESCE(SUM(t.state='done'), 0), "
+                                     "COALESCE(SUM(t.state='failed'), 0) FROM job_tasks jt "
+                                     "JOIN tasks t ON t.id = jt.task_id WHERE jt.job_id=?"));
+  stmt->Bind(1, job_id);
+  MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (row) {
+    p.total = stmt->Int(0);
+    p.done = stmt->Int(1);
+    p.failed = stmt->Int(2);
+  }
+  return p;
+}
+
+Status Store::FinishJob(int64_t job_id) {
+  MIXQ_RETURN_IF_ERROR(Begin());
+  MIXQ_ASSIGN_OR_RETURN(
+      auto agg,
+      db_->Prepare("INSERT OR REPLACE INTO evaluations(job_id, config_id, hardware_class, "
+                   "samples, correct1, correct5, top1) "
+                   "SELECT jt.job_id, t.config_id, t.hardware, SUM(r.samples), SUM(r.correct1), "
+                   "SUM(r.correct5), CAST(SUM(r.correct1) AS REAL) / MAX(SUM(r.samples), 1) "
+                   "FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id "
+                   "JOIN shard_results r ON r.task_id = t.id WHERE jt.job_id=? "
+                   "GROUP BY t.config_id, t.hardware"));
+  agg->Bind(1, job_id);
+  Status s = agg->Run();
+  MIXQ_ASSIGN_OR_RETURN(JobProgress p, Progress(job_id));
+  if (s.ok()) s = SetJobState(job_id, p.failed > 0 ? "failed" : "done");
+  if (!s.ok()) {
+    (void)Rollback();
+    return s;
+  }
+  return Commit();
+}
+
+StatusOr<std::vector<proto::EvalRow>> Store::EvalRows(int64_t job_id) {
+  // Live sums, so a running job shows its partial numbers too.
+  MIXQ_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("SELECT c.name, t.hardware, SUM(r.samples), SUM(r.correct1), SUM(r.correct5) "
+                   "FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id "
+                   "JOIN shard_results r ON r.task_id = t.id JOIN configs c ON c.id = t.config_id "
+                   "WHERE jt.job_id=? GROUP BY c.name, t.hardware ORDER BY c.name, t.hardware"));
+  stmt->Bind(1, job_id);
+  std::vector<proto::EvalRow> rows;
+  while (true) {
+    MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    proto::EvalRow r;
+    r.set_config(stmt->Text(0));
+    r.set_hardware_class(stmt->Text(1));
+    r.set_samples(stmt->Int(2));
+    r.set_correct1(stmt->Int(3));
+    r.set_correct5(stmt->Int(4));
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+StatusOr<std::vector<proto::BenchRow>> Store::BenchRows(int64_t job_id) {
+  MIXQ_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("SELECT c.name, COALESCE(hc.name, t.hardware), b.batch, b.latency_ms_median, "
+                   "b.images_per_second FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id "
+                   "JOIN benchmarks b ON b.task_id = t.id JOIN configs c ON c.id = t.config_id "
+                   "LEFT JOIN hardware_classes hc ON hc.id = b.hardware_class_id "
+                   "WHERE jt.job_id=? ORDER BY c.name, 2, b.batch"));
+  stmt->Bind(1, job_id);
+  std::vector<proto::BenchRow> rows;
+  while (true) {
+    MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    proto::BenchRow r;
+    r.set_config(stmt->Text(0));
+    r.set_hardware_class(stmt->Text(1));
+    r.set_batch(stmt->Int(2));
+    r.set_latency_ms_median(stmt->Real(3));
+    r.set_images_per_second(stmt->Real(4));
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+}  // namespace mixq

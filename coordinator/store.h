@@ -1,0 +1,132 @@
+// The results database (schemas/db.sql, schemas/db.md): models, datasets,
+// configs, jobs, tasks and their results in SQLite. The coordinator keeps
+// nothing else: after a restart it rebuilds its queue from LoadPendingTasks().
+// Results are idempotent by task id, and a task whose key already has a
+// result is never planned again (memoization across jobs). WAL mode, foreign
+// keys on, schema version with ordered migrations. One thread uses a Store.
+#ifndef MIXQ_COORDINATOR_STORE_H_
+#define MIXQ_COORDINATOR_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "coordinator/sqlite_db.h"
+#include "schemas/mixq.pb.h"
+
+namespace mixq {
+
+inline constexpr int kSchemaVersion = 1;
+
+// A task as the planner makes it; `id` is the memo key.
+struct PlannedTask {
+  std::string id;
+  std::string kind;  // "evaluate" | "benchmark"
+  int64_t model_id = 0;
+  int64_t dataset_id = 0;  // 0: none
+  int64_t config_id = 0;
+  std::string hardware = "any";
+  int64_t shard_index = -1;  // -1: none
+  int64_t batch = 0;
+  proto::TaskAssign assign;
+};
+
+// A task waiting to run, as the scheduler needs it.
+struct PendingTask {
+  std::string id;
+  int64_t job_id = 0;
+  std::string hardware;
+  proto::TaskAssign assign;
+  int attempts = 0;
+};
+
+struct TaskOutcome {
+  proto::TaskResult result;
+  int64_t worker_id = 0;          // 0: unknown (e.g. result after a restart)
+  int64_t hardware_class_id = 0;  // 0: unknown
+};
+
+struct JobProgress {
+  std::string state = "unknown";
+  int64_t total = 0;
+  int64_t done = 0;
+  int64_t failed = 0;
+};
+
+class Store {
+ public:
+  // Opens or creates the database at `path` (":memory:" for tests) and
+  // migrates it to kSchemaVersion. FailedPrecondition if the file is newer.
+  static StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
+
+  StatusOr<int> SchemaVersion();
+
+  Status Begin();
+  Status Commit();
+  Status Rollback();
+
+  Status UpsertBlob(const std::string& sha256, const std::string& path, int64_t size);
+  // The path and size the blob was registered with, if any.
+  StatusOr<std::optional<std::pair<std::string, int64_t>>> FindBlob(const std::string& sha256);
+
+  StatusOr<int64_t> UpsertModel(const std::string& sha256, const std::string& path);
+  StatusOr<int64_t> UpsertDataset(const std::string& sha256, const std::string& spec_path,
+                                  const std::string& images_sha256,
+                                  const std::string& labels_sha256,
+                                  const std::string& preprocess_json, int64_t size);
+  StatusOr<int64_t> UpsertConfig(const std::string& sha256, const std::string& name,
+                                 const std::string& json);
+  StatusOr<int64_t> UpsertHardwareClass(const proto::HardwareClass& hw, const std::string& name);
+  StatusOr<int64_t> UpsertWorker(const std::string& host, int pid, int64_t hardware_class_id,
+                                 const std::string& mixq_version);
+
+  StatusOr<int64_t> CreateJob(const std::string& name, const std::string& kind,
+                              const std::string& spec_yaml, int64_t model_id, int64_t dataset_id);
+  Status SetJobState(int64_t job_id, const std::string& state);
+  StatusOr<std::vector<int64_t>> RunningJobs();
+
+  // Links the task to the job, inserting it if its key is new. True when the
+  // task still has to run (new or pending), false when a result exists.
+  StatusOr<bool> AddTask(int64_t job_id, const PlannedTask& task);
+  // Pending tasks of running jobs, for a coordinator (re)starting.
+  StatusOr<std::vector<PendingTask>> LoadPendingTasks();
+
+  // Stores results in one transaction; a task that already has a result
+  // keeps the first one. Returns how many were new.
+  StatusOr<int> WriteResults(const std::vector<TaskOutcome>& outcomes);
+  Status MarkTaskFailed(const std::string& task_id, const std::string& error);
+
+  StatusOr<JobProgress> Progress(int64_t job_id);
+  // Sums shard results per config and hardware class into `evaluations`
+  // and marks the job done (or failed when a task failed for good).
+  Status FinishJob(int64_t job_id);
+  StatusOr<std::vector<proto::EvalRow>> EvalRows(int64_t job_id);
+  StatusOr<std::vector<proto::BenchRow>> BenchRows(int64_t job_id);
+
+  SqliteDb& db() { return *db_; }
+
+  class Key {
+    friend class Store;
+    Key() = default;
+  };
+  Store(Key, std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
+
+ private:
+  Status Migrate();
+  StatusOr<int64_t> IdOf(const std::string& sql, const std::string& key);
+
+  std::unique_ptr<SqliteDb> db_;
+  std::unique_ptr<SqliteStatement> insert_shard_result_;
+  std::unique_ptr<SqliteStatement> insert_benchmark_;
+  std::unique_ptr<SqliteStatement> mark_done_;
+};
+
+// The schema text (schemas/db.sql), embedded at build time.
+const char* DbSchemaSql();
+
+}  // namespace mixq
+
+#endif  // MIXQ_COORDINATOR_STORE_H_

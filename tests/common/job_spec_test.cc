@@ -1,0 +1,47 @@
+#include "common/job_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace mixq {
+namespace {
+
+TEST(JobSpec, ParsesEvaluateJobAndResolvesPaths) {
+  StatusOr<JobSpec> job = ParseJobSpec(
+      "name: j\nmodel: m.onnx\n"
+      "data: {evaluation: {dataset: d.yaml, shard_size: 250, count: 2000}}\n"
+      "benchmark: {batches: [1, 8], seconds: 0.5}\n"
+      "budget: {max_drop: 0.3}\n",
+      "/base", "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_EQ(job->name, "j");
+  EXPECT_EQ(job->model, "/base/m.onnx");
+  EXPECT_EQ(job->eval_dataset, "/base/d.yaml");
+  EXPECT_EQ(job->shard_size, 250);
+  EXPECT_EQ(job->count, 2000);
+  EXPECT_EQ(job->bench_batches, (std::vector<int64_t>{1, 8}));
+  EXPECT_DOUBLE_EQ(job->bench_seconds, 0.5);
+  EXPECT_EQ(job->configs, std::vector<std::string>{"fp32"});
+  EXPECT_EQ(job->hardware, std::vector<std::string>{"any"});
+  EXPECT_EQ(job->search.count("budget"), 1u);
+}
+
+TEST(JobSpec, RefusesUnknownKeyByPath) {
+  StatusOr<JobSpec> job =
+      ParseJobSpec("name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml, shard_sise: 3}}\n",
+                   "", "j.yaml");
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("'data.evaluation.shard_sise'"), std::string::npos)
+      << job.status().message();
+}
+
+TEST(JobSpec, RefusesMissingModelAndBadValues) {
+  EXPECT_FALSE(ParseJobSpec("name: j\ndata: {evaluation: {dataset: d}}\n", "", "x").ok());
+  StatusOr<JobSpec> job =
+      ParseJobSpec("name: j\nmodel: m\ndata: {evaluation: {dataset: d, shard_size: 0}}\n", "", "x");
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("shard_size"), std::string::npos);
+  EXPECT_FALSE(ParseJobSpec("name: [", "", "x").ok());
+}
+
+}  // namespace
+}  // namespace mixq

@@ -1,0 +1,469 @@
+// The distributed system as real processes on loopback: build/bin's
+// mixq-coordinator and mixq-worker started with posix_spawn, talked to with
+// CoordinatorClient and raw ZeroMQ sockets. Waits poll for conditions with
+// generous limits; nothing asserts on timing.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <thread>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include "common/dataset.h"
+#include "common/protocol_codec.h"
+#include "common/sha256.h"
+#include "coordinator/coordinator_client.h"
+#include "coordinator/sqlite_db.h"
+#include "worker/evaluator.h"
+#include "worker/onnx_importer.h"
+
+extern char** environ;
+
+namespace mixq {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::milliseconds;
+
+const std::string kSrc = MIXQ_SOURCE_DIR;
+const std::string kBin = std::string(MIXQ_BINARY_DIR) + "/bin";
+constexpr int64_t kSamples = 2000;
+constexpr int64_t kShard = 200;
+constexpr int64_t kEvalTasks = kSamples / kShard;
+
+// A child process whose output goes to `log`; killed with SIGKILL if still
+// running when destroyed.
+class Process {
+ public:
+  Process(const std::vector<std::string>& argv, const std::string& log) : log_(log) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Process() {
+    if (running()) Kill(SIGKILL);
+    Wait(milliseconds(10000));
+  }
+  bool started() const { return pid_ > 0; }
+  bool running() const { return pid_ > 0 && !exited_; }
+  void Kill(int signal) {
+    if (running()) kill(pid_, signal);
+  }
+  // Exit code once exited within `timeout`; -1 otherwise (or on a signal).
+  int Wait(milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (running()) {
+      int status = 0;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        exited_ = true;
+        code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline) break;
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    return exited_ ? code_ : -1;
+  }
+  std::string Log() const {
+    std::ifstream in(log_);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+  int code_ = -1;
+  std::string log_;
+};
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool PollUntil(const std::function<bool()>& condition, milliseconds timeout = milliseconds(60000)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  return condition();
+}
+
+// Counts of Evaluate() in this process on the same slice: the reference.
+const EvalCounts& SingleMachineCounts() {
+  static const EvalCounts counts = [] {
+    StatusOr<Graph> graph = ImportOnnx(kSrc + "/models/fm_resnet.onnx");
+    StatusOr<DatasetSpec> spec =
+        LoadDatasetSpec(kSrc + "/configs/datasets/fashion_mnist_test.yaml");
+    EXPECT_TRUE(graph.ok() && spec.ok());
+    StatusOr<std::unique_ptr<Dataset>> ds = Dataset::Open(*spec);
+    EXPECT_TRUE(ds.ok());
+    EvalOptions options;
+    options.count = kSamples;
+    StatusOr<EvalCounts> c = Evaluate(*graph, **ds, options);
+    EXPECT_TRUE(c.ok());
+    return *c;
+  }();
+  return counts;
+}
+
+// A coordinator on a fresh port and database, and helpers to add workers.
+class Cluster {
+ public:
+  Cluster() {
+    char tmpl[] = "/tmp/mixq-dist-test-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    port_ = FreePort();
+    endpoint_ = "tcp://127.0.0.1:" + std::to_string(port_);
+  }
+  ~Cluster() {
+    workers_.clear();
+    coordinator_.reset();
+    std::error_code ec;
+    fs::remove_all(dir_, ec);
+  }
+
+  void StartCoordinator(std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {
+        kBin + "/mixq-coordinator", "--bind", endpoint_,    "--db", db(),
+        "--heartbeat-ms",           "200",    "--liveness", "3"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    coordinator_ = std::make_unique<Process>(argv, dir_ + "/coordinator.log");
+    ASSERT_TRUE(coordinator_->started());
+    // Up when it answers.
+    ASSERT_TRUE(PollUntil([&] { return client().GetStatus(0, milliseconds(500)).ok(); }))
+        << coordinator_->Log();
+  }
+
+  Process* AddWorker(std::vector<std::string> extra = {}) {
+    const int n = static_cast<int>(workers_.size());
+    std::vector<std::string> argv = {kBin + "/mixq-worker",
+                                     "--connect",
+                                     endpoint_,
+                                     "--threads",
+                                     "1",
+                                     "--cache",
+                                     dir_ + "/cache" + std::to_string(n)};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    workers_.push_back(
+        std::make_unique<Process>(argv, dir_ + "/worker" + std::to_string(n) + ".log"));
+    return workers_.back().get();
+  }
+
+  static std::string JobYaml(const std::string& name) {
+    return "name: " + name + "\nmodel: " + kSrc +
+           "/models/fm_resnet.onnx\n"
+           "data: {evaluation: {dataset: " +
+           kSrc +
+           "/configs/datasets/fashion_mnist_test.yaml, shard_size: " + std::to_string(kShard) +
+           ", count: " + std::to_string(kSamples) +
+           "}}\nbenchmark: {batches: [1], seconds: 0.05}\n";
+  }
+
+  // Submits the evaluate job; returns its id.
+  int64_t Submit() {
+    StatusOr<proto::SubmitReply> reply =
+        client().Submit(JobYaml("dist-test"), "", milliseconds(60000));
+    EXPECT_TRUE(reply.ok()) << reply.status().message();
+    if (!reply.ok()) return 0;
+    EXPECT_EQ(reply->error(), "");
+    EXPECT_EQ(reply->tasks_total(), kEvalTasks + 1);
+    return reply->job_id();
+  }
+
+  proto::StatusReply Status(int64_t job) {
+    StatusOr<proto::StatusReply> s = client().GetStatus(job, milliseconds(2000));
+    return s.ok() ? *s : proto::StatusReply();
+  }
+
+  // Waits for the job to end; a job that did not end "done" fails the test
+  // with the coordinator's log.
+  proto::StatusReply WaitDone(int64_t job) {
+    proto::StatusReply last;
+    EXPECT_TRUE(PollUntil(
+        [&] {
+          last = Status(job);
+          return last.state() == "done" || last.state() == "failed";
+        },
+        milliseconds(90000)))
+        << coordinator_->Log();
+    EXPECT_EQ(last.state(), "done") << coordinator_->Log();
+    return last;
+  }
+
+  int64_t Count(const std::string& sql) {
+    auto db = SqliteDb::Open(this->db());
+    EXPECT_TRUE(db.ok());
+    auto stmt = (*db)->Prepare(sql);
+    EXPECT_TRUE(stmt.ok()) << stmt.status().message();
+    EXPECT_TRUE((*stmt)->Step().value());
+    return (*stmt)->Int(0);
+  }
+
+  CoordinatorClient& client() {
+    if (!client_) client_ = std::make_unique<CoordinatorClient>(endpoint_);
+    return *client_;
+  }
+  void ResetClient() { client_.reset(); }
+  Process& coordinator() { return *coordinator_; }
+  const std::string& endpoint() const { return endpoint_; }
+  const std::string& dir() const { return dir_; }
+  std::string db() const { return dir_ + "/mixq.db"; }
+
+ private:
+  std::string dir_;
+  int port_ = 0;
+  std::string endpoint_;
+  std::unique_ptr<Process> coordinator_;
+  std::vector<std::unique_ptr<Process>> workers_;
+  std::unique_ptr<CoordinatorClient> client_;
+};
+
+void ExpectSingleMachineNumbers(const proto::StatusReply& s) {
+  ASSERT_EQ(s.state(), "done");
+  ASSERT_EQ(s.evaluations_size(), 1);
+  EXPECT_EQ(s.evaluations(0).samples(), kSamples);
+  EXPECT_EQ(s.evaluations(0).correct1(), SingleMachineCounts().correct1);
+  EXPECT_EQ(s.evaluations(0).correct5(), SingleMachineCounts().correct5);
+  ASSERT_EQ(s.benchmarks_size(), 1);
+  EXPECT_GT(s.benchmarks(0).images_per_second(), 0.0);
+}
+
+TEST(Distributed, ThreeWorkersGiveSingleMachineCounts) {
+  ASSERT_EQ(SingleMachineCounts().samples, kSamples);
+  Cluster c;
+  c.StartCoordinator();
+  c.AddWorker();
+  c.AddWorker({"--no-local-paths"});
+  c.AddWorker({"--no-local-paths"});
+  const int64_t job = c.Submit();
+  ExpectSingleMachineNumbers(c.WaitDone(job));
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM shard_results"), kEvalTasks);
+  // Submitting the finished job again plans nothing: every task is memoized.
+  StatusOr<proto::SubmitReply> again =
+      c.client().Submit(Cluster::JobYaml("again"), "", milliseconds(30000));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->tasks_planned(), 0);
+  ExpectSingleMachineNumbers(c.WaitDone(again->job_id()));
+}
+
+TEST(Distributed, WorkerFetchesBlobsIntoItsCacheByHash) {
+  Cluster c;
+  c.StartCoordinator();
+  c.AddWorker({"--no-local-paths"});
+  ExpectSingleMachineNumbers(c.WaitDone(c.Submit()));
+  const std::string model_sha = Sha256File(kSrc + "/models/fm_resnet.onnx").value();
+  const std::string cached = c.dir() + "/cache0/" + model_sha;
+  ASSERT_TRUE(fs::exists(cached));
+  EXPECT_EQ(Sha256File(cached).value(), model_sha);
+}
+
+TEST(Distributed, KilledWorkerTaskIsRequeuedAndResultsMatch) {
+  Cluster c;
+  c.StartCoordinator();
+  Process* victim = c.AddWorker({"--task-delay-ms", "400"});
+  c.AddWorker({"--task-delay-ms", "400"});
+  c.AddWorker({"--task-delay-ms", "400"});
+  ASSERT_TRUE(PollUntil([&] { return c.Status(0).workers() == 3; }));
+  const int64_t job = c.Submit();
+  // While more tasks wait than there are workers, every worker holds one.
+  ASSERT_TRUE(PollUntil([&] {
+    proto::StatusReply s = c.Status(job);
+    return s.tasks_done() >= 1 && s.tasks_total() - s.tasks_done() > 4;
+  }));
+  victim->Kill(SIGKILL);
+  ExpectSingleMachineNumbers(c.WaitDone(job));
+  EXPECT_NE(c.coordinator().Log().find("worker lost"), std::string::npos);
+  EXPECT_NE(c.coordinator().Log().find("requeued"), std::string::npos);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM shard_results"), kEvalTasks);
+}
+
+TEST(Distributed, CoordinatorKilledAndRestartedResumesWithoutDuplicates) {
+  Cluster c;
+  c.StartCoordinator();
+  for (int i = 0; i < 3; ++i) c.AddWorker({"--task-delay-ms", "300"});
+  const int64_t job = c.Submit();
+  ASSERT_TRUE(PollUntil([&] {
+    proto::StatusReply s = c.Status(job);
+    return s.tasks_done() >= 2 && s.tasks_total() - s.tasks_done() > 3;
+  }));
+  c.coordinator().Kill(SIGKILL);
+  c.coordinator().Wait(milliseconds(10000));
+  const int64_t stored_before = c.Count("SELECT COUNT(*) FROM shard_results");
+  EXPECT_LT(stored_before, kEvalTasks);
+  c.ResetClient();
+  c.StartCoordinator();
+  ExpectSingleMachineNumbers(c.WaitDone(job));
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM shard_results"), kEvalTasks);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM benchmarks"), 1);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM tasks"), kEvalTasks + 1);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM evaluations WHERE job_id=" + std::to_string(job)), 1);
+}
+
+TEST(Distributed, WorkerOfAnotherProtocolVersionIsRefused) {
+  Cluster c;
+  c.StartCoordinator();
+  Process* worker = c.AddWorker({"--protocol-version", "2"});
+  EXPECT_EQ(worker->Wait(milliseconds(30000)), 3) << worker->Log();
+  EXPECT_NE(worker->Log().find("refused by coordinator: protocol version 2 is not supported"),
+            std::string::npos)
+      << worker->Log();
+  EXPECT_EQ(c.Status(0).workers(), 0);
+}
+
+TEST(Distributed, EveryMalformedMessageIsSurvivedAndCounted) {
+  Cluster c;
+  c.StartCoordinator({"--max-message-bytes", "65536"});
+  zmq::context_t context;
+  zmq::socket_t raw(context, zmq::socket_type::dealer);
+  raw.set(zmq::sockopt::linger, 0);
+  raw.connect(c.endpoint());
+  auto send = [&](const std::vector<std::string>& frames) {
+    std::vector<zmq::const_buffer> parts;
+    for (const std::string& f : frames) parts.push_back(zmq::buffer(f));
+    zmq::send_multipart(raw, parts);
+  };
+  const std::string v1(1, static_cast<char>(kProtocolVersion));
+  const std::string hello(1, static_cast<char>(MessageType::kHello));
+  send({v1});                                             // frame count
+  send({v1, std::string(1, static_cast<char>(99)), ""});  // unknown type
+  send({v1, hello, "\xff\xff\xff\xff"});                  // undecodable payload
+  send({std::string(1, 9), std::string(1, static_cast<char>(MessageType::kHeartbeat)), ""});
+  send({v1, std::string(1, static_cast<char>(MessageType::kHeartbeat)), std::string(100000, 'x')});
+  // Well-formed but never sent to a coordinator.
+  send(Encode(MessageType::kWelcome, proto::Welcome()));
+  std::map<std::string, uint64_t> counts;
+  ASSERT_TRUE(PollUntil([&] {
+    proto::StatusReply s = c.Status(0);
+    counts.clear();
+    for (const auto& [k, n] : s.malformed()) counts[k] = n;
+    return counts.size() >= 6;
+  })) << c.coordinator().Log();
+  EXPECT_EQ(counts["frame_count"], 1u);
+  EXPECT_EQ(counts["unknown_type"], 1u);
+  EXPECT_EQ(counts["payload"], 1u);
+  EXPECT_EQ(counts["version"], 1u);
+  EXPECT_EQ(counts["oversize"], 1u);
+  EXPECT_EQ(counts["unexpected_type"], 1u);
+  EXPECT_TRUE(c.coordinator().running());
+  // Still does its job afterwards.
+  c.AddWorker();
+  ExpectSingleMachineNumbers(c.WaitDone(c.Submit()));
+}
+
+TEST(Distributed, MixqRunPrintsResultAndRerunPlansNothing) {
+  char tmpl[] = "/tmp/mixq-run-test-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string job = dir + "/job.yaml";
+  std::ofstream(job) << Cluster::JobYaml("run-test");
+  const std::string cmd = kBin + "/mixq run " + job + " --workers 2 --threads 1 --db " + dir +
+                          "/run.db 2>" + dir + "/stderr.txt";
+  auto run = [&](std::string* out) {
+    FILE* pipe = popen(cmd.c_str(), "r");
+    char buf[4096];
+    size_t n;
+    while (pipe && (n = fread(buf, 1, sizeof(buf), pipe)) > 0) out->append(buf, n);
+    return pipe ? pclose(pipe) : -1;
+  };
+  std::string first, second;
+  ASSERT_EQ(run(&first), 0) << first;
+  const std::string counts = std::to_string(kSamples) + " " +
+                             std::to_string(SingleMachineCounts().correct1) + " " +
+                             std::to_string(SingleMachineCounts().correct5);
+  std::string squeezed;
+  for (char ch : first) {
+    if (ch != ' ' || (!squeezed.empty() && squeezed.back() != ' ')) squeezed += ch;
+  }
+  EXPECT_NE(squeezed.find("fp32 any " + counts), std::string::npos) << first;
+  EXPECT_NE(first.find("job 1: done, 11/11 tasks"), std::string::npos) << first;
+  ASSERT_EQ(run(&second), 0) << second;
+  std::ifstream err(dir + "/stderr.txt");
+  std::stringstream err_text;
+  err_text << err.rdbuf();
+  EXPECT_NE(err_text.str().find("11 task(s), 0 to run"), std::string::npos) << err_text.str();
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+TEST(Distributed, ExpiredLeaseIsRequeuedAndLateDuplicateStoredOnce) {
+  Cluster c;
+  c.StartCoordinator({"--lease-ms", "400", "--max-attempts", "10"});
+  // The slow worker's every task outlives its lease; the fast one redoes
+  // them, and the slow copies arrive late as duplicates.
+  c.AddWorker({"--task-delay-ms", "1200"});
+  c.AddWorker();
+  const int64_t job = c.Submit();
+  ExpectSingleMachineNumbers(c.WaitDone(job));
+  EXPECT_NE(c.coordinator().Log().find("lease expired"), std::string::npos);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM shard_results"), kEvalTasks);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM tasks WHERE state != 'done'"), 0);
+}
+
+TEST(Distributed, UnreadableJobIsRefusedWithItsReason) {
+  Cluster c;
+  c.StartCoordinator();
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(
+      "name: bad\nmodel: /nonexistent/m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n", "",
+      milliseconds(30000));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_NE(reply->error().find("/nonexistent/m.onnx"), std::string::npos) << reply->error();
+  reply = c.client().Submit("name: bad\nmodle: x\n", "", milliseconds(30000));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_NE(reply->error().find("unknown key 'modle'"), std::string::npos) << reply->error();
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM jobs"), 0);
+}
+
+TEST(Distributed, HardwareAllRunsEachTaskOncePerConnectedClass) {
+  Cluster c;
+  c.StartCoordinator();
+  c.AddWorker();
+  c.AddWorker({"--max-isa", "sse41"});  // stands in for an older CPU: a second class
+  ASSERT_TRUE(PollUntil([&] { return c.Status(0).workers() == 2; }));
+  const std::string job = Cluster::JobYaml("all-classes") + "hardware: all\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_EQ(reply->error(), "");
+  EXPECT_EQ(reply->tasks_total(), 2 * (kEvalTasks + 1));
+  proto::StatusReply s = c.WaitDone(reply->job_id());
+  ASSERT_EQ(s.evaluations_size(), 2);
+  for (const proto::EvalRow& row : s.evaluations()) EXPECT_EQ(row.samples(), kSamples);
+  EXPECT_NE(s.evaluations(0).hardware_class(), s.evaluations(1).hardware_class());
+  // Every result came from a worker of the class its task asked for.
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM shard_results r JOIN tasks t ON t.id = r.task_id "
+                    "JOIN hardware_classes h ON h.id = r.hardware_class_id "
+                    "WHERE h.name != t.hardware"),
+            0);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM hardware_classes WHERE isa = 'sse41'"), 1);
+}
+
+}  // namespace
+}  // namespace mixq

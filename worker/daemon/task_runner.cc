@@ -1,0 +1,84 @@
+#include "worker/daemon/task_runner.h"
+
+#include "worker/benchmark.h"
+#include "worker/evaluator.h"
+#include "worker/onnx_importer.h"
+
+namespace mixq {
+
+Status TaskRunner::LoadModel(const std::string& sha256, const std::string& path) {
+  if (graph_ && model_sha256_ == sha256) return Status::Ok();
+  graph_.reset();
+  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(path));
+  graph_ = std::make_unique<Graph>(std::move(graph));
+  model_sha256_ = sha256;
+  return Status::Ok();
+}
+
+Status TaskRunner::LoadDataset(const proto::DatasetRef& ref, const TaskFiles& files) {
+  const std::string key = ref.SerializeAsString();
+  if (dataset_ && dataset_key_ == key) return Status::Ok();
+  dataset_.reset();
+  DatasetSpec spec;
+  spec.source = "task dataset " + ref.images().sha256().substr(0, 12);
+  spec.format = ref.format();
+  spec.images = files.images;
+  spec.labels = files.labels;
+  spec.preprocess.scale = ref.scale();
+  spec.preprocess.mean.assign(ref.mean().begin(), ref.mean().end());
+  spec.preprocess.std.assign(ref.std().begin(), ref.std().end());
+  spec.preprocess.layout =
+      ref.layout() == "nhwc" ? Preprocess::Layout::kNhwc : Preprocess::Layout::kNchw;
+  spec.stored_layout =
+      ref.stored_layout() == "nhwc" ? Preprocess::Layout::kNhwc : Preprocess::Layout::kNchw;
+  MIXQ_ASSIGN_OR_RETURN(dataset_, Dataset::Open(spec));
+  dataset_key_ = key;
+  return Status::Ok();
+}
+
+StatusOr<proto::TaskResult> TaskRunner::Run(const proto::TaskAssign& task, const TaskFiles& files) {
+  if (task.config_json() != "fp32" || !task.calibration_sha256().empty()) {
+    return Unimplemented("task " + task.task_id() +
+                         ": only the fp32 config runs on workers so far (INT8 not wired in)");
+  }
+  MIXQ_RETURN_IF_ERROR(LoadModel(task.model().sha256(), files.model));
+  proto::TaskResult result;
+  result.set_task_id(task.task_id());
+  switch (task.kind()) {
+    case proto::TASK_KIND_EVALUATE: {
+      MIXQ_RETURN_IF_ERROR(LoadDataset(task.dataset(), files));
+      EvalOptions options;
+      options.batch = task.batch() > 0 ? task.batch() : 100;
+      options.begin = task.begin();
+      options.count = task.count();
+      options.executor.threads = threads_;
+      MIXQ_ASSIGN_OR_RETURN(EvalCounts counts, Evaluate(*graph_, *dataset_, options));
+      proto::EvalResult* eval = result.mutable_eval();
+      eval->set_samples(counts.samples);
+      eval->set_correct1(counts.correct1);
+      eval->set_correct5(counts.correct5);
+      eval->set_seconds(counts.seconds);
+      return result;
+    }
+    case proto::TASK_KIND_BENCHMARK: {
+      BenchOptions options;
+      options.batch = task.batch() > 0 ? task.batch() : 1;
+      options.executor.threads = threads_;
+      if (task.min_seconds() > 0) options.min_seconds = task.min_seconds();
+      MIXQ_ASSIGN_OR_RETURN(BenchResult bench, Benchmark(*graph_, options));
+      proto::BenchResult* out = result.mutable_bench();
+      out->set_batch(bench.batch);
+      out->set_threads(bench.threads);
+      out->set_iterations(bench.iterations);
+      out->set_latency_ms_median(bench.latency_ms_median);
+      out->set_latency_ms_p90(bench.latency_ms_p90);
+      out->set_images_per_second(bench.images_per_second);
+      return result;
+    }
+    default:
+      return Unimplemented("task " + task.task_id() + ": kind " +
+                           proto::TaskKind_Name(task.kind()) + " is not supported by this worker");
+  }
+}
+
+}  // namespace mixq

@@ -1,0 +1,46 @@
+// Runs one task on this worker: the single place where a TaskAssign becomes
+// engine calls (import, Evaluate, Benchmark), so INT8 configs and new task
+// kinds plug in here. Keeps the last imported model and opened dataset, as a
+// worker usually gets many shards of the same ones in a row.
+#ifndef MIXQ_WORKER_DAEMON_TASK_RUNNER_H_
+#define MIXQ_WORKER_DAEMON_TASK_RUNNER_H_
+
+#include <memory>
+#include <string>
+
+#include "common/dataset.h"
+#include "common/status.h"
+#include "schemas/mixq.pb.h"
+#include "worker/graph.h"
+
+namespace mixq {
+
+// Local files for a task's blobs (from the BlobCache).
+struct TaskFiles {
+  std::string model;
+  std::string images;  // evaluate only
+  std::string labels;  // evaluate only
+};
+
+class TaskRunner {
+ public:
+  explicit TaskRunner(int threads) : threads_(threads) {}
+
+  // The result, or an error: InvalidArgument/Unimplemented/NotFound mean the
+  // task fails the same way everywhere (not worth retrying).
+  StatusOr<proto::TaskResult> Run(const proto::TaskAssign& task, const TaskFiles& files);
+
+ private:
+  Status LoadModel(const std::string& sha256, const std::string& path);
+  Status LoadDataset(const proto::DatasetRef& ref, const TaskFiles& files);
+
+  int threads_;
+  std::string model_sha256_;
+  std::unique_ptr<Graph> graph_;
+  std::string dataset_key_;
+  std::unique_ptr<Dataset> dataset_;
+};
+
+}  // namespace mixq
+
+#endif  // MIXQ_WORKER_DAEMON_TASK_RUNNER_H_
