@@ -28,8 +28,14 @@ Status RunCalibrateCommand(const CalibrateCommandOptions& options, std::ostream&
   }
   MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
   MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(options.model));
-  MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(options.dataset));
-  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
+  if (options.dataset.empty() == !options.synthetic) {
+    return InvalidArgument("give --dataset D.yaml, or --synthetic for timing-only scales");
+  }
+  std::unique_ptr<Dataset> dataset;
+  if (!options.synthetic) {
+    MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(options.dataset));
+    MIXQ_ASSIGN_OR_RETURN(dataset, Dataset::Open(spec));
+  }
 
   CalibratorOptions calibrator;
   calibrator.batch = options.batch;
@@ -48,9 +54,13 @@ Status RunCalibrateCommand(const CalibrateCommandOptions& options, std::ostream&
     };
   }
   const auto start = std::chrono::steady_clock::now();
+  constexpr uint32_t kSyntheticSeed = 1;
   MIXQ_ASSIGN_OR_RETURN(Calibration calibration,
-                        Calibrate(graph, *dataset, options.begin, options.samples, scale,
-                                  {model_sha256, options.dataset}, calibrator));
+                        options.synthetic
+                            ? CalibrateSynthetic(graph, options.samples, kSyntheticSeed, scale,
+                                                 model_sha256, calibrator)
+                            : Calibrate(graph, *dataset, options.begin, options.samples, scale,
+                                        {model_sha256, options.dataset}, calibrator));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   MIXQ_RETURN_IF_ERROR(SaveCalibration(calibration, options.output));
@@ -62,7 +72,7 @@ Status RunCalibrateCommand(const CalibrateCommandOptions& options, std::ostream&
   if (options.json) {
     out << nlohmann::json{{"model", options.model},
                           {"model_sha256", model_sha256},
-                          {"dataset", options.dataset},
+                          {"dataset", options.synthetic ? "synthetic" : options.dataset},
                           {"begin", options.begin},
                           {"samples", options.samples},
                           {"method", ScaleMethodName(scale.method)},
@@ -78,8 +88,8 @@ Status RunCalibrateCommand(const CalibrateCommandOptions& options, std::ostream&
     return Status::Ok();
   }
   out << "model       " << options.model << "\n";
-  out << "dataset     " << options.dataset << " (" << options.samples << " samples from "
-      << options.begin << ")\n";
+  out << "dataset     " << (options.synthetic ? "SYNTHETIC (timing only)" : options.dataset) << " ("
+      << options.samples << " samples from " << options.begin << ")\n";
   out << "method      " << ScaleMethodName(scale.method);
   if (scale.method == ScaleMethod::kPercentile) out << " " << scale.percentile;
   out << "\n";

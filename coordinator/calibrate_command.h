@@ -18,6 +18,7 @@ namespace mixq {
 struct CalibrateCommandOptions {
   std::string model;              // .onnx path
   std::string dataset;            // dataset YAML; use a slice disjoint from the evaluation set
+  bool synthetic = false;         // instead of a dataset: fixed-seed random inputs (timing only)
   std::string output;             // calibration file to write
   std::string method = "minmax";  // minmax | percentile | kl | mse
   double percentile = 99.99;      // for percentile, in (0, 100]

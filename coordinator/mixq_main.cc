@@ -14,6 +14,7 @@
 #include "coordinator/export_command.h"
 #include "coordinator/profile_command.h"
 #include "coordinator/run_command_cli.h"
+#include "coordinator/search_command.h"
 
 namespace po = boost::program_options;
 
@@ -30,6 +31,7 @@ const char kUsage[] =
     "  calibrate  INT8 activation scales from FP32 runs on a dataset slice\n"
     "  profile per-layer FP32 and INT8 times\n"
     "  export  a precision config and calibration as a QDQ ONNX model\n"
+    "  search  the fastest FP32/INT8 config within an accuracy budget, on this machine\n"
     "  run     a job file on an embedded coordinator and local workers\n"
     "  submit  a job file to a running coordinator (status, cancel: follow it)\n"
     "  version print the version\n";
@@ -134,8 +136,10 @@ int Calibrate(const std::vector<std::string>& args) {
   bool quiet = false;
   po::options_description desc("mixq calibrate: INT8 activation scales from a dataset slice");
   desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
-      "dataset", po::value<std::string>(&o.dataset)->required(),
+      "dataset", po::value<std::string>(&o.dataset),
       "dataset YAML; a slice disjoint from the evaluation set")(
+      "synthetic", po::bool_switch(&o.synthetic),
+      "random inputs instead of a dataset: scales for timing and export tests, not accuracy")(
       "output,o", po::value<std::string>(&o.output)->required(), "calibration file to write")(
       "method", po::value<std::string>(&o.method)->default_value("minmax"),
       "minmax|percentile|kl|mse")("percentile",
@@ -151,6 +155,63 @@ int Calibrate(const std::vector<std::string>& args) {
   o.progress = !quiet;
   mixq::Status s = mixq::RunCalibrateCommand(o, std::cout);
   return s.ok() ? 0 : Fail("calibrate", s);
+}
+
+std::vector<double> ParseDoubleList(const std::string& text, const std::string& flag) {
+  std::vector<double> values;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      const double v = std::stod(item, &used);
+      if (used != item.size() || !(v >= 0.0)) throw std::invalid_argument(item);
+      values.push_back(v);
+    } catch (const std::exception&) {
+      throw po::error(flag + ": '" + item + "' is not a number >= 0");
+    }
+  }
+  if (values.empty()) throw po::error(flag + " needs at least one value");
+  return values;
+}
+
+int Search(const std::vector<std::string>& args) {
+  mixq::SearchCommandOptions o;
+  std::string budgets = "1.0";
+  po::options_description desc(
+      "mixq search: the fastest FP32/INT8 config within an accuracy budget, on this machine");
+  desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
+      "dataset", po::value<std::string>(&o.dataset)->required(), "evaluation dataset YAML")(
+      "count", po::value<int64_t>(&o.eval_count)->default_value(-1),
+      "evaluation samples (-1 = all)")("calibration-dataset",
+                                       po::value<std::string>(&o.calibration_dataset),
+                                       "dataset YAML to calibrate on (disjoint from evaluation)")(
+      "calibration-samples", po::value<int64_t>(&o.calibration_samples)->default_value(300),
+      "calibration samples")("method", po::value<std::string>(&o.method)->default_value("minmax"),
+                             "scale method: minmax|percentile|kl|mse")(
+      "calibration", po::value<std::string>(&o.calibration),
+      "an existing calibration file instead of --calibration-dataset")(
+      "ranking-samples", po::value<int64_t>(&o.ranking_samples)->default_value(300),
+      "samples of the ranking subset (the first of the evaluation set)")(
+      "metric", po::value<std::string>(&o.metric)->default_value("top1"), "top1|top5")(
+      "budget", po::value<std::string>(&budgets)->default_value("1.0"),
+      "max accuracy drop in points; a list (0.1,0.3,1) = pareto")(
+      "objective", po::value<std::string>(&o.objective)->default_value("throughput"),
+      "throughput (at --batch) | latency (batch 1)")(
+      "batch", po::value<int64_t>(&o.batch)->default_value(16), "batch for throughput")(
+      "strategy", po::value<std::string>(&o.strategy)->default_value("speed_aware"),
+      "speed_aware|accuracy_aware|exhaustive")(
+      "max-full-evaluations", po::value<int>(&o.max_full_evaluations)->default_value(40),
+      "limit on full evaluations (FP32 and all-INT8 included)")(
+      "parallel", po::value<int>(&o.parallel)->default_value(1),
+      "speed_aware: configs verified per round")("output,o", po::value<std::string>(&o.output),
+                                                 "output folder (summary, config, QDQ)")(
+      "json", po::bool_switch(&o.json), "print one JSON object");
+  AddEngineOptions(&desc, &o.engine);
+  if (!Parse("search", desc, args)) return 0;
+  o.budgets = ParseDoubleList(budgets, "--budget");
+  mixq::Status s = mixq::RunSearchCommand(o, std::cout);
+  return s.ok() ? 0 : Fail("search", s);
 }
 
 int Profile(const std::vector<std::string>& args) {
@@ -183,6 +244,7 @@ int main(int argc, char** argv) {
     if (command == "calibrate") return Calibrate(args);
     if (command == "profile") return Profile(args);
     if (command == "export") return mixq::ExportMain(args);
+    if (command == "search") return Search(args);
     if (auto code = mixq::RunCoordinatorCommand(command, args)) return *code;
     if (command == "version" || command == "--version") {
       std::cout << "mixq " << MIXQ_VERSION << "\n";

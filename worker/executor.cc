@@ -70,7 +70,7 @@ StatusOr<std::unique_ptr<CompiledModelImpl>> CompiledModelImpl::Build(
   auto model = std::make_unique<CompiledModelImpl>();
   model->threads_ = options.threads;
   if (options.threads > 0) omp_set_num_threads(options.threads);
-  const Graph fused = options.fuse_post_ops ? FusePostOps(graph) : graph;
+  Graph fused = options.fuse_post_ops ? FusePostOps(graph) : graph;
   try {
     model->engine_ = dnnl::engine(dnnl::engine::kind::cpu, 0);
     model->stream_ = dnnl::stream(model->engine_);
@@ -81,6 +81,10 @@ StatusOr<std::unique_ptr<CompiledModelImpl>> CompiledModelImpl::Build(
       }
       outputs.push_back(name);
     }
+    // Extra outputs are graph outputs for the compiler too: no lowering may
+    // reuse their buffers in place (a residual sum would otherwise write its
+    // result over the residual that calibration observes).
+    fused.outputs = outputs;
     PrecisionPlan plan;
     if (options.quant.AnyInt8()) {
       MIXQ_ASSIGN_OR_RETURN(plan, PlanPrecision(fused, options.quant, options.extra_outputs));

@@ -71,6 +71,36 @@ TEST(ExecutorExtras, ExtraOutputsExposeIntermediateValues) {
   }
 }
 
+TEST(ExecutorExtras, ExtraOutputOfAResidualIsNotOverwrittenBySum) {
+  // y = relu(conv2(x) + s), s = conv1(x): the sum is fused into conv2 and
+  // would reuse s's buffer in place, but s is observed.
+  GraphBuilder b;
+  Tensor x = b.Input("x", {1, 4, 6, 6});
+  b.Const("w1", b.Random({4, 4, 1, 1}));
+  b.Const("w2", b.Random({4, 4, 1, 1}));
+  b.Op(OpType::kConv, "s", {"x", "w1"}, {1, 4, 6, 6});
+  b.Op(OpType::kConv, "c2", {"x", "w2"}, {1, 4, 6, 6});
+  b.Op(OpType::kAdd, "sum", {"c2", "s"}, {1, 4, 6, 6});
+  b.Op(OpType::kRelu, "y", {"sum"}, {1, 4, 6, 6});
+  b.Output("y");
+  std::vector<Tensor> reference = testing::RunGraph(b.graph(), {&x}, [] {
+    ExecutorOptions o;
+    o.fuse_post_ops = false;
+    o.extra_outputs = {"s"};
+    return o;
+  }());
+  ExecutorOptions options;
+  options.extra_outputs = {"s"};
+  std::vector<Tensor> fused = testing::RunGraph(b.graph(), {&x}, options);
+  ASSERT_EQ(fused.size(), 2u);
+  bool any_negative = false;
+  for (int64_t i = 0; i < fused[1].size(); ++i) {
+    EXPECT_NEAR(fused[1].data<float>()[i], reference[1].data<float>()[i], 1e-5);
+    any_negative = any_negative || fused[1].data<float>()[i] < 0.f;
+  }
+  EXPECT_TRUE(any_negative);  // s is signed; relu(sum) is not
+}
+
 TEST(ExecutorExtras, UnknownExtraOutputIsRefused) {
   GraphBuilder b;
   Tensor x;

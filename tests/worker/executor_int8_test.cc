@@ -214,6 +214,31 @@ TEST(ExecutorInt8, ResidualFromFp32Layer) {
   ExpectInt8Error(CompareWithFp32(graph, x, &spec), 0.04);
 }
 
+// A projection shortcut: the residual is a conv output without ReLU, so it is
+// signed (s8) while the destination after the ReLU is unsigned (u8); the sum
+// must see the residual's negative values.
+TEST(ExecutorInt8, SignedResidualIntoUnsignedDestination) {
+  for (bool with_conv3 : {true, false}) {
+    GraphBuilder b;
+    b.Input("x", {2, 8, 8, 8});
+    Tensor x = b.Random({2, 8, 8, 8}, 0.f, 1.f);
+    AddConv(&b, "conv1", "x", {16, 8, 3, 3}, {2, 16, 8, 8});
+    b.Op(OpType::kRelu, "a", {"conv1"}, {2, 16, 8, 8});
+    AddConv(&b, "shortcut", "x", {16, 8, 1, 1}, {2, 16, 8, 8}, 1, 0);
+    AddConv(&b, "conv2", "a", {16, 16, 3, 3}, {2, 16, 8, 8});
+    b.Op(OpType::kAdd, "sum", {"conv2", "shortcut"}, {2, 16, 8, 8});
+    b.Op(OpType::kRelu, "relu", {"sum"}, {2, 16, 8, 8});
+    if (with_conv3) {
+      AddConv(&b, "conv3", "relu", {4, 16, 1, 1}, {2, 4, 8, 8}, 1, 0);
+      b.Output("conv3");
+    } else {
+      b.Output("relu");
+    }
+    SCOPED_TRACE(with_conv3 ? "int8 destination" : "f32 destination");
+    ExpectInt8Error(CompareWithFp32(b.graph(), x), 0.04);
+  }
+}
+
 TEST(ExecutorInt8, MaxAndAveragePoolBetweenConvs) {
   for (OpType pool_op : {OpType::kMaxPool, OpType::kAveragePool}) {
     GraphBuilder b;
