@@ -1,5 +1,6 @@
 #include "coordinator/search_command.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -65,6 +66,11 @@ Status RunSearchCommand(const SearchCommandOptions& options, std::ostream& out) 
   }
   if (options.objective != "throughput" && options.objective != "latency") {
     return InvalidArgument("--objective must be throughput or latency");
+  }
+  const std::vector<std::string>& strategies = StrategyNames();
+  if (std::find(strategies.begin(), strategies.end(), options.strategy) == strategies.end()) {
+    return InvalidArgument("unknown strategy '" + options.strategy +
+                           "' (accuracy_aware, speed_aware, exhaustive)");
   }
   if (options.calibration.empty() == options.calibration_dataset.empty()) {
     return InvalidArgument(

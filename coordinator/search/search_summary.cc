@@ -34,6 +34,7 @@ Status WriteText(const std::string& path, const std::string& text) {
 }  // namespace
 
 std::string Fp32Layers(const SearchSpace& space, const Mask& mask) {
+  if (space.size() > 1 && CountInt8(mask) == 0) return "all";
   std::string out;
   for (int i = 0; i < space.size(); ++i) {
     if (mask[i]) continue;
