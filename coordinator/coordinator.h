@@ -24,7 +24,10 @@ struct CoordinatorOptions {
   uint32_t liveness = 3;               // missed heartbeats before a worker is lost
   uint32_t lease_ms = 10 * 60 * 1000;  // time a worker has for one task
   int max_attempts = 3;                // lost or failed runs before a task fails for good
-  uint32_t flush_ms = 20;              // results wait at most this long for their commit
+  // A task for a hardware class that no connected worker has fails after
+  // this long without one, so a job naming an absent class ends.
+  uint32_t missing_class_grace_ms = 10 * 1000;
+  uint32_t flush_ms = 20;  // results wait at most this long for their commit
   size_t max_message_bytes = kDefaultMaxMessageBytes;
 };
 

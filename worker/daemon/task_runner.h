@@ -12,14 +12,16 @@
 #include "common/status.h"
 #include "schemas/mixq.pb.h"
 #include "worker/graph.h"
+#include "worker/quant_spec.h"
 
 namespace mixq {
 
 // Local files for a task's blobs (from the BlobCache).
 struct TaskFiles {
   std::string model;
-  std::string images;  // evaluate only
-  std::string labels;  // evaluate only
+  std::string images;       // evaluate only
+  std::string labels;       // evaluate only
+  std::string calibration;  // tasks with a calibration_sha256 only
 };
 
 class TaskRunner {
@@ -33,12 +35,16 @@ class TaskRunner {
  private:
   Status LoadModel(const std::string& sha256, const std::string& path);
   Status LoadDataset(const proto::DatasetRef& ref, const TaskFiles& files);
+  // The spec of the task's config and calibration (empty for "fp32").
+  Status LoadQuant(const proto::TaskAssign& task, const TaskFiles& files);
 
   int threads_;
   std::string model_sha256_;
   std::unique_ptr<Graph> graph_;
   std::string dataset_key_;
   std::unique_ptr<Dataset> dataset_;
+  std::string quant_key_;
+  QuantSpec quant_;
 };
 
 }  // namespace mixq
