@@ -578,6 +578,17 @@ TEST(Distributed, Int8ConfigWithoutCalibrationIsRefusedAtSubmission) {
   ASSERT_TRUE(reply.ok());
   EXPECT_NE(reply->error().find("config 'int8' has"), std::string::npos) << reply->error();
   EXPECT_NE(reply->error().find("names no calibration"), std::string::npos) << reply->error();
+  // A calibration made for another model is refused too.
+  StatusOr<Graph> graph = ImportOnnx(kSrc + "/models/fm_resnet.onnx");
+  ASSERT_TRUE(graph.ok());
+  const std::string path = c.dir() + "/other.json";
+  StatusOr<Calibration> calibration = WriteCalibration(*graph, path);
+  ASSERT_TRUE(calibration.ok());
+  calibration->model_sha256 = std::string(64, '0');
+  ASSERT_TRUE(SaveCalibration(*calibration, path).ok());
+  reply = c.client().Submit(job + "calibration: " + path + "\n", "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_NE(reply->error().find("was made for another model"), std::string::npos) << reply->error();
   EXPECT_EQ(c.Count("SELECT COUNT(*) FROM jobs"), 0);
 }
 
