@@ -100,10 +100,10 @@ class JobParser {
   StatusOr<JobSpec> Parse(const YAML::Node& root) const {
     JobSpec job;
     job.source = source_;
-    MIXQ_RETURN_IF_ERROR(
-        CheckKeys(root, "",
-                  {"name", "kind", "model", "data", "configs", "benchmark", "profile", "hardware",
-                   "calibration", "metric", "budget", "objective", "strategy", "limits"}));
+    MIXQ_RETURN_IF_ERROR(CheckKeys(
+        root, "",
+        {"name", "kind", "model", "data", "configs", "benchmark", "profile", "seven_bit",
+         "hardware", "calibration", "metric", "budget", "objective", "strategy", "limits"}));
     if (!root["name"]) return Error("missing key 'name'");
     MIXQ_ASSIGN_OR_RETURN(job.name, String(root["name"], "name"));
     if (root["kind"]) {
@@ -167,6 +167,12 @@ class JobParser {
       if (b["seconds"]) {
         MIXQ_ASSIGN_OR_RETURN(job.bench_seconds, Number(b["seconds"], "benchmark.seconds"));
         if (!(job.bench_seconds > 0)) return Error("'benchmark.seconds' must be > 0");
+      }
+    }
+    if (root["seven_bit"]) {
+      MIXQ_ASSIGN_OR_RETURN(job.seven_bit, String(root["seven_bit"], "seven_bit"));
+      if (job.seven_bit != "none" && job.seven_bit != "first" && job.seven_bit != "all") {
+        return Error("'seven_bit' must be none, first or all, got '" + job.seven_bit + "'");
       }
     }
     if (root["profile"]) {

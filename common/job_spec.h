@@ -32,6 +32,9 @@ struct JobSpec {
   // `calibration: FILE` (from `mixq calibrate`, resolved): the activation
   // scales of every INT8 layer; "" = none (FP32 configs only).
   std::string calibration_file;
+  // seven_bit: 7-bit weights of INT8 layers (worker/quant_spec.h): "none",
+  // "first" or "all", as `mixq eval --seven-bit`.
+  std::string seven_bit = "none";
   // benchmark: batch sizes (empty: no speed tasks) and timed seconds each.
   std::vector<int64_t> bench_batches = {1, 16};
   double bench_seconds = 1.0;

@@ -1,10 +1,8 @@
 #include "coordinator/job_planner.h"
 
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "common/dataset.h"
 #include "common/sha256.h"
@@ -43,6 +41,7 @@ struct QuantCheck {
   std::unique_ptr<Graph> graph;  // imported only when a config is not fp32
   Calibration calibration;       // empty unless the job names one
   std::string calibration_file;
+  SevenBitWeights seven_bit = SevenBitWeights::kNone;
 };
 
 // `fp32` stays the literal word (workers run it without a spec); `int8` and
@@ -67,7 +66,7 @@ StatusOr<ConfigRef> LoadConfig(const std::string& entry, const std::string& mode
                              " INT8 layer(s) but the job names no calibration: add "
                              "'calibration: FILE' (a file from mixq calibrate)");
     }
-    StatusOr<QuantSpec> spec = MakeQuantSpec(config, check->calibration, SevenBitWeights::kNone);
+    StatusOr<QuantSpec> spec = MakeQuantSpec(config, check->calibration, check->seven_bit);
     if (!spec.ok()) {
       return spec.status().WithContext("config '" + entry + "' with calibration '" +
                                        check->calibration_file + "'");
@@ -117,6 +116,7 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
   }
 
   QuantCheck check;
+  MIXQ_ASSIGN_OR_RETURN(check.seven_bit, ParseSevenBitWeights(job.seven_bit));
   proto::BlobRef calibration;
   if (!job.calibration_file.empty()) {
     MIXQ_ASSIGN_OR_RETURN(check.calibration, LoadCalibration(job.calibration_file));
@@ -146,11 +146,18 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
     MIXQ_ASSIGN_OR_RETURN(ConfigRef config, LoadConfig(entry, job.model, model.sha256(), &check));
     // FP32 tasks do not depend on the calibration: they keep their key.
     const bool quantised = config.text != "fp32";
-    const std::string calibration_sha = quantised ? calibration.sha256() : "";
+    std::string quant_key;  // what else determines a quantised config's results
+    if (quantised) {
+      quant_key = calibration.sha256();
+      // The default 7-bit mode adds nothing, so keys made before it existed hold.
+      if (job.seven_bit != "none") quant_key += " seven_bit=" + job.seven_bit;
+    }
     auto set_quant = [&](proto::TaskAssign* assign) {
       assign->set_config_json(config.text);
-      if (!quantised || calibration_sha.empty()) return;
-      assign->set_calibration_sha256(calibration_sha);
+      if (!quantised) return;
+      assign->set_seven_bit(job.seven_bit);
+      if (calibration.sha256().empty()) return;
+      assign->set_calibration_sha256(calibration.sha256());
       *assign->mutable_calibration() = calibration;
     };
     MIXQ_ASSIGN_OR_RETURN(int64_t config_id,
@@ -160,7 +167,7 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
         PlannedTask t;
         // The evaluation batch size is not in the key: counts do not depend on it.
         t.id = Key({"evaluate", model.sha256(), dataset_sha, std::to_string(shard.begin),
-                    std::to_string(shard.count), config.sha256, calibration_sha, hw});
+                    std::to_string(shard.count), config.sha256, quant_key, hw});
         t.kind = "evaluate";
         t.model_id = model_id;
         t.dataset_id = dataset_id;
@@ -179,8 +186,8 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
       }
       for (int64_t batch : job.bench_batches) {
         PlannedTask t;
-        t.id = Key({"benchmark", model.sha256(), std::to_string(batch), config.sha256,
-                    calibration_sha, hw});
+        t.id =
+            Key({"benchmark", model.sha256(), std::to_string(batch), config.sha256, quant_key, hw});
         t.kind = "benchmark";
         t.model_id = model_id;
         t.config_id = config_id;
@@ -196,7 +203,7 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
       if (job.profile && quantised) {
         PlannedTask t;
         t.id = Key({"profile", model.sha256(), std::to_string(kProfileBatch), config.sha256,
-                    calibration_sha, hw});
+                    quant_key, hw});
         t.kind = "profile";
         t.model_id = model_id;
         t.config_id = config_id;

@@ -28,12 +28,14 @@ TEST(JobSpec, ParsesEvaluateJobAndResolvesPaths) {
 TEST(JobSpec, CalibrationFileIsResolvedAndInt8KeptAsAWord) {
   StatusOr<JobSpec> job = ParseJobSpec(
       "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
-      "configs: [fp32, int8, c/mixed.json]\ncalibration: cal/m.json\nprofile: true\n",
+      "configs: [fp32, int8, c/mixed.json]\ncalibration: cal/m.json\nprofile: true\n"
+      "seven_bit: first\n",
       "/base", "j.yaml");
   ASSERT_TRUE(job.ok()) << job.status().message();
   EXPECT_EQ(job->configs, (std::vector<std::string>{"fp32", "int8", "/base/c/mixed.json"}));
   EXPECT_EQ(job->calibration_file, "/base/cal/m.json");
   EXPECT_TRUE(job->profile);
+  EXPECT_EQ(job->seven_bit, "first");
   EXPECT_EQ(job->search.count("calibration"), 0u);
 }
 
@@ -45,6 +47,7 @@ TEST(JobSpec, CalibrationMappingStaysASearchSetting) {
   ASSERT_TRUE(job.ok()) << job.status().message();
   EXPECT_EQ(job->calibration_file, "");
   EXPECT_FALSE(job->profile);
+  EXPECT_EQ(job->seven_bit, "none");
   EXPECT_EQ(job->search.count("calibration"), 1u);
   StatusOr<JobSpec> bad = ParseJobSpec(
       "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\nprofile: maybe\n", "",

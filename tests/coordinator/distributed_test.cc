@@ -502,7 +502,8 @@ StatusOr<Calibration> WriteCalibration(const Graph& graph, const std::string& pa
 
 // WriteCalibration(), and the all-INT8 counts of Evaluate() in this process
 // on the first kInt8Samples test samples with it: the reference for workers.
-EvalCounts CalibrateAndEvaluateInt8(const std::string& path) {
+EvalCounts CalibrateAndEvaluateInt8(const std::string& path,
+                                    SevenBitWeights seven_bit = SevenBitWeights::kNone) {
   const std::string model = kSrc + "/models/fm_resnet.onnx";
   StatusOr<Graph> graph = ImportOnnx(model);
   StatusOr<std::string> sha = Sha256File(model);
@@ -517,7 +518,7 @@ EvalCounts CalibrateAndEvaluateInt8(const std::string& path) {
   if (!calibration.ok()) return {};
   StatusOr<QuantSpec> spec =
       MakeQuantSpec(UniformPrecisionConfig(Precision::kInt8, graph->QuantizableLayers(), *sha),
-                    *calibration, SevenBitWeights::kNone);
+                    *calibration, seven_bit);
   EXPECT_TRUE(spec.ok());
   if (!spec.ok()) return {};
   EvalOptions options;
@@ -648,6 +649,30 @@ TEST(Distributed, ProfileTaskListsEveryQuantizableLayerWithPositiveTimes) {
   }
   EXPECT_EQ(c.Count("SELECT COUNT(DISTINCT layer) FROM layer_profiles WHERE precision='int8'"),
             static_cast<int64_t>(layers.size()));
+}
+
+TEST(Distributed, SevenBitJobGivesLocalSevenBitCounts) {
+  Cluster c;
+  c.StartCoordinator();
+  c.AddWorker();
+  const std::string calibration = c.dir() + "/calibration.json";
+  const EvalCounts local = CalibrateAndEvaluateInt8(calibration, SevenBitWeights::kAll);
+  ASSERT_EQ(local.samples, kInt8Samples);
+  const std::string job = "name: seven\nmodel: " + kSrc +
+                          "/models/fm_resnet.onnx\ndata: {evaluation: {dataset: " + kSrc +
+                          "/configs/datasets/fashion_mnist_test.yaml, shard_size: 500, count: " +
+                          std::to_string(kInt8Samples) +
+                          "}}\nconfigs: [int8]\ncalibration: " + calibration +
+                          "\nseven_bit: all\nbenchmark: {batches: []}\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_EQ(reply->error(), "");
+  proto::StatusReply s = c.WaitDone(reply->job_id());
+  ASSERT_EQ(s.evaluations_size(), 1);
+  EXPECT_EQ(s.evaluations(0).config(), "int8");
+  EXPECT_EQ(s.evaluations(0).samples(), local.samples);
+  EXPECT_EQ(s.evaluations(0).correct1(), local.correct1);
+  EXPECT_EQ(s.evaluations(0).correct5(), local.correct5);
 }
 
 }  // namespace

@@ -40,8 +40,8 @@ Status TaskRunner::LoadDataset(const proto::DatasetRef& ref, const TaskFiles& fi
 }
 
 Status TaskRunner::LoadQuant(const proto::TaskAssign& task, const TaskFiles& files) {
-  const std::string key =
-      task.model().sha256() + "\n" + task.calibration_sha256() + "\n" + task.config_json();
+  const std::string key = task.model().sha256() + "\n" + task.calibration_sha256() + "\n" +
+                          task.seven_bit() + "\n" + task.config_json();
   if (key == quant_key_) return Status::Ok();
   quant_key_.clear();
   quant_ = QuantSpec();
@@ -58,7 +58,10 @@ Status TaskRunner::LoadQuant(const proto::TaskAssign& task, const TaskFiles& fil
       }
       MIXQ_ASSIGN_OR_RETURN(calibration, LoadCalibration(files.calibration));
     }
-    StatusOr<QuantSpec> spec = MakeQuantSpec(config, calibration, SevenBitWeights::kNone);
+    MIXQ_ASSIGN_OR_RETURN(
+        SevenBitWeights seven_bit,
+        ParseSevenBitWeights(task.seven_bit().empty() ? "none" : task.seven_bit()));
+    StatusOr<QuantSpec> spec = MakeQuantSpec(config, calibration, seven_bit);
     if (!spec.ok()) return spec.status().WithContext("task " + task.task_id());
     quant_ = std::move(*spec);
   }
