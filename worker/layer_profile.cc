@@ -78,13 +78,19 @@ StatusOr<ModelProfile> ProfileModel(const Graph& specialised, const ExecutorOpti
   }
   ModelProfile profile;
   profile.time.whole_ms = Median(whole_ms);
+  std::vector<std::string> group_of(steps);
   std::string group = kInputGroup;
+  for (size_t s = 0; s < steps; ++s)
+    group_of[s] = group = GroupOf(model->steps()[s], layers, group);
+  // A reorder belongs to the step it feeds: the quantisation of a layer's
+  // input is part of running that layer in INT8 (its input boundary).
+  for (size_t s = steps; s-- > 0;) {
+    if (model->steps()[s].kind == "reorder" && s + 1 < steps) group_of[s] = group_of[s + 1];
+  }
   for (size_t s = 0; s < steps; ++s) {
-    const StepInfo& step = model->steps()[s];
-    group = GroupOf(step, layers, group);
     const double ms = Median(step_ms[s]);
-    GroupTime& g = profile.groups[group];
-    (step.kind == "reorder" ? g.reorder_ms : g.compute_ms) += ms;
+    GroupTime& g = profile.groups[group_of[s]];
+    (model->steps()[s].kind == "reorder" ? g.reorder_ms : g.compute_ms) += ms;
     profile.time.sum_ms += ms;
   }
   return profile;

@@ -3,8 +3,10 @@
 // timed with RunProfiled() over several runs (median per step) and the steps
 // are grouped by layer: a layer's group is its own primitive and every step
 // after it up to the next quantizable layer (the ops that follow it:
-// pooling, adds, reorders). Reorders in the spec's model are reported apart:
-// with mixed precision they are the cost of the FP32<->INT8 boundaries.
+// pooling, adds), while a reorder joins the group of the step it feeds, so
+// the reorders just before a layer (its input boundary) count for that
+// layer. Reorders in the spec's model are reported apart: with mixed
+// precision they are the cost of the FP32<->INT8 boundaries.
 // `mixq profile` prints it; workers run it as a profile task.
 #ifndef MIXQ_WORKER_LAYER_PROFILE_H_
 #define MIXQ_WORKER_LAYER_PROFILE_H_
