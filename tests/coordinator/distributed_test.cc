@@ -22,6 +22,7 @@
 #include <zmq_addon.hpp>
 
 #include "common/dataset.h"
+#include "common/precision_config.h"
 #include "common/protocol_codec.h"
 #include "common/sha256.h"
 #include "coordinator/coordinator_client.h"
@@ -673,6 +674,56 @@ TEST(Distributed, SevenBitJobGivesLocalSevenBitCounts) {
   EXPECT_EQ(s.evaluations(0).samples(), local.samples);
   EXPECT_EQ(s.evaluations(0).correct1(), local.correct1);
   EXPECT_EQ(s.evaluations(0).correct5(), local.correct5);
+}
+
+TEST(Distributed, MixedConfigFileGivesLocalCounts) {
+  Cluster c;
+  c.StartCoordinator();
+  c.AddWorker({"--no-local-paths"});  // the calibration travels as a blob
+  const std::string model = kSrc + "/models/fm_resnet.onnx";
+  StatusOr<Graph> graph = ImportOnnx(model);
+  ASSERT_TRUE(graph.ok());
+  const std::string calibration_path = c.dir() + "/calibration.json";
+  StatusOr<Calibration> calibration = WriteCalibration(*graph, calibration_path);
+  ASSERT_TRUE(calibration.ok());
+  // The first half of the layers INT8, the rest FP32.
+  const std::vector<std::string> layers = graph->QuantizableLayers();
+  std::string text = "{\"layers\": {";
+  for (size_t i = 0; i < layers.size(); ++i) {
+    text += (i ? ", \"" : "\"") + layers[i] + "\": \"" + (i < layers.size() / 2 ? "int8" : "fp32") +
+            "\"";
+  }
+  text += "}}";
+  std::ofstream(c.dir() + "/half.json") << text;
+  StatusOr<PrecisionConfig> config = ParsePrecisionConfig(text, layers, calibration->model_sha256);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_GT(config->Count(Precision::kInt8), 0);
+  StatusOr<QuantSpec> spec = MakeQuantSpec(*config, *calibration, SevenBitWeights::kNone);
+  ASSERT_TRUE(spec.ok());
+  StatusOr<DatasetSpec> test = LoadDatasetSpec(kSrc + "/configs/datasets/fashion_mnist_test.yaml");
+  ASSERT_TRUE(test.ok());
+  StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(*test);
+  ASSERT_TRUE(dataset.ok());
+  EvalOptions options;
+  options.count = kInt8Samples;
+  options.executor.quant = *spec;
+  StatusOr<EvalCounts> local = Evaluate(*graph, **dataset, options);
+  ASSERT_TRUE(local.ok());
+
+  const std::string job = "name: half\nmodel: " + model + "\ndata: {evaluation: {dataset: " + kSrc +
+                          "/configs/datasets/fashion_mnist_test.yaml, shard_size: 500, count: " +
+                          std::to_string(kInt8Samples) +
+                          "}}\nconfigs: [half.json]\ncalibration: calibration.json\n"
+                          "benchmark: {batches: []}\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, c.dir(), milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_EQ(reply->error(), "");
+  proto::StatusReply s = c.WaitDone(reply->job_id());
+  ASSERT_EQ(s.evaluations_size(), 1);
+  EXPECT_EQ(s.evaluations(0).config(), "half");
+  EXPECT_EQ(s.evaluations(0).samples(), local->samples);
+  EXPECT_EQ(s.evaluations(0).correct1(), local->correct1);
+  EXPECT_EQ(s.evaluations(0).correct5(), local->correct5);
 }
 
 }  // namespace
