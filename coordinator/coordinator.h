@@ -1,9 +1,10 @@
 // The coordinator daemon (schemas/protocol.md): a ROUTER socket inside a
 // Boost.Asio event loop. It accepts workers (refusing other protocol
 // versions), leases them tasks one at a time, requeues a task whose lease
-// runs out or whose worker stops heartbeating, serves blobs by hash, answers
-// clients (submit, status, cancel) and batches results into SQLite (on a
-// ResultWriter thread). Every decision it needs after a restart is in the
+// runs out or whose worker stops heartbeating, fails the tasks of a hardware
+// class no connected worker has after a grace period, serves blobs by hash,
+// answers clients (submit, status, cancel) and batches results into SQLite
+// (on a ResultWriter thread). Every decision it needs after a restart is in the
 // store. All scheduling state is touched only from the io_context's thread.
 #ifndef MIXQ_COORDINATOR_COORDINATOR_H_
 #define MIXQ_COORDINATOR_COORDINATOR_H_

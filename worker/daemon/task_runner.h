@@ -1,7 +1,8 @@
 // Runs one task on this worker: the single place where a TaskAssign becomes
-// engine calls (import, Evaluate, Benchmark), so INT8 configs and new task
-// kinds plug in here. Keeps the last imported model and opened dataset, as a
-// worker usually gets many shards of the same ones in a row.
+// engine calls (import, Evaluate, Benchmark, ProfileLayers), with the
+// QuantSpec built from the task's config and calibration (MakeQuantSpec).
+// Keeps the last imported model, opened dataset and built spec, as a worker
+// usually gets many shards of the same ones in a row.
 #ifndef MIXQ_WORKER_DAEMON_TASK_RUNNER_H_
 #define MIXQ_WORKER_DAEMON_TASK_RUNNER_H_
 
