@@ -100,10 +100,10 @@ class JobParser {
   StatusOr<JobSpec> Parse(const YAML::Node& root) const {
     JobSpec job;
     job.source = source_;
-    MIXQ_RETURN_IF_ERROR(
-        CheckKeys(root, "",
-                  {"name", "kind", "model", "data", "configs", "benchmark", "hardware",
-                   "calibration", "metric", "budget", "objective", "strategy", "limits"}));
+    MIXQ_RETURN_IF_ERROR(CheckKeys(
+        root, "",
+        {"name", "kind", "model", "data", "configs", "benchmark", "profile", "seven_bit",
+         "hardware", "calibration", "metric", "budget", "objective", "strategy", "limits"}));
     if (!root["name"]) return Error("missing key 'name'");
     MIXQ_ASSIGN_OR_RETURN(job.name, String(root["name"], "name"));
     if (root["kind"]) {
@@ -147,7 +147,9 @@ class JobParser {
       MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> configs,
                             StringList(root["configs"], "configs"));
       job.configs.clear();
-      for (const std::string& c : configs) job.configs.push_back(c == "fp32" ? c : Resolve(c));
+      for (const std::string& c : configs) {
+        job.configs.push_back(c == "fp32" || c == "int8" ? c : Resolve(c));
+      }
     }
     if (root["benchmark"]) {
       const YAML::Node b = root["benchmark"];
@@ -167,6 +169,20 @@ class JobParser {
         if (!(job.bench_seconds > 0)) return Error("'benchmark.seconds' must be > 0");
       }
     }
+    if (root["seven_bit"]) {
+      MIXQ_ASSIGN_OR_RETURN(job.seven_bit, String(root["seven_bit"], "seven_bit"));
+      if (job.seven_bit != "none" && job.seven_bit != "first" && job.seven_bit != "all") {
+        return Error("'seven_bit' must be none, first or all, got '" + job.seven_bit + "'");
+      }
+    }
+    if (root["profile"]) {
+      try {
+        if (!root["profile"].IsScalar()) return Error("'profile' must be true or false");
+        job.profile = root["profile"].as<bool>();
+      } catch (const YAML::Exception&) {
+        return Error("'profile' must be true or false, got '" + root["profile"].Scalar() + "'");
+      }
+    }
     if (root["hardware"]) {
       MIXQ_ASSIGN_OR_RETURN(job.hardware, StringList(root["hardware"], "hardware"));
       for (const std::string& h : job.hardware) {
@@ -175,7 +191,14 @@ class JobParser {
         }
       }
     }
-    for (const char* key : {"calibration", "metric", "budget", "objective", "strategy", "limits"}) {
+    // A scalar names a calibration file; a mapping is the search's setting.
+    if (root["calibration"] && root["calibration"].IsScalar()) {
+      MIXQ_ASSIGN_OR_RETURN(std::string calibration, String(root["calibration"], "calibration"));
+      job.calibration_file = Resolve(calibration);
+    } else if (root["calibration"]) {
+      job.search["calibration"] = Dump(root["calibration"]);
+    }
+    for (const char* key : {"metric", "budget", "objective", "strategy", "limits"}) {
       if (root[key]) job.search[key] = Dump(root[key]);
     }
     return job;

@@ -1,7 +1,7 @@
 // Job files (schemas/job.md): what `mixq run` and `mixq submit` send to a
 // coordinator. An evaluate job measures a model's accuracy on a dataset slice
 // for each precision config, shard by shard, on each hardware class, plus its
-// speed per batch size. Search keys (calibration, budget, objective, strategy,
+// speed per batch size. Search keys (calibration as a mapping, budget, objective, strategy,
 // limits, metric) are checked for shape and kept as YAML text for the search
 // to read later. Unknown keys are refused with their dotted path.
 #ifndef MIXQ_COMMON_JOB_SPEC_H_
@@ -27,11 +27,20 @@ struct JobSpec {
   int64_t begin = 0;
   int64_t count = -1;  // -1: to the end of the dataset
   int64_t eval_batch = 100;
-  // Precision configs: "fp32" or a path to a config JSON (resolved).
+  // Precision configs: "fp32", "int8" or a path to a config JSON (resolved).
   std::vector<std::string> configs = {"fp32"};
+  // `calibration: FILE` (from `mixq calibrate`, resolved): the activation
+  // scales of every INT8 layer; "" = none (FP32 configs only).
+  std::string calibration_file;
+  // seven_bit: 7-bit weights of INT8 layers (worker/quant_spec.h): "none",
+  // "first" or "all", as `mixq eval --seven-bit`.
+  std::string seven_bit = "none";
   // benchmark: batch sizes (empty: no speed tasks) and timed seconds each.
   std::vector<int64_t> bench_batches = {1, 16};
   double bench_seconds = 1.0;
+  // profile: true: one profile task (per-layer FP32/INT8 times at batch 1)
+  // per non-fp32 config and hardware entry.
+  bool profile = false;
   // hardware: "any" (one result, whichever worker runs it), or class names
   // (one result per class, run only by workers of that class).
   std::vector<std::string> hardware = {"any"};

@@ -534,7 +534,38 @@ class Coordinator::Impl {
     }
     for (const std::string& id : expired_) Requeue(id, "lease expired");
     expired_.clear();
+    FailTasksOfMissingClasses(now);
     Dispatch();
+  }
+
+  // Queued tasks for a class with no connected worker wait at most
+  // missing_class_grace_ms (counted from when the class was first seen
+  // missing), then fail naming the class, so their job ends.
+  void FailTasksOfMissingClasses(Clock::time_point now) {
+    const std::vector<std::string> connected = ConnectedClasses();
+    const std::set<std::string> present(connected.begin(), connected.end());
+    std::set<std::string> missing;
+    for (const auto& [id, t] : open_) {
+      const std::string& hw = t.task.hardware;
+      if (t.leased_to.empty() && hw != "any" && present.count(hw) == 0) missing.insert(hw);
+    }
+    for (auto it = missing_since_.begin(); it != missing_since_.end();) {
+      it = missing.count(it->first) ? std::next(it) : missing_since_.erase(it);
+    }
+    const auto grace = std::chrono::milliseconds(options_.missing_class_grace_ms);
+    std::vector<std::string> to_fail;
+    for (const std::string& hw : missing) {
+      auto since = missing_since_.emplace(hw, now).first->second;
+      if (now - since < grace) continue;
+      for (const auto& [id, t] : open_) {
+        if (t.leased_to.empty() && t.task.hardware == hw) to_fail.push_back(id);
+      }
+    }
+    for (const std::string& id : to_fail) {
+      const std::string hw = open_[id].task.hardware;
+      FailForGood(id, "no connected worker of hardware class '" + hw + "' for " +
+                          std::to_string(options_.missing_class_grace_ms) + " ms");
+    }
   }
 
   void OnBlobRequest(const std::string& identity, const proto::BlobRequest& request) {
@@ -609,6 +640,7 @@ class Coordinator::Impl {
         reply.set_tasks_total(p->total);
         reply.set_tasks_done(p->done);
         reply.set_tasks_failed(p->failed);
+        for (const std::string& e : p->errors) reply.add_task_errors(e);
         int64_t running = 0;
         for (const auto& [id, t] : open_) {
           if (!t.leased_to.empty() && t.jobs.count(request.job_id())) ++running;
@@ -670,6 +702,7 @@ class Coordinator::Impl {
   std::unordered_map<std::string, OpenTask> open_;
   std::deque<std::string> queue_;
   std::vector<std::string> expired_;
+  std::map<std::string, Clock::time_point> missing_since_;  // class -> first seen missing
   std::set<int64_t> running_jobs_;
   std::map<int64_t, int64_t> open_per_job_;  // job -> its tasks in open_
   std::vector<TaskOutcome> buffer_;

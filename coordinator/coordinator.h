@@ -1,9 +1,10 @@
 // The coordinator daemon (schemas/protocol.md): a ROUTER socket inside a
 // Boost.Asio event loop. It accepts workers (refusing other protocol
 // versions), leases them tasks one at a time, requeues a task whose lease
-// runs out or whose worker stops heartbeating, serves blobs by hash, answers
-// clients (submit, status, cancel) and batches results into SQLite (on a
-// ResultWriter thread). Every decision it needs after a restart is in the
+// runs out or whose worker stops heartbeating, fails the tasks of a hardware
+// class no connected worker has after a grace period, serves blobs by hash,
+// answers clients (submit, status, cancel) and batches results into SQLite
+// (on a ResultWriter thread). Every decision it needs after a restart is in the
 // store. All scheduling state is touched only from the io_context's thread.
 #ifndef MIXQ_COORDINATOR_COORDINATOR_H_
 #define MIXQ_COORDINATOR_COORDINATOR_H_
@@ -24,7 +25,10 @@ struct CoordinatorOptions {
   uint32_t liveness = 3;               // missed heartbeats before a worker is lost
   uint32_t lease_ms = 10 * 60 * 1000;  // time a worker has for one task
   int max_attempts = 3;                // lost or failed runs before a task fails for good
-  uint32_t flush_ms = 20;              // results wait at most this long for their commit
+  // A task for a hardware class that no connected worker has fails after
+  // this long without one, so a job naming an absent class ends.
+  uint32_t missing_class_grace_ms = 10 * 1000;
+  uint32_t flush_ms = 20;  // results wait at most this long for their commit
   size_t max_message_bytes = kDefaultMaxMessageBytes;
 };
 

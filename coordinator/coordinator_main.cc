@@ -22,6 +22,9 @@ int main(int argc, char** argv) {
       "time a worker has for one task")(
       "max-attempts", po::value<int>(&o.max_attempts)->default_value(o.max_attempts),
       "runs of a task before it fails for good")(
+      "missing-class-grace-ms",
+      po::value<uint32_t>(&o.missing_class_grace_ms)->default_value(o.missing_class_grace_ms),
+      "a task for a hardware class no connected worker has fails after this long")(
       "flush-ms", po::value<uint32_t>(&o.flush_ms)->default_value(o.flush_ms),
       "longest wait of a result for its SQLite commit")(
       "max-message-bytes",

@@ -1,16 +1,21 @@
 #include "coordinator/job_planner.h"
 
 #include <filesystem>
-#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "common/dataset.h"
 #include "common/sha256.h"
+#include "worker/calibration/calibration_file.h"
+#include "worker/onnx_importer.h"
+#include "worker/quant_spec.h"
 
 namespace mixq {
 namespace {
+
+// Profile tasks time one sample per pass: the latency case the search's
+// per-layer decisions are made for.
+constexpr int64_t kProfileBatch = 1;
 
 StatusOr<proto::BlobRef> RegisterBlob(Store* store, const std::string& path) {
   MIXQ_ASSIGN_OR_RETURN(std::string sha, Sha256File(path));
@@ -30,13 +35,45 @@ struct ConfigRef {
   std::string name, sha256, text;
 };
 
-StatusOr<ConfigRef> LoadConfig(const std::string& entry) {
+// What the configs are checked against at submission, so that a config for
+// another model or INT8 without scales is refused here, not on every worker.
+struct QuantCheck {
+  std::unique_ptr<Graph> graph;  // imported only when a config is not fp32
+  Calibration calibration;       // empty unless the job names one
+  std::string calibration_file;
+  SevenBitWeights seven_bit = SevenBitWeights::kNone;
+};
+
+// `fp32` stays the literal word (workers run it without a spec); `int8` and
+// config files become the canonical config text, so equal configs share
+// their tasks whatever file they came from.
+StatusOr<ConfigRef> LoadConfig(const std::string& entry, const std::string& model_path,
+                               const std::string& model_sha256, QuantCheck* check) {
   if (entry == "fp32") return ConfigRef{"fp32", Sha256Hex("fp32"), "fp32"};
-  std::ifstream in(entry);
-  if (!in) return NotFound(entry + ": cannot open precision config");
-  std::stringstream text;
-  text << in.rdbuf();
-  return ConfigRef{std::filesystem::path(entry).stem().string(), Sha256Hex(text.str()), text.str()};
+  if (!check->graph) {
+    MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(model_path));
+    check->graph = std::make_unique<Graph>(std::move(graph));
+  }
+  MIXQ_ASSIGN_OR_RETURN(PrecisionConfig config,
+                        LoadPrecisionConfig(entry, *check->graph, model_sha256));
+  if (config.Count(Precision::kBf16) > 0) {
+    return InvalidArgument("config '" + entry + "': bf16 layers do not run on workers yet");
+  }
+  if (config.Count(Precision::kInt8) > 0) {
+    if (check->calibration_file.empty()) {
+      return InvalidArgument("config '" + entry + "' has " +
+                             std::to_string(config.Count(Precision::kInt8)) +
+                             " INT8 layer(s) but the job names no calibration: add "
+                             "'calibration: FILE' (a file from mixq calibrate)");
+    }
+    StatusOr<QuantSpec> spec = MakeQuantSpec(config, check->calibration, check->seven_bit);
+    if (!spec.ok()) {
+      return spec.status().WithContext("config '" + entry + "' with calibration '" +
+                                       check->calibration_file + "'");
+    }
+  }
+  const std::string name = entry == "int8" ? entry : std::filesystem::path(entry).stem().string();
+  return ConfigRef{name, config.Hash(), config.Canonical()};
 }
 
 std::string Key(const std::vector<std::string>& parts) {
@@ -78,6 +115,21 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
                            std::to_string(dataset->size()) + " samples)");
   }
 
+  QuantCheck check;
+  MIXQ_ASSIGN_OR_RETURN(check.seven_bit, ParseSevenBitWeights(job.seven_bit));
+  proto::BlobRef calibration;
+  if (!job.calibration_file.empty()) {
+    MIXQ_ASSIGN_OR_RETURN(check.calibration, LoadCalibration(job.calibration_file));
+    if (check.calibration.model_sha256 != model.sha256()) {
+      return InvalidArgument(job.source + ": calibration '" + job.calibration_file +
+                             "' was made for another model (model_sha256 " +
+                             check.calibration.model_sha256.substr(0, 12) + ", model " +
+                             model.sha256().substr(0, 12) + ")");
+    }
+    check.calibration_file = job.calibration_file;
+    MIXQ_ASSIGN_OR_RETURN(calibration, RegisterBlob(store, job.calibration_file));
+  }
+
   MIXQ_ASSIGN_OR_RETURN(int64_t job_id,
                         store->CreateJob(job.name, job.kind, yaml_text, model_id, dataset_id));
   PlanResult plan;
@@ -91,7 +143,23 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
     return Status::Ok();
   };
   for (const std::string& entry : job.configs) {
-    MIXQ_ASSIGN_OR_RETURN(ConfigRef config, LoadConfig(entry));
+    MIXQ_ASSIGN_OR_RETURN(ConfigRef config, LoadConfig(entry, job.model, model.sha256(), &check));
+    // FP32 tasks do not depend on the calibration: they keep their key.
+    const bool quantised = config.text != "fp32";
+    std::string quant_key;  // what else determines a quantised config's results
+    if (quantised) {
+      quant_key = calibration.sha256();
+      // The default 7-bit mode adds nothing, so keys made before it existed hold.
+      if (job.seven_bit != "none") quant_key += " seven_bit=" + job.seven_bit;
+    }
+    auto set_quant = [&](proto::TaskAssign* assign) {
+      assign->set_config_json(config.text);
+      if (!quantised) return;
+      assign->set_seven_bit(job.seven_bit);
+      if (calibration.sha256().empty()) return;
+      assign->set_calibration_sha256(calibration.sha256());
+      *assign->mutable_calibration() = calibration;
+    };
     MIXQ_ASSIGN_OR_RETURN(int64_t config_id,
                           store->UpsertConfig(config.sha256, config.name, config.text));
     for (const std::string& hw : job.hardware) {
@@ -99,7 +167,7 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
         PlannedTask t;
         // The evaluation batch size is not in the key: counts do not depend on it.
         t.id = Key({"evaluate", model.sha256(), dataset_sha, std::to_string(shard.begin),
-                    std::to_string(shard.count), config.sha256, "", hw});
+                    std::to_string(shard.count), config.sha256, quant_key, hw});
         t.kind = "evaluate";
         t.model_id = model_id;
         t.dataset_id = dataset_id;
@@ -112,13 +180,14 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
         *t.assign.mutable_dataset() = ds;
         t.assign.set_begin(shard.begin);
         t.assign.set_count(shard.count);
-        t.assign.set_config_json(config.text);
+        set_quant(&t.assign);
         t.assign.set_batch(job.eval_batch);
         MIXQ_RETURN_IF_ERROR(add(std::move(t)));
       }
       for (int64_t batch : job.bench_batches) {
         PlannedTask t;
-        t.id = Key({"benchmark", model.sha256(), std::to_string(batch), config.sha256, "", hw});
+        t.id =
+            Key({"benchmark", model.sha256(), std::to_string(batch), config.sha256, quant_key, hw});
         t.kind = "benchmark";
         t.model_id = model_id;
         t.config_id = config_id;
@@ -126,9 +195,24 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
         t.batch = batch;
         t.assign.set_kind(proto::TASK_KIND_BENCHMARK);
         *t.assign.mutable_model() = model;
-        t.assign.set_config_json(config.text);
+        set_quant(&t.assign);
         t.assign.set_batch(batch);
         t.assign.set_min_seconds(job.bench_seconds);
+        MIXQ_RETURN_IF_ERROR(add(std::move(t)));
+      }
+      if (job.profile && quantised) {
+        PlannedTask t;
+        t.id = Key({"profile", model.sha256(), std::to_string(kProfileBatch), config.sha256,
+                    quant_key, hw});
+        t.kind = "profile";
+        t.model_id = model_id;
+        t.config_id = config_id;
+        t.hardware = hw;
+        t.batch = kProfileBatch;
+        t.assign.set_kind(proto::TASK_KIND_PROFILE);
+        *t.assign.mutable_model() = model;
+        set_quant(&t.assign);
+        t.assign.set_batch(kProfileBatch);
         MIXQ_RETURN_IF_ERROR(add(std::move(t)));
       }
     }

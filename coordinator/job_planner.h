@@ -1,9 +1,12 @@
 // Turns a job into tasks in the store: an evaluate job becomes one evaluate
 // task per (dataset shard x config x hardware class) and one benchmark task
-// per (config x batch x hardware class). A task's id is the SHA-256 of
-// everything that determines its result, so a task planned before (by any
-// job) is linked, not run again. Models and dataset files are registered as
-// blobs by content hash so workers can fetch them.
+// per (config x batch x hardware class), plus with `profile: true` one
+// profile task per (non-fp32 config x hardware class). A task's id is the
+// SHA-256 of everything that determines its result (the calibration's hash
+// included), so a task planned before (by any job) is linked, not run again.
+// Models, dataset files and the calibration are registered as blobs by
+// content hash so workers can fetch them. Configs are checked against the
+// model here: INT8 layers without a calibration are refused at submission.
 #ifndef MIXQ_COORDINATOR_JOB_PLANNER_H_
 #define MIXQ_COORDINATOR_JOB_PLANNER_H_
 

@@ -1,12 +1,7 @@
 // `mixq profile`: where the time of one forward pass goes, per quantizable
-// layer. It compiles the model twice - all FP32, and the given config (all
-// INT8 when none is given) - times every primitive with RunProfiled() over
-// several runs (median per step) and groups the steps by layer: a layer's
-// group is its own primitive and every step after it up to the next
-// quantizable layer (the ops that follow it: pooling, adds, reorders).
-// Reorders in the config's model are reported apart: with mixed precision
-// they are the cost of the FP32<->INT8 boundaries. The sum of the groups is
-// compared with the median of plain Run()s of the same model.
+// layer, FP32 against the given config (all INT8 when none is given), as a
+// table or JSON. The measurement is worker/layer_profile.h's ProfileLayers();
+// the sum of the groups is compared with the median of plain Run()s.
 #ifndef MIXQ_COORDINATOR_PROFILE_COMMAND_H_
 #define MIXQ_COORDINATOR_PROFILE_COMMAND_H_
 

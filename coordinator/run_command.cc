@@ -95,6 +95,7 @@ void PrintResult(const proto::StatusReply& s, std::ostream& out) {
       << s.tasks_total() << " tasks";
   if (s.tasks_failed() > 0) out << ", " << s.tasks_failed() << " failed";
   out << "\n";
+  for (const std::string& error : s.task_errors()) out << "  failed: " << error << "\n";
   if (s.evaluations_size() > 0) {
     std::snprintf(line, sizeof(line), "%-12s %-10s %9s %9s %9s %8s %8s\n", "config", "hardware",
                   "samples", "correct1", "correct5", "top1 %", "top5 %");

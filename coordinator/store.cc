@@ -1,5 +1,8 @@
 #include "coordinator/store.h"
 
+#include <nlohmann/json.hpp>
+#include <tuple>
+
 namespace mixq {
 namespace {
 
@@ -30,6 +33,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
       store->db_->Prepare("INSERT OR IGNORE INTO benchmarks(task_id, worker_id, "
                           "hardware_class_id, batch, threads, iterations, latency_ms_median, "
                           "latency_ms_p90, images_per_second) VALUES (?,?,?,?,?,?,?,?,?)"));
+  MIXQ_ASSIGN_OR_RETURN(store->insert_layer_profile_,
+                        store->db_->Prepare("INSERT OR IGNORE INTO layer_profiles(task_id, layer, "
+                                            "precision, ms) VALUES (?,?,?,?)"));
   MIXQ_ASSIGN_OR_RETURN(store->mark_done_,
                         store->db_->Prepare("UPDATE tasks SET state='done', attempts=attempts+1 "
                                             "WHERE id=? AND state!='done'"));
@@ -271,12 +277,20 @@ StatusOr<int> Store::WriteResults(const std::vector<TaskOutcome>& outcomes) {
       s->Bind(6, static_cast<int64_t>(r.bench().iterations()));
       s->Bind(7, r.bench().latency_ms_median()).Bind(8, r.bench().latency_ms_p90());
       s->Bind(9, r.bench().images_per_second());
+    } else if (r.has_profile()) {
+      StatusOr<int> rows = InsertLayerProfile(r.task_id(), r.profile().json());
+      if (!rows.ok()) {
+        (void)Rollback();
+        return rows.status();
+      }
+      if (*rows < 0) continue;  // malformed: the task is failed, not done
+      added += *rows > 0 ? 1 : 0;
     } else {
       continue;
     }
-    Status st = s->Run();
+    Status st = s != nullptr ? s->Run() : Status::Ok();
     if (st.ok()) {
-      added += db_->Changes();
+      if (s != nullptr) added += db_->Changes();
       mark_done_->Bind(1, r.task_id());
       st = mark_done_->Run();
     }
@@ -286,6 +300,46 @@ StatusOr<int> Store::WriteResults(const std::vector<TaskOutcome>& outcomes) {
     }
   }
   MIXQ_RETURN_IF_ERROR(Commit());
+  return added;
+}
+
+StatusOr<int> Store::InsertLayerProfile(const std::string& task_id, const std::string& json) {
+  const nlohmann::json doc = nlohmann::json::parse(json, nullptr, false);
+  std::vector<std::tuple<std::string, std::string, double>> rows;
+  const bool valid = doc.is_object() && doc.contains("layers") && doc["layers"].is_array();
+  if (valid) {
+    for (const nlohmann::json& layer : doc["layers"]) {
+      if (!layer.is_object() || !layer.value("layer", nlohmann::json()).is_string()) continue;
+      const std::string name = layer["layer"].get<std::string>();
+      auto ms = [&](const char* key) {
+        const nlohmann::json v = layer.value(key, nlohmann::json());
+        return v.is_number() ? v.get<double>() : -1.0;
+      };
+      const std::string precision = layer.value("precision", nlohmann::json()).is_string()
+                                        ? layer["precision"].get<std::string>()
+                                        : "";
+      rows.emplace_back(name, "fp32", ms("fp32_ms"));
+      // A layer FP32 in the config has its FP32 row already.
+      if (precision != "fp32" && precision != "-")
+        rows.emplace_back(name, precision, ms("config_ms"));
+      rows.emplace_back(name, "reorder", ms("reorder_ms"));
+    }
+  }
+  if (!valid || rows.empty()) {
+    // A worker's malformed result fails its task; it must not stop the store.
+    MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("UPDATE tasks SET state='failed', error=? "
+                                                  "WHERE id=? AND state='pending'"));
+    stmt->Bind(1, std::string("malformed profile result")).Bind(2, task_id);
+    MIXQ_RETURN_IF_ERROR(stmt->Run());
+    return -1;
+  }
+  int added = 0;
+  for (const auto& [layer, precision, ms] : rows) {
+    if (ms < 0) continue;
+    insert_layer_profile_->Bind(1, task_id).Bind(2, layer).Bind(3, precision).Bind(4, ms);
+    MIXQ_RETURN_IF_ERROR(insert_layer_profile_->Run());
+    added += db_->Changes();
+  }
   return added;
 }
 
@@ -313,6 +367,18 @@ StatusOr<JobProgress> Store::Progress(int64_t job_id) {
     p.total = stmt->Int(0);
     p.done = stmt->Int(1);
     p.failed = stmt->Int(2);
+  }
+  if (p.failed > 0) {
+    MIXQ_ASSIGN_OR_RETURN(auto errors,
+                          db_->Prepare("SELECT DISTINCT COALESCE(t.error, '') FROM job_tasks jt "
+                                       "JOIN tasks t ON t.id = jt.task_id "
+                                       "WHERE jt.job_id=? AND t.state='failed' ORDER BY 1"));
+    errors->Bind(1, job_id);
+    while (true) {
+      MIXQ_ASSIGN_OR_RETURN(bool more, errors->Step());
+      if (!more) break;
+      p.errors.push_back(errors->Text(0));
+    }
   }
   return p;
 }

@@ -54,6 +54,7 @@ struct JobProgress {
   int64_t total = 0;
   int64_t done = 0;
   int64_t failed = 0;
+  std::vector<std::string> errors;  // distinct errors of its failed tasks
 };
 
 class Store {
@@ -116,11 +117,16 @@ class Store {
 
  private:
   Status Migrate();
+  // Rows of a profile result's JSON into layer_profiles: per layer its
+  // "fp32", config precision ("int8") and "reorder" times. Malformed JSON
+  // fails the task instead (-1). Rows added.
+  StatusOr<int> InsertLayerProfile(const std::string& task_id, const std::string& json);
   StatusOr<int64_t> IdOf(const std::string& sql, const std::string& key);
 
   std::unique_ptr<SqliteDb> db_;
   std::unique_ptr<SqliteStatement> insert_shard_result_;
   std::unique_ptr<SqliteStatement> insert_benchmark_;
+  std::unique_ptr<SqliteStatement> insert_layer_profile_;
   std::unique_ptr<SqliteStatement> mark_done_;
 };
 

@@ -25,6 +25,38 @@ TEST(JobSpec, ParsesEvaluateJobAndResolvesPaths) {
   EXPECT_EQ(job->search.count("budget"), 1u);
 }
 
+TEST(JobSpec, CalibrationFileIsResolvedAndInt8KeptAsAWord) {
+  StatusOr<JobSpec> job = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+      "configs: [fp32, int8, c/mixed.json]\ncalibration: cal/m.json\nprofile: true\n"
+      "seven_bit: first\n",
+      "/base", "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_EQ(job->configs, (std::vector<std::string>{"fp32", "int8", "/base/c/mixed.json"}));
+  EXPECT_EQ(job->calibration_file, "/base/cal/m.json");
+  EXPECT_TRUE(job->profile);
+  EXPECT_EQ(job->seven_bit, "first");
+  EXPECT_EQ(job->search.count("calibration"), 0u);
+}
+
+TEST(JobSpec, CalibrationMappingStaysASearchSetting) {
+  StatusOr<JobSpec> job = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+      "calibration: {method: kl}\n",
+      "/base", "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_EQ(job->calibration_file, "");
+  EXPECT_FALSE(job->profile);
+  EXPECT_EQ(job->seven_bit, "none");
+  EXPECT_EQ(job->search.count("calibration"), 1u);
+  StatusOr<JobSpec> bad = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\nprofile: maybe\n", "",
+      "j.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'profile' must be true or false"), std::string::npos)
+      << bad.status().message();
+}
+
 TEST(JobSpec, RefusesUnknownKeyByPath) {
   StatusOr<JobSpec> job =
       ParseJobSpec("name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml, shard_sise: 3}}\n",

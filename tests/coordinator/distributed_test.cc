@@ -22,12 +22,16 @@
 #include <zmq_addon.hpp>
 
 #include "common/dataset.h"
+#include "common/precision_config.h"
 #include "common/protocol_codec.h"
 #include "common/sha256.h"
 #include "coordinator/coordinator_client.h"
 #include "coordinator/sqlite_db.h"
+#include "worker/calibration/calibration_file.h"
+#include "worker/calibration/calibrator.h"
 #include "worker/evaluator.h"
 #include "worker/onnx_importer.h"
+#include "worker/quant_spec.h"
 
 extern char** environ;
 
@@ -463,6 +467,263 @@ TEST(Distributed, HardwareAllRunsEachTaskOncePerConnectedClass) {
                     "WHERE h.name != t.hardware"),
             0);
   EXPECT_EQ(c.Count("SELECT COUNT(*) FROM hardware_classes WHERE isa = 'sse41'"), 1);
+}
+
+// Runs a shell command; its exit status, with stdout appended to `out`.
+int RunShell(const std::string& cmd, std::string* out) {
+  FILE* pipe = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while (pipe && (n = fread(buf, 1, sizeof(buf), pipe)) > 0) out->append(buf, n);
+  return pipe ? pclose(pipe) : -1;
+}
+
+std::string Squeezed(const std::string& text) {
+  std::string squeezed;
+  for (char ch : text) {
+    if (ch != ' ' || (!squeezed.empty() && squeezed.back() != ' ')) squeezed += ch;
+  }
+  return squeezed;
+}
+
+constexpr int64_t kInt8Samples = 1000;
+
+// A calibration of fm_resnet on 200 training samples, saved to `path`.
+StatusOr<Calibration> WriteCalibration(const Graph& graph, const std::string& path) {
+  MIXQ_ASSIGN_OR_RETURN(std::string sha, Sha256File(kSrc + "/models/fm_resnet.onnx"));
+  MIXQ_ASSIGN_OR_RETURN(DatasetSpec train,
+                        LoadDatasetSpec(kSrc + "/configs/datasets/fashion_mnist_train.yaml"));
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(train));
+  MIXQ_ASSIGN_OR_RETURN(Calibration calibration,
+                        Calibrate(graph, *dataset, 0, 200, ScaleOptions(),
+                                  CalibrationSource{sha, train.source}, CalibratorOptions()));
+  MIXQ_RETURN_IF_ERROR(SaveCalibration(calibration, path));
+  return calibration;
+}
+
+// WriteCalibration(), and the all-INT8 counts of Evaluate() in this process
+// on the first kInt8Samples test samples with it: the reference for workers.
+EvalCounts CalibrateAndEvaluateInt8(const std::string& path,
+                                    SevenBitWeights seven_bit = SevenBitWeights::kNone) {
+  const std::string model = kSrc + "/models/fm_resnet.onnx";
+  StatusOr<Graph> graph = ImportOnnx(model);
+  StatusOr<std::string> sha = Sha256File(model);
+  StatusOr<DatasetSpec> test = LoadDatasetSpec(kSrc + "/configs/datasets/fashion_mnist_test.yaml");
+  EXPECT_TRUE(graph.ok() && sha.ok() && test.ok());
+  if (!graph.ok() || !sha.ok() || !test.ok()) return {};
+  StatusOr<std::unique_ptr<Dataset>> test_ds = Dataset::Open(*test);
+  EXPECT_TRUE(test_ds.ok());
+  if (!test_ds.ok()) return {};
+  StatusOr<Calibration> calibration = WriteCalibration(*graph, path);
+  EXPECT_TRUE(calibration.ok()) << calibration.status().message();
+  if (!calibration.ok()) return {};
+  StatusOr<QuantSpec> spec =
+      MakeQuantSpec(UniformPrecisionConfig(Precision::kInt8, graph->QuantizableLayers(), *sha),
+                    *calibration, seven_bit);
+  EXPECT_TRUE(spec.ok());
+  if (!spec.ok()) return {};
+  EvalOptions options;
+  options.count = kInt8Samples;
+  options.executor.quant = *spec;
+  StatusOr<EvalCounts> counts = Evaluate(*graph, **test_ds, options);
+  EXPECT_TRUE(counts.ok());
+  return counts.ok() ? *counts : EvalCounts();
+}
+
+TEST(Distributed, MixqRunOfInt8JobGivesLocalInt8Counts) {
+  char tmpl[] = "/tmp/mixq-int8-test-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const EvalCounts local = CalibrateAndEvaluateInt8(dir + "/calibration.json");
+  ASSERT_EQ(local.samples, kInt8Samples);
+  // Relative calibration path: resolved against the job file's folder.
+  std::ofstream(dir + "/job.yaml")
+      << "name: int8\nmodel: " << kSrc << "/models/fm_resnet.onnx\n"
+      << "data: {evaluation: {dataset: " << kSrc
+      << "/configs/datasets/fashion_mnist_test.yaml, shard_size: 250, count: " << kInt8Samples
+      << "}}\nconfigs: [fp32, int8]\ncalibration: calibration.json\n"
+      << "benchmark: {batches: [1], seconds: 0.05}\n";
+  std::string out;
+  ASSERT_EQ(RunShell(kBin + "/mixq run " + dir + "/job.yaml --workers 2 --threads 1 --db " + dir +
+                         "/run.db 2>" + dir + "/stderr.txt",
+                     &out),
+            0)
+      << out;
+  const std::string expected = "int8 any " + std::to_string(local.samples) + " " +
+                               std::to_string(local.correct1) + " " +
+                               std::to_string(local.correct5);
+  EXPECT_NE(Squeezed(out).find(expected), std::string::npos) << out;
+  // 4 shards + 1 benchmark per config.
+  EXPECT_NE(out.find("job 1: done, 10/10 tasks"), std::string::npos) << out;
+  // Memo keys carry the calibration hash: INT8 tasks of another calibration
+  // are new work, FP32 tasks are not.
+  std::ofstream(dir + "/calibration.json", std::ios::app) << "\n";
+  std::string again;
+  ASSERT_EQ(RunShell(kBin + "/mixq run " + dir + "/job.yaml --workers 1 --threads 1 --db " + dir +
+                         "/run.db 2>" + dir + "/stderr2.txt",
+                     &again),
+            0)
+      << again;
+  std::ifstream err(dir + "/stderr2.txt");
+  std::stringstream err_text;
+  err_text << err.rdbuf();
+  EXPECT_NE(err_text.str().find("10 task(s), 5 to run"), std::string::npos) << err_text.str();
+  EXPECT_NE(Squeezed(again).find(expected), std::string::npos) << again;
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+TEST(Distributed, Int8ConfigWithoutCalibrationIsRefusedAtSubmission) {
+  Cluster c;
+  c.StartCoordinator();
+  const std::string job = Cluster::JobYaml("no-calibration") + "configs: [fp32, int8]\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_NE(reply->error().find("config 'int8' has"), std::string::npos) << reply->error();
+  EXPECT_NE(reply->error().find("names no calibration"), std::string::npos) << reply->error();
+  // A calibration made for another model is refused too.
+  StatusOr<Graph> graph = ImportOnnx(kSrc + "/models/fm_resnet.onnx");
+  ASSERT_TRUE(graph.ok());
+  const std::string path = c.dir() + "/other.json";
+  StatusOr<Calibration> calibration = WriteCalibration(*graph, path);
+  ASSERT_TRUE(calibration.ok());
+  calibration->model_sha256 = std::string(64, '0');
+  ASSERT_TRUE(SaveCalibration(*calibration, path).ok());
+  reply = c.client().Submit(job + "calibration: " + path + "\n", "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_NE(reply->error().find("was made for another model"), std::string::npos) << reply->error();
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM jobs"), 0);
+}
+
+TEST(Distributed, JobForAbsentHardwareClassFailsNamingTheClass) {
+  Cluster c;
+  c.StartCoordinator({"--missing-class-grace-ms", "1000"});
+  c.AddWorker();
+  ASSERT_TRUE(PollUntil([&] { return c.Status(0).workers() == 1; }));
+  const std::string job = Cluster::JobYaml("absent-class") + "hardware: [no-such-cpu]\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_EQ(reply->error(), "");
+  proto::StatusReply s;
+  ASSERT_TRUE(PollUntil([&] {
+    s = c.Status(reply->job_id());
+    return s.state() != "running" && !s.state().empty();
+  })) << c.coordinator().Log();
+  EXPECT_EQ(s.state(), "failed");
+  EXPECT_EQ(s.tasks_failed(), kEvalTasks + 1);
+  ASSERT_EQ(s.task_errors_size(), 1);
+  EXPECT_NE(s.task_errors(0).find("hardware class 'no-such-cpu'"), std::string::npos)
+      << s.task_errors(0);
+  std::string out;
+  RunShell(kBin + "/mixq status " + std::to_string(reply->job_id()) + " --coordinator " +
+               c.endpoint() + " 2>&1",
+           &out);
+  EXPECT_NE(out.find("failed: no connected worker of hardware class 'no-such-cpu'"),
+            std::string::npos)
+      << out;
+}
+
+TEST(Distributed, ProfileTaskListsEveryQuantizableLayerWithPositiveTimes) {
+  Cluster c;
+  c.StartCoordinator();
+  c.AddWorker();
+  StatusOr<Graph> graph = ImportOnnx(kSrc + "/models/fm_resnet.onnx");
+  ASSERT_TRUE(graph.ok());
+  const std::string calibration = c.dir() + "/calibration.json";
+  ASSERT_TRUE(WriteCalibration(*graph, calibration).ok());
+  const std::string job = "name: profile\nmodel: " + kSrc +
+                          "/models/fm_resnet.onnx\ndata: {evaluation: {dataset: " + kSrc +
+                          "/configs/datasets/fashion_mnist_test.yaml, count: 100}}\n"
+                          "configs: [int8]\ncalibration: " +
+                          calibration + "\nbenchmark: {batches: []}\nprofile: true\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_EQ(reply->error(), "");
+  EXPECT_EQ(reply->tasks_total(), 2);  // one evaluate shard, one profile
+  c.WaitDone(reply->job_id());
+  const std::vector<std::string> layers = graph->QuantizableLayers();
+  ASSERT_FALSE(layers.empty());
+  for (const std::string& layer : layers) {
+    EXPECT_EQ(c.Count("SELECT COUNT(*) FROM layer_profiles WHERE layer='" + layer +
+                      "' AND precision IN ('fp32', 'int8') AND ms > 0"),
+              2)
+        << layer;
+  }
+  EXPECT_EQ(c.Count("SELECT COUNT(DISTINCT layer) FROM layer_profiles WHERE precision='int8'"),
+            static_cast<int64_t>(layers.size()));
+}
+
+TEST(Distributed, SevenBitJobGivesLocalSevenBitCounts) {
+  Cluster c;
+  c.StartCoordinator();
+  c.AddWorker();
+  const std::string calibration = c.dir() + "/calibration.json";
+  const EvalCounts local = CalibrateAndEvaluateInt8(calibration, SevenBitWeights::kAll);
+  ASSERT_EQ(local.samples, kInt8Samples);
+  const std::string job = "name: seven\nmodel: " + kSrc +
+                          "/models/fm_resnet.onnx\ndata: {evaluation: {dataset: " + kSrc +
+                          "/configs/datasets/fashion_mnist_test.yaml, shard_size: 500, count: " +
+                          std::to_string(kInt8Samples) +
+                          "}}\nconfigs: [int8]\ncalibration: " + calibration +
+                          "\nseven_bit: all\nbenchmark: {batches: []}\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_EQ(reply->error(), "");
+  proto::StatusReply s = c.WaitDone(reply->job_id());
+  ASSERT_EQ(s.evaluations_size(), 1);
+  EXPECT_EQ(s.evaluations(0).config(), "int8");
+  EXPECT_EQ(s.evaluations(0).samples(), local.samples);
+  EXPECT_EQ(s.evaluations(0).correct1(), local.correct1);
+  EXPECT_EQ(s.evaluations(0).correct5(), local.correct5);
+}
+
+TEST(Distributed, MixedConfigFileGivesLocalCounts) {
+  Cluster c;
+  c.StartCoordinator();
+  c.AddWorker({"--no-local-paths"});  // the calibration travels as a blob
+  const std::string model = kSrc + "/models/fm_resnet.onnx";
+  StatusOr<Graph> graph = ImportOnnx(model);
+  ASSERT_TRUE(graph.ok());
+  const std::string calibration_path = c.dir() + "/calibration.json";
+  StatusOr<Calibration> calibration = WriteCalibration(*graph, calibration_path);
+  ASSERT_TRUE(calibration.ok());
+  // The first half of the layers INT8, the rest FP32.
+  const std::vector<std::string> layers = graph->QuantizableLayers();
+  std::string text = "{\"layers\": {";
+  for (size_t i = 0; i < layers.size(); ++i) {
+    text += (i ? ", \"" : "\"") + layers[i] + "\": \"" + (i < layers.size() / 2 ? "int8" : "fp32") +
+            "\"";
+  }
+  text += "}}";
+  std::ofstream(c.dir() + "/half.json") << text;
+  StatusOr<PrecisionConfig> config = ParsePrecisionConfig(text, layers, calibration->model_sha256);
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  ASSERT_GT(config->Count(Precision::kInt8), 0);
+  StatusOr<QuantSpec> spec = MakeQuantSpec(*config, *calibration, SevenBitWeights::kNone);
+  ASSERT_TRUE(spec.ok());
+  StatusOr<DatasetSpec> test = LoadDatasetSpec(kSrc + "/configs/datasets/fashion_mnist_test.yaml");
+  ASSERT_TRUE(test.ok());
+  StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(*test);
+  ASSERT_TRUE(dataset.ok());
+  EvalOptions options;
+  options.count = kInt8Samples;
+  options.executor.quant = *spec;
+  StatusOr<EvalCounts> local = Evaluate(*graph, **dataset, options);
+  ASSERT_TRUE(local.ok());
+
+  const std::string job = "name: half\nmodel: " + model + "\ndata: {evaluation: {dataset: " + kSrc +
+                          "/configs/datasets/fashion_mnist_test.yaml, shard_size: 500, count: " +
+                          std::to_string(kInt8Samples) +
+                          "}}\nconfigs: [half.json]\ncalibration: calibration.json\n"
+                          "benchmark: {batches: []}\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, c.dir(), milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_EQ(reply->error(), "");
+  proto::StatusReply s = c.WaitDone(reply->job_id());
+  ASSERT_EQ(s.evaluations_size(), 1);
+  EXPECT_EQ(s.evaluations(0).config(), "half");
+  EXPECT_EQ(s.evaluations(0).samples(), local->samples);
+  EXPECT_EQ(s.evaluations(0).correct1(), local->correct1);
+  EXPECT_EQ(s.evaluations(0).correct5(), local->correct5);
 }
 
 }  // namespace

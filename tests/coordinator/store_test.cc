@@ -101,5 +101,53 @@ TEST(Store, FailedTaskFailsTheJob) {
   EXPECT_EQ(f.store->Progress(f.job).value().state, "failed");
 }
 
+TEST(Store, FailedTaskErrorsAreListedOnceInProgress) {
+  Fixture f;
+  for (const char* id : {"t1", "t2", "t3"})
+    ASSERT_TRUE(f.store->AddTask(f.job, f.Task(id)).value());
+  ASSERT_TRUE(f.store->MarkTaskFailed("t1", "no worker of class 'x'").ok());
+  ASSERT_TRUE(f.store->MarkTaskFailed("t2", "no worker of class 'x'").ok());
+  JobProgress p = f.store->Progress(f.job).value();
+  EXPECT_EQ(p.failed, 2);
+  EXPECT_EQ(p.errors, std::vector<std::string>{"no worker of class 'x'"});
+}
+
+TEST(Store, ProfileResultBecomesLayerRowsAndMalformedOneFailsItsTask) {
+  Fixture f;
+  PlannedTask good = f.Task("p1"), bad = f.Task("p2");
+  good.kind = bad.kind = "profile";
+  ASSERT_TRUE(f.store->AddTask(f.job, good).value());
+  ASSERT_TRUE(f.store->AddTask(f.job, bad).value());
+  TaskOutcome g, b;
+  g.result.set_task_id("p1");
+  g.result.mutable_profile()->set_json(
+      R"({"layers": [{"layer": "conv", "quantizable": true, "precision": "int8",
+          "fp32_ms": 0.5, "config_ms": 0.25, "reorder_ms": 0.125},
+         {"layer": "fc", "quantizable": true, "precision": "fp32",
+          "fp32_ms": 0.75, "config_ms": 0.7, "reorder_ms": 0.0}]})");
+  b.result.set_task_id("p2");
+  b.result.mutable_profile()->set_json("{not json");
+  EXPECT_EQ(f.store->WriteResults({g, b}).value(), 1);
+  auto count = [&](const std::string& where) {
+    auto stmt = f.store->db().Prepare(
+        "SELECT COUNT(*), COALESCE(SUM(ms), 0) FROM layer_profiles "
+        "WHERE " +
+        where);
+    EXPECT_TRUE(stmt.ok());
+    EXPECT_TRUE((*stmt)->Step().value());
+    return std::make_pair((*stmt)->Int(0), (*stmt)->Real(1));
+  };
+  EXPECT_EQ(count("layer='conv' AND precision='int8'"), std::make_pair(int64_t{1}, 0.25));
+  EXPECT_EQ(count("layer='conv' AND precision='fp32'"), std::make_pair(int64_t{1}, 0.5));
+  EXPECT_EQ(count("layer='conv' AND precision='reorder'"), std::make_pair(int64_t{1}, 0.125));
+  // An FP32 layer of the config has its all-FP32 time only.
+  EXPECT_EQ(count("layer='fc'").first, 2);
+  EXPECT_EQ(count("task_id='p2'").first, 0);
+  JobProgress p = f.store->Progress(f.job).value();
+  EXPECT_EQ(p.done, 1);
+  EXPECT_EQ(p.failed, 1);
+  EXPECT_EQ(p.errors, std::vector<std::string>{"malformed profile result"});
+}
+
 }  // namespace
 }  // namespace mixq

@@ -1,7 +1,10 @@
 #include "worker/daemon/task_runner.h"
 
+#include "common/precision_config.h"
 #include "worker/benchmark.h"
+#include "worker/calibration/calibration_file.h"
 #include "worker/evaluator.h"
+#include "worker/layer_profile.h"
 #include "worker/onnx_importer.h"
 
 namespace mixq {
@@ -36,12 +39,39 @@ Status TaskRunner::LoadDataset(const proto::DatasetRef& ref, const TaskFiles& fi
   return Status::Ok();
 }
 
-StatusOr<proto::TaskResult> TaskRunner::Run(const proto::TaskAssign& task, const TaskFiles& files) {
-  if (task.config_json() != "fp32" || !task.calibration_sha256().empty()) {
-    return Unimplemented("task " + task.task_id() +
-                         ": only the fp32 config runs on workers so far (INT8 not wired in)");
+Status TaskRunner::LoadQuant(const proto::TaskAssign& task, const TaskFiles& files) {
+  const std::string key = task.model().sha256() + "\n" + task.calibration_sha256() + "\n" +
+                          task.seven_bit() + "\n" + task.config_json();
+  if (key == quant_key_) return Status::Ok();
+  quant_key_.clear();
+  quant_ = QuantSpec();
+  if (task.config_json() != "fp32") {
+    const std::string& model_sha256 = task.model().sha256();
+    MIXQ_ASSIGN_OR_RETURN(
+        PrecisionConfig config,
+        ParsePrecisionConfig(task.config_json(), graph_->QuantizableLayers(), model_sha256));
+    Calibration calibration;
+    calibration.model_sha256 = model_sha256;
+    if (!task.calibration_sha256().empty()) {
+      if (files.calibration.empty()) {
+        return InvalidArgument("task " + task.task_id() + ": calibration blob missing");
+      }
+      MIXQ_ASSIGN_OR_RETURN(calibration, LoadCalibration(files.calibration));
+    }
+    MIXQ_ASSIGN_OR_RETURN(
+        SevenBitWeights seven_bit,
+        ParseSevenBitWeights(task.seven_bit().empty() ? "none" : task.seven_bit()));
+    StatusOr<QuantSpec> spec = MakeQuantSpec(config, calibration, seven_bit);
+    if (!spec.ok()) return spec.status().WithContext("task " + task.task_id());
+    quant_ = std::move(*spec);
   }
+  quant_key_ = key;
+  return Status::Ok();
+}
+
+StatusOr<proto::TaskResult> TaskRunner::Run(const proto::TaskAssign& task, const TaskFiles& files) {
   MIXQ_RETURN_IF_ERROR(LoadModel(task.model().sha256(), files.model));
+  MIXQ_RETURN_IF_ERROR(LoadQuant(task, files));
   proto::TaskResult result;
   result.set_task_id(task.task_id());
   switch (task.kind()) {
@@ -52,6 +82,7 @@ StatusOr<proto::TaskResult> TaskRunner::Run(const proto::TaskAssign& task, const
       options.begin = task.begin();
       options.count = task.count();
       options.executor.threads = threads_;
+      options.executor.quant = quant_;
       MIXQ_ASSIGN_OR_RETURN(EvalCounts counts, Evaluate(*graph_, *dataset_, options));
       proto::EvalResult* eval = result.mutable_eval();
       eval->set_samples(counts.samples);
@@ -64,6 +95,7 @@ StatusOr<proto::TaskResult> TaskRunner::Run(const proto::TaskAssign& task, const
       BenchOptions options;
       options.batch = task.batch() > 0 ? task.batch() : 1;
       options.executor.threads = threads_;
+      options.executor.quant = quant_;
       if (task.min_seconds() > 0) options.min_seconds = task.min_seconds();
       MIXQ_ASSIGN_OR_RETURN(BenchResult bench, Benchmark(*graph_, options));
       proto::BenchResult* out = result.mutable_bench();
@@ -73,6 +105,17 @@ StatusOr<proto::TaskResult> TaskRunner::Run(const proto::TaskAssign& task, const
       out->set_latency_ms_median(bench.latency_ms_median);
       out->set_latency_ms_p90(bench.latency_ms_p90);
       out->set_images_per_second(bench.images_per_second);
+      return result;
+    }
+    case proto::TASK_KIND_PROFILE: {
+      LayerProfileOptions options;
+      options.batch = task.batch() > 0 ? task.batch() : 1;
+      options.threads = threads_;
+      MIXQ_ASSIGN_OR_RETURN(LayerProfile profile, ProfileLayers(*graph_, quant_, options));
+      proto::ProfileResult* out = result.mutable_profile();
+      out->set_batch(options.batch);
+      out->set_threads(threads_);
+      out->set_json(LayerProfileToJson(profile).dump());
       return result;
     }
     default:

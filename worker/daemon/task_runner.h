@@ -1,7 +1,8 @@
 // Runs one task on this worker: the single place where a TaskAssign becomes
-// engine calls (import, Evaluate, Benchmark), so INT8 configs and new task
-// kinds plug in here. Keeps the last imported model and opened dataset, as a
-// worker usually gets many shards of the same ones in a row.
+// engine calls (import, Evaluate, Benchmark, ProfileLayers), with the
+// QuantSpec built from the task's config and calibration (MakeQuantSpec).
+// Keeps the last imported model, opened dataset and built spec, as a worker
+// usually gets many shards of the same ones in a row.
 #ifndef MIXQ_WORKER_DAEMON_TASK_RUNNER_H_
 #define MIXQ_WORKER_DAEMON_TASK_RUNNER_H_
 
@@ -12,14 +13,16 @@
 #include "common/status.h"
 #include "schemas/mixq.pb.h"
 #include "worker/graph.h"
+#include "worker/quant_spec.h"
 
 namespace mixq {
 
 // Local files for a task's blobs (from the BlobCache).
 struct TaskFiles {
   std::string model;
-  std::string images;  // evaluate only
-  std::string labels;  // evaluate only
+  std::string images;       // evaluate only
+  std::string labels;       // evaluate only
+  std::string calibration;  // tasks with a calibration_sha256 only
 };
 
 class TaskRunner {
@@ -33,12 +36,16 @@ class TaskRunner {
  private:
   Status LoadModel(const std::string& sha256, const std::string& path);
   Status LoadDataset(const proto::DatasetRef& ref, const TaskFiles& files);
+  // The spec of the task's config and calibration (empty for "fp32").
+  Status LoadQuant(const proto::TaskAssign& task, const TaskFiles& files);
 
   int threads_;
   std::string model_sha256_;
   std::unique_ptr<Graph> graph_;
   std::string dataset_key_;
   std::unique_ptr<Dataset> dataset_;
+  std::string quant_key_;
+  QuantSpec quant_;
 };
 
 }  // namespace mixq

@@ -200,6 +200,7 @@ class WorkerDaemon {
       need(task.dataset().images(), &files_.images);
       need(task.dataset().labels(), &files_.labels);
     }
+    if (!task.calibration_sha256().empty()) need(task.calibration(), &files_.calibration);
     NextBlobOrStart();
   }
 
