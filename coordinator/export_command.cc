@@ -8,6 +8,7 @@
 #include "common/precision_config.h"
 #include "common/sha256.h"
 #include "worker/calibration/calibration_file.h"
+#include "worker/isa.h"
 #include "worker/onnx_importer.h"
 #include "worker/qdq_export.h"
 
@@ -51,6 +52,7 @@ Status RunExportCommand(const ExportCommandOptions& options, std::ostream& out) 
 int ExportMain(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
   ExportCommandOptions o;
+  std::string max_isa;
   po::options_description desc("mixq export: a precision config as a QDQ ONNX model");
   desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
       "config", po::value<std::string>(&o.config)->required(),
@@ -59,7 +61,10 @@ int ExportMain(const std::vector<std::string>& args) {
       "calibration JSON (mixq calibrate)")(
       "output,o", po::value<std::string>(&o.output)->required(), "QDQ ONNX file to write")(
       "seven-bit", po::value<std::string>(&o.seven_bit)->default_value("none"),
-      "7-bit weights: none | first | all")("help,h", "show this help");
+      "7-bit weights: none | first | all")(
+      "max-isa", po::value<std::string>(&max_isa),
+      "cap oneDNN's ISA, as on every command (export itself runs no kernels)")("help,h",
+                                                                               "show this help");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).run(), vm);
   if (vm.count("help")) {
@@ -67,7 +72,8 @@ int ExportMain(const std::vector<std::string>& args) {
     return 0;
   }
   po::notify(vm);
-  const Status s = RunExportCommand(o, std::cout);
+  Status s = max_isa.empty() ? Status::Ok() : SetMaxIsa(max_isa);
+  if (s.ok()) s = RunExportCommand(o, std::cout);
   if (s.ok()) return 0;
   std::cerr << "mixq export: " << s.message() << "\n";
   return 1;

@@ -188,7 +188,12 @@ StatusOr<ProfileData> LocalBackend::Profile() {
       }
     }
     if (mask == &fp32) profile.other_ms = other;
-    if (options_.progress) options_.progress("profile: " + DescribeMask(space_, *mask));
+    if (options_.progress) {
+      options_.progress(std::string("profile: ") + (mask == &fp32   ? "fp32"
+                                                    : mask == &int8 ? "int8"
+                                                    : mask == &even ? "even layers int8"
+                                                                    : "odd layers int8"));
+    }
   }
   return profile;
 }

@@ -3,6 +3,8 @@
 // on 1000 test images within 2 points of FP32.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "common/dataset.h"
 #include "tests/worker/int8_test_util.h"
 #include "worker/evaluator.h"
@@ -58,8 +60,11 @@ void ExpectInt8TopOneNearFp32(const std::string& name) {
       "int8 %.1f %%\n",
       name.c_str(), top1_fp32, top1_half, top1_int8);
   EXPECT_GT(top1_fp32, 80.0);
-  EXPECT_NEAR(top1_half, top1_fp32, 2.0);
   EXPECT_NEAR(top1_int8, top1_fp32, 2.0);
+  // The mixed config lies between FP32 and all-INT8, within noise (5 of the
+  // 1000 images).
+  EXPECT_GE(top1_half, std::min(top1_fp32, top1_int8) - 0.5);
+  EXPECT_LE(top1_half, std::max(top1_fp32, top1_int8) + 0.5);
 }
 
 TEST(Int8Models, FmResnetTopOneWithinTwoPoints) { ExpectInt8TopOneNearFp32("fm_resnet"); }
