@@ -8,7 +8,7 @@ namespace {
 
 // Migration i (1-based) brings the schema from version i-1 to i. Append,
 // never edit: a database remembers which ones it has run.
-std::vector<std::string> Migrations() { return {DbSchemaSql()}; }
+std::vector<std::string> Migrations() { return {DbSchemaSql(), DbMigrationV2Sql()}; }
 
 }  // namespace
 

@@ -19,7 +19,7 @@
 
 namespace mixq {
 
-inline constexpr int kSchemaVersion = 1;
+inline constexpr int kSchemaVersion = 2;
 
 // A task as the planner makes it; `id` is the memo key.
 struct PlannedTask {
@@ -130,8 +130,10 @@ class Store {
   std::unique_ptr<SqliteStatement> mark_done_;
 };
 
-// The schema text (schemas/db.sql), embedded at build time.
+// The schema text (schemas/db.sql, version 1) and the migrations after it
+// (schemas/db_v2.sql, ...), embedded at build time.
 const char* DbSchemaSql();
+const char* DbMigrationV2Sql();
 
 }  // namespace mixq
 

@@ -1,6 +1,9 @@
 #include "coordinator/store.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 namespace mixq {
 namespace {
@@ -47,6 +50,45 @@ struct Fixture {
 TEST(Store, MigratesToCurrentVersion) {
   Fixture f;
   EXPECT_EQ(f.store->SchemaVersion().value(), kSchemaVersion);
+}
+
+// A database written by schema version 1 (db.sql alone) opens at the current
+// version with its results intact and the version-2 columns and tables there.
+TEST(Store, Version1DatabaseMigratesKeepingItsResults) {
+  const std::string path = ::testing::TempDir() + "/mixq_v1_" + std::to_string(::getpid()) + ".db";
+  std::remove(path.c_str());
+  {
+    auto db = SqliteDb::Open(path);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec(DbSchemaSql()).ok());
+    Status filled = (*db)->Exec(
+        "DELETE FROM schema_version; INSERT INTO schema_version VALUES (1);"
+        "INSERT INTO blobs VALUES ('m', '/m.onnx', 1);"
+        "INSERT INTO models(id, sha256, path) VALUES (1, 'm', '/m.onnx');"
+        "INSERT INTO configs(id, sha256, name, json) VALUES (1, 'c', 'fp32', '{}');"
+        "INSERT INTO tasks(id, kind, model_id, config_id, hardware, assign) "
+        "VALUES ('t1', 'evaluate', 1, 1, 'any', x'');"
+        "INSERT INTO shard_results(task_id, samples, correct1, correct5, seconds) "
+        "VALUES ('t1', 100, 93, 99, 0.5);");
+    ASSERT_TRUE(filled.ok()) << filled.message();
+  }
+  auto opened = Store::Open(path);
+  ASSERT_TRUE(opened.ok()) << opened.status().message();
+  Store& store = **opened;
+  EXPECT_EQ(store.SchemaVersion().value(), 2);
+  auto stmt =
+      store.db().Prepare("SELECT correct1, agree1 IS NULL FROM shard_results WHERE task_id='t1'");
+  ASSERT_TRUE(stmt.ok());
+  ASSERT_TRUE((*stmt)->Step().value());
+  EXPECT_EQ((*stmt)->Int(0), 93);
+  EXPECT_EQ((*stmt)->Int(1), 1);
+  for (const char* table : {"calibration_stats", "search_steps", "search_results"}) {
+    auto count = store.db().Prepare(std::string("SELECT COUNT(*) FROM ") + table);
+    EXPECT_TRUE(count.ok()) << table;
+  }
+  auto hw = store.db().Prepare("SELECT hardware_class, predicted_ms FROM search_steps");
+  EXPECT_TRUE(hw.ok()) << "search_steps has its version-2 columns";
+  std::remove(path.c_str());
 }
 
 TEST(Store, ResultIsStoredOncePerTask) {
