@@ -232,6 +232,20 @@ StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& spec, const std::strin
     }
     job.hardware = known_classes;
   }
+  // A bare ISA ("avx2") names the connected class with that effective ISA
+  // ("<cpu> / <n> cores / avx2"), as workers started with --max-isa are; an
+  // unmatched name stays, so its tasks fail as a missing class.
+  for (std::string& hw : job.hardware) {
+    if (hw == "any" || hw.find(" / ") != std::string::npos) continue;
+    for (const std::string& known : known_classes) {
+      const std::string suffix = " / " + hw;
+      if (known.size() > suffix.size() &&
+          known.compare(known.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        hw = known;
+        break;
+      }
+    }
+  }
   MIXQ_RETURN_IF_ERROR(store->Begin());
   StatusOr<PlanResult> plan = PlanInTransaction(store, job, yaml_text, lease_ms);
   if (!plan.ok()) {

@@ -13,6 +13,7 @@
 #include "coordinator/engine_commands.h"
 #include "coordinator/export_command.h"
 #include "coordinator/profile_command.h"
+#include "coordinator/query/query_cli.h"
 #include "coordinator/run_command_cli.h"
 #include "coordinator/search_command.h"
 
@@ -246,12 +247,13 @@ int main(int argc, char** argv) {
     if (command == "export") return mixq::ExportMain(args);
     if (command == "search") return Search(args);
     if (auto code = mixq::RunCoordinatorCommand(command, args)) return *code;
+    if (auto code = mixq::RunQueryCommand(command, args, std::cout, std::cerr)) return *code;
     if (command == "version" || command == "--version") {
       std::cout << "mixq " << MIXQ_VERSION << "\n";
       return 0;
     }
     if (command == "help" || command == "--help" || command == "-h") {
-      std::cout << kUsage << mixq::kRunCommandsUsage;
+      std::cout << kUsage << mixq::kRunCommandsUsage << mixq::kQueryCommandsUsage;
       return 0;
     }
     std::cerr << "mixq: unknown command '" << command << "'\n\n" << kUsage;

@@ -17,7 +17,10 @@
 
 #include "common/hardware_info.h"
 #include "common/job_spec.h"
+#include "coordinator/compare_job.h"
 #include "coordinator/coordinator_client.h"
+#include "coordinator/query/queries.h"
+#include "coordinator/store.h"
 
 extern char** environ;
 
@@ -155,13 +158,92 @@ StatusOr<proto::StatusReply> WaitForJob(CoordinatorClient* client, int64_t job_i
   }
 }
 
+std::vector<std::string> SplitCommas(const std::string& text) {
+  std::vector<std::string> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (!item.empty()) out.push_back(item);
+  }
+  if (out.empty()) out.push_back("");  // no cap
+  return out;
+}
+
+// A compare job (coordinator/compare_job.h): waits for every local worker
+// (so that 'hardware: all' sees every class), submits one evaluate job per
+// model under a parent job row, waits for them and prints the comparison.
+Status RunCompareJob(const CompareSpec& spec, const std::string& yaml,
+                     const std::vector<SubJob>& sub_jobs, const RunCommandOptions& options,
+                     int workers, CoordinatorClient* client, const std::function<bool()>& alive,
+                     std::ostream& out) {
+  for (int tries = 0;; ++tries) {
+    StatusOr<proto::StatusReply> s = client->GetStatus(0, milliseconds(10000));
+    if (!s.ok()) return s.status();
+    if (s->workers() >= workers) break;
+    if (tries > 600 || !alive()) return Unavailable("the local workers did not all connect");
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  int64_t parent = 0;
+  {
+    MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
+    MIXQ_ASSIGN_OR_RETURN(parent, CreateCompareJob(*store, spec.name, yaml));
+  }
+  std::vector<int64_t> ids;
+  for (const SubJob& job : sub_jobs) {
+    MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply reply,
+                          client->Submit(job.yaml, "", milliseconds(60000)));
+    if (!reply.error().empty()) return InvalidArgument(reply.error());
+    ids.push_back(reply.job_id());
+    MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
+    MIXQ_RETURN_IF_ERROR(SetParentJob(*store, reply.job_id(), parent));
+  }
+  std::fprintf(stderr, "job %lld (compare): %zu sub-job(s)\n", static_cast<long long>(parent),
+               ids.size());
+  bool all_done = true;
+  for (int64_t id : ids) {
+    MIXQ_ASSIGN_OR_RETURN(proto::StatusReply status,
+                          WaitForJob(client, id, options.progress, alive));
+    PrintResult(status, out);
+    all_done = all_done && status.state() == "done";
+  }
+  {
+    MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
+    MIXQ_RETURN_IF_ERROR(store->SetJobState(parent, all_done ? "done" : "failed"));
+  }
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, OpenQueryDb(options.db));
+  CompareQuery query;
+  for (const CompareModel& m : spec.models) query.models.push_back(m.model);
+  if (!(spec.hardware.size() == 1 && spec.hardware[0] == "all")) query.hardware = spec.hardware;
+  MIXQ_ASSIGN_OR_RETURN(CompareTables tables, QueryCompare(*db, query));
+  out << "\njob " << parent << " (compare): accuracy drop vs FP32, points\n"
+      << RenderTable(tables.accuracy, TableFormat::kTable) << "\nspeed-up over FP32\n"
+      << RenderTable(tables.speedup, TableFormat::kTable);
+  for (const std::string& c : tables.missing) out << "missing hardware class: " << c << "\n";
+  if (!all_done || !tables.missing.empty()) {
+    return Internal("compare job " + std::to_string(parent) +
+                    (tables.missing.empty() ? " had failed tasks" : " misses hardware classes"));
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
-  MIXQ_ASSIGN_OR_RETURN(JobSpec job, LoadJobSpec(options.job));  // fail early, before spawning
   MIXQ_ASSIGN_OR_RETURN(std::string yaml, ReadFile(options.job));
+  const bool compare = IsCompareJob(yaml);
+  CompareSpec compare_spec;
+  if (compare) {
+    MIXQ_ASSIGN_OR_RETURN(compare_spec, LoadCompareSpec(options.job));
+  } else {
+    MIXQ_ASSIGN_OR_RETURN(JobSpec job, LoadJobSpec(options.job));  // fail early, before spawning
+  }
+  // --max-isa a,b,c: workers of each capped class (hardware classes on one
+  // machine); `workers` is per class.
+  const std::vector<std::string> isas = SplitCommas(options.max_isa);
   const int cores = UsableCores();
-  const int workers = options.workers > 0 ? options.workers : std::max(1, cores / 2);
+  const int per_isa = options.workers > 0 ? options.workers
+                                          : std::max(1, cores / 2 / static_cast<int>(isas.size()));
+  const int workers = per_isa * static_cast<int>(isas.size());
   const int threads = options.threads > 0 ? options.threads : std::max(1, cores / workers);
 
   char dir_template[] = "/tmp/mixq-run-XXXXXX";
@@ -169,6 +251,17 @@ Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
   const std::string dir = dir_template;
   const std::string endpoint = "ipc://" + dir + "/coordinator";
   const std::string bin = BinaryDir();
+  std::vector<SubJob> sub_jobs;
+  if (compare) {
+    StatusOr<std::vector<SubJob>> expanded =
+        ExpandCompareJob(compare_spec, options.db, dir, std::cerr);
+    if (!expanded.ok()) {
+      std::error_code ec;
+      fs::remove_all(dir, ec);
+      return expanded.status();
+    }
+    sub_jobs = std::move(*expanded);
+  }
 
   std::signal(SIGINT, OnInterrupt);
   std::signal(SIGTERM, OnInterrupt);
@@ -182,9 +275,9 @@ Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
       std::vector<std::string> argv = {
           bin + "/mixq-worker", "--connect", endpoint,  "--threads",   std::to_string(threads),
           "--log-level",        "warn",      "--cache", dir + "/cache"};
-      if (!options.max_isa.empty()) {
+      if (!isas[i / per_isa].empty()) {
         argv.push_back("--max-isa");
-        argv.push_back(options.max_isa);
+        argv.push_back(isas[i / per_isa]);
       }
       MIXQ_RETURN_IF_ERROR(children.Spawn(argv).status());
     }
@@ -193,26 +286,30 @@ Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
     CoordinatorClient client(endpoint);
     bool exited = false;
     auto alive = [&] { return exited || (exited = children.Exited(coordinator), !exited); };
-    StatusOr<proto::SubmitReply> submitted =
-        client.Submit(yaml, fs::path(options.job).parent_path().string(), milliseconds(60000));
-    if (!submitted.ok()) {
-      result = submitted.status();
-    } else if (!submitted->error().empty()) {
-      result = InvalidArgument(submitted->error());
+    if (compare) {
+      result = RunCompareJob(compare_spec, yaml, sub_jobs, options, workers, &client, alive, out);
     } else {
-      std::fprintf(stderr, "job %lld: %lld task(s), %lld to run (others already in %s)\n",
-                   static_cast<long long>(submitted->job_id()),
-                   static_cast<long long>(submitted->tasks_total()),
-                   static_cast<long long>(submitted->tasks_planned()), options.db.c_str());
-      StatusOr<proto::StatusReply> final_status =
-          WaitForJob(&client, submitted->job_id(), options.progress, alive);
-      if (!final_status.ok()) {
-        result = final_status.status();
+      StatusOr<proto::SubmitReply> submitted =
+          client.Submit(yaml, fs::path(options.job).parent_path().string(), milliseconds(60000));
+      if (!submitted.ok()) {
+        result = submitted.status();
+      } else if (!submitted->error().empty()) {
+        result = InvalidArgument(submitted->error());
       } else {
-        PrintResult(*final_status, out);
-        if (final_status->state() != "done") {
-          result = Internal("job " + std::to_string(submitted->job_id()) + " ended " +
-                            final_status->state());
+        std::fprintf(stderr, "job %lld: %lld task(s), %lld to run (others already in %s)\n",
+                     static_cast<long long>(submitted->job_id()),
+                     static_cast<long long>(submitted->tasks_total()),
+                     static_cast<long long>(submitted->tasks_planned()), options.db.c_str());
+        StatusOr<proto::StatusReply> final_status =
+            WaitForJob(&client, submitted->job_id(), options.progress, alive);
+        if (!final_status.ok()) {
+          result = final_status.status();
+        } else {
+          PrintResult(*final_status, out);
+          if (final_status->state() != "done") {
+            result = Internal("job " + std::to_string(submitted->job_id()) + " ended " +
+                              final_status->state());
+          }
         }
       }
     }

@@ -1,5 +1,8 @@
 #include "coordinator/sqlite_db.h"
 
+#include <filesystem>
+#include <system_error>
+
 namespace mixq {
 
 SqliteStatement::~SqliteStatement() { sqlite3_finalize(stmt_); }
@@ -67,6 +70,23 @@ StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::Open(const std::string& path) {
   if (rc != SQLITE_OK) {
     std::string message =
         path + ": cannot open database: " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+    sqlite3_close(db);
+    return Unavailable(message);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  return std::make_unique<SqliteDb>(Key(), db, path);
+}
+
+StatusOr<std::unique_ptr<SqliteDb>> SqliteDb::OpenReadOnly(const std::string& path) {
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(path, error)) {
+    return NotFound(path + ": no such database");
+  }
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = path + ": cannot open database read-only: " +
+                          (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
     sqlite3_close(db);
     return Unavailable(message);
   }

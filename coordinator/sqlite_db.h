@@ -49,6 +49,10 @@ class SqliteDb {
  public:
   // Opens (creating) `path`; ":memory:" for an in-memory database.
   static StatusOr<std::unique_ptr<SqliteDb>> Open(const std::string& path);
+  // Opens an existing file read-only (SQLITE_OPEN_READONLY): for readers
+  // such as `mixq query`, which in WAL mode never block the writer.
+  // NotFound when the file does not exist.
+  static StatusOr<std::unique_ptr<SqliteDb>> OpenReadOnly(const std::string& path);
   ~SqliteDb();
   SqliteDb(const SqliteDb&) = delete;
   SqliteDb& operator=(const SqliteDb&) = delete;

@@ -64,3 +64,142 @@ CREATE TABLE search_results (
   wall_seconds      REAL,
   PRIMARY KEY (job_id, hardware_class, budget)
 );
+
+-- Query views (`mixq query`, schemas/db.md "Views"): every query the
+-- command line answers is one of these, so the sqlite3 shell gives the
+-- same numbers.
+
+-- Jobs with their model, dataset and task counts (mixq query jobs).
+CREATE VIEW job_list AS
+SELECT j.id AS job_id, j.name, j.kind, j.state, j.parent_job_id,
+       m.path AS model, m.sha256 AS model_sha256, d.spec_path AS dataset,
+       j.created_at, j.finished_at,
+       (SELECT COUNT(*) FROM job_tasks jt WHERE jt.job_id = j.id) AS tasks,
+       (SELECT COUNT(*) FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id
+        WHERE jt.job_id = j.id AND t.state = 'done') AS done,
+       (SELECT COUNT(*) FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id
+        WHERE jt.job_id = j.id AND t.state = 'failed') AS failed
+FROM jobs j
+LEFT JOIN models m ON m.id = j.model_id
+LEFT JOIN datasets d ON d.id = j.dataset_id;
+
+-- Accuracy (percent) of every evaluated config per job, hardware class and
+-- metric (top1, top5), against the all-FP32 evaluation of the same job and
+-- class: drop_points = FP32 accuracy - accuracy.
+CREATE VIEW accuracy_drops AS
+SELECT e.job_id, j.model_id, j.dataset_id, e.config_id, c.name AS config,
+       e.hardware_class, x.metric, e.samples,
+       100.0 * (CASE x.metric WHEN 'top1' THEN e.correct1 ELSE e.correct5 END)
+             / MAX(e.samples, 1) AS accuracy,
+       100.0 * (CASE x.metric WHEN 'top1' THEN f.correct1 ELSE f.correct5 END)
+             / MAX(f.samples, 1) AS fp32_accuracy,
+       100.0 * (CASE x.metric WHEN 'top1' THEN f.correct1 ELSE f.correct5 END)
+             / MAX(f.samples, 1)
+       - 100.0 * (CASE x.metric WHEN 'top1' THEN e.correct1 ELSE e.correct5 END)
+             / MAX(e.samples, 1) AS drop_points
+FROM evaluations e
+JOIN jobs j ON j.id = e.job_id
+JOIN configs c ON c.id = e.config_id
+JOIN (SELECT 'top1' AS metric UNION ALL SELECT 'top5') x
+JOIN evaluations f ON f.job_id = e.job_id AND f.hardware_class = e.hardware_class
+JOIN configs fc ON fc.id = f.config_id AND fc.name = 'fp32';
+
+-- accuracy_drops from the latest job only, per model, dataset, config,
+-- class and metric: what `mixq query compare` tabulates.
+CREATE VIEW latest_accuracy_drops AS
+SELECT a.* FROM accuracy_drops a
+WHERE a.job_id = (SELECT MAX(b.job_id) FROM accuracy_drops b
+                  WHERE b.model_id = a.model_id AND b.dataset_id IS a.dataset_id
+                    AND b.config_id = a.config_id AND b.hardware_class = a.hardware_class
+                    AND b.metric = a.metric);
+
+-- The latest benchmark per model, config, class (the one that ran it) and
+-- batch, with the FP32 benchmark of the same model, class and batch:
+-- speedup = images/s over FP32 images/s.
+CREATE VIEW config_speedups AS
+WITH latest AS (
+  SELECT t.model_id, t.config_id, b.hardware_class_id, b.batch,
+         b.images_per_second, b.latency_ms_median
+  FROM benchmarks b JOIN tasks t ON t.id = b.task_id
+  WHERE b.rowid = (SELECT MAX(b2.rowid) FROM benchmarks b2 JOIN tasks t2 ON t2.id = b2.task_id
+                   WHERE t2.model_id = t.model_id AND t2.config_id = t.config_id
+                     AND b2.hardware_class_id IS b.hardware_class_id AND b2.batch = b.batch))
+SELECT l.model_id, l.config_id, c.name AS config, hc.name AS hardware_class, l.batch,
+       l.images_per_second, l.latency_ms_median AS latency_ms,
+       f.images_per_second AS fp32_images_per_second, f.latency_ms_median AS fp32_latency_ms,
+       l.images_per_second / f.images_per_second AS speedup
+FROM latest l
+JOIN configs c ON c.id = l.config_id
+JOIN hardware_classes hc ON hc.id = l.hardware_class_id
+LEFT JOIN latest f ON f.model_id = l.model_id AND f.hardware_class_id = l.hardware_class_id
+                  AND f.batch = l.batch
+                  AND f.config_id = (SELECT id FROM configs WHERE name = 'fp32');
+
+-- Every benchmarked config with its worst measured top-1 drop on the same
+-- class (or on 'any') over the latest evaluations: the candidates of
+-- `mixq query best`. Best within B points at batch N:
+--   WHERE drop_points <= B AND batch = N ORDER BY images_per_second DESC.
+CREATE VIEW best_configs AS
+SELECT s.model_id, m.path AS model, s.config_id, s.config, s.hardware_class, s.batch,
+       s.images_per_second, s.latency_ms, s.speedup,
+       (SELECT MAX(a.drop_points) FROM latest_accuracy_drops a
+        WHERE a.model_id = s.model_id AND a.config_id = s.config_id AND a.metric = 'top1'
+          AND a.hardware_class IN (s.hardware_class, 'any')) AS drop_points
+FROM config_speedups s
+JOIN models m ON m.id = s.model_id;
+
+-- Search steps with their config's name and seconds since the job started
+-- (mixq query history, the report's progress plot).
+CREATE VIEW search_history AS
+SELECT s.job_id, s.hardware_class, s.step, s.kind, c.name AS config, s.int8_layers, s.reason,
+       s.predicted_drop, s.predicted_ms, s.accuracy, s.drop_points, s.ms, s.at,
+       86400.0 * (julianday(s.at) - julianday(j.created_at)) AS seconds
+FROM search_steps s
+JOIN jobs j ON j.id = s.job_id
+LEFT JOIN configs c ON c.id = s.config_id;
+
+-- Per-layer sensitivity from a search's ranking steps: the ranking-subset
+-- accuracy of all-FP32 (int8_layers = 0) minus that of the config with only
+-- this layer in INT8 (int8_layers = 1), in points.
+CREATE VIEW layer_sensitivity AS
+SELECT s.job_id, j.model_id, s.hardware_class, l.key AS layer,
+       f.accuracy - s.accuracy AS sensitivity
+FROM search_steps s
+JOIN jobs j ON j.id = s.job_id
+JOIN configs c ON c.id = s.config_id
+JOIN json_each(c.json, '$.layers') l ON l.value = 'int8'
+JOIN search_steps f ON f.job_id = s.job_id AND f.hardware_class = s.hardware_class
+                   AND f.kind = 'ranking' AND f.int8_layers = 0
+WHERE s.kind = 'ranking' AND s.int8_layers = 1 AND json_valid(c.json)
+  AND f.step = (SELECT MAX(f2.step) FROM search_steps f2
+                WHERE f2.job_id = s.job_id AND f2.hardware_class = s.hardware_class
+                  AND f2.kind = 'ranking' AND f2.int8_layers = 0);
+
+-- Per-layer INT8 gain from profile tasks (layer_profiles): FP32 ms over
+-- INT8 ms, averaged over the profile tasks of the model and target class.
+CREATE VIEW layer_int8_gain AS
+SELECT t.model_id, t.hardware AS hardware_class, p.layer,
+       AVG(p.ms) AS fp32_ms, AVG(q.ms) AS int8_ms, AVG(p.ms / q.ms) AS gain
+FROM layer_profiles p
+JOIN layer_profiles q ON q.task_id = p.task_id AND q.layer = p.layer AND q.precision = 'int8'
+JOIN tasks t ON t.id = p.task_id
+WHERE p.precision = 'fp32' AND q.ms > 0
+GROUP BY t.model_id, t.hardware, p.layer;
+
+-- Both per layer (mixq query layers): sensitivity from the model's latest
+-- search with ranking steps on the class, INT8 gain from its profiles.
+CREATE VIEW layer_summary AS
+WITH keys AS (
+  SELECT model_id, hardware_class, layer FROM layer_sensitivity
+  UNION SELECT model_id, hardware_class, layer FROM layer_int8_gain),
+sens AS (
+  SELECT ls.* FROM layer_sensitivity ls
+  WHERE ls.job_id = (SELECT MAX(x.job_id) FROM layer_sensitivity x
+                     WHERE x.model_id = ls.model_id AND x.hardware_class = ls.hardware_class))
+SELECT k.model_id, k.hardware_class, k.layer, s.sensitivity, s.job_id AS search_job_id,
+       g.fp32_ms, g.int8_ms, g.gain
+FROM keys k
+LEFT JOIN sens s ON s.model_id = k.model_id AND s.hardware_class = k.hardware_class
+                AND s.layer = k.layer
+LEFT JOIN layer_int8_gain g ON g.model_id = k.model_id AND g.hardware_class = k.hardware_class
+                           AND g.layer = k.layer;
