@@ -53,8 +53,10 @@ std::optional<int> RunCoordinatorCommand(const std::string& command,
         "db", po::value<std::string>(&o.db)->default_value("mixq.db"), "results database")(
         "threads", po::value<int>(&o.threads)->default_value(0),
         "oneDNN threads per worker; 0 = cores/workers")(
-        "max-isa", po::value<std::string>(&o.max_isa), "cap oneDNN's ISA in every worker")(
-        "quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+        "max-isa", po::value<std::string>(&o.max_isa),
+        "cap oneDNN's ISA in every worker; a list (avx2,avx,sse41) starts --workers workers "
+        "per ISA, one hardware class each")("quiet,q", po::bool_switch(&quiet),
+                                            "no progress on stderr");
     positional.add("job", 1);
     if (!Parse(command, desc, positional, args)) return 0;
     o.progress = !quiet;
