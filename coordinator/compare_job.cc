@@ -42,13 +42,17 @@ class CompareParser {
       if (models[i].IsScalar()) {
         m.model = Resolve(models[i].as<std::string>());
       } else if (models[i].IsMap() && models[i]["model"]) {
-        MIXQ_RETURN_IF_ERROR(Keys(models[i], at + ".", {"model", "calibration"}));
+        MIXQ_RETURN_IF_ERROR(Keys(models[i], at + ".", {"model", "calibration", "configs"}));
+        if (models[i]["configs"]) {
+          MIXQ_ASSIGN_OR_RETURN(m.configs, Strings(models[i]["configs"], at + ".configs"));
+          for (std::string& c : m.configs) c = Resolve(c);
+        }
         m.model = Resolve(models[i]["model"].as<std::string>());
         if (models[i]["calibration"]) {
           m.calibration = Resolve(models[i]["calibration"].as<std::string>());
         }
       } else {
-        return Error("'" + at + "' must be a path or a mapping with 'model'");
+        return Error("'" + at + "' must be a path or a mapping {model, calibration, configs}");
       }
       spec.models.push_back(m);
     }
@@ -230,6 +234,7 @@ StatusOr<std::vector<SubJob>> ExpandCompareJob(const CompareSpec& spec, const st
         configs.push_back(path);
       }
     }
+    configs.insert(configs.end(), m.configs.begin(), m.configs.end());
     std::string calibration = m.calibration;
     const bool needs_scales =
         configs.size() > static_cast<size_t>(std::count(configs.begin(), configs.end(), "fp32"));

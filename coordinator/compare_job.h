@@ -19,8 +19,9 @@
 namespace mixq {
 
 struct CompareModel {
-  std::string model;        // resolved path
-  std::string calibration;  // resolved calibration file; "" = calibrate (or none)
+  std::string model;                 // resolved path
+  std::string calibration;           // resolved calibration file; "" = calibrate (or none)
+  std::vector<std::string> configs;  // config files for this model only (resolved)
 };
 
 struct CompareSpec {

@@ -21,7 +21,7 @@ TEST(CompareJob, ParsesModelsConfigsAndDefaults) {
   const std::string yaml = R"(
 name: ref
 kind: compare
-models: [a.onnx, {model: b.onnx, calibration: b.calib}]
+models: [a.onnx, {model: b.onnx, calibration: b.calib, configs: [b-mix.json]}]
 data:
   evaluation: {dataset: d.yaml, count: 500, shard_size: 250}
 calibration: {dataset: train.yaml, samples: 100}
@@ -35,6 +35,8 @@ calibration: {dataset: train.yaml, samples: 100}
   EXPECT_EQ(spec.models[0].model, "/jobs/a.onnx");
   EXPECT_EQ(spec.models[0].calibration, "");
   EXPECT_EQ(spec.models[1].calibration, "/jobs/b.calib");
+  EXPECT_EQ(spec.models[1].configs, (std::vector<std::string>{"/jobs/b-mix.json"}));
+  EXPECT_TRUE(spec.models[0].configs.empty());
   EXPECT_EQ(spec.eval_dataset, "/jobs/d.yaml");
   EXPECT_EQ(spec.count, 500);
   EXPECT_EQ(spec.shard_size, 250);
@@ -97,7 +99,8 @@ TEST(CompareJob, ExpandsToEvaluateJobsWithTheSearchsChosenConfig) {
   }
   CompareSpec spec =
       ParseCompareSpec(
-          "name: ref\nkind: compare\nmodels: [fm_resnet.onnx, fm_mobilenet.onnx]\n"
+          "name: ref\nkind: compare\nmodels: [fm_resnet.onnx, {model: fm_mobilenet.onnx, configs: "
+          "[mb.json]}]\n"
           "configs: [fp32, chosen]\nhardware: [avx2, sse41]\n"
           "data: {evaluation: {dataset: ../configs/datasets/fashion_mnist_test.yaml,"
           " count: 400, shard_size: 200}}\nbenchmark: {batches: [1], seconds: 0.5}\n",
@@ -123,7 +126,7 @@ TEST(CompareJob, ExpandsToEvaluateJobsWithTheSearchsChosenConfig) {
   text << chosen.rdbuf();
   EXPECT_EQ(text.str(), "{\"layers\":{}}");
   JobSpec mobilenet = ParseJobSpec(jobs[1].yaml, "", "sub").value();
-  EXPECT_EQ(mobilenet.configs, (std::vector<std::string>{"fp32"}));
+  EXPECT_EQ(mobilenet.configs, (std::vector<std::string>{"fp32", kModels + "/mb.json"}));
   std::filesystem::remove_all(dir);
 }
 
