@@ -29,16 +29,10 @@ std::string Cell(const SqliteStatement& stmt, int index, int digits) {
   return FormatReal(stmt.Real(index), digits);
 }
 
-// The ISA part of a class name "<cpu> / <n> cores / <isa>".
-std::string ShortClass(const std::string& name) {
-  const size_t at = name.rfind(" / ");
-  return at == std::string::npos ? name : name.substr(at + 3);
-}
-
 // Matches a class by its full name or, as workers started with --max-isa
 // are told apart, by its ISA alone.
 bool ClassMatches(const std::string& full, const std::string& asked) {
-  return full == asked || (asked.find(" / ") == std::string::npos && ShortClass(full) == asked);
+  return full == asked || (asked.find(" / ") == std::string::npos && ShortClassName(full) == asked);
 }
 
 // SQL for ClassMatches on `column` against parameter `param`.
@@ -52,6 +46,11 @@ std::string FormatReal(double value, int digits) {
   char text[48];
   std::snprintf(text, sizeof(text), "%.*f", digits, value);
   return text;
+}
+
+std::string ShortClassName(const std::string& name) {
+  const size_t at = name.rfind(" / ");
+  return at == std::string::npos ? name : name.substr(at + 3);
 }
 
 StatusOr<Table> SelectTable(SqliteDb& db, const std::string& sql,
@@ -284,16 +283,16 @@ StatusOr<CompareTables> QueryCompare(SqliteDb& db, const CompareQuery& query) {
   }
   // Headers: the ISA alone when that tells the columns apart.
   std::set<std::string> shorts;
-  for (const std::string& c : columns) shorts.insert(ShortClass(c));
+  for (const std::string& c : columns) shorts.insert(ShortClassName(c));
   const bool use_short = shorts.size() == columns.size();
   out.accuracy.columns = {"model", "dataset", "metric", "config"};
   out.speedup.columns = {"model", "config", "batch"};
   out.accuracy.numeric = {false, false, false, false};
   out.speedup.numeric = {false, false, true};
   for (const std::string& c : columns) {
-    out.accuracy.columns.push_back(use_short ? ShortClass(c) : c);
+    out.accuracy.columns.push_back(use_short ? ShortClassName(c) : c);
     out.accuracy.numeric.push_back(true);
-    out.speedup.columns.push_back(use_short ? ShortClass(c) : c);
+    out.speedup.columns.push_back(use_short ? ShortClassName(c) : c);
     out.speedup.numeric.push_back(true);
   }
   for (const auto& [key, by_class] : drops) {

@@ -36,6 +36,9 @@ StatusOr<Table> SelectTable(SqliteDb& db, const std::string& sql,
 StatusOr<std::vector<std::string>> SelectStrings(SqliteDb& db, const std::string& sql,
                                                  const Binder& bind);
 std::string FormatReal(double value, int digits);
+// The ISA part of a class name "<cpu> / <n> cores / <isa>" (the name itself
+// when it has no such part).
+std::string ShortClassName(const std::string& name);
 
 // Opens `path` read-only and checks that it has the query views (schema
 // version 2 or later). NotFound for a missing file.

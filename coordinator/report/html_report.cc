@@ -275,8 +275,16 @@ std::string RenderHtmlReport(const ReportData& data) {
   out << "<h2>Accuracy drop vs speed-up</h2>\n<p>Each point is a measured config on one hardware "
          "class; lines join each class's Pareto front; rings mark the chosen config.</p>\n"
       << TradeoffPlot(data.points);
-  out << "<h2>Per-layer sensitivity vs INT8 gain</h2>\n" << LayersPlot(data.layers);
-  out << "<h2>Search progress</h2>\n" << ProgressPlot(data.steps);
+  out << "<h2>Per-layer sensitivity vs INT8 gain</h2>\n";
+  // Empty plots say why rather than showing bare axes.
+  if (data.layers.empty()) {
+    out << "<p class=\"empty\">No per-layer data for this job: sensitivity comes from a "
+           "search's ranking steps, INT8 gain from profile tasks.</p>\n";
+  }
+  out << LayersPlot(data.layers);
+  out << "<h2>Search progress</h2>\n";
+  if (data.steps.empty()) out << "<p class=\"empty\">This job has no search steps.</p>\n";
+  out << ProgressPlot(data.steps);
   out << "</body>\n</html>\n";
   return out.str();
 }

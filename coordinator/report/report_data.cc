@@ -27,8 +27,9 @@ Status LoadPoints(SqliteDb& db, int64_t job_id, const std::string& family, Repor
   MIXQ_ASSIGN_OR_RETURN(
       auto stmt,
       db.Prepare("SELECT a.config, a.hardware_class, MAX(a.drop_points), s.speedup, "
+                 "(SELECT path FROM models WHERE id = a.model_id), "
                  "EXISTS(SELECT 1 FROM search_results r WHERE r.job_id = ?1 AND "
-                 "r.config_id = a.config_id AND r.hardware_class = a.hardware_class) "
+                 "r.config_id = a.config_id AND r.hardware_class = a.hardware_class) AS chosen "
                  "FROM accuracy_drops a JOIN config_speedups s ON s.model_id = a.model_id "
                  "AND s.config_id = a.config_id AND s.hardware_class = a.hardware_class "
                  "WHERE a.metric = 'top1' AND a.job_id IN " +
@@ -38,16 +39,27 @@ Status LoadPoints(SqliteDb& db, int64_t job_id, const std::string& family, Repor
                  "a.hardware_class) GROUP BY a.model_id, a.config_id, a.hardware_class "
                  "ORDER BY a.hardware_class, a.config"));
   stmt->Bind(1, job_id);
+  std::vector<std::string> models;
+  std::set<std::string> distinct_models;
   while (true) {
     MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) break;
     ReportPoint p;
     p.config = stmt->Text(0);
-    p.hardware = stmt->Text(1);
+    p.hardware = ShortClassName(stmt->Text(1));
     p.drop = stmt->Real(2);
     p.speedup = stmt->Real(3);
-    p.chosen = stmt->Int(4) != 0;
+    p.chosen = stmt->Int(5) != 0;
+    models.push_back(std::filesystem::path(stmt->Text(4)).stem().string());
+    distinct_models.insert(models.back());
     data->points.push_back(p);
+  }
+  // Several models (a compare job): a series, and so a Pareto front, per
+  // model and class.
+  if (distinct_models.size() > 1) {
+    for (size_t i = 0; i < models.size(); ++i) {
+      data->points[i].hardware = models[i] + " / " + data->points[i].hardware;
+    }
   }
   return Status::Ok();
 }
@@ -62,7 +74,8 @@ Status LoadLayers(SqliteDb& db, const std::string& family, ReportData* data) {
   while (true) {
     MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
     if (!row) break;
-    data->layers.push_back({stmt->Text(0), stmt->Text(1), stmt->Real(2), stmt->Real(3)});
+    data->layers.push_back(
+        {stmt->Text(0), ShortClassName(stmt->Text(1)), stmt->Real(2), stmt->Real(3)});
   }
   return Status::Ok();
 }
@@ -138,6 +151,26 @@ StatusOr<ReportData> LoadReportData(SqliteDb& db, int64_t job_id) {
   for (size_t c = 1; c < j.size(); ++c) data.facts.push_back(job.columns[c] + ": " + j[c]);
   MIXQ_ASSIGN_OR_RETURN(std::string family, Family(db, job_id));
   auto bind_job = [&](SqliteStatement& s) { s.Bind(1, job_id); };
+
+  // The pivot tables of `mixq query compare` over the family's models.
+  MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> models,
+                        SelectStrings(db,
+                                      "SELECT DISTINCT m.path FROM jobs j JOIN models m ON m.id = "
+                                      "j.model_id WHERE j.id IN " +
+                                          family,
+                                      nullptr));
+  if (!models.empty()) {
+    CompareQuery query;
+    query.models = models;
+    StatusOr<CompareTables> compare = QueryCompare(db, query);
+    if (compare.ok()) {
+      AddTable("Accuracy drop vs FP32 (points), latest per model", std::move(compare->accuracy),
+               &data);
+      AddTable("Speed-up over FP32, latest per model", std::move(compare->speedup), &data);
+    } else if (compare.status().code() != StatusCode::kNotFound) {
+      return compare.status();
+    }
+  }
 
   MIXQ_ASSIGN_OR_RETURN(
       Table accuracy,

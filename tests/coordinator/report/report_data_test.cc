@@ -31,6 +31,9 @@ TEST(ReportData, SearchJobWithItsSubJobs) {
   ASSERT_TRUE(db.ok()) << db.status().message();
   ReportData data = LoadReportData(**db, 4).value();
   EXPECT_EQ(data.title, "mixq report: job 4 (search)");
+  ASSERT_NE(Section(data, "Accuracy drop vs FP32 (points), latest per model"), nullptr);
+  EXPECT_EQ(Section(data, "Accuracy drop vs FP32 (points), latest per model")->table.rows.size(),
+            4u);  // int8 and mix, top1 and top5
   ASSERT_NE(Section(data, "Accuracy"), nullptr);
   EXPECT_EQ(Section(data, "Accuracy")->table.rows.size(),
             12u);  // 3 configs x 2 classes x 2 metrics
@@ -66,6 +69,22 @@ TEST(ReportData, SearchJobWithItsSubJobs) {
   EXPECT_EQ(LoadReportData(**db, 42).status().code(), StatusCode::kNotFound);
 }
 
+int Count(const std::string& text, const std::string& what);
+
+// An evaluate job has no search steps: the page says so instead of showing
+// bare axes; the search job's page has no such note.
+TEST(ReportData, EmptyPlotsSayWhy) {
+  QueryDbFixture f("report_empty");
+  auto db = OpenQueryDb(f.path());
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  const std::string evaluate = RenderHtmlReport(LoadReportData(**db, 2).value());
+  EXPECT_EQ(Count(evaluate, "This job has no search steps."), 1);
+  EXPECT_EQ(Count(evaluate, "No per-layer data"), 0);  // model 1 has a search and profiles
+  const std::string stale = RenderHtmlReport(LoadReportData(**db, 3).value());
+  EXPECT_EQ(Count(stale, "No per-layer data"), 1);  // fm_mlp has neither
+  EXPECT_EQ(Count(RenderHtmlReport(LoadReportData(**db, 4).value()), "class=\"empty\""), 0);
+}
+
 int Count(const std::string& text, const std::string& what) {
   int n = 0;
   for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
@@ -93,7 +112,8 @@ TEST(ReportChromium, RenderedPageHasTablesAndPlots) {
   dom << file.rdbuf();
   const std::string text = dom.str();
   EXPECT_EQ(Count(text, "<h1>mixq report: job 4 (search)</h1>"), 1) << text.substr(0, 2000);
-  EXPECT_EQ(Count(text, "<table class=\"data\">"), 3);  // accuracy, speed, search answers
+  // drop and speed-up pivots, accuracy, speed, search answers
+  EXPECT_EQ(Count(text, "<table class=\"data\">"), 5);
   EXPECT_EQ(Count(text, "<svg id=\"tradeoff\""), 1);
   EXPECT_EQ(Count(text, "class=\"config-point\""), 6);
   EXPECT_EQ(Count(text, "class=\"chosen\""), 1);
