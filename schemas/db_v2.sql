@@ -167,10 +167,12 @@ SELECT s.job_id, j.model_id, s.hardware_class, l.key AS layer,
 FROM search_steps s
 JOIN jobs j ON j.id = s.job_id
 JOIN configs c ON c.id = s.config_id
-JOIN json_each(c.json, '$.layers') l ON l.value = 'int8'
+-- 'fp32' is stored as the bare word, not JSON: never parse it.
+JOIN json_each(CASE WHEN json_valid(c.json) THEN c.json ELSE '{}' END, '$.layers') l
+  ON l.value = 'int8'
 JOIN search_steps f ON f.job_id = s.job_id AND f.hardware_class = s.hardware_class
                    AND f.kind = 'ranking' AND f.int8_layers = 0
-WHERE s.kind = 'ranking' AND s.int8_layers = 1 AND json_valid(c.json)
+WHERE s.kind = 'ranking' AND s.int8_layers = 1
   AND f.step = (SELECT MAX(f2.step) FROM search_steps f2
                 WHERE f2.job_id = s.job_id AND f2.hardware_class = s.hardware_class
                   AND f2.kind = 'ranking' AND f2.int8_layers = 0);

@@ -2,6 +2,7 @@
 
 #include <boost/program_options.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "coordinator/query/queries.h"
 #include "coordinator/report/report_data.h"
@@ -70,13 +71,11 @@ Status PrintCompare(const CompareTables& tables, const std::string& format_name,
   const int width = format == TableFormat::kTable ? TerminalWidth() : 0;
   if (format == TableFormat::kJson) {
     // One JSON document: both tables and the missing classes.
-    out << "{\"accuracy_drop_points\": " << RenderTable(tables.accuracy, format)
-        << ", \"speedup_over_fp32\": " << RenderTable(tables.speedup, format)
-        << ", \"missing_hardware\": [";
-    for (size_t i = 0; i < tables.missing.size(); ++i) {
-      out << (i ? ", " : "") << "\"" << tables.missing[i] << "\"";
-    }
-    out << "]}\n";
+    nlohmann::json doc;
+    doc["accuracy_drop_points"] = nlohmann::json::parse(RenderTable(tables.accuracy, format));
+    doc["speedup_over_fp32"] = nlohmann::json::parse(RenderTable(tables.speedup, format));
+    doc["missing_hardware"] = tables.missing;
+    out << doc.dump(1) << "\n";
     return Status::Ok();
   }
   const bool md = format == TableFormat::kMarkdown;

@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "coordinator/query/query_cli.h"
@@ -244,8 +245,11 @@ TEST(QueryCli, FormatsAndErrors) {
                       {"compare", "--db", f.path(), "--hardware", "avx2,avx", "--format", "json"},
                       out, err),
       0);
-  EXPECT_NE(out.str().find("\"missing_hardware\": [\"avx\"]"), std::string::npos) << out.str();
-  EXPECT_NE(out.str().find("\"avx\": null"), std::string::npos);
+  const nlohmann::json doc = nlohmann::json::parse(out.str());
+  EXPECT_EQ(doc["missing_hardware"], nlohmann::json::array({"avx"})) << out.str();
+  EXPECT_TRUE(doc["accuracy_drop_points"][0]["avx"].is_null());
+  EXPECT_EQ(doc["accuracy_drop_points"][0]["avx2"], 1.0);
+  EXPECT_EQ(doc["speedup_over_fp32"][1]["avx2"], 3.0);
   err.str("");
   EXPECT_EQ(RunQueryCommand("query",
                             {"layers", "--db", f.path(), "--model", "x.onnx", "--hardware", "avx2"},
