@@ -148,7 +148,13 @@ struct ChosenConfig {
 StatusOr<std::vector<ChosenConfig>> ChosenConfigs(const std::string& db_path,
                                                   const std::string& model_sha256) {
   if (!fs::exists(db_path)) return std::vector<ChosenConfig>{};
-  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, OpenQueryDb(db_path));
+  StatusOr<std::unique_ptr<SqliteDb>> opened = OpenQueryDb(db_path);
+  // A version-1 file (migrated when the coordinator opens it) has no search
+  // results yet.
+  if (!opened.ok() && opened.status().code() == StatusCode::kFailedPrecondition) {
+    return std::vector<ChosenConfig>{};
+  }
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, std::move(opened));
   MIXQ_ASSIGN_OR_RETURN(
       auto stmt,
       db->Prepare("SELECT r.hardware_class, r.budget, c.json FROM search_results r "

@@ -96,7 +96,13 @@ StatusOr<std::unique_ptr<SqliteDb>> OpenQueryDb(const std::string& path) {
     }
     return db.status();
   }
-  MIXQ_ASSIGN_OR_RETURN(auto stmt, (*db)->Prepare("SELECT MAX(version) FROM schema_version"));
+  StatusOr<std::unique_ptr<SqliteStatement>> version_stmt =
+      (*db)->Prepare("SELECT MAX(version) FROM schema_version");
+  if (!version_stmt.ok()) {
+    return FailedPrecondition(path + ": not a mixq results database (" +
+                              version_stmt.status().message() + ")");
+  }
+  auto& stmt = *version_stmt;
   MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
   const int64_t version = row && !stmt->IsNull(0) ? stmt->Int(0) : 0;
   if (version < 2) {

@@ -1,7 +1,9 @@
 #include "coordinator/query/queries.h"
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -202,11 +204,31 @@ TEST(Queries, JobsNewestFirstWithTaskCounts) {
   EXPECT_EQ(ColumnOf(t, "model")[1], "fm_mlp.onnx");
 }
 
-TEST(Queries, MissingDatabaseIsAClearError) {
+TEST(Queries, MissingOrForeignDatabaseIsAClearError) {
   auto db = OpenQueryDb(::testing::TempDir() + "/no_such_mixq.db");
   ASSERT_FALSE(db.ok());
   EXPECT_EQ(db.status().code(), StatusCode::kNotFound);
   EXPECT_NE(db.status().message().find("no such database"), std::string::npos);
+  const std::string other = ::testing::TempDir() + "/other_" + std::to_string(::getpid()) + ".db";
+  std::remove(other.c_str());
+  {
+    auto writer = SqliteDb::Open(other).value();
+    ASSERT_TRUE(writer->Exec("CREATE TABLE t(x)").ok());
+  }
+  db = OpenQueryDb(other);
+  ASSERT_FALSE(db.ok());
+  EXPECT_NE(db.status().message().find("not a mixq results database"), std::string::npos);
+  {
+    auto writer = SqliteDb::Open(other).value();
+    ASSERT_TRUE(writer
+                    ->Exec("CREATE TABLE schema_version(version); "
+                           "INSERT INTO schema_version VALUES (1)")
+                    .ok());
+  }
+  db = OpenQueryDb(other);
+  ASSERT_FALSE(db.ok());
+  EXPECT_NE(db.status().message().find("schema version 1 has no query views"), std::string::npos);
+  std::remove(other.c_str());
 }
 
 // The coordinator holds a write transaction open while a query runs: the
