@@ -201,6 +201,12 @@ StatusOr<Table> QueryBest(SqliteDb& db, const BestQuery& query) {
             bind(s);
             s.Bind(4, query.max_drop);
           }));
+  // The ISA alone when it tells the rows apart: a cut class name would not.
+  std::set<std::string> shorts;
+  for (const auto& row : table.rows) shorts.insert(ShortClassName(row[0]));
+  if (shorts.size() == table.rows.size()) {
+    for (auto& row : table.rows) row[0] = ShortClassName(row[0]);
+  }
   if (table.rows.empty()) {
     return NotFound("no config of model " + model.Name() + on_class + " is within " +
                     FormatReal(query.max_drop, 2) +
