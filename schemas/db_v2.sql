@@ -64,3 +64,8 @@ CREATE TABLE search_results (
   wall_seconds      REAL,
   PRIMARY KEY (job_id, hardware_class, budget)
 );
+
+-- The folder a submitted job's relative paths resolve against, so that the
+-- coordinator can plan a job's later phases (calibrate pass 2, then the
+-- configs) from what is stored, also after a restart.
+ALTER TABLE jobs ADD COLUMN base_dir TEXT;
