@@ -7,6 +7,7 @@
 #include <optional>
 
 #include "common/dataset.h"
+#include "common/log.h"
 #include "common/sha256.h"
 #include "worker/calibration/calibration_file.h"
 #include "worker/calibration/scale_methods.h"
@@ -339,6 +340,8 @@ StatusOr<std::optional<std::string>> PlanCalibration(Store* store, const JobSpec
   std::filesystem::create_directories(calibration_dir, ec);
   const std::string path = (std::filesystem::path(calibration_dir) / (sha + ".json")).string();
   if (!std::filesystem::exists(path)) {
+    log().info("calibration of {} ({}, {} samples in {} shard(s)) written to {}", job.model,
+               c.method, c.samples, shards.size(), path);
     const std::string part = path + ".part";
     std::ofstream out(part, std::ios::trunc);
     out << text;
@@ -369,6 +372,8 @@ Status PlanPhases(Store* store, const JobSpec& job, const std::string& calibrati
     calibration_file = *file;
     if (!job.output.empty()) {
       std::error_code ec;
+      const std::filesystem::path folder = std::filesystem::path(job.output).parent_path();
+      if (!folder.empty()) std::filesystem::create_directories(folder, ec);
       std::filesystem::copy_file(calibration_file, job.output,
                                  std::filesystem::copy_options::overwrite_existing, ec);
       if (ec) return Unavailable(job.output + ": cannot write the calibration: " + ec.message());
@@ -402,6 +407,19 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
   MIXQ_ASSIGN_OR_RETURN(proto::BlobRef model, RegisterBlob(store, job.model));
   MIXQ_ASSIGN_OR_RETURN(int64_t model_id, store->UpsertModel(model.sha256(), model.path()));
   MIXQ_ASSIGN_OR_RETURN(DatasetInputs ds, RegisterDataset(store, dataset_path));
+  if (job.calibrate.enabled && job.kind != "calibrate") {
+    // The configs are planned only after calibration: refuse those that can
+    // never run (unknown layers, another model) now, not minutes later.
+    std::unique_ptr<Graph> graph;
+    for (const std::string& entry : job.configs) {
+      if (entry == "fp32") continue;
+      if (!graph) {
+        MIXQ_ASSIGN_OR_RETURN(Graph imported, ImportOnnx(job.model));
+        graph = std::make_unique<Graph>(std::move(imported));
+      }
+      MIXQ_RETURN_IF_ERROR(LoadPrecisionConfig(entry, *graph, model.sha256()).status());
+    }
+  }
   MIXQ_ASSIGN_OR_RETURN(int64_t job_id, store->CreateJob(job.name, job.kind, yaml_text, model_id,
                                                          ds.id, options.base_dir));
   PlanResult plan;

@@ -901,3 +901,23 @@ TEST(Distributed, EvaluateJobWithCalibrationMappingCalibratesThenEvaluatesAcross
 
 }  // namespace
 }  // namespace mixq
+
+namespace mixq {
+namespace {
+
+TEST(Distributed, CalibrationMappingJobWithConfigOfAnotherModelIsRefusedAtSubmission) {
+  Cluster c;
+  c.StartCoordinator();
+  const std::string config = c.dir() + "/other.json";
+  std::ofstream(config) << "{\"model_sha256\": \"" << std::string(64, '0') << "\", \"layers\": {}}";
+  const std::string job = Cluster::JobYaml("other-model") + "configs: [fp32, " + config +
+                          "]\ncalibration: {method: kl}\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_NE(reply->error().find("model_sha256"), std::string::npos) << reply->error();
+  EXPECT_EQ(reply->job_id(), 0);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM jobs"), 0);
+}
+
+}  // namespace
+}  // namespace mixq
