@@ -97,20 +97,68 @@ class JobParser {
     return e.c_str();
   }
 
+  // `calibration` (a mapping) and `data.calibration` (may be absent): the
+  // coordinator's calibrate settings. Keys of the search's own (methods,
+  // weights, ...) are left to it; `methods` gives the default method.
+  Status ParseCalibrate(const YAML::Node& node, const YAML::Node& data, JobSpec* job) const {
+    CalibrateSpec& c = job->calibrate;
+    c.enabled = true;
+    const YAML::Node sources[] = {data, node};  // the job's mapping wins
+    for (int i = 0; i < 2; ++i) {
+      const YAML::Node& n = sources[i];
+      if (!n || !n.IsMap()) continue;
+      const std::string at = i == 0 ? "data.calibration." : "calibration.";
+      if (n["dataset"]) {
+        MIXQ_ASSIGN_OR_RETURN(std::string ds, String(n["dataset"], at + "dataset"));
+        c.dataset = Resolve(ds);
+      }
+      if (n["begin"]) {
+        MIXQ_ASSIGN_OR_RETURN(c.begin, Int(n["begin"], at + "begin", 0));
+      }
+      if (n["samples"]) {
+        MIXQ_ASSIGN_OR_RETURN(c.samples, Int(n["samples"], at + "samples", 1));
+      }
+      if (n["shard_size"]) {
+        MIXQ_ASSIGN_OR_RETURN(c.shard_size, Int(n["shard_size"], at + "shard_size", 1));
+      }
+      if (n["batch"]) {
+        MIXQ_ASSIGN_OR_RETURN(c.batch, Int(n["batch"], at + "batch", 1));
+      }
+    }
+    if (node["methods"] && node["methods"].IsSequence() && node["methods"].size() > 0) {
+      MIXQ_ASSIGN_OR_RETURN(c.method, String(node["methods"][0], "calibration.methods[0]"));
+    }
+    if (node["method"]) {
+      MIXQ_ASSIGN_OR_RETURN(c.method, String(node["method"], "calibration.method"));
+    }
+    if (c.method != "minmax" && c.method != "percentile" && c.method != "kl" && c.method != "mse") {
+      return Error("'calibration.method' must be minmax, percentile, kl or mse, got '" + c.method +
+                   "'");
+    }
+    if (node["percentile"]) {
+      MIXQ_ASSIGN_OR_RETURN(c.percentile, Number(node["percentile"], "calibration.percentile"));
+      if (!(c.percentile > 0 && c.percentile <= 100)) {
+        return Error("'calibration.percentile' must be in (0, 100]");
+      }
+    }
+    return Status::Ok();
+  }
+
   StatusOr<JobSpec> Parse(const YAML::Node& root) const {
     JobSpec job;
     job.source = source_;
-    MIXQ_RETURN_IF_ERROR(CheckKeys(
-        root, "",
-        {"name", "kind", "model", "data", "configs", "benchmark", "profile", "seven_bit",
-         "hardware", "calibration", "metric", "budget", "objective", "strategy", "limits"}));
+    MIXQ_RETURN_IF_ERROR(CheckKeys(root, "",
+                                   {"name", "kind", "model", "data", "configs", "benchmark",
+                                    "profile", "seven_bit", "hardware", "calibration", "metric",
+                                    "budget", "objective", "strategy", "limits", "output"}));
     if (!root["name"]) return Error("missing key 'name'");
     MIXQ_ASSIGN_OR_RETURN(job.name, String(root["name"], "name"));
     if (root["kind"]) {
       MIXQ_ASSIGN_OR_RETURN(job.kind, String(root["kind"], "kind"));
-      if (job.kind != "evaluate") {
-        return Error("'kind' must be evaluate (search jobs are not supported yet), got '" +
-                     job.kind + "'");
+      if (job.kind != "evaluate" && job.kind != "calibrate") {
+        return Error(
+            "'kind' must be evaluate or calibrate (search jobs are not supported yet), got '" +
+            job.kind + "'");
       }
     }
     if (!root["model"]) return Error("missing key 'model'");
@@ -121,23 +169,28 @@ class JobParser {
     if (!data) return Error("missing key 'data'");
     MIXQ_RETURN_IF_ERROR(CheckKeys(data, "data.", {"evaluation", "calibration", "ranking"}));
     const YAML::Node ev = data["evaluation"];
-    if (!ev) return Error("missing key 'data.evaluation'");
-    MIXQ_RETURN_IF_ERROR(
-        CheckKeys(ev, "data.evaluation.", {"dataset", "shard_size", "begin", "count", "batch"}));
-    if (!ev["dataset"]) return Error("missing key 'data.evaluation.dataset'");
-    MIXQ_ASSIGN_OR_RETURN(std::string ds, String(ev["dataset"], "data.evaluation.dataset"));
-    job.eval_dataset = Resolve(ds);
-    if (ev["shard_size"]) {
-      MIXQ_ASSIGN_OR_RETURN(job.shard_size, Int(ev["shard_size"], "data.evaluation.shard_size", 1));
-    }
-    if (ev["begin"]) {
-      MIXQ_ASSIGN_OR_RETURN(job.begin, Int(ev["begin"], "data.evaluation.begin", 0));
-    }
-    if (ev["count"]) {
-      MIXQ_ASSIGN_OR_RETURN(job.count, Int(ev["count"], "data.evaluation.count", 1));
-    }
-    if (ev["batch"]) {
-      MIXQ_ASSIGN_OR_RETURN(job.eval_batch, Int(ev["batch"], "data.evaluation.batch", 1));
+    // A calibrate job may name its dataset in the calibration mapping alone.
+    const bool needs_evaluation = job.kind != "calibrate";
+    if (!ev && needs_evaluation) return Error("missing key 'data.evaluation'");
+    if (ev) {
+      MIXQ_RETURN_IF_ERROR(
+          CheckKeys(ev, "data.evaluation.", {"dataset", "shard_size", "begin", "count", "batch"}));
+      if (!ev["dataset"]) return Error("missing key 'data.evaluation.dataset'");
+      MIXQ_ASSIGN_OR_RETURN(std::string ds, String(ev["dataset"], "data.evaluation.dataset"));
+      job.eval_dataset = Resolve(ds);
+      if (ev["shard_size"]) {
+        MIXQ_ASSIGN_OR_RETURN(job.shard_size,
+                              Int(ev["shard_size"], "data.evaluation.shard_size", 1));
+      }
+      if (ev["begin"]) {
+        MIXQ_ASSIGN_OR_RETURN(job.begin, Int(ev["begin"], "data.evaluation.begin", 0));
+      }
+      if (ev["count"]) {
+        MIXQ_ASSIGN_OR_RETURN(job.count, Int(ev["count"], "data.evaluation.count", 1));
+      }
+      if (ev["batch"]) {
+        MIXQ_ASSIGN_OR_RETURN(job.eval_batch, Int(ev["batch"], "data.evaluation.batch", 1));
+      }
     }
     for (const char* key : {"calibration", "ranking"}) {
       if (data[key]) job.search[std::string("data.") + key] = Dump(data[key]);
@@ -197,6 +250,15 @@ class JobParser {
       job.calibration_file = Resolve(calibration);
     } else if (root["calibration"]) {
       job.search["calibration"] = Dump(root["calibration"]);
+      MIXQ_RETURN_IF_ERROR(ParseCalibrate(root["calibration"], data["calibration"], &job));
+    }
+    if (root["output"]) {
+      MIXQ_ASSIGN_OR_RETURN(std::string output, String(root["output"], "output"));
+      job.output = Resolve(output);
+    }
+    if (job.kind == "calibrate" && !job.calibrate.enabled) {
+      return Error(
+          "a 'kind: calibrate' job needs 'calibration' as a mapping (method, samples, ...)");
     }
     for (const char* key : {"metric", "budget", "objective", "strategy", "limits"}) {
       if (root[key]) job.search[key] = Dump(root[key]);

@@ -16,11 +16,27 @@
 
 namespace mixq {
 
+// `calibration:` as a mapping: the coordinator calibrates the model itself
+// with calibrate tasks sharded over workers (schemas/job.md), then runs the
+// job's configs with that calibration.
+struct CalibrateSpec {
+  bool enabled = false;
+  std::string dataset;  // dataset YAML, resolved; "" = the evaluation dataset
+  int64_t begin = 0;
+  int64_t samples = 300;
+  std::string method = "minmax";  // minmax | percentile | kl | mse
+  double percentile = 99.99;
+  int64_t shard_size = 100;  // samples per calibrate task
+  int64_t batch = 100;       // samples per forward pass (as mixq calibrate --batch)
+};
+
 struct JobSpec {
   std::string source;  // the YAML file (or "<submitted>"), for messages
   std::string name;
-  std::string kind = "evaluate";  // only "evaluate" for now
-  std::string model;              // path, resolved against the YAML's folder
+  // "evaluate", or "calibrate" (calibrate tasks only; the calibration file
+  // goes to `output`).
+  std::string kind = "evaluate";
+  std::string model;  // path, resolved against the YAML's folder
   // data.evaluation
   std::string eval_dataset;  // dataset YAML path, resolved
   int64_t shard_size = 1000;
@@ -44,6 +60,8 @@ struct JobSpec {
   // hardware: "any" (one result, whichever worker runs it), or class names
   // (one result per class, run only by workers of that class).
   std::vector<std::string> hardware = {"any"};
+  CalibrateSpec calibrate;
+  std::string output;  // kind calibrate: where to copy the calibration file ("" = none)
   // Search-specific sections as YAML text, keyed by their top-level name
   // (also data.calibration and data.ranking as "data.calibration", ...).
   std::map<std::string, std::string> search;

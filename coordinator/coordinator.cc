@@ -5,6 +5,7 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <deque>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <set>
@@ -45,6 +46,14 @@ std::string HardwareClassName(const proto::HardwareClass& hw) {
   return hw.cpu_brand() + " / " + std::to_string(hw.cores()) + " cores / " + hw.isa();
 }
 
+// Calibrations made from calibrate tasks live next to the database.
+std::string CalibrationDir(const std::string& db) {
+  if (db.empty() || db == ":memory:") {
+    return (std::filesystem::temp_directory_path() / "mixq-calibrations").string();
+  }
+  return (std::filesystem::absolute(db).parent_path() / "calibrations").string();
+}
+
 }  // namespace
 
 class Coordinator::Impl {
@@ -69,6 +78,7 @@ class Coordinator::Impl {
 
   Impl(const CoordinatorOptions& options, std::unique_ptr<Store> store)
       : options_(options),
+        calibration_dir_(CalibrationDir(options.db)),
         store_(std::move(store)),
         router_(zmq_context_, zmq::socket_type::router),
         zmq_fd_(io_),
@@ -498,7 +508,22 @@ class Coordinator::Impl {
         continue;
       }
       StatusOr<JobProgress> p = store_->Progress(*it);
-      if (p.ok() && p->state == "running" && p->done + p->failed >= p->total) {
+      const bool ended = p.ok() && p->state == "running" && p->done + p->failed >= p->total;
+      if (ended && p->failed == 0) {
+        StatusOr<bool> more = PlanNextPhase(*it);
+        if (!more.ok()) {
+          log().error("job {} failed: planning its next phase: {}", *it, more.status().message());
+          Status s = store_->SetJobState(*it, "failed");
+          if (!s.ok()) log().error("store: {}", s.message());
+          it = running_jobs_.erase(it);
+          continue;
+        }
+        if (*more) {
+          ++it;
+          continue;
+        }
+      }
+      if (ended) {
         Status s = store_->FinishJob(*it);
         if (!s.ok()) log().error("store: finishing job {}: {}", *it, s.message());
         log().info("job {} finished: {} task(s), {} failed", *it, p->total, p->failed);
@@ -507,6 +532,26 @@ class Coordinator::Impl {
         ++it;
       }
     }
+  }
+
+  // A job whose tasks all ended may have a next phase (calibrate pass 2,
+  // then its configs): true when new tasks were opened for it.
+  StatusOr<bool> PlanNextPhase(int64_t job_id) {
+    MIXQ_ASSIGN_OR_RETURN(PlanResult plan,
+                          mixq::PlanNextPhase(store_.get(), job_id, PlanOptionsNow()));
+    if (plan.to_run.empty()) return false;
+    log().info("job {}: next phase, {} task(s) to run", job_id, plan.to_run.size());
+    for (PendingTask& t : plan.to_run) AddOpen(std::move(t));
+    asio::post(io_, [this] { Dispatch(); });
+    return true;
+  }
+
+  PlanOptions PlanOptionsNow() const {
+    PlanOptions options;
+    options.lease_ms = options_.lease_ms;
+    options.known_classes = ConnectedClasses();
+    options.calibration_dir = calibration_dir_;
+    return options;
   }
 
   void OnTick() {
@@ -599,9 +644,11 @@ class Coordinator::Impl {
   void OnSubmit(const std::string& identity, const proto::SubmitRequest& request) {
     proto::SubmitReply reply;
     StatusOr<JobSpec> job = ParseJobSpec(request.job_yaml(), request.base_dir(), "<submitted job>");
-    StatusOr<PlanResult> plan = job.ok() ? PlanJob(store_.get(), *job, request.job_yaml(),
-                                                   options_.lease_ms, ConnectedClasses())
-                                         : StatusOr<PlanResult>(job.status());
+    PlanOptions plan_options = PlanOptionsNow();
+    plan_options.base_dir = request.base_dir();
+    StatusOr<PlanResult> plan = job.ok()
+                                    ? PlanJob(store_.get(), *job, request.job_yaml(), plan_options)
+                                    : StatusOr<PlanResult>(job.status());
     if (!plan.ok()) {
       reply.set_error(plan.status().message());
       return Send(identity, MessageType::kSubmitReply, reply);
@@ -685,6 +732,7 @@ class Coordinator::Impl {
   }
 
   CoordinatorOptions options_;
+  std::string calibration_dir_;
   std::unique_ptr<Store> store_;
   asio::io_context io_;
   zmq::context_t zmq_context_;

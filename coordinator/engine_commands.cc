@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
@@ -80,7 +81,28 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   if (options.progress) {
     eval.progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
   }
+  // A quantised run also counts top-1 agreement with FP32 on the same
+  // samples and batches, as an evaluate task does on a worker.
+  std::vector<int32_t> fp32_top1;
+  const bool quantised = !quant.spec.layers.empty() &&
+                         std::any_of(quant.spec.layers.begin(), quant.spec.layers.end(),
+                                     [](const auto& l) { return l.second != Precision::kFp32; });
+  if (quantised) {
+    EvalOptions reference = eval;
+    reference.executor.quant = QuantSpec();
+    reference.top1 = &fp32_top1;
+    Progress fp32_progress("eval " + options.model + " (fp32 reference)");
+    if (options.progress) {
+      reference.progress = [&fp32_progress](int64_t done, int64_t total) {
+        fp32_progress.Update(done, total);
+      };
+    }
+    MIXQ_RETURN_IF_ERROR(Evaluate(graph, *dataset, reference).status());
+    eval.reference_top1 = &fp32_top1;
+  }
   MIXQ_ASSIGN_OR_RETURN(EvalCounts counts, Evaluate(graph, *dataset, eval));
+  if (!quantised) counts.agree1 = counts.samples;
+  const double agree1 = counts.samples ? static_cast<double>(counts.agree1) / counts.samples : 0;
 
   const double top1 = counts.samples ? static_cast<double>(counts.correct1) / counts.samples : 0;
   const double top5 = counts.samples ? static_cast<double>(counts.correct5) / counts.samples : 0;
@@ -94,6 +116,8 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
                         {"correct5", counts.correct5},
                         {"top1", top1},
                         {"top5", top5},
+                        {"agree1", counts.agree1},
+                        {"agree1_rate", agree1},
                         {"seconds", counts.seconds},
                         {"images_per_second", ips},
                         {"batch", options.batch},
@@ -116,6 +140,8 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
       << " / " << counts.samples << ")\n";
   out << "top-5      " << 100.0 * top5 << " %  (" << counts.correct5 << " / " << counts.samples
       << ")\n";
+  out << "agree fp32 " << 100.0 * agree1 << " %  (" << counts.agree1 << " / " << counts.samples
+      << " top-1 equal to FP32)\n";
   out << "time       " << counts.seconds << " s  (" << std::setprecision(0) << ips
       << " images/s at batch " << options.batch << ")\n";
   return Status::Ok();

@@ -1,17 +1,25 @@
 #include "coordinator/job_planner.h"
 
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "common/dataset.h"
+#include "common/log.h"
 #include "common/sha256.h"
 #include "worker/calibration/calibration_file.h"
+#include "worker/calibration/scale_methods.h"
+#include "worker/calibration/tensor_stats.h"
 #include "worker/onnx_importer.h"
 #include "worker/quant_spec.h"
 
 namespace mixq {
 namespace {
+
+// Links a planned task to the job; true when it still has to run.
+using TaskAdder = std::function<StatusOr<bool>(PlannedTask)>;
 
 // Profile tasks time one sample per pass: the latency case the search's
 // per-layer decisions are made for.
@@ -82,12 +90,16 @@ std::string Key(const std::vector<std::string>& parts) {
   return Sha256Hex(joined);
 }
 
-StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
-                                       const std::string& yaml_text, uint32_t lease_ms) {
-  MIXQ_ASSIGN_OR_RETURN(proto::BlobRef model, RegisterBlob(store, job.model));
-  MIXQ_ASSIGN_OR_RETURN(int64_t model_id, store->UpsertModel(model.sha256(), model.path()));
+// A dataset as tasks name it: its files as blobs and its content key.
+struct DatasetInputs {
+  proto::DatasetRef ref;
+  std::string sha256;
+  int64_t id = 0;
+  int64_t size = 0;
+};
 
-  MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(job.eval_dataset));
+StatusOr<DatasetInputs> RegisterDataset(Store* store, const std::string& yaml_path) {
+  MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(yaml_path));
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
   proto::DatasetRef ds;
   ds.set_format(spec.format);
@@ -101,47 +113,47 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
   nlohmann::json pre = {{"format", ds.format()},        {"scale", ds.scale()},
                         {"mean", spec.preprocess.mean}, {"std", spec.preprocess.std},
                         {"layout", ds.layout()},        {"stored_layout", ds.stored_layout()}};
-  const std::string dataset_sha =
-      Key({"dataset", ds.images().sha256(), ds.labels().sha256(), pre.dump()});
-  MIXQ_ASSIGN_OR_RETURN(int64_t dataset_id,
-                        store->UpsertDataset(dataset_sha, job.eval_dataset, ds.images().sha256(),
+  DatasetInputs inputs;
+  inputs.sha256 = Key({"dataset", ds.images().sha256(), ds.labels().sha256(), pre.dump()});
+  MIXQ_ASSIGN_OR_RETURN(inputs.id,
+                        store->UpsertDataset(inputs.sha256, yaml_path, ds.images().sha256(),
                                              ds.labels().sha256(), pre.dump(), dataset->size()));
+  inputs.ref = std::move(ds);
+  inputs.size = dataset->size();
+  return inputs;
+}
 
+// Plans the job's evaluate, benchmark and profile tasks into `plan`, with
+// `calibration_file` ("" = none) for its quantised configs.
+Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model, int64_t model_id,
+                   const std::string& calibration_file, const TaskAdder& add) {
+  MIXQ_ASSIGN_OR_RETURN(DatasetInputs inputs, RegisterDataset(store, job.eval_dataset));
+  const proto::DatasetRef& ds = inputs.ref;
+  const std::string& dataset_sha = inputs.sha256;
+  const int64_t dataset_id = inputs.id;
+  const int64_t size = inputs.size;
   const int64_t begin = job.begin;
-  const int64_t count = job.count < 0 ? dataset->size() - begin : job.count;
-  if (begin + count > dataset->size() || count <= 0) {
+  const int64_t count = job.count < 0 ? size - begin : job.count;
+  if (begin + count > size || count <= 0) {
     return InvalidArgument(job.source + ": data.evaluation begin " + std::to_string(begin) +
                            " count " + std::to_string(count) + " is outside the dataset (" +
-                           std::to_string(dataset->size()) + " samples)");
+                           std::to_string(size) + " samples)");
   }
 
   QuantCheck check;
   MIXQ_ASSIGN_OR_RETURN(check.seven_bit, ParseSevenBitWeights(job.seven_bit));
   proto::BlobRef calibration;
-  if (!job.calibration_file.empty()) {
-    MIXQ_ASSIGN_OR_RETURN(check.calibration, LoadCalibration(job.calibration_file));
+  if (!calibration_file.empty()) {
+    MIXQ_ASSIGN_OR_RETURN(check.calibration, LoadCalibration(calibration_file));
     if (check.calibration.model_sha256 != model.sha256()) {
-      return InvalidArgument(job.source + ": calibration '" + job.calibration_file +
+      return InvalidArgument(job.source + ": calibration '" + calibration_file +
                              "' was made for another model (model_sha256 " +
                              check.calibration.model_sha256.substr(0, 12) + ", model " +
                              model.sha256().substr(0, 12) + ")");
     }
-    check.calibration_file = job.calibration_file;
-    MIXQ_ASSIGN_OR_RETURN(calibration, RegisterBlob(store, job.calibration_file));
+    check.calibration_file = calibration_file;
+    MIXQ_ASSIGN_OR_RETURN(calibration, RegisterBlob(store, calibration_file));
   }
-
-  MIXQ_ASSIGN_OR_RETURN(int64_t job_id,
-                        store->CreateJob(job.name, job.kind, yaml_text, model_id, dataset_id));
-  PlanResult plan;
-  plan.job_id = job_id;
-  auto add = [&](PlannedTask task) -> Status {
-    task.assign.set_task_id(task.id);
-    task.assign.set_lease_ms(lease_ms);
-    ++plan.total;
-    MIXQ_ASSIGN_OR_RETURN(bool to_run, store->AddTask(job_id, task));
-    if (to_run) plan.to_run.push_back(PendingTask{task.id, job_id, task.hardware, task.assign, 0});
-    return Status::Ok();
-  };
   for (const std::string& entry : job.configs) {
     MIXQ_ASSIGN_OR_RETURN(ConfigRef config, LoadConfig(entry, job.model, model.sha256(), &check));
     // FP32 tasks do not depend on the calibration: they keep their key.
@@ -182,7 +194,7 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
         t.assign.set_count(shard.count);
         set_quant(&t.assign);
         t.assign.set_batch(job.eval_batch);
-        MIXQ_RETURN_IF_ERROR(add(std::move(t)));
+        MIXQ_RETURN_IF_ERROR(add(std::move(t)).status());
       }
       for (int64_t batch : job.bench_batches) {
         PlannedTask t;
@@ -198,7 +210,7 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
         set_quant(&t.assign);
         t.assign.set_batch(batch);
         t.assign.set_min_seconds(job.bench_seconds);
-        MIXQ_RETURN_IF_ERROR(add(std::move(t)));
+        MIXQ_RETURN_IF_ERROR(add(std::move(t)).status());
       }
       if (job.profile && quantised) {
         PlannedTask t;
@@ -213,22 +225,217 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
         *t.assign.mutable_model() = model;
         set_quant(&t.assign);
         t.assign.set_batch(kProfileBatch);
-        MIXQ_RETURN_IF_ERROR(add(std::move(t)));
+        MIXQ_RETURN_IF_ERROR(add(std::move(t)).status());
       }
     }
   }
+  return Status::Ok();
+}
+
+// Both passes of a calibration spread over workers: pass 1 (ranges) on every
+// shard; once all are stored, pass 2 (histograms over the merged ranges) if
+// the method needs it; once those are stored, the calibration itself, saved
+// in `calibration_dir` under its hash and registered as a blob. Returns that
+// file, or nothing while a pass still has tasks to run (planned through
+// `add`) or failed. Everything is derived from stored results, so calling it
+// again (next phase, coordinator restart, rerun) plans only what is missing.
+StatusOr<std::optional<std::string>> PlanCalibration(Store* store, const JobSpec& job,
+                                                     const proto::BlobRef& model, int64_t model_id,
+                                                     const std::string& calibration_dir,
+                                                     const TaskAdder& add) {
+  const CalibrateSpec& c = job.calibrate;
+  const std::string dataset_path = c.dataset.empty() ? job.eval_dataset : c.dataset;
+  if (dataset_path.empty()) {
+    return InvalidArgument(job.source + ": calibration needs 'calibration.dataset'");
+  }
+  MIXQ_ASSIGN_OR_RETURN(DatasetInputs ds, RegisterDataset(store, dataset_path));
+  if (c.begin + c.samples > ds.size) {
+    return InvalidArgument(job.source + ": calibration samples [" + std::to_string(c.begin) + ", " +
+                           std::to_string(c.begin + c.samples) + ") are outside '" + dataset_path +
+                           "' (" + std::to_string(ds.size) + " samples)");
+  }
+  ScaleOptions scale;
+  MIXQ_ASSIGN_OR_RETURN(scale.method, ParseScaleMethod(c.method));
+  scale.percentile = c.percentile;
+  MIXQ_ASSIGN_OR_RETURN(int64_t fp32_id, store->UpsertConfig(Sha256Hex("fp32"), "fp32", "fp32"));
+  const std::vector<Shard> shards = MakeShards(c.begin, c.samples, c.shard_size);
+
+  // One pass over every shard; the merged statistics once all are stored.
+  auto pass = [&](int number,
+                  const std::string& ranges_json) -> StatusOr<std::optional<CalibrationStats>> {
+    bool complete = true;
+    CalibrationStats merged;
+    for (const Shard& shard : shards) {
+      PlannedTask t;
+      // The method is not in the key: the same statistics serve every method.
+      t.id = Key({"calibrate", model.sha256(), ds.sha256, std::to_string(shard.begin),
+                  std::to_string(shard.count), std::to_string(c.batch), std::to_string(number),
+                  number == 2 ? std::to_string(kDefaultHistogramBins) + " " + Sha256Hex(ranges_json)
+                              : std::string()});
+      t.kind = "calibrate";
+      t.model_id = model_id;
+      t.dataset_id = ds.id;
+      t.config_id = fp32_id;
+      t.shard_index = shard.index;
+      t.batch = c.batch;
+      t.assign.set_kind(proto::TASK_KIND_CALIBRATE);
+      *t.assign.mutable_model() = model;
+      *t.assign.mutable_dataset() = ds.ref;
+      t.assign.set_begin(shard.begin);
+      t.assign.set_count(shard.count);
+      t.assign.set_config_json("fp32");
+      t.assign.set_batch(c.batch);
+      proto::CalibrateParams* params = t.assign.mutable_calibrate();
+      params->set_pass(number);
+      params->set_batch(c.batch);
+      if (number == 2) {
+        params->set_bins(kDefaultHistogramBins);
+        params->set_ranges_json(ranges_json);
+      }
+      const std::string id = t.id;
+      MIXQ_ASSIGN_OR_RETURN(bool to_run, add(std::move(t)));
+      if (to_run) {
+        complete = false;
+        continue;
+      }
+      MIXQ_ASSIGN_OR_RETURN(std::optional<std::string> stored, store->CalibrationStatsOf(id));
+      if (!stored) {
+        complete = false;  // failed for good: the job ends failed
+        continue;
+      }
+      StatusOr<CalibrationStats> stats =
+          StatsFromJson(nlohmann::json::parse(*stored, nullptr, false));
+      if (!stats.ok()) return stats.status().WithContext("calibrate task " + id.substr(0, 12));
+      MIXQ_RETURN_IF_ERROR(Merge(*stats, &merged));
+    }
+    if (!complete) return std::optional<CalibrationStats>();
+    return std::optional<CalibrationStats>(std::move(merged));
+  };
+
+  MIXQ_ASSIGN_OR_RETURN(std::optional<CalibrationStats> stats, pass(1, ""));
+  if (!stats) return std::optional<std::string>();
+  if (scale.method != ScaleMethod::kMinMax) {
+    const std::string ranges_json = StatsToJson(*stats).dump();
+    MIXQ_ASSIGN_OR_RETURN(stats, pass(2, ranges_json));
+    if (!stats) return std::optional<std::string>();
+  }
+
+  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(job.model));
+  Calibration calibration;
+  calibration.model_sha256 = model.sha256();
+  calibration.scale = scale;
+  MIXQ_ASSIGN_OR_RETURN(calibration.activations,
+                        ActivationQuantParams(*stats, scale, graph.inputs));
+  calibration.stats = std::move(*stats);
+  calibration.provenance = {
+      {"dataset", dataset_path},        {"begin", c.begin},
+      {"samples", c.samples},           {"batch", c.batch},
+      {"bins", kDefaultHistogramBins},  {"method", c.method},
+      {"percentile", c.percentile},     {"mixq_version", MIXQ_VERSION},
+      {"model_sha256", model.sha256()}, {"synthetic", false},
+      {"shards", shards.size()},        {"tool", "coordinator calibrate tasks"}};
+  const std::string text = CalibrationToJson(calibration).dump(1);
+  const std::string sha = Sha256Hex(text);
+  std::error_code ec;
+  std::filesystem::create_directories(calibration_dir, ec);
+  const std::string path = (std::filesystem::path(calibration_dir) / (sha + ".json")).string();
+  if (!std::filesystem::exists(path)) {
+    log().info("calibration of {} ({}, {} samples in {} shard(s)) written to {}", job.model,
+               c.method, c.samples, shards.size(), path);
+    const std::string part = path + ".part";
+    std::ofstream out(part, std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out) return Unavailable(part + ": cannot write the calibration");
+    std::filesystem::rename(part, path, ec);
+    if (ec) return Unavailable(path + ": " + ec.message());
+  }
+  MIXQ_ASSIGN_OR_RETURN(proto::BlobRef blob, RegisterBlob(store, path));
+  MIXQ_RETURN_IF_ERROR(store
+                           ->UpsertCalibration(blob.sha256(), model_id, ds.id, c.method, c.samples,
+                                               StatsToJson(calibration.stats).dump())
+                           .status());
+  return std::optional<std::string>(path);
+}
+
+// Plans what the job needs next given what is stored: its calibration's
+// passes first (if it has `calibration:` as a mapping), then its configs.
+Status PlanPhases(Store* store, const JobSpec& job, const std::string& calibration_dir,
+                  const TaskAdder& add) {
+  MIXQ_ASSIGN_OR_RETURN(proto::BlobRef model, RegisterBlob(store, job.model));
+  MIXQ_ASSIGN_OR_RETURN(int64_t model_id, store->UpsertModel(model.sha256(), model.path()));
+  std::string calibration_file = job.calibration_file;
+  if (job.calibrate.enabled) {
+    MIXQ_ASSIGN_OR_RETURN(std::optional<std::string> file,
+                          PlanCalibration(store, job, model, model_id, calibration_dir, add));
+    if (!file) return Status::Ok();
+    calibration_file = *file;
+    if (!job.output.empty()) {
+      std::error_code ec;
+      const std::filesystem::path folder = std::filesystem::path(job.output).parent_path();
+      if (!folder.empty()) std::filesystem::create_directories(folder, ec);
+      std::filesystem::copy_file(calibration_file, job.output,
+                                 std::filesystem::copy_options::overwrite_existing, ec);
+      if (ec) return Unavailable(job.output + ": cannot write the calibration: " + ec.message());
+    }
+  }
+  if (job.kind == "calibrate") return Status::Ok();
+  return PlanConfigs(store, job, model, model_id, calibration_file, add);
+}
+
+// The `add` of a job: links each task to it, counting them and collecting
+// those that still have to run.
+TaskAdder MakeAdder(Store* store, int64_t job_id, uint32_t lease_ms, PlanResult* plan) {
+  return [store, job_id, lease_ms, plan](PlannedTask task) -> StatusOr<bool> {
+    task.assign.set_task_id(task.id);
+    task.assign.set_lease_ms(lease_ms);
+    ++plan->total;
+    MIXQ_ASSIGN_OR_RETURN(bool to_run, store->AddTask(job_id, task));
+    if (to_run) {
+      plan->to_run.push_back(PendingTask{task.id, job_id, task.hardware, task.assign, 0});
+    }
+    return to_run;
+  };
+}
+
+StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
+                                       const std::string& yaml_text, const PlanOptions& options) {
+  // The job row names the evaluation dataset, or for a calibrate job the
+  // calibration's.
+  const std::string dataset_path =
+      !job.eval_dataset.empty() ? job.eval_dataset : job.calibrate.dataset;
+  MIXQ_ASSIGN_OR_RETURN(proto::BlobRef model, RegisterBlob(store, job.model));
+  MIXQ_ASSIGN_OR_RETURN(int64_t model_id, store->UpsertModel(model.sha256(), model.path()));
+  MIXQ_ASSIGN_OR_RETURN(DatasetInputs ds, RegisterDataset(store, dataset_path));
+  if (job.calibrate.enabled && job.kind != "calibrate") {
+    // The configs are planned only after calibration: refuse those that can
+    // never run (unknown layers, another model) now, not minutes later.
+    std::unique_ptr<Graph> graph;
+    for (const std::string& entry : job.configs) {
+      if (entry == "fp32") continue;
+      if (!graph) {
+        MIXQ_ASSIGN_OR_RETURN(Graph imported, ImportOnnx(job.model));
+        graph = std::make_unique<Graph>(std::move(imported));
+      }
+      MIXQ_RETURN_IF_ERROR(LoadPrecisionConfig(entry, *graph, model.sha256()).status());
+    }
+  }
+  MIXQ_ASSIGN_OR_RETURN(int64_t job_id, store->CreateJob(job.name, job.kind, yaml_text, model_id,
+                                                         ds.id, options.base_dir));
+  PlanResult plan;
+  plan.job_id = job_id;
+  MIXQ_RETURN_IF_ERROR(PlanPhases(store, job, options.calibration_dir,
+                                  MakeAdder(store, job_id, options.lease_ms, &plan)));
   return plan;
 }
 
-}  // namespace
-
-StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& spec, const std::string& yaml_text,
-                             uint32_t lease_ms, const std::vector<std::string>& known_classes) {
+JobSpec WithHardware(const JobSpec& spec, const std::vector<std::string>& known_classes,
+                     Status* status) {
   JobSpec job = spec;
   if (job.hardware.size() == 1 && job.hardware[0] == "all") {
     if (known_classes.empty()) {
-      return FailedPrecondition(job.source +
-                                ": 'hardware: all' needs connected workers; none are connected");
+      *status = FailedPrecondition(job.source +
+                                   ": 'hardware: all' needs connected workers; none are connected");
     }
     job.hardware = known_classes;
   }
@@ -246,11 +453,54 @@ StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& spec, const std::strin
       }
     }
   }
+  return job;
+}
+
+}  // namespace
+
+StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& spec, const std::string& yaml_text,
+                             uint32_t lease_ms, const std::vector<std::string>& known_classes) {
+  PlanOptions options;
+  options.lease_ms = lease_ms;
+  options.known_classes = known_classes;
+  return PlanJob(store, spec, yaml_text, options);
+}
+
+StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& spec, const std::string& yaml_text,
+                             const PlanOptions& options) {
+  Status hardware;
+  const JobSpec job = WithHardware(spec, options.known_classes, &hardware);
+  MIXQ_RETURN_IF_ERROR(hardware);
   MIXQ_RETURN_IF_ERROR(store->Begin());
-  StatusOr<PlanResult> plan = PlanInTransaction(store, job, yaml_text, lease_ms);
+  StatusOr<PlanResult> plan = PlanInTransaction(store, job, yaml_text, options);
   if (!plan.ok()) {
     (void)store->Rollback();
     return plan.status();
+  }
+  MIXQ_RETURN_IF_ERROR(store->Commit());
+  return plan;
+}
+
+}  // namespace mixq
+
+namespace mixq {
+
+StatusOr<PlanResult> PlanNextPhase(Store* store, int64_t job_id, const PlanOptions& options) {
+  PlanResult plan;
+  plan.job_id = job_id;
+  MIXQ_ASSIGN_OR_RETURN(auto source, store->JobSource(job_id));
+  MIXQ_ASSIGN_OR_RETURN(JobSpec spec,
+                        ParseJobSpec(source.first, source.second, "job " + std::to_string(job_id)));
+  if (!spec.calibrate.enabled) return plan;  // planned whole at submission
+  Status hardware;
+  const JobSpec job = WithHardware(spec, options.known_classes, &hardware);
+  MIXQ_RETURN_IF_ERROR(hardware);
+  MIXQ_RETURN_IF_ERROR(store->Begin());
+  Status s = PlanPhases(store, job, options.calibration_dir,
+                        MakeAdder(store, job_id, options.lease_ms, &plan));
+  if (!s.ok()) {
+    (void)store->Rollback();
+    return s;
   }
   MIXQ_RETURN_IF_ERROR(store->Commit());
   return plan;

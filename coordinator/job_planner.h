@@ -7,6 +7,13 @@
 // Models, dataset files and the calibration are registered as blobs by
 // content hash so workers can fetch them. Configs are checked against the
 // model here: INT8 layers without a calibration are refused at submission.
+//
+// A job with `calibration:` as a mapping is planned in phases: calibrate
+// tasks (pass 1 on every shard; pass 2 over the merged ranges when the method
+// needs histograms), then, with the calibration made from the merged
+// statistics, its configs. Each phase is planned when the one before has
+// all its results stored (PlanNextPhase), so the phase is always derivable
+// from the store: a restart or a rerun plans only what is missing.
 #ifndef MIXQ_COORDINATOR_JOB_PLANNER_H_
 #define MIXQ_COORDINATOR_JOB_PLANNER_H_
 
@@ -26,12 +33,28 @@ struct PlanResult {
   std::vector<PendingTask> to_run;  // those without a result yet
 };
 
+struct PlanOptions {
+  uint32_t lease_ms = 10 * 60 * 1000;
+  std::vector<std::string> known_classes;  // classes connected now, for `hardware: all`
+  std::string base_dir;                    // the job's relative paths resolve against it
+  // Where calibrations made from calibrate tasks are written (named by hash).
+  std::string calibration_dir = "calibrations";
+};
+
 // Plans `job` (its YAML text kept in the jobs table) in one transaction.
 // `hardware: all` means every class in `known_classes` (the classes of the
 // workers connected now); FailedPrecondition if there are none.
 // InvalidArgument/NotFound for a model or dataset that cannot be read.
 StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& job, const std::string& yaml_text,
                              uint32_t lease_ms, const std::vector<std::string>& known_classes);
+StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& job, const std::string& yaml_text,
+                             const PlanOptions& options);
+
+// For a job whose planned tasks all ended: plans its next phase from what is
+// stored (re-reading the job's YAML and base_dir from the store). An empty
+// `to_run` means nothing is left to plan: the job can be finished. Jobs
+// without phases return at once.
+StatusOr<PlanResult> PlanNextPhase(Store* store, int64_t job_id, const PlanOptions& options);
 
 }  // namespace mixq
 

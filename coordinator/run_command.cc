@@ -100,16 +100,19 @@ void PrintResult(const proto::StatusReply& s, std::ostream& out) {
   out << "\n";
   for (const std::string& error : s.task_errors()) out << "  failed: " << error << "\n";
   if (s.evaluations_size() > 0) {
-    std::snprintf(line, sizeof(line), "%-12s %-10s %9s %9s %9s %8s %8s\n", "config", "hardware",
-                  "samples", "correct1", "correct5", "top1 %", "top5 %");
+    std::snprintf(line, sizeof(line), "%-12s %-10s %9s %9s %9s %8s %8s %8s\n", "config", "hardware",
+                  "samples", "correct1", "correct5", "top1 %", "top5 %", "agree %");
     out << line;
     for (const auto& e : s.evaluations()) {
       const double n = e.samples() > 0 ? static_cast<double>(e.samples()) : 1.0;
-      std::snprintf(line, sizeof(line), "%-12s %-10s %9lld %9lld %9lld %8.2f %8.2f\n",
+      // Agreement: top-1 equal to the all-FP32 model's on the same samples.
+      char agree[16] = "       -";
+      if (e.has_agree1()) std::snprintf(agree, sizeof(agree), "%8.2f", 100.0 * e.agree1() / n);
+      std::snprintf(line, sizeof(line), "%-12s %-10s %9lld %9lld %9lld %8.2f %8.2f %s\n",
                     e.config().c_str(), e.hardware_class().c_str(),
                     static_cast<long long>(e.samples()), static_cast<long long>(e.correct1()),
                     static_cast<long long>(e.correct5()), 100.0 * e.correct1() / n,
-                    100.0 * e.correct5() / n);
+                    100.0 * e.correct5() / n, agree);
       out << line;
     }
   }

@@ -27,7 +27,12 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   MIXQ_ASSIGN_OR_RETURN(store->insert_shard_result_,
                         store->db_->Prepare("INSERT OR IGNORE INTO shard_results(task_id, "
                                             "worker_id, hardware_class_id, samples, correct1, "
-                                            "correct5, seconds) VALUES (?,?,?,?,?,?,?)"));
+                                            "correct5, seconds, agree1) "
+                                            "VALUES (?,?,?,?,?,?,?,?)"));
+  MIXQ_ASSIGN_OR_RETURN(store->insert_calibration_stats_,
+                        store->db_->Prepare("INSERT OR IGNORE INTO calibration_stats(task_id, "
+                                            "worker_id, hardware_class_id, pass, samples, stats) "
+                                            "VALUES (?,?,?,?,?,?)"));
   MIXQ_ASSIGN_OR_RETURN(
       store->insert_benchmark_,
       store->db_->Prepare("INSERT OR IGNORE INTO benchmarks(task_id, worker_id, "
@@ -164,12 +169,44 @@ StatusOr<int64_t> Store::UpsertWorker(const std::string& host, int pid, int64_t 
 
 StatusOr<int64_t> Store::CreateJob(const std::string& name, const std::string& kind,
                                    const std::string& spec_yaml, int64_t model_id,
-                                   int64_t dataset_id) {
+                                   int64_t dataset_id, const std::string& base_dir) {
   MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT INTO jobs(name, kind, spec_yaml, model_id, "
-                                                "dataset_id) VALUES (?,?,?,?,?)"));
+                                                "dataset_id, base_dir) VALUES (?,?,?,?,?,?)"));
   stmt->Bind(1, name).Bind(2, kind).Bind(3, spec_yaml).Bind(4, model_id).Bind(5, dataset_id);
+  stmt->Bind(6, base_dir);
   MIXQ_RETURN_IF_ERROR(stmt->Run());
   return db_->LastInsertId();
+}
+
+StatusOr<std::pair<std::string, std::string>> Store::JobSource(int64_t job_id) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT spec_yaml, COALESCE(base_dir, '') "
+                                                "FROM jobs WHERE id=?"));
+  stmt->Bind(1, job_id);
+  MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return NotFound("job " + std::to_string(job_id) + " is not in the database");
+  return std::make_pair(stmt->Text(0), stmt->Text(1));
+}
+
+StatusOr<std::optional<std::string>> Store::CalibrationStatsOf(const std::string& task_id) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt,
+                        db_->Prepare("SELECT stats FROM calibration_stats WHERE task_id=?"));
+  stmt->Bind(1, task_id);
+  MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return std::optional<std::string>();
+  return std::optional<std::string>(stmt->Text(0));
+}
+
+StatusOr<int64_t> Store::UpsertCalibration(const std::string& sha256, int64_t model_id,
+                                           int64_t dataset_id, const std::string& method,
+                                           int64_t samples, const std::string& stats_json) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt,
+                        db_->Prepare("INSERT OR IGNORE INTO calibrations(sha256, model_id, "
+                                     "dataset_id, method, samples, stats_json) "
+                                     "VALUES (?,?,?,?,?,?)"));
+  stmt->Bind(1, sha256).Bind(2, model_id).Bind(3, dataset_id).Bind(4, method);
+  stmt->Bind(5, samples).Bind(6, stats_json);
+  MIXQ_RETURN_IF_ERROR(stmt->Run());
+  return IdOf("SELECT id FROM calibrations WHERE sha256=?", sha256);
 }
 
 Status Store::SetJobState(int64_t job_id, const std::string& state) {
@@ -269,6 +306,11 @@ StatusOr<int> Store::WriteResults(const std::vector<TaskOutcome>& outcomes) {
       bind_owner(s, o);
       s->Bind(4, r.eval().samples()).Bind(5, r.eval().correct1()).Bind(6, r.eval().correct5());
       s->Bind(7, r.eval().seconds());
+      if (r.eval().has_agree1()) {
+        s->Bind(8, r.eval().agree1());
+      } else {
+        s->BindNull(8);
+      }
     } else if (r.has_bench()) {
       s = insert_benchmark_.get();
       s->Bind(1, r.task_id());
@@ -277,6 +319,12 @@ StatusOr<int> Store::WriteResults(const std::vector<TaskOutcome>& outcomes) {
       s->Bind(6, static_cast<int64_t>(r.bench().iterations()));
       s->Bind(7, r.bench().latency_ms_median()).Bind(8, r.bench().latency_ms_p90());
       s->Bind(9, r.bench().images_per_second());
+    } else if (r.has_calibrate()) {
+      s = insert_calibration_stats_.get();
+      s->Bind(1, r.task_id());
+      bind_owner(s, o);
+      s->Bind(4, static_cast<int64_t>(r.calibrate().pass())).Bind(5, r.calibrate().samples());
+      s->BindBlob(6, r.calibrate().stats_json());
     } else if (r.has_profile()) {
       StatusOr<int> rows = InsertLayerProfile(r.task_id(), r.profile().json());
       if (!rows.ok()) {
@@ -388,9 +436,11 @@ Status Store::FinishJob(int64_t job_id) {
   MIXQ_ASSIGN_OR_RETURN(
       auto agg,
       db_->Prepare("INSERT OR REPLACE INTO evaluations(job_id, config_id, hardware_class, "
-                   "samples, correct1, correct5, top1) "
+                   "samples, correct1, correct5, top1, agree1) "
                    "SELECT jt.job_id, t.config_id, t.hardware, SUM(r.samples), SUM(r.correct1), "
-                   "SUM(r.correct5), CAST(SUM(r.correct1) AS REAL) / MAX(SUM(r.samples), 1) "
+                   "SUM(r.correct5), CAST(SUM(r.correct1) AS REAL) / MAX(SUM(r.samples), 1), "
+                   // Agreement only when every shard measured it.
+                   "CASE WHEN COUNT(r.agree1) = COUNT(*) THEN SUM(r.agree1) END "
                    "FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id "
                    "JOIN shard_results r ON r.task_id = t.id WHERE jt.job_id=? "
                    "GROUP BY t.config_id, t.hardware"));
@@ -409,8 +459,9 @@ StatusOr<std::vector<proto::EvalRow>> Store::EvalRows(int64_t job_id) {
   // Live sums, so a running job shows its partial numbers too.
   MIXQ_ASSIGN_OR_RETURN(
       auto stmt,
-      db_->Prepare("SELECT c.name, t.hardware, SUM(r.samples), SUM(r.correct1), SUM(r.correct5) "
-                   "FROM job_tasks jt JOIN tasks t ON t.id = jt.task_id "
+      db_->Prepare("SELECT c.name, t.hardware, SUM(r.samples), SUM(r.correct1), SUM(r.correct5), "
+                   "CASE WHEN COUNT(r.agree1) = COUNT(*) THEN SUM(r.agree1) END FROM job_tasks jt "
+                   "JOIN tasks t ON t.id = jt.task_id "
                    "JOIN shard_results r ON r.task_id = t.id JOIN configs c ON c.id = t.config_id "
                    "WHERE jt.job_id=? GROUP BY c.name, t.hardware ORDER BY c.name, t.hardware"));
   stmt->Bind(1, job_id);
@@ -424,6 +475,7 @@ StatusOr<std::vector<proto::EvalRow>> Store::EvalRows(int64_t job_id) {
     r.set_samples(stmt->Int(2));
     r.set_correct1(stmt->Int(3));
     r.set_correct5(stmt->Int(4));
+    if (!stmt->IsNull(5)) r.set_agree1(stmt->Int(5));
     rows.push_back(r);
   }
   return rows;

@@ -85,7 +85,10 @@ class Store {
                                  const std::string& mixq_version);
 
   StatusOr<int64_t> CreateJob(const std::string& name, const std::string& kind,
-                              const std::string& spec_yaml, int64_t model_id, int64_t dataset_id);
+                              const std::string& spec_yaml, int64_t model_id, int64_t dataset_id,
+                              const std::string& base_dir = "");
+  // The job's YAML text and the folder its relative paths resolve against.
+  StatusOr<std::pair<std::string, std::string>> JobSource(int64_t job_id);
   Status SetJobState(int64_t job_id, const std::string& state);
   StatusOr<std::vector<int64_t>> RunningJobs();
 
@@ -98,6 +101,11 @@ class Store {
   // Stores results in one transaction; a task that already has a result
   // keeps the first one. Returns how many were new.
   StatusOr<int> WriteResults(const std::vector<TaskOutcome>& outcomes);
+  // A calibrate task's stored statistics (CalibrateResult.stats_json), if any.
+  StatusOr<std::optional<std::string>> CalibrationStatsOf(const std::string& task_id);
+  StatusOr<int64_t> UpsertCalibration(const std::string& sha256, int64_t model_id,
+                                      int64_t dataset_id, const std::string& method,
+                                      int64_t samples, const std::string& stats_json);
   Status MarkTaskFailed(const std::string& task_id, const std::string& error);
 
   StatusOr<JobProgress> Progress(int64_t job_id);
@@ -127,6 +135,7 @@ class Store {
   std::unique_ptr<SqliteStatement> insert_shard_result_;
   std::unique_ptr<SqliteStatement> insert_benchmark_;
   std::unique_ptr<SqliteStatement> insert_layer_profile_;
+  std::unique_ptr<SqliteStatement> insert_calibration_stats_;
   std::unique_ptr<SqliteStatement> mark_done_;
 };
 

@@ -65,6 +65,11 @@ CREATE TABLE search_results (
   PRIMARY KEY (job_id, hardware_class, budget)
 );
 
+-- The folder a submitted job's relative paths resolve against, so that the
+-- coordinator can plan a job's later phases (calibrate pass 2, then the
+-- configs) from what is stored, also after a restart.
+ALTER TABLE jobs ADD COLUMN base_dir TEXT;
+
 -- Query views (`mixq query`, schemas/db.md "Views"): every query the
 -- command line answers is one of these, so the sqlite3 shell gives the
 -- same numbers.

@@ -55,8 +55,17 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
                       ") outside the dataset's " + std::to_string(dataset.size()));
   }
 
+  if (options.reference_top1 != nullptr &&
+      static_cast<int64_t>(options.reference_top1->size()) != count) {
+    return InvalidArgument(
+        "reference top-1 classes: " + std::to_string(options.reference_top1->size()) + " for " +
+        std::to_string(count) + " samples");
+  }
+  if (options.top1 != nullptr) options.top1->clear();
+
   ModelCache cache(graph, options.executor);
   EvalCounts counts;
+  if (options.reference_top1 != nullptr) counts.agree1 = 0;
   std::vector<int64_t> labels;
   Tensor batch_data;
   std::vector<Tensor> outputs;
@@ -96,6 +105,14 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
       }
       if (higher == 0) ++counts.correct1;
       if (higher < 5) ++counts.correct5;
+      if (options.top1 != nullptr || options.reference_top1 != nullptr) {
+        // Argmax, ties to the lower index as above.
+        const int32_t top = static_cast<int32_t>(std::max_element(row, row + classes) - row);
+        if (options.top1 != nullptr) options.top1->push_back(top);
+        if (options.reference_top1 != nullptr && (*options.reference_top1)[done + i] == top) {
+          ++counts.agree1;
+        }
+      }
     }
     done += n;
     counts.samples = done;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <vector>
 
 #include "common/dataset.h"
 #include "common/status.h"
@@ -20,6 +21,12 @@ struct EvalOptions {
   int64_t begin = 0;    // first sample of the slice
   int64_t count = -1;   // samples in the slice; -1 = to the end of the dataset
   ExecutorOptions executor;
+  // When set, receives the top-1 class of every sample of the slice, in
+  // order (e.g. the FP32 model's, kept as the reference for agreement).
+  std::vector<int32_t>* top1 = nullptr;
+  // When set (one class per sample of the slice), EvalCounts::agree1 counts
+  // the samples whose top-1 class equals it. InvalidArgument on a size mismatch.
+  const std::vector<int32_t>* reference_top1 = nullptr;
   // Called after each batch with (samples done, samples total); may be empty.
   std::function<void(int64_t, int64_t)> progress;
 };
@@ -28,6 +35,7 @@ struct EvalCounts {
   int64_t samples = 0;
   int64_t correct1 = 0;
   int64_t correct5 = 0;
+  int64_t agree1 = -1;   // top-1 equal to reference_top1; -1 without a reference
   double seconds = 0.0;  // model execution and data preparation, not compilation
 };
 

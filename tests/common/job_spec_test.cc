@@ -77,3 +77,69 @@ TEST(JobSpec, RefusesMissingModelAndBadValues) {
 
 }  // namespace
 }  // namespace mixq
+
+namespace mixq {
+namespace {
+
+TEST(JobSpec, CalibrationMappingAsksTheCoordinatorToCalibrate) {
+  StatusOr<JobSpec> job = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}, "
+      "calibration: {dataset: train.yaml, samples: 200}}\n"
+      "calibration: {methods: [kl, percentile], weights: per_channel, shard_size: 50}\n",
+      "/base", "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_TRUE(job->calibrate.enabled);
+  EXPECT_EQ(job->calibrate.dataset, "/base/train.yaml");
+  EXPECT_EQ(job->calibrate.samples, 200);
+  EXPECT_EQ(job->calibrate.begin, 0);
+  EXPECT_EQ(job->calibrate.shard_size, 50);
+  EXPECT_EQ(job->calibrate.method, "kl");  // the first of the search's methods
+  // Still there for the search.
+  EXPECT_EQ(job->search.count("calibration"), 1u);
+
+  job = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+      "calibration: {method: percentile, percentile: 99.9, samples: 100, begin: 7}\n",
+      "", "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_EQ(job->calibrate.method, "percentile");
+  EXPECT_DOUBLE_EQ(job->calibrate.percentile, 99.9);
+  EXPECT_EQ(job->calibrate.samples, 100);
+  EXPECT_EQ(job->calibrate.begin, 7);
+  EXPECT_EQ(job->calibrate.dataset, "");  // the evaluation dataset
+}
+
+TEST(JobSpec, CalibrateJobsAndBadCalibrationSettings) {
+  StatusOr<JobSpec> job = ParseJobSpec(
+      "name: j\nkind: calibrate\nmodel: m.onnx\ndata: {calibration: {dataset: t.yaml}}\n"
+      "calibration: {method: mse}\noutput: out/c.json\n",
+      "/base", "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_EQ(job->kind, "calibrate");
+  EXPECT_EQ(job->output, "/base/out/c.json");
+  EXPECT_EQ(job->calibrate.dataset, "/base/t.yaml");
+  EXPECT_EQ(job->eval_dataset, "");
+
+  auto error = [](const std::string& yaml) {
+    StatusOr<JobSpec> j = ParseJobSpec(yaml, "", "j.yaml");
+    return j.ok() ? std::string() : j.status().message();
+  };
+  EXPECT_NE(error("name: j\nkind: calibrate\nmodel: m.onnx\ndata: {}\ncalibration: c.json\n")
+                .find("needs 'calibration' as a mapping"),
+            std::string::npos);
+  EXPECT_NE(error("name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+                  "calibration: {method: entropy}\n")
+                .find("'calibration.method' must be"),
+            std::string::npos);
+  EXPECT_NE(error("name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+                  "calibration: {samples: 0}\n")
+                .find("'calibration.samples' must be >= 1"),
+            std::string::npos);
+  EXPECT_NE(error("name: j\nmodel: m.onnx\ndata: {calibration: {dataset: t.yaml}}\n"
+                  "calibration: {method: kl}\n")
+                .find("missing key 'data.evaluation'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace mixq

@@ -12,10 +12,12 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 #include <zmq.hpp>
@@ -724,6 +726,197 @@ TEST(Distributed, MixedConfigFileGivesLocalCounts) {
   EXPECT_EQ(s.evaluations(0).samples(), local->samples);
   EXPECT_EQ(s.evaluations(0).correct1(), local->correct1);
   EXPECT_EQ(s.evaluations(0).correct5(), local->correct5);
+}
+
+}  // namespace
+}  // namespace mixq
+
+namespace mixq {
+namespace {
+
+TEST(Distributed, JobAgreementWithFp32EqualsMixqEvalAgreement) {
+  Cluster c;
+  c.StartCoordinator();
+  for (int i = 0; i < 3; ++i) c.AddWorker();
+  const std::string calibration = c.dir() + "/calibration.json";
+  StatusOr<Graph> graph = ImportOnnx(kSrc + "/models/fm_resnet.onnx");
+  ASSERT_TRUE(graph.ok());
+  ASSERT_TRUE(WriteCalibration(*graph, calibration).ok());
+  const std::string dataset = kSrc + "/configs/datasets/fashion_mnist_test.yaml";
+  const std::string job = "name: agree\nmodel: " + kSrc +
+                          "/models/fm_resnet.onnx\ndata: {evaluation: {dataset: " + dataset +
+                          ", shard_size: 250, begin: 500, count: 1000}}\n"
+                          "configs: [fp32, int8]\ncalibration: " +
+                          calibration + "\nbenchmark: {batches: []}\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok() && reply->error().empty());
+  const proto::StatusReply s = c.WaitDone(reply->job_id());
+  ASSERT_EQ(s.evaluations_size(), 2);
+  const proto::EvalRow& fp32 =
+      s.evaluations(0).config() == "fp32" ? s.evaluations(0) : s.evaluations(1);
+  const proto::EvalRow& int8 =
+      s.evaluations(0).config() == "int8" ? s.evaluations(0) : s.evaluations(1);
+  ASSERT_EQ(int8.config(), "int8");
+  ASSERT_TRUE(fp32.has_agree1() && int8.has_agree1());
+  EXPECT_EQ(fp32.agree1(), 1000);
+
+  std::string out;
+  ASSERT_EQ(RunShell(kBin + "/mixq eval --model " + kSrc + "/models/fm_resnet.onnx --dataset " +
+                         dataset + " --begin 500 --count 1000 --threads 1 --config int8 " +
+                         "--calibration " + calibration + " --json -q",
+                     &out),
+            0)
+      << out;
+  const nlohmann::json local = nlohmann::json::parse(out, nullptr, false);
+  ASSERT_TRUE(local.is_object()) << out;
+  EXPECT_EQ(local["correct1"].get<int64_t>(), int8.correct1());
+  EXPECT_EQ(local["agree1"].get<int64_t>(), int8.agree1());
+  // INT8 moves some predictions but keeps most: a count that is neither
+  // "nothing measured" nor "copied the samples".
+  EXPECT_GT(int8.agree1(), 900);
+  EXPECT_EQ(c.Count("SELECT agree1 FROM evaluations e JOIN configs k ON k.id = e.config_id "
+                    "WHERE k.name = 'int8' AND e.job_id = " +
+                    std::to_string(reply->job_id())),
+            int8.agree1());
+  // The workers kept the FP32 predictions of their shards in their caches.
+  int64_t cached = 0;
+  for (int i = 0; i < 3; ++i) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(c.dir() + "/cache" + std::to_string(i), ec)) {
+      cached += entry.path().filename().string().rfind("fp32-top1-", 0) == 0;
+    }
+  }
+  EXPECT_GE(cached, 4);
+}
+
+}  // namespace
+}  // namespace mixq
+
+namespace mixq {
+namespace {
+
+bool SameQuantParams(const QuantParams& a, const QuantParams& b) {
+  return std::memcmp(&a.dequant_scale, &b.dequant_scale, sizeof(float)) == 0 &&
+         std::memcmp(&a.threshold, &b.threshold, sizeof(float)) == 0 &&
+         a.is_unsigned == b.is_unsigned;
+}
+
+const std::string kTrainDataset = kSrc + "/configs/datasets/fashion_mnist_train.yaml";
+
+TEST(Distributed, CalibrateJobOnThreeWorkersGivesMixqCalibrateScalesBitForBit) {
+  Cluster c;
+  c.StartCoordinator();
+  for (int i = 0; i < 3; ++i) c.AddWorker({"--no-local-paths"});
+  const std::string output = c.dir() + "/distributed.json";
+  const std::string job = "name: calib\nkind: calibrate\nmodel: " + kSrc +
+                          "/models/fm_resnet.onnx\ndata: {calibration: {dataset: " + kTrainDataset +
+                          "}}\ncalibration: {method: kl, samples: 300, shard_size: 100}\n"
+                          "output: " +
+                          output + "\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_EQ(reply->error(), "");
+  EXPECT_EQ(reply->tasks_total(), 3);  // pass 1; pass 2 is planned once it is merged
+  const proto::StatusReply s = c.WaitDone(reply->job_id());
+  EXPECT_EQ(s.tasks_total(), 6);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM calibration_stats WHERE pass = 1"), 3);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM calibration_stats WHERE pass = 2"), 3);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM calibrations WHERE method = 'kl' AND samples = 300"), 1);
+  // Stored next to the database and registered as a blob, named by hash.
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM blobs b JOIN calibrations k ON k.sha256 = b.sha256 "
+                    "WHERE b.path LIKE '" +
+                    c.dir() + "/calibrations/%'"),
+            1);
+
+  const std::string local = c.dir() + "/local.json";
+  std::string out;
+  ASSERT_EQ(RunShell(kBin + "/mixq calibrate --model " + kSrc + "/models/fm_resnet.onnx " +
+                         "--dataset " + kTrainDataset + " --method kl --samples 300 " +
+                         "--threads 1 -o " + local + " 2>/dev/null",
+                     &out),
+            0)
+      << out;
+  StatusOr<Calibration> a = LoadCalibration(output);
+  StatusOr<Calibration> b = LoadCalibration(local);
+  ASSERT_TRUE(a.ok()) << a.status().message();
+  ASSERT_TRUE(b.ok()) << b.status().message();
+  ASSERT_EQ(a->activations.size(), b->activations.size());
+  ASSERT_FALSE(b->activations.empty());
+  for (const auto& [name, params] : b->activations) {
+    ASSERT_EQ(a->activations.count(name), 1u) << name;
+    EXPECT_TRUE(SameQuantParams(a->activations.at(name), params)) << name;
+  }
+  EXPECT_EQ(a->stats, b->stats);
+  EXPECT_EQ(a->scale.method, ScaleMethod::kKl);
+  EXPECT_EQ(a->model_sha256, b->model_sha256);
+
+  // Rerun: every pass is memoized, the calibration is the same file.
+  StatusOr<proto::SubmitReply> again = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->tasks_planned(), 0);
+  c.WaitDone(again->job_id());
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM calibration_stats"), 6);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM calibrations"), 1);
+}
+
+TEST(Distributed, EvaluateJobWithCalibrationMappingCalibratesThenEvaluatesAcrossARestart) {
+  Cluster c;
+  c.StartCoordinator();
+  for (int i = 0; i < 3; ++i) c.AddWorker({"--task-delay-ms", "300"});
+  const std::string job = "name: calib-eval\nmodel: " + kSrc +
+                          "/models/fm_resnet.onnx\ndata: {evaluation: {dataset: " + kSrc +
+                          "/configs/datasets/fashion_mnist_test.yaml, shard_size: 250, count: "
+                          "500}, calibration: {dataset: " +
+                          kTrainDataset +
+                          ", samples: 200}}\nconfigs: [fp32, int8]\n"
+                          "calibration: {method: mse, shard_size: 100}\n"
+                          "benchmark: {batches: []}\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  ASSERT_EQ(reply->error(), "");
+  const int64_t id = reply->job_id();
+  // Kill the coordinator once pass 1 is stored: the restarted one derives
+  // the phase from the store and goes on.
+  ASSERT_TRUE(PollUntil(
+      [&] { return c.Count("SELECT COUNT(*) FROM calibration_stats WHERE pass = 1") == 2; }));
+  c.coordinator().Kill(SIGKILL);
+  c.coordinator().Wait(milliseconds(10000));
+  c.ResetClient();
+  c.StartCoordinator();
+  const proto::StatusReply s = c.WaitDone(id);
+  // 2 + 2 calibrate tasks, 2 shards x 2 configs.
+  EXPECT_EQ(s.tasks_total(), 8);
+  ASSERT_EQ(s.evaluations_size(), 2);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM calibration_stats"), 4);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM calibrations WHERE method = 'mse'"), 1);
+  for (const proto::EvalRow& row : s.evaluations()) {
+    EXPECT_EQ(row.samples(), 500) << row.config();
+    EXPECT_GT(row.correct1(), 400) << row.config();
+  }
+  // The INT8 tasks name the calibration the coordinator made.
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM tasks t JOIN configs k ON k.id = t.config_id "
+                    "WHERE k.name = 'int8' AND t.state = 'done'"),
+            2);
+}
+
+}  // namespace
+}  // namespace mixq
+
+namespace mixq {
+namespace {
+
+TEST(Distributed, CalibrationMappingJobWithConfigOfAnotherModelIsRefusedAtSubmission) {
+  Cluster c;
+  c.StartCoordinator();
+  const std::string config = c.dir() + "/other.json";
+  std::ofstream(config) << "{\"model_sha256\": \"" << std::string(64, '0') << "\", \"layers\": {}}";
+  const std::string job = Cluster::JobYaml("other-model") + "configs: [fp32, " + config +
+                          "]\ncalibration: {method: kl}\n";
+  StatusOr<proto::SubmitReply> reply = c.client().Submit(job, "", milliseconds(60000));
+  ASSERT_TRUE(reply.ok());
+  EXPECT_NE(reply->error().find("model_sha256"), std::string::npos) << reply->error();
+  EXPECT_EQ(reply->job_id(), 0);
+  EXPECT_EQ(c.Count("SELECT COUNT(*) FROM jobs"), 0);
 }
 
 }  // namespace

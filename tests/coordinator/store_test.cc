@@ -193,3 +193,71 @@ TEST(Store, ProfileResultBecomesLayerRowsAndMalformedOneFailsItsTask) {
 
 }  // namespace
 }  // namespace mixq
+
+namespace mixq {
+namespace {
+
+TEST(Store, AgreementIsSummedOnlyWhenEveryShardMeasuredIt) {
+  Fixture f;
+  for (const char* id : {"a1", "a2"}) ASSERT_TRUE(f.store->AddTask(f.job, f.Task(id)).value());
+  TaskOutcome one = Fixture::Result("a1", 90);
+  one.result.mutable_eval()->set_agree1(95);
+  ASSERT_TRUE(f.store->WriteResults({one}).ok());
+  std::vector<proto::EvalRow> rows = f.store->EvalRows(f.job).value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_TRUE(rows[0].has_agree1());
+  EXPECT_EQ(rows[0].agree1(), 95);
+  // A shard result without agreement (an older worker) makes the sum unknown.
+  ASSERT_TRUE(f.store->WriteResults({Fixture::Result("a2", 80)}).ok());
+  rows = f.store->EvalRows(f.job).value();
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_FALSE(rows[0].has_agree1());
+  ASSERT_TRUE(f.store->FinishJob(f.job).ok());
+  auto stmt = f.store->db().Prepare("SELECT agree1 IS NULL FROM evaluations").value();
+  ASSERT_TRUE(stmt->Step().value());
+  EXPECT_EQ(stmt->Int(0), 1);
+
+  // A second job whose shards all measured it stores the sum.
+  const int64_t job2 = f.store->CreateJob("j2", "evaluate", "name: j2", f.model, f.dataset).value();
+  for (const char* id : {"b1", "b2"}) ASSERT_TRUE(f.store->AddTask(job2, f.Task(id)).value());
+  TaskOutcome b1 = Fixture::Result("b1", 90), b2 = Fixture::Result("b2", 70);
+  b1.result.mutable_eval()->set_agree1(99);
+  b2.result.mutable_eval()->set_agree1(97);
+  ASSERT_TRUE(f.store->WriteResults({b1, b2}).ok());
+  ASSERT_TRUE(f.store->FinishJob(job2).ok());
+  stmt = f.store->db()
+             .Prepare("SELECT agree1 FROM evaluations WHERE job_id=" + std::to_string(job2))
+             .value();
+  ASSERT_TRUE(stmt->Step().value());
+  EXPECT_EQ(stmt->Int(0), 196);
+}
+
+TEST(Store, CalibrateResultIsStoredOnceAndJobSourceKeepsItsFolder) {
+  Fixture f;
+  const int64_t job =
+      f.store->CreateJob("c", "calibrate", "name: c", f.model, f.dataset, "/jobs").value();
+  PlannedTask t = f.Task("c1");
+  t.kind = "calibrate";
+  ASSERT_TRUE(f.store->AddTask(job, t).value());
+  EXPECT_FALSE(f.store->CalibrationStatsOf("c1").value().has_value());
+  TaskOutcome o;
+  o.result.set_task_id("c1");
+  o.result.mutable_calibrate()->set_pass(1);
+  o.result.mutable_calibrate()->set_samples(100);
+  o.result.mutable_calibrate()->set_stats_json("{\"version\": 1, \"tensors\": {}}");
+  TaskOutcome late = o;
+  late.result.mutable_calibrate()->set_stats_json("{}");
+  EXPECT_EQ(f.store->WriteResults({o}).value(), 1);
+  EXPECT_EQ(f.store->WriteResults({late}).value(), 0);  // a late copy keeps the first
+  EXPECT_EQ(f.store->CalibrationStatsOf("c1").value().value(), "{\"version\": 1, \"tensors\": {}}");
+  EXPECT_EQ(f.store->Progress(job).value().done, 1);
+  const auto source = f.store->JobSource(job).value();
+  EXPECT_EQ(source.first, "name: c");
+  EXPECT_EQ(source.second, "/jobs");
+  EXPECT_EQ(f.store->JobSource(999).status().code(), StatusCode::kNotFound);
+  const int64_t id = f.store->UpsertCalibration("s", f.model, f.dataset, "kl", 300, "{}").value();
+  EXPECT_EQ(f.store->UpsertCalibration("s", f.model, f.dataset, "kl", 300, "{}").value(), id);
+}
+
+}  // namespace
+}  // namespace mixq

@@ -1,9 +1,12 @@
 #include "worker/daemon/task_runner.h"
 
+#include "common/log.h"
 #include "common/precision_config.h"
 #include "worker/benchmark.h"
 #include "worker/calibration/calibration_file.h"
+#include "worker/calibration/calibrator.h"
 #include "worker/evaluator.h"
+#include "worker/isa.h"
 #include "worker/layer_profile.h"
 #include "worker/onnx_importer.h"
 
@@ -69,28 +72,99 @@ Status TaskRunner::LoadQuant(const proto::TaskAssign& task, const TaskFiles& fil
   return Status::Ok();
 }
 
+StatusOr<std::vector<int32_t>> TaskRunner::Fp32Top1(const proto::TaskAssign& task) {
+  const std::string key = Top1Key(task, EffectiveIsaName());
+  if (std::optional<std::vector<int32_t>> cached = top1_cache_.Find(key, task.count())) {
+    return std::move(*cached);
+  }
+  std::vector<int32_t> top1;
+  EvalOptions options;
+  options.batch = task.batch() > 0 ? task.batch() : 100;
+  options.begin = task.begin();
+  options.count = task.count();
+  options.executor.threads = threads_;
+  options.top1 = &top1;
+  MIXQ_RETURN_IF_ERROR(mixq::Evaluate(*graph_, *dataset_, options).status());
+  Status saved = top1_cache_.Put(key, top1);
+  if (!saved.ok()) log().warn("FP32 predictions not cached: {}", saved.message());
+  return top1;
+}
+
+StatusOr<proto::TaskResult> TaskRunner::Evaluate(const proto::TaskAssign& task) {
+  const bool fp32 = task.config_json() == "fp32";
+  std::vector<int32_t> top1;       // fp32: this run's predictions, kept for later tasks
+  std::vector<int32_t> reference;  // otherwise: FP32's, to count agreement
+  if (!fp32) {
+    MIXQ_ASSIGN_OR_RETURN(reference, Fp32Top1(task));
+  }
+  EvalOptions options;
+  options.batch = task.batch() > 0 ? task.batch() : 100;
+  options.begin = task.begin();
+  options.count = task.count();
+  options.executor.threads = threads_;
+  options.executor.quant = quant_;
+  if (fp32) {
+    options.top1 = &top1;
+  } else {
+    options.reference_top1 = &reference;
+  }
+  MIXQ_ASSIGN_OR_RETURN(EvalCounts counts, mixq::Evaluate(*graph_, *dataset_, options));
+  if (fp32) {
+    Status saved = top1_cache_.Put(Top1Key(task, EffectiveIsaName()), top1);
+    if (!saved.ok()) log().warn("FP32 predictions not cached: {}", saved.message());
+  }
+  proto::TaskResult result;
+  result.set_task_id(task.task_id());
+  proto::EvalResult* eval = result.mutable_eval();
+  eval->set_samples(counts.samples);
+  eval->set_correct1(counts.correct1);
+  eval->set_correct5(counts.correct5);
+  eval->set_agree1(fp32 ? counts.samples : counts.agree1);
+  eval->set_seconds(counts.seconds);
+  return result;
+}
+
+StatusOr<proto::TaskResult> TaskRunner::Calibrate(const proto::TaskAssign& task) {
+  const proto::CalibrateParams& params = task.calibrate();
+  CalibratorOptions options;
+  options.batch = params.batch() > 0 ? params.batch() : 100;
+  options.executor.threads = threads_;
+  CalibrationStats stats;
+  if (params.pass() == 1) {
+    MIXQ_ASSIGN_OR_RETURN(stats,
+                          CollectRanges(*graph_, *dataset_, task.begin(), task.count(), options));
+  } else if (params.pass() == 2) {
+    const nlohmann::json doc = nlohmann::json::parse(params.ranges_json(), nullptr, false);
+    StatusOr<CalibrationStats> ranges = StatsFromJson(doc);
+    if (!ranges.ok()) return ranges.status().WithContext("task " + task.task_id() + ": ranges");
+    MIXQ_RETURN_IF_ERROR(InitHistograms(params.bins(), &*ranges));
+    MIXQ_ASSIGN_OR_RETURN(
+        stats, CollectHistograms(*graph_, *dataset_, task.begin(), task.count(), *ranges, options));
+  } else {
+    return InvalidArgument("task " + task.task_id() + ": calibrate pass " +
+                           std::to_string(params.pass()) + " (expected 1 or 2)");
+  }
+  proto::TaskResult result;
+  result.set_task_id(task.task_id());
+  proto::CalibrateResult* out = result.mutable_calibrate();
+  out->set_pass(params.pass());
+  out->set_samples(task.count());
+  out->set_stats_json(StatsToJson(stats).dump());
+  return result;
+}
+
 StatusOr<proto::TaskResult> TaskRunner::Run(const proto::TaskAssign& task, const TaskFiles& files) {
   MIXQ_RETURN_IF_ERROR(LoadModel(task.model().sha256(), files.model));
   MIXQ_RETURN_IF_ERROR(LoadQuant(task, files));
   proto::TaskResult result;
   result.set_task_id(task.task_id());
   switch (task.kind()) {
-    case proto::TASK_KIND_EVALUATE: {
+    case proto::TASK_KIND_EVALUATE:
       MIXQ_RETURN_IF_ERROR(LoadDataset(task.dataset(), files));
-      EvalOptions options;
-      options.batch = task.batch() > 0 ? task.batch() : 100;
-      options.begin = task.begin();
-      options.count = task.count();
-      options.executor.threads = threads_;
-      options.executor.quant = quant_;
-      MIXQ_ASSIGN_OR_RETURN(EvalCounts counts, Evaluate(*graph_, *dataset_, options));
-      proto::EvalResult* eval = result.mutable_eval();
-      eval->set_samples(counts.samples);
-      eval->set_correct1(counts.correct1);
-      eval->set_correct5(counts.correct5);
-      eval->set_seconds(counts.seconds);
-      return result;
-    }
+      return Evaluate(task);
+    case proto::TASK_KIND_CALIBRATE:
+      MIXQ_RETURN_IF_ERROR(LoadDataset(task.dataset(), files));
+      return Calibrate(task);
     case proto::TASK_KIND_BENCHMARK: {
       BenchOptions options;
       options.batch = task.batch() > 0 ? task.batch() : 1;

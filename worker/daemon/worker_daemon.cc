@@ -30,17 +30,19 @@ using Clock = std::chrono::steady_clock;
 volatile std::sig_atomic_t g_stop = 0;
 void OnSignal(int) { g_stop = 1; }
 
+std::string CacheDir(const WorkerOptions& options) {
+  return options.cache.empty() ? (std::filesystem::temp_directory_path() / "mixq-cache").string()
+                               : options.cache;
+}
+
 class WorkerDaemon {
  public:
   explicit WorkerDaemon(const WorkerOptions& options)
       : options_(options),
         version_(options.protocol_version ? options.protocol_version : kProtocolVersion),
         threads_(options.threads > 0 ? options.threads : UsableCores()),
-        cache_(options.cache.empty()
-                   ? (std::filesystem::temp_directory_path() / "mixq-cache").string()
-                   : options.cache,
-               options.use_local_paths),
-        runner_(threads_),
+        cache_(CacheDir(options), options.use_local_paths),
+        runner_(threads_, CacheDir(options)),
         heartbeat_(std::chrono::milliseconds(options.initial_heartbeat_ms)) {}
 
   Status Run() {
@@ -196,7 +198,7 @@ class WorkerDaemon {
       }
     };
     need(task.model(), &files_.model);
-    if (task.kind() == proto::TASK_KIND_EVALUATE) {
+    if (task.kind() == proto::TASK_KIND_EVALUATE || task.kind() == proto::TASK_KIND_CALIBRATE) {
       need(task.dataset().images(), &files_.images);
       need(task.dataset().labels(), &files_.labels);
     }
