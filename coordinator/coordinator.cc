@@ -629,6 +629,7 @@ class Coordinator::Impl {
     proto::StatusReply reply;
     reply.set_job_id(request.job_id());
     reply.set_workers(static_cast<int32_t>(workers_.size()));
+    for (const std::string& c : ConnectedClasses()) reply.add_hardware_classes(c);
     for (const auto& [kind, n] : malformed_) (*reply.mutable_malformed())[kind] = n;
     if (request.job_id() > 0) {
       CheckJobs();

@@ -18,6 +18,8 @@
 #include "common/hardware_info.h"
 #include "common/job_spec.h"
 #include "coordinator/coordinator_client.h"
+#include "coordinator/search/search_job.h"
+#include "coordinator/search/search_job_spec.h"
 
 extern char** environ;
 
@@ -155,11 +157,36 @@ StatusOr<proto::StatusReply> WaitForJob(CoordinatorClient* client, int64_t job_i
   }
 }
 
+// Submits an evaluate job to the embedded coordinator and waits for it.
+Status SubmitAndWait(CoordinatorClient* client, const std::string& yaml,
+                     const std::string& base_dir, const RunCommandOptions& options,
+                     const std::function<bool()>& alive, std::ostream& out) {
+  MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply submitted,
+                        client->Submit(yaml, base_dir, milliseconds(60000)));
+  if (!submitted.error().empty()) return InvalidArgument(submitted.error());
+  std::fprintf(stderr, "job %lld: %lld task(s), %lld to run (others already in %s)\n",
+               static_cast<long long>(submitted.job_id()),
+               static_cast<long long>(submitted.tasks_total()),
+               static_cast<long long>(submitted.tasks_planned()), options.db.c_str());
+  MIXQ_ASSIGN_OR_RETURN(proto::StatusReply final_status,
+                        WaitForJob(client, submitted.job_id(), options.progress, alive));
+  PrintResult(final_status, out);
+  if (final_status.state() != "done") {
+    return Internal("job " + std::to_string(submitted.job_id()) + " ended " + final_status.state());
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(JobSpec job, LoadJobSpec(options.job));  // fail early, before spawning
   MIXQ_ASSIGN_OR_RETURN(std::string yaml, ReadFile(options.job));
+  SearchJobSpec search;
+  const bool is_search = job.kind == "search";
+  if (is_search) {
+    MIXQ_ASSIGN_OR_RETURN(search, ParseSearchJobSpec(job));
+  }
   const int cores = UsableCores();
   const int workers = options.workers > 0 ? options.workers : std::max(1, cores / 2);
   const int threads = options.threads > 0 ? options.threads : std::max(1, cores / workers);
@@ -193,28 +220,19 @@ Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
     CoordinatorClient client(endpoint);
     bool exited = false;
     auto alive = [&] { return exited || (exited = children.Exited(coordinator), !exited); };
-    StatusOr<proto::SubmitReply> submitted =
-        client.Submit(yaml, fs::path(options.job).parent_path().string(), milliseconds(60000));
-    if (!submitted.ok()) {
-      result = submitted.status();
-    } else if (!submitted->error().empty()) {
-      result = InvalidArgument(submitted->error());
+    if (is_search) {
+      // The search driver runs here; its sub-jobs go to the embedded coordinator.
+      SearchJobOptions search_options;
+      search_options.db = options.db;
+      search_options.endpoint = endpoint;
+      search_options.min_workers = workers;
+      search_options.threads = options.threads;
+      search_options.progress = options.progress;
+      search_options.alive = [&] { return !g_interrupted && alive(); };
+      result = RunSearchJob(search, yaml, search_options, out);
     } else {
-      std::fprintf(stderr, "job %lld: %lld task(s), %lld to run (others already in %s)\n",
-                   static_cast<long long>(submitted->job_id()),
-                   static_cast<long long>(submitted->tasks_total()),
-                   static_cast<long long>(submitted->tasks_planned()), options.db.c_str());
-      StatusOr<proto::StatusReply> final_status =
-          WaitForJob(&client, submitted->job_id(), options.progress, alive);
-      if (!final_status.ok()) {
-        result = final_status.status();
-      } else {
-        PrintResult(*final_status, out);
-        if (final_status->state() != "done") {
-          result = Internal("job " + std::to_string(submitted->job_id()) + " ended " +
-                            final_status->state());
-        }
-      }
+      result = SubmitAndWait(&client, yaml, fs::path(options.job).parent_path().string(), options,
+                             alive, out);
     }
   }  // children stopped here, also on errors and Ctrl-C
   std::error_code ec;

@@ -87,6 +87,9 @@ class Store {
   StatusOr<int64_t> CreateJob(const std::string& name, const std::string& kind,
                               const std::string& spec_yaml, int64_t model_id, int64_t dataset_id);
   Status SetJobState(int64_t job_id, const std::string& state);
+  // Files `job_id` as a sub-job of `parent_id` (a search); NotFound if the parent does not exist.
+  Status SetJobParent(int64_t job_id, int64_t parent_id);
+  // Running jobs with tasks (search jobs are driven by their own process, not by tasks).
   StatusOr<std::vector<int64_t>> RunningJobs();
 
   // Links the task to the job, inserting it if its key is new. True when the
