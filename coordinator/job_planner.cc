@@ -232,8 +232,7 @@ StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& spec, const std::strin
                              uint32_t lease_ms, const std::vector<std::string>& known_classes) {
   if (spec.kind == "search") {
     return InvalidArgument(spec.source +
-                           ": a search job runs its driver in the `mixq run` process for now "
-                           "(mixq run JOB.yaml); a coordinator plans its evaluate sub-jobs");
+                           ": a search job is driven by its coordinator, not planned as tasks");
   }
   JobSpec job = spec;
   if (job.hardware.size() == 1 && job.hardware[0] == "all") {

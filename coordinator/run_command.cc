@@ -157,6 +157,40 @@ StatusOr<proto::StatusReply> WaitForJob(CoordinatorClient* client, int64_t job_i
   }
 }
 
+// A search job on the embedded coordinator: its driver runs there (progress
+// on the coordinator's stderr, which is ours); once every local worker is
+// connected, so that `hardware: all` sees them all, it is submitted and
+// waited for, and its report printed from the output folder.
+Status RunSearch(CoordinatorClient* client, const std::string& yaml, const std::string& base_dir,
+                 const SearchJobSpec& search, const RunCommandOptions& options, int workers,
+                 const std::function<bool()>& alive, std::ostream& out) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    if (g_interrupted) return Unavailable("interrupted");
+    if (!alive()) return Unavailable("the coordinator exited");
+    StatusOr<proto::StatusReply> s = client->GetStatus(0, milliseconds(10000));
+    if (s.ok() && s->workers() >= workers) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Unavailable("the local workers did not connect within 60 s");
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply submitted,
+                        client->Submit(yaml, base_dir, milliseconds(60000)));
+  if (!submitted.error().empty()) return InvalidArgument(submitted.error());
+  MIXQ_ASSIGN_OR_RETURN(proto::StatusReply final_status,
+                        WaitForJob(client, submitted.job_id(), false, alive));
+  const std::string output = SearchOutputDir(search, options.db, submitted.job_id());
+  StatusOr<std::string> report = ReadFile(output + "/search.txt");
+  if (final_status.state() != "done") {
+    return Internal("search job " + std::to_string(submitted.job_id()) + " ended " +
+                    final_status.state() + " (its error is in the log above)");
+  }
+  if (!report.ok()) return report.status();
+  out << *report;
+  return Status::Ok();
+}
+
 // Submits an evaluate job to the embedded coordinator and waits for it.
 Status SubmitAndWait(CoordinatorClient* client, const std::string& yaml,
                      const std::string& base_dir, const RunCommandOptions& options,
@@ -221,15 +255,8 @@ Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
     bool exited = false;
     auto alive = [&] { return exited || (exited = children.Exited(coordinator), !exited); };
     if (is_search) {
-      // The search driver runs here; its sub-jobs go to the embedded coordinator.
-      SearchJobOptions search_options;
-      search_options.db = options.db;
-      search_options.endpoint = endpoint;
-      search_options.min_workers = workers;
-      search_options.threads = options.threads;
-      search_options.progress = options.progress;
-      search_options.alive = [&] { return !g_interrupted && alive(); };
-      result = RunSearchJob(search, yaml, search_options, out);
+      result = RunSearch(&client, yaml, fs::path(options.job).parent_path().string(), search,
+                         options, workers, alive, out);
     } else {
       result = SubmitAndWait(&client, yaml, fs::path(options.job).parent_path().string(), options,
                              alive, out);

@@ -64,3 +64,7 @@ CREATE TABLE search_results (
   wall_seconds      REAL,
   PRIMARY KEY (job_id, hardware_class, budget)
 );
+
+-- The folder a job file's relative paths resolve against, so that a
+-- restarted coordinator can read a running search job's file again.
+ALTER TABLE jobs ADD COLUMN base_dir TEXT;

@@ -15,7 +15,7 @@ namespace {
 
 using std::chrono::milliseconds;
 
-constexpr auto kRequestTimeout = milliseconds(30000);
+constexpr auto kRequestTimeout = milliseconds(10000);
 constexpr auto kPollInterval = milliseconds(100);
 
 }  // namespace
@@ -108,6 +108,7 @@ StatusOr<int64_t> DistributedBackend::Run(const SubJob& sub) {
       for (const std::string& e : status.task_errors()) why += "; " + e;
       return Unavailable(why);
     }
+    if (options_.stop && options_.stop()) return Unavailable("the coordinator is stopping");
     if (std::chrono::steady_clock::now() > options_.deadline) {
       // Finished tasks stay in the DB: a run again resumes from them.
       (void)client_->Cancel(reply.job_id(), kRequestTimeout);

@@ -43,6 +43,7 @@ struct DistributedBackendOptions {
   // Measurements stop with OutOfRange once this is passed (a time limit).
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::function<void(const std::string&)> progress;  // may be empty
+  std::function<bool()> stop;  // true: give up (Unavailable) at the next poll; may be empty
 };
 
 class DistributedBackend final : public SearchBackend {

@@ -60,6 +60,13 @@ void BindOptional(SqliteStatement* stmt, int index, double value) {
   }
 }
 
+Status WriteText(const std::string& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  if (!file) return Unavailable(path + ": cannot open for writing");
+  file << text;
+  return file ? Status::Ok() : Unavailable(path + ": write failed");
+}
+
 // Registers a file as a blob (tables that name files reference blobs).
 Status RegisterBlob(Store* store, const std::string& path, const std::string& sha256) {
   std::error_code ec;
@@ -71,29 +78,21 @@ Status RegisterBlob(Store* store, const std::string& path, const std::string& sh
 // Connected classes once at least `min_workers` workers are connected.
 StatusOr<std::vector<std::string>> WaitForWorkers(CoordinatorClient* client,
                                                   const SearchJobOptions& options) {
-  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  const auto start = Clock::now();
   while (true) {
-    if (options.alive && !options.alive()) return Unavailable("the coordinator exited");
-    StatusOr<proto::StatusReply> s = client->GetStatus(0, milliseconds(10000));
+    if (options.stop && options.stop()) return Unavailable("the coordinator is stopping");
+    StatusOr<proto::StatusReply> s = client->GetStatus(0, milliseconds(5000));
     if (s.ok() && s->workers() >= std::max(1, options.min_workers)) {
       return std::vector<std::string>(s->hardware_classes().begin(), s->hardware_classes().end());
     }
-    if (Clock::now() > deadline) {
-      return Unavailable("no worker connected to " + options.endpoint + " within 60 s" +
+    if (options.worker_wait_seconds > 0 &&
+        Clock::now() - start > std::chrono::seconds(options.worker_wait_seconds)) {
+      return Unavailable("no worker connected to " + options.endpoint + " within " +
+                         std::to_string(options.worker_wait_seconds) + " s" +
                          (s.ok() ? "" : ": " + s.status().message()));
     }
     std::this_thread::sleep_for(milliseconds(200));
   }
-}
-
-// Files the search job itself; its sub-jobs point at it.
-StatusOr<int64_t> CreateSearchJob(Store* store, const std::string& name,
-                                  const std::string& yaml_text, int64_t model_id) {
-  MIXQ_ASSIGN_OR_RETURN(auto stmt, store->db().Prepare("INSERT INTO jobs(name, kind, spec_yaml, "
-                                                       "model_id) VALUES (?, 'search', ?, ?)"));
-  stmt->Bind(1, name).Bind(2, yaml_text).Bind(3, model_id);
-  MIXQ_RETURN_IF_ERROR(stmt->Run());
-  return store->db().LastInsertId();
 }
 
 StatusOr<int64_t> ConfigId(Store* store, const DistributedBackend& backend, const Mask& mask) {
@@ -347,39 +346,76 @@ StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, Store*
   return Absolute(path);
 }
 
-Status RunSearchJob(const SearchJobSpec& spec, const std::string& yaml_text,
-                    const SearchJobOptions& options, std::ostream& out, SearchJobResult* result) {
+std::string SearchOutputDir(const SearchJobSpec& spec, const std::string& db, int64_t job_id) {
+  if (!spec.output.empty()) return spec.output;
+  return fs::absolute(db).parent_path().string() + "/search-" + std::to_string(job_id);
+}
+
+StatusOr<int64_t> FileSearchJob(Store* store, const SearchJobSpec& spec,
+                                const std::string& yaml_text) {
+  MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(spec.job.model));
+  MIXQ_RETURN_IF_ERROR(RegisterBlob(store, spec.job.model, model_sha256));
+  MIXQ_ASSIGN_OR_RETURN(int64_t model_id,
+                        store->UpsertModel(model_sha256, Absolute(spec.job.model)));
+  MIXQ_ASSIGN_OR_RETURN(auto stmt,
+                        store->db().Prepare("INSERT INTO jobs(name, kind, spec_yaml, model_id, "
+                                            "base_dir) VALUES (?, 'search', ?, ?, ?)"));
+  stmt->Bind(1, spec.job.name).Bind(2, yaml_text).Bind(3, model_id).Bind(4, spec.job.base_dir);
+  MIXQ_RETURN_IF_ERROR(stmt->Run());
+  return store->db().LastInsertId();
+}
+
+StatusOr<std::vector<std::pair<int64_t, SearchJobSpec>>> LoadRunningSearches(Store* store) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt,
+                        store->db().Prepare("SELECT id, spec_yaml, COALESCE(base_dir, '') FROM "
+                                            "jobs WHERE kind='search' AND state='running' "
+                                            "ORDER BY id"));
+  std::vector<std::pair<int64_t, SearchJobSpec>> out;
+  std::vector<int64_t> bad;
+  while (true) {
+    MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    const int64_t id = stmt->Int(0);
+    const std::string source = "search job " + std::to_string(id);
+    StatusOr<JobSpec> job = ParseJobSpec(stmt->Text(1), stmt->Text(2), source);
+    StatusOr<SearchJobSpec> spec = job.ok() ? ParseSearchJobSpec(*job) : job.status();
+    if (spec.ok()) {
+      out.emplace_back(id, std::move(*spec));
+    } else {
+      bad.push_back(id);  // its file no longer reads (e.g. a newer mixq wrote it)
+    }
+  }
+  for (int64_t id : bad) MIXQ_RETURN_IF_ERROR(store->SetJobState(id, "failed"));
+  return out;
+}
+
+Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJobOptions& options,
+                      SearchJobResult* result) {
   const auto start = Clock::now();
   Progress progress(options.progress, start);
   SearchJobResult unused;
   if (result == nullptr) result = &unused;
-  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
-  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(spec.job.model));
-  MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(spec.job.model));
-  const SearchSpace space = BuildSearchSpace(graph);
-  if (space.size() == 0) return InvalidArgument(spec.job.model + ": no quantizable layers");
-
-  CoordinatorClient client(options.endpoint);
-  MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> connected, WaitForWorkers(&client, options));
-  MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> targets,
-                        ResolveTargetClasses(spec.job.hardware, connected));
-
-  MIXQ_RETURN_IF_ERROR(RegisterBlob(store.get(), spec.job.model, model_sha256));
-  MIXQ_ASSIGN_OR_RETURN(int64_t model_id,
-                        store->UpsertModel(model_sha256, Absolute(spec.job.model)));
-  MIXQ_ASSIGN_OR_RETURN(int64_t job_id,
-                        CreateSearchJob(store.get(), spec.job.name, yaml_text, model_id));
-  const std::string db_dir = fs::absolute(options.db).parent_path().string();
-  const std::string output =
-      spec.output.empty() ? db_dir + "/search-" + std::to_string(job_id) : spec.output;
   result->job_id = job_id;
-  result->output = output;
-  progress.Line("search job " + std::to_string(job_id) + " '" + spec.job.name +
-                "': " + std::to_string(space.size()) + " layers, strategy " + spec.strategy + ", " +
-                std::to_string(targets.size()) + " target class(es), output " + output);
-
+  result->output = SearchOutputDir(spec, options.db, job_id);
+  const std::string& output = result->output;
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
+  std::ostringstream out;
   // Everything after the job row exists ends the job: done or failed.
   auto run = [&]() -> Status {
+    MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(spec.job.model));
+    MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(spec.job.model));
+    const SearchSpace space = BuildSearchSpace(graph);
+    if (space.size() == 0) return InvalidArgument(spec.job.model + ": no quantizable layers");
+    MIXQ_ASSIGN_OR_RETURN(int64_t model_id,
+                          store->UpsertModel(model_sha256, Absolute(spec.job.model)));
+    CoordinatorClient client(options.endpoint);
+    MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> connected, WaitForWorkers(&client, options));
+    MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> targets,
+                          ResolveTargetClasses(spec.job.hardware, connected));
+    const std::string db_dir = fs::absolute(options.db).parent_path().string();
+    progress.Line("search job " + std::to_string(job_id) + " '" + spec.job.name +
+                  "': " + std::to_string(space.size()) + " layers, strategy " + spec.strategy +
+                  ", " + std::to_string(targets.size()) + " target class(es), output " + output);
     Calibration calibration;
     progress.Line("calibrating (" + spec.calibration_method + ", " +
                   std::to_string(spec.calibration_samples) + " samples)");
@@ -410,6 +446,7 @@ Status RunSearchJob(const SearchJobSpec& spec, const std::string& yaml_text,
           start + std::chrono::milliseconds(static_cast<int64_t>(spec.max_seconds * 1000));
     }
     backend_options.progress = [&](const std::string& line) { progress.Line("  " + line); };
+    backend_options.stop = options.stop;
 
     // outcomes[budget index] = one HardwareOutcome per class.
     std::vector<std::vector<HardwareOutcome>> outcomes;
@@ -482,13 +519,19 @@ Status RunSearchJob(const SearchJobSpec& spec, const std::string& yaml_text,
     out << result->sub_jobs << " sub-jobs, " << result->tasks_total << " tasks, "
         << result->tasks_planned << " run now (the others reused from the DB)\n";
     out << "wall time " << Fixed(progress.Seconds(), 1) << " s; outputs in " << output << "\n";
-    return Status::Ok();
+    std::error_code ec;
+    fs::create_directories(output, ec);
+    return WriteText(output + "/search.txt", out.str());
   };
   Status status = run();
+  if (!status.ok() && options.stop && options.stop()) {
+    // Stopped with its coordinator: still running, resumed when it restarts.
+    return Unavailable("search job " + std::to_string(job_id) + " stopped: " + status.message());
+  }
   Status state = store->SetJobState(job_id, status.ok() ? "done" : "failed");
   if (!status.ok()) {
     return status.WithContext("search job " + std::to_string(job_id) +
-                              " (run it again to resume: finished measurements are reused)");
+                              " (submit it again to resume: finished measurements are reused)");
   }
   return state;
 }

@@ -4,17 +4,19 @@
 // DistributedBackend (sub-jobs on the coordinator), writes every step to
 // search_steps and every answer to search_results, prints progress (current
 // best, full evaluations done and planned, ETA) on stderr, and leaves what
-// `mixq search -o` writes in the job's output folder. It runs in the
-// `mixq run` process, next to the embedded coordinator, with its own Store
-// connection to the coordinator's DB. Running a stopped search again is its
-// resume: every finished measurement is a memoized task.
+// `mixq search -o` writes in the job's output folder. It runs on a thread of
+// the coordinator process (coordinator/search/search_runner.h), talks to its
+// coordinator as a client and has its own Store connection to the DB.
+// Driving a stopped search again is its resume: every finished measurement
+// is a memoized task.
 #ifndef MIXQ_COORDINATOR_SEARCH_SEARCH_JOB_H_
 #define MIXQ_COORDINATOR_SEARCH_SEARCH_JOB_H_
 
 #include <cstdint>
 #include <functional>
-#include <ostream>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/status.h"
 #include "coordinator/search/search_job_spec.h"
@@ -24,13 +26,15 @@
 namespace mixq {
 
 struct SearchJobOptions {
-  std::string db;        // the coordinator's DB file
-  std::string endpoint;  // the coordinator
-  int min_workers = 1;   // waited for before target classes are resolved
-  int threads = 0;       // oneDNN threads for calibrating here; 0 = default
-  bool progress = true;  // lines on stderr
-  // False when the coordinator died (checked while waiting); may be empty.
-  std::function<bool()> alive;
+  std::string db;               // the coordinator's DB file
+  std::string endpoint;         // the coordinator, as this process reaches it
+  int min_workers = 1;          // waited for before target classes are resolved
+  int worker_wait_seconds = 0;  // give up waiting for workers after this; 0 = never
+  int threads = 0;              // oneDNN threads for calibrating here; 0 = default
+  bool progress = true;         // lines on stderr
+  // True when the coordinator is stopping: the driver gives up and leaves
+  // the job running, to be resumed when the coordinator restarts.
+  std::function<bool()> stop;
 };
 
 struct SearchJobResult {
@@ -42,9 +46,23 @@ struct SearchJobResult {
   bool met = true;  // every class and budget met its budget
 };
 
-Status RunSearchJob(const SearchJobSpec& spec, const std::string& yaml_text,
-                    const SearchJobOptions& options, std::ostream& out,
-                    SearchJobResult* result = nullptr);
+// Files a search job (state running) with its YAML and base folder, so a
+// restarted coordinator can drive it again; registers the model.
+StatusOr<int64_t> FileSearchJob(Store* store, const SearchJobSpec& spec,
+                                const std::string& yaml_text);
+
+// The search jobs left running (a coordinator restarting resumes them).
+StatusOr<std::vector<std::pair<int64_t, SearchJobSpec>>> LoadRunningSearches(Store* store);
+
+// The job's output folder: `output:` or <db dir>/search-<job id>.
+std::string SearchOutputDir(const SearchJobSpec& spec, const std::string& db, int64_t job_id);
+
+// Drives filed search job `job_id` to its end through the coordinator at
+// options.endpoint, with its own Store on options.db; marks it done or
+// failed, and writes the printed report to <output>/search.txt. When
+// options.stop() turns true it returns Unavailable and leaves the job running.
+Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJobOptions& options,
+                      SearchJobResult* result = nullptr);
 
 // The calibration a search uses: the job's file, or one made from
 // data.calibration now (cached by its inputs under <db dir>/calibrations/, so
