@@ -4,17 +4,26 @@
 // same slices in one process); the steps and answer are rows in the DB, the
 // outputs are written, and running the job again plans no task and gives
 // the same answer (the resume path).
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
+#include <thread>
 
+#include "coordinator/coordinator_client.h"
 #include "coordinator/sqlite_db.h"
 #include "tests/coordinator/mixq_runner.h"
+
+extern char** environ;
 
 namespace mixq {
 namespace {
@@ -61,6 +70,46 @@ StatusOr<int64_t> Count(SqliteDb* db, const std::string& sql, int64_t arg) {
   MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return Internal("no row");
   return stmt->Int(0);
+}
+
+const std::string kBin = std::string(MIXQ_BINARY_DIR) + "/bin";
+
+// A daemon of the test (output to `log`), SIGKILLed and reaped when it goes away.
+class Daemon {
+ public:
+  Daemon(const std::vector<std::string>& argv, const std::string& log) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Daemon() { Kill(); }
+  bool started() const { return pid_ > 0; }
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Polls `done` every 100 ms for up to `seconds`; its last answer.
+bool WaitFor(const std::function<bool()>& done, int seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
 }
 
 // "N sub-jobs, T tasks, P run now" from the run's output: P.
@@ -154,6 +203,81 @@ TEST(Distributed, SearchJobMatchesLocalSearchAndResumesFromTheDb) {
   EXPECT_GT((*rows)[1].job_id, row.job_id);
   EXPECT_EQ((*rows)[1].config_json, row.config_json);
   EXPECT_DOUBLE_EQ((*rows)[1].chosen_accuracy, row.chosen_accuracy);
+  fs::remove_all(dir);
+}
+
+// `mixq submit` to a running coordinator, which is SIGKILLed once the search
+// has measured something and started again: it resumes the search job and
+// ends it with an answer within budget.
+TEST(Distributed, SearchJobSurvivesACoordinatorKill) {
+  const std::string dir = ::testing::TempDir() + "/dsearch_kill_" + std::to_string(getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string endpoint = "ipc://" + dir + "/coordinator";
+  const std::string db_path = dir + "/mixq.db";
+  const std::string yaml = "name: kill-search\nkind: search\nmodel: " + kModel +
+                           "\ndata:\n  calibration: {dataset: " + kTrain +
+                           ", samples: 120}\n  evaluation: {dataset: " + kTest +
+                           ", count: " + std::to_string(kEvalSamples) +
+                           ", shard_size: 250}\n  ranking: {samples: 200}\n" +
+                           "budget: {max_drop: " + std::to_string(kBudget) +
+                           "}\nobjective: {batch: 4}\n" +
+                           "benchmark: {seconds: 0.2}\nstrategy: {name: accuracy_aware}\n";
+  const std::vector<std::string> coordinator = {kBin + "/mixq-coordinator", "--bind", endpoint,
+                                                "--db", db_path};
+  auto first = std::make_unique<Daemon>(coordinator, dir + "/coordinator1.log");
+  ASSERT_TRUE(first->started());
+  std::vector<std::unique_ptr<Daemon>> workers;
+  for (int i = 0; i < 2; ++i) {
+    workers.push_back(std::make_unique<Daemon>(
+        std::vector<std::string>{kBin + "/mixq-worker", "--connect", endpoint, "--threads", "1",
+                                 "--cache", dir + "/cache"},
+        dir + "/worker" + std::to_string(i) + ".log"));
+  }
+  CoordinatorClient client(endpoint);
+  StatusOr<proto::SubmitReply> submitted = client.Submit(yaml, dir, std::chrono::seconds(30));
+  ASSERT_TRUE(submitted.ok()) << submitted.status().message();
+  ASSERT_TRUE(submitted->error().empty()) << submitted->error();
+  const int64_t job_id = submitted->job_id();
+
+  StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(db_path);
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  const std::string full_steps = "SELECT COUNT(*) FROM search_steps WHERE job_id=? AND kind='full'";
+  // Killed once FP32 and all-INT8 are measured, before the answer.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        StatusOr<int64_t> n = Count(db->get(), full_steps, job_id);
+        return n.ok() && *n >= 2;
+      },
+      120));
+  first->Kill();
+  StatusOr<int64_t> running =
+      Count(db->get(), "SELECT COUNT(*) FROM jobs WHERE id=? AND state='running'", job_id);
+  ASSERT_TRUE(running.ok());
+  ASSERT_EQ(*running, 1) << "the search ended before the kill; nothing to resume";
+
+  Daemon second(coordinator, dir + "/coordinator2.log");
+  ASSERT_TRUE(second.started());
+  std::string state;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        StatusOr<proto::StatusReply> s = client.GetStatus(job_id, std::chrono::seconds(5));
+        state = s.ok() ? s->state() : "";
+        return !state.empty() && state != "running";
+      },
+      240));
+  EXPECT_EQ(state, "done");
+  StatusOr<std::vector<SearchRow>> rows = SearchResults(db->get());
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].job_id, job_id);
+  EXPECT_EQ((*rows)[0].met, 1);
+  EXPECT_LE((*rows)[0].fp32_accuracy - (*rows)[0].chosen_accuracy, kBudget + 1e-9);
+  StatusOr<int64_t> full = Count(db->get(), full_steps, job_id);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(*full, (*rows)[0].full_evaluations);
+  EXPECT_TRUE(fs::exists(dir + "/search-" + std::to_string(job_id) + "/summary.txt"));
+  workers.clear();
   fs::remove_all(dir);
 }
 
