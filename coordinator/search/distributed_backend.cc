@@ -16,6 +16,7 @@ namespace {
 using std::chrono::milliseconds;
 
 constexpr auto kRequestTimeout = milliseconds(10000);
+constexpr auto kStopTimeout = milliseconds(1000);
 constexpr auto kPollInterval = milliseconds(100);
 
 }  // namespace
@@ -108,7 +109,10 @@ StatusOr<int64_t> DistributedBackend::Run(const SubJob& sub) {
       for (const std::string& e : status.task_errors()) why += "; " + e;
       return Unavailable(why);
     }
-    if (options_.stop && options_.stop()) return Unavailable("the coordinator is stopping");
+    if (options_.stop && options_.stop()) {
+      (void)client_->Cancel(reply.job_id(), kStopTimeout);  // not delivered when shutting down
+      return Unavailable("the search was stopped");
+    }
     if (std::chrono::steady_clock::now() > options_.deadline) {
       // Finished tasks stay in the DB: a run again resumes from them.
       (void)client_->Cancel(reply.job_id(), kRequestTimeout);

@@ -400,6 +400,16 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
   const std::string& output = result->output;
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
   std::ostringstream out;
+  // `mixq cancel` marks the job cancelled in the DB; the driver then gives up.
+  MIXQ_ASSIGN_OR_RETURN(auto state_query, store->db().Prepare("SELECT state FROM jobs WHERE id=?"));
+  auto cancelled = [&] {
+    state_query->Reset();
+    state_query->Bind(1, job_id);
+    StatusOr<bool> row = state_query->Step();
+    const bool yes = row.ok() && *row && state_query->Text(0) == "cancelled";
+    state_query->Reset();  // an unfinished statement would pin a WAL snapshot
+    return yes;
+  };
   // Everything after the job row exists ends the job: done or failed.
   auto run = [&]() -> Status {
     MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(spec.job.model));
@@ -446,7 +456,7 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
           start + std::chrono::milliseconds(static_cast<int64_t>(spec.max_seconds * 1000));
     }
     backend_options.progress = [&](const std::string& line) { progress.Line("  " + line); };
-    backend_options.stop = options.stop;
+    backend_options.stop = [&] { return (options.stop && options.stop()) || cancelled(); };
 
     // outcomes[budget index] = one HardwareOutcome per class.
     std::vector<std::vector<HardwareOutcome>> outcomes;
@@ -524,6 +534,8 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
     return WriteText(output + "/search.txt", out.str());
   };
   Status status = run();
+  if (cancelled())
+    return FailedPrecondition("search job " + std::to_string(job_id) + " was cancelled");
   if (!status.ok() && options.stop && options.stop()) {
     // Stopped with its coordinator: still running, resumed when it restarts.
     return Unavailable("search job " + std::to_string(job_id) + " stopped: " + status.message());
