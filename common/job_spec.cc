@@ -147,18 +147,20 @@ class JobParser {
   StatusOr<JobSpec> Parse(const YAML::Node& root) const {
     JobSpec job;
     job.source = source_;
-    MIXQ_RETURN_IF_ERROR(CheckKeys(root, "",
-                                   {"name", "kind", "model", "data", "configs", "benchmark",
-                                    "profile", "seven_bit", "hardware", "calibration", "metric",
-                                    "budget", "objective", "strategy", "limits", "output"}));
+    job.base_dir = base_dir_;
+    MIXQ_RETURN_IF_ERROR(
+        CheckKeys(root, "",
+                  {"name", "kind", "model", "data", "configs", "benchmark", "profile", "seven_bit",
+                   "hardware", "calibration", "metric", "budget", "objective", "strategy", "limits",
+                   "output", "parent_job", "profile_batch"}));
     if (!root["name"]) return Error("missing key 'name'");
     MIXQ_ASSIGN_OR_RETURN(job.name, String(root["name"], "name"));
     if (root["kind"]) {
       MIXQ_ASSIGN_OR_RETURN(job.kind, String(root["kind"], "kind"));
-      if (job.kind != "evaluate" && job.kind != "calibrate") {
-        return Error(
-            "'kind' must be evaluate or calibrate (search jobs are not supported yet), got '" +
-            job.kind + "'");
+      if (job.kind != "evaluate" && job.kind != "calibrate" && job.kind != "search") {
+        return Error("'kind' must be evaluate, calibrate or search (compare jobs run with `mixq "
+                     "run`), got '" +
+                     job.kind + "'");
       }
     }
     if (!root["model"]) return Error("missing key 'model'");
@@ -186,7 +188,7 @@ class JobParser {
         MIXQ_ASSIGN_OR_RETURN(job.begin, Int(ev["begin"], "data.evaluation.begin", 0));
       }
       if (ev["count"]) {
-        MIXQ_ASSIGN_OR_RETURN(job.count, Int(ev["count"], "data.evaluation.count", 1));
+        MIXQ_ASSIGN_OR_RETURN(job.count, Int(ev["count"], "data.evaluation.count", 0));
       }
       if (ev["batch"]) {
         MIXQ_ASSIGN_OR_RETURN(job.eval_batch, Int(ev["batch"], "data.evaluation.batch", 1));
@@ -201,7 +203,8 @@ class JobParser {
                             StringList(root["configs"], "configs"));
       job.configs.clear();
       for (const std::string& c : configs) {
-        job.configs.push_back(c == "fp32" || c == "int8" ? c : Resolve(c));
+        const bool literal = c == "fp32" || c == "int8" || c.front() == '{';
+        job.configs.push_back(literal ? c : Resolve(c));
       }
     }
     if (root["benchmark"]) {
@@ -260,8 +263,14 @@ class JobParser {
       return Error(
           "a 'kind: calibrate' job needs 'calibration' as a mapping (method, samples, ...)");
     }
-    for (const char* key : {"metric", "budget", "objective", "strategy", "limits"}) {
+    for (const char* key : {"metric", "budget", "objective", "strategy", "limits", "output"}) {
       if (root[key]) job.search[key] = Dump(root[key]);
+    }
+    if (root["profile_batch"]) {
+      MIXQ_ASSIGN_OR_RETURN(job.profile_batch, Int(root["profile_batch"], "profile_batch", 1));
+    }
+    if (root["parent_job"]) {
+      MIXQ_ASSIGN_OR_RETURN(job.parent_job_id, Int(root["parent_job"], "parent_job", 1));
     }
     return job;
   }

@@ -33,17 +33,19 @@ struct CalibrateSpec {
 struct JobSpec {
   std::string source;  // the YAML file (or "<submitted>"), for messages
   std::string name;
-  // "evaluate", or "calibrate" (calibrate tasks only; the calibration file
-  // goes to `output`).
+  // "evaluate", "calibrate" (calibrate tasks only; the calibration file goes
+  // to `output`) or "search" (coordinator/search/search_job_spec.h).
   std::string kind = "evaluate";
   std::string model;  // path, resolved against the YAML's folder
   // data.evaluation
   std::string eval_dataset;  // dataset YAML path, resolved
   int64_t shard_size = 1000;
   int64_t begin = 0;
-  int64_t count = -1;  // -1: to the end of the dataset
+  int64_t count = -1;  // -1: to the end of the dataset; 0: no evaluate tasks
   int64_t eval_batch = 100;
-  // Precision configs: "fp32", "int8" or a path to a config JSON (resolved).
+  // Precision configs: "fp32", "int8", a path to a config JSON (resolved) or
+  // the config's JSON text itself (starts with '{'), so that a client needs
+  // no file system shared with the coordinator.
   std::vector<std::string> configs = {"fp32"};
   // `calibration: FILE` (from `mixq calibrate`, resolved): the activation
   // scales of every INT8 layer; "" = none (FP32 configs only).
@@ -57,11 +59,16 @@ struct JobSpec {
   // profile: true: one profile task (per-layer FP32/INT8 times at batch 1)
   // per non-fp32 config and hardware entry.
   bool profile = false;
+  int64_t profile_batch = 1;  // profile_batch: the batch profile tasks time
   // hardware: "any" (one result, whichever worker runs it), or class names
   // (one result per class, run only by workers of that class).
   std::vector<std::string> hardware = {"any"};
   CalibrateSpec calibrate;
   std::string output;  // kind calibrate: where to copy the calibration file ("" = none)
+  // parent_job: the search job this job is a step of (jobs.parent_job_id); 0 = none.
+  int64_t parent_job_id = 0;
+  // The folder relative paths resolve against (also for the search sections).
+  std::string base_dir;
   // Search-specific sections as YAML text, keyed by their top-level name
   // (also data.calibration and data.ranking as "data.calibration", ...).
   std::map<std::string, std::string> search;

@@ -18,6 +18,8 @@
 #include "common/log.h"
 #include "coordinator/job_planner.h"
 #include "coordinator/result_writer.h"
+#include "coordinator/search/search_job.h"
+#include "coordinator/search/search_runner.h"
 #include "coordinator/store.h"
 
 namespace mixq {
@@ -106,6 +108,13 @@ class Coordinator::Impl {
     for (PendingTask& t : pending) AddOpen(std::move(t));
     MIXQ_ASSIGN_OR_RETURN(std::vector<int64_t> running, store_->RunningJobs());
     running_jobs_.insert(running.begin(), running.end());
+    // Search jobs left running are driven again; their measurements are memoized.
+    searches_ = std::make_unique<SearchRunner>(options_.db, options_.bind);
+    MIXQ_ASSIGN_OR_RETURN(auto searches, LoadRunningSearches(store_.get()));
+    for (auto& [id, spec] : searches) {
+      log().info("resuming search job {}", id);
+      searches_->Start(id, std::move(spec));
+    }
     log().info("coordinator on {} with {}: {} running job(s), {} task(s) to run", options_.bind,
                options_.db, running_jobs_.size(), open_.size());
     return Status::Ok();
@@ -123,8 +132,10 @@ class Coordinator::Impl {
     // Jobs whose tasks all finished before a crash still need finishing.
     CheckJobs();
     io_.run();
+    searches_->RequestStop();
     Flush();
-    writer_.reset();  // commits what is queued before returning
+    writer_.reset();    // commits what is queued before returning
+    searches_.reset();  // joins the search drivers (their jobs stay running)
     return fatal_;
   }
 
@@ -644,6 +655,7 @@ class Coordinator::Impl {
   void OnSubmit(const std::string& identity, const proto::SubmitRequest& request) {
     proto::SubmitReply reply;
     StatusOr<JobSpec> job = ParseJobSpec(request.job_yaml(), request.base_dir(), "<submitted job>");
+    if (job.ok() && job->kind == "search") return OnSubmitSearch(identity, request, *job);
     PlanOptions plan_options = PlanOptionsNow();
     plan_options.base_dir = request.base_dir();
     StatusOr<PlanResult> plan = job.ok()
@@ -665,6 +677,24 @@ class Coordinator::Impl {
     Dispatch();
   }
 
+  // A search job has no tasks of its own: it is filed, and a driver thread
+  // submits its measurements as sub-jobs.
+  void OnSubmitSearch(const std::string& identity, const proto::SubmitRequest& request,
+                      const JobSpec& job) {
+    proto::SubmitReply reply;
+    StatusOr<SearchJobSpec> spec = ParseSearchJobSpec(job);
+    StatusOr<int64_t> id =
+        spec.ok() ? FileSearchJob(store_.get(), *spec, request.job_yaml()) : spec.status();
+    if (!id.ok()) {
+      reply.set_error(id.status().message());
+      return Send(identity, MessageType::kSubmitReply, reply);
+    }
+    reply.set_job_id(*id);
+    log().info("search job {} '{}': driven on its own thread", *id, job.name);
+    searches_->Start(*id, std::move(*spec));
+    Send(identity, MessageType::kSubmitReply, reply);
+  }
+
   // Hardware classes of the connected workers, sorted, each once.
   std::vector<std::string> ConnectedClasses() const {
     std::set<std::string> classes;
@@ -676,6 +706,7 @@ class Coordinator::Impl {
     proto::StatusReply reply;
     reply.set_job_id(request.job_id());
     reply.set_workers(static_cast<int32_t>(workers_.size()));
+    for (const std::string& c : ConnectedClasses()) reply.add_hardware_classes(c);
     for (const auto& [kind, n] : malformed_) (*reply.mutable_malformed())[kind] = n;
     if (request.job_id() > 0) {
       CheckJobs();
@@ -755,6 +786,7 @@ class Coordinator::Impl {
   std::map<int64_t, int64_t> open_per_job_;  // job -> its tasks in open_
   std::vector<TaskOutcome> buffer_;
   std::unique_ptr<ResultWriter> writer_;
+  std::unique_ptr<SearchRunner> searches_;
   int writes_in_flight_ = 0;
   std::map<std::string, uint64_t> malformed_;
   uint64_t duplicates_ = 0;

@@ -21,10 +21,6 @@ namespace {
 // Links a planned task to the job; true when it still has to run.
 using TaskAdder = std::function<StatusOr<bool>(PlannedTask)>;
 
-// Profile tasks time one sample per pass: the latency case the search's
-// per-layer decisions are made for.
-constexpr int64_t kProfileBatch = 1;
-
 StatusOr<proto::BlobRef> RegisterBlob(Store* store, const std::string& path) {
   MIXQ_ASSIGN_OR_RETURN(std::string sha, Sha256File(path));
   std::error_code ec;
@@ -62,8 +58,13 @@ StatusOr<ConfigRef> LoadConfig(const std::string& entry, const std::string& mode
     MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(model_path));
     check->graph = std::make_unique<Graph>(std::move(graph));
   }
-  MIXQ_ASSIGN_OR_RETURN(PrecisionConfig config,
-                        LoadPrecisionConfig(entry, *check->graph, model_sha256));
+  // Inline JSON (a search's sub-job) arrives without a file to read.
+  const bool inline_json = entry.front() == '{';
+  StatusOr<PrecisionConfig> loaded =
+      inline_json ? ParsePrecisionConfig(entry, check->graph->QuantizableLayers(), model_sha256)
+                  : LoadPrecisionConfig(entry, *check->graph, model_sha256);
+  if (!loaded.ok() && inline_json) return loaded.status().WithContext("inline config");
+  MIXQ_ASSIGN_OR_RETURN(PrecisionConfig config, std::move(loaded));
   if (config.Count(Precision::kBf16) > 0) {
     return InvalidArgument("config '" + entry + "': bf16 layers do not run on workers yet");
   }
@@ -80,7 +81,9 @@ StatusOr<ConfigRef> LoadConfig(const std::string& entry, const std::string& mode
                                        check->calibration_file + "'");
     }
   }
-  const std::string name = entry == "int8" ? entry : std::filesystem::path(entry).stem().string();
+  const std::string name = entry == "int8" ? entry
+                           : inline_json   ? "config-" + config.Hash().substr(0, 12)
+                                           : std::filesystem::path(entry).stem().string();
   return ConfigRef{name, config.Hash(), config.Canonical()};
 }
 
@@ -134,7 +137,8 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
   const int64_t size = inputs.size;
   const int64_t begin = job.begin;
   const int64_t count = job.count < 0 ? size - begin : job.count;
-  if (begin + count > size || count <= 0) {
+  // count 0 (given): a job of benchmark or profile tasks only.
+  if (begin + count > size || count < 0 || (count == 0 && job.count != 0)) {
     return InvalidArgument(job.source + ": data.evaluation begin " + std::to_string(begin) +
                            " count " + std::to_string(count) + " is outside the dataset (" +
                            std::to_string(size) + " samples)");
@@ -175,7 +179,8 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
     MIXQ_ASSIGN_OR_RETURN(int64_t config_id,
                           store->UpsertConfig(config.sha256, config.name, config.text));
     for (const std::string& hw : job.hardware) {
-      for (const Shard& shard : MakeShards(begin, count, job.shard_size)) {
+      for (const Shard& shard :
+           count > 0 ? MakeShards(begin, count, job.shard_size) : std::vector<Shard>()) {
         PlannedTask t;
         // The evaluation batch size is not in the key: counts do not depend on it.
         t.id = Key({"evaluate", model.sha256(), dataset_sha, std::to_string(shard.begin),
@@ -214,17 +219,17 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
       }
       if (job.profile && quantised) {
         PlannedTask t;
-        t.id = Key({"profile", model.sha256(), std::to_string(kProfileBatch), config.sha256,
+        t.id = Key({"profile", model.sha256(), std::to_string(job.profile_batch), config.sha256,
                     quant_key, hw});
         t.kind = "profile";
         t.model_id = model_id;
         t.config_id = config_id;
         t.hardware = hw;
-        t.batch = kProfileBatch;
+        t.batch = job.profile_batch;
         t.assign.set_kind(proto::TASK_KIND_PROFILE);
         *t.assign.mutable_model() = model;
         set_quant(&t.assign);
-        t.assign.set_batch(kProfileBatch);
+        t.assign.set_batch(job.profile_batch);
         MIXQ_RETURN_IF_ERROR(add(std::move(t)).status());
       }
     }
@@ -422,6 +427,7 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
   }
   MIXQ_ASSIGN_OR_RETURN(int64_t job_id, store->CreateJob(job.name, job.kind, yaml_text, model_id,
                                                          ds.id, options.base_dir));
+  if (job.parent_job_id > 0) MIXQ_RETURN_IF_ERROR(store->SetJobParent(job_id, job.parent_job_id));
   PlanResult plan;
   plan.job_id = job_id;
   MIXQ_RETURN_IF_ERROR(PlanPhases(store, job, options.calibration_dir,
@@ -468,6 +474,10 @@ StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& spec, const std::strin
 
 StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& spec, const std::string& yaml_text,
                              const PlanOptions& options) {
+  if (spec.kind == "search") {
+    return InvalidArgument(spec.source +
+                           ": a search job is driven by its coordinator, not planned as tasks");
+  }
   Status hardware;
   const JobSpec job = WithHardware(spec, options.known_classes, &hardware);
   MIXQ_RETURN_IF_ERROR(hardware);

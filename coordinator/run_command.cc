@@ -21,6 +21,8 @@
 #include "coordinator/coordinator_client.h"
 #include "coordinator/query/queries.h"
 #include "coordinator/store.h"
+#include "coordinator/search/search_job.h"
+#include "coordinator/search/search_job_spec.h"
 
 extern char** environ;
 
@@ -229,16 +231,76 @@ Status RunCompareJob(const CompareSpec& spec, const std::string& yaml,
   return Status::Ok();
 }
 
+// A search job on the embedded coordinator: its driver runs there (progress
+// on the coordinator's stderr, which is ours); once every local worker is
+// connected, so that `hardware: all` sees them all, it is submitted and
+// waited for, and its report printed from the output folder.
+Status RunSearch(CoordinatorClient* client, const std::string& yaml, const std::string& base_dir,
+                 const SearchJobSpec& search, const RunCommandOptions& options, int workers,
+                 const std::function<bool()>& alive, std::ostream& out) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    if (g_interrupted) return Unavailable("interrupted");
+    if (!alive()) return Unavailable("the coordinator exited");
+    StatusOr<proto::StatusReply> s = client->GetStatus(0, milliseconds(10000));
+    if (s.ok() && s->workers() >= workers) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Unavailable("the local workers did not connect within 60 s");
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply submitted,
+                        client->Submit(yaml, base_dir, milliseconds(60000)));
+  if (!submitted.error().empty()) return InvalidArgument(submitted.error());
+  MIXQ_ASSIGN_OR_RETURN(proto::StatusReply final_status,
+                        WaitForJob(client, submitted.job_id(), false, alive));
+  const std::string output = SearchOutputDir(search, options.db, submitted.job_id());
+  StatusOr<std::string> report = ReadFile(output + "/search.txt");
+  if (final_status.state() != "done") {
+    return Internal("search job " + std::to_string(submitted.job_id()) + " ended " +
+                    final_status.state() + " (its error is in the log above)");
+  }
+  if (!report.ok()) return report.status();
+  out << *report;
+  return Status::Ok();
+}
+
+// Submits an evaluate job to the embedded coordinator and waits for it.
+Status SubmitAndWait(CoordinatorClient* client, const std::string& yaml,
+                     const std::string& base_dir, const RunCommandOptions& options,
+                     const std::function<bool()>& alive, std::ostream& out) {
+  MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply submitted,
+                        client->Submit(yaml, base_dir, milliseconds(60000)));
+  if (!submitted.error().empty()) return InvalidArgument(submitted.error());
+  std::fprintf(stderr, "job %lld: %lld task(s), %lld to run (others already in %s)\n",
+               static_cast<long long>(submitted.job_id()),
+               static_cast<long long>(submitted.tasks_total()),
+               static_cast<long long>(submitted.tasks_planned()), options.db.c_str());
+  MIXQ_ASSIGN_OR_RETURN(proto::StatusReply final_status,
+                        WaitForJob(client, submitted.job_id(), options.progress, alive));
+  PrintResult(final_status, out);
+  if (final_status.state() != "done") {
+    return Internal("job " + std::to_string(submitted.job_id()) + " ended " + final_status.state());
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(std::string yaml, ReadFile(options.job));
   const bool compare = IsCompareJob(yaml);
   CompareSpec compare_spec;
+  SearchJobSpec search;
+  bool is_search = false;
   if (compare) {
     MIXQ_ASSIGN_OR_RETURN(compare_spec, LoadCompareSpec(options.job));
   } else {
     MIXQ_ASSIGN_OR_RETURN(JobSpec job, LoadJobSpec(options.job));  // fail early, before spawning
+    is_search = job.kind == "search";
+    if (is_search) {
+      MIXQ_ASSIGN_OR_RETURN(search, ParseSearchJobSpec(job));
+    }
   }
   // --max-isa a,b,c: workers of each capped class (hardware classes on one
   // machine); `workers` is per class.
@@ -291,30 +353,12 @@ Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
     auto alive = [&] { return exited || (exited = children.Exited(coordinator), !exited); };
     if (compare) {
       result = RunCompareJob(compare_spec, yaml, sub_jobs, options, workers, &client, alive, out);
+    } else if (is_search) {
+      result = RunSearch(&client, yaml, fs::path(options.job).parent_path().string(), search,
+                         options, workers, alive, out);
     } else {
-      StatusOr<proto::SubmitReply> submitted =
-          client.Submit(yaml, fs::path(options.job).parent_path().string(), milliseconds(60000));
-      if (!submitted.ok()) {
-        result = submitted.status();
-      } else if (!submitted->error().empty()) {
-        result = InvalidArgument(submitted->error());
-      } else {
-        std::fprintf(stderr, "job %lld: %lld task(s), %lld to run (others already in %s)\n",
-                     static_cast<long long>(submitted->job_id()),
-                     static_cast<long long>(submitted->tasks_total()),
-                     static_cast<long long>(submitted->tasks_planned()), options.db.c_str());
-        StatusOr<proto::StatusReply> final_status =
-            WaitForJob(&client, submitted->job_id(), options.progress, alive);
-        if (!final_status.ok()) {
-          result = final_status.status();
-        } else {
-          PrintResult(*final_status, out);
-          if (final_status->state() != "done") {
-            result = Internal("job " + std::to_string(submitted->job_id()) + " ended " +
-                              final_status->state());
-          }
-        }
-      }
+      result = SubmitAndWait(&client, yaml, fs::path(options.job).parent_path().string(), options,
+                             alive, out);
     }
   }  // children stopped here, also on errors and Ctrl-C
   std::error_code ec;

@@ -217,9 +217,19 @@ Status Store::SetJobState(int64_t job_id, const std::string& state) {
   return stmt->Run();
 }
 
+Status Store::SetJobParent(int64_t job_id, int64_t parent_id) {
+  MIXQ_ASSIGN_OR_RETURN(auto find, db_->Prepare("SELECT 1 FROM jobs WHERE id=?"));
+  find->Bind(1, parent_id);
+  MIXQ_ASSIGN_OR_RETURN(bool exists, find->Step());
+  if (!exists) return NotFound("parent job " + std::to_string(parent_id) + " does not exist");
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("UPDATE jobs SET parent_job_id=? WHERE id=?"));
+  stmt->Bind(1, parent_id).Bind(2, job_id);
+  return stmt->Run();
+}
+
 StatusOr<std::vector<int64_t>> Store::RunningJobs() {
   MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT id FROM jobs WHERE state='running' "
-                                                "ORDER BY id"));
+                                                "AND kind <> 'search' ORDER BY id"));
   std::vector<int64_t> ids;
   while (true) {
     MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());

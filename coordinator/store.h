@@ -90,6 +90,9 @@ class Store {
   // The job's YAML text and the folder its relative paths resolve against.
   StatusOr<std::pair<std::string, std::string>> JobSource(int64_t job_id);
   Status SetJobState(int64_t job_id, const std::string& state);
+  // Files `job_id` as a sub-job of `parent_id` (a search); NotFound if the parent does not exist.
+  Status SetJobParent(int64_t job_id, int64_t parent_id);
+  // Running jobs with tasks (search jobs are driven by their own process, not by tasks).
   StatusOr<std::vector<int64_t>> RunningJobs();
 
   // Links the task to the job, inserting it if its key is new. True when the

@@ -1,0 +1,316 @@
+#include "coordinator/search/search_job_spec.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <initializer_list>
+#include <string_view>
+
+#include "coordinator/search/strategy.h"
+#include "worker/calibration/scale_methods.h"
+
+namespace mixq {
+namespace {
+
+class SearchParser {
+ public:
+  explicit SearchParser(const JobSpec& job) : job_(job) {}
+
+  Status Error(const std::string& message) const {
+    return InvalidArgument(job_.source + ": " + message);
+  }
+
+  bool Has(const std::string& key) const { return job_.search.count(key) > 0; }
+
+  // The section's YAML; call only when Has(key).
+  StatusOr<YAML::Node> Section(const std::string& key) const {
+    auto it = job_.search.find(key);
+    if (it == job_.search.end()) return Error("missing key '" + key + "'");
+    try {
+      return YAML::Load(it->second);
+    } catch (const YAML::Exception& e) {
+      return Error("'" + key + "': " + e.what());
+    }
+  }
+
+  Status CheckKeys(const YAML::Node& map, const std::string& path,
+                   std::initializer_list<std::string_view> allowed) const {
+    if (!map.IsMap()) return Error("'" + path + "' must be a mapping");
+    for (const auto& entry : map) {
+      const std::string key = entry.first.Scalar();
+      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
+      std::string list;
+      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
+      return Error("unknown key '" + path + "." + key + "' (expected one of: " + list + ")");
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<std::string> String(const YAML::Node& node, const std::string& path) const {
+    if (!node.IsScalar() || node.Scalar().empty()) {
+      return Error("'" + path + "' must be a non-empty string");
+    }
+    return node.Scalar();
+  }
+
+  StatusOr<int64_t> Int(const YAML::Node& node, const std::string& path, int64_t min) const {
+    int64_t v = 0;
+    try {
+      if (!node.IsScalar()) return Error("'" + path + "' must be an integer");
+      v = node.as<int64_t>();
+    } catch (const YAML::Exception&) {
+      return Error("'" + path + "' must be an integer, got '" + node.Scalar() + "'");
+    }
+    if (v < min) return Error("'" + path + "' must be >= " + std::to_string(min));
+    return v;
+  }
+
+  StatusOr<double> Number(const YAML::Node& node, const std::string& path) const {
+    try {
+      if (node.IsScalar()) return node.as<double>();
+    } catch (const YAML::Exception&) {
+    }
+    return Error("'" + path + "' must be a number");
+  }
+
+  StatusOr<bool> Bool(const YAML::Node& node, const std::string& path) const {
+    try {
+      if (node.IsScalar()) return node.as<bool>();
+    } catch (const YAML::Exception&) {
+    }
+    return Error("'" + path + "' must be true or false");
+  }
+
+  std::string Resolve(const std::string& value) const {
+    const std::filesystem::path path(value);
+    if (path.is_absolute() || job_.base_dir.empty()) return value;
+    return (std::filesystem::path(job_.base_dir) / path).lexically_normal().string();
+  }
+
+  StatusOr<SearchJobSpec> Parse() const {
+    SearchJobSpec s;
+    s.job = job_;
+    if (job_.kind != "search") return Error("'kind' must be search for a search job");
+    // Evaluate-job keys that a search chooses itself.
+    if (job_.configs != std::vector<std::string>{"fp32"}) {
+      return Error("'configs' is not used by a search job (the strategy chooses the configs)");
+    }
+    if (job_.profile) return Error("'profile' is not used by a search job (it profiles itself)");
+    if (job_.bench_batches != std::vector<int64_t>{1, 16}) {
+      return Error("'benchmark.batches' is not used by a search job (see 'objective.batch')");
+    }
+    if (job_.parent_job_id != 0) return Error("'parent_job' is for sub-jobs, not a search job");
+    s.calibration_dataset = job_.eval_dataset;
+    s.calibration_file = job_.calibration_file;
+    MIXQ_RETURN_IF_ERROR(ParseData(&s));
+    MIXQ_RETURN_IF_ERROR(ParseCalibration(&s));
+    MIXQ_RETURN_IF_ERROR(ParseBudget(&s));
+    MIXQ_RETURN_IF_ERROR(ParseObjective(&s));
+    MIXQ_RETURN_IF_ERROR(ParseStrategy(&s));
+    MIXQ_RETURN_IF_ERROR(ParseLimits(&s));
+    if (Has("metric")) {
+      MIXQ_ASSIGN_OR_RETURN(YAML::Node metric, Section("metric"));
+      MIXQ_ASSIGN_OR_RETURN(s.metric, String(metric, "metric"));
+      if (s.metric != "top1" && s.metric != "top5") {
+        return Error("'metric' must be top1 or top5, got '" + s.metric + "'");
+      }
+    }
+    if (Has("output")) {
+      MIXQ_ASSIGN_OR_RETURN(YAML::Node output, Section("output"));
+      MIXQ_ASSIGN_OR_RETURN(std::string out, String(output, "output"));
+      s.output = Resolve(out);
+    }
+    if (s.job.count > 0 && s.ranking_samples > s.job.count) {
+      return Error("'data.ranking.samples' (" + std::to_string(s.ranking_samples) +
+                   ") must not exceed 'data.evaluation.count' (" + std::to_string(s.job.count) +
+                   "): the ranking subset is the start of the evaluation slice");
+    }
+    if (s.job.count == 0) return Error("'data.evaluation.count' must be >= 1 for a search job");
+    return s;
+  }
+
+ private:
+  Status ParseData(SearchJobSpec* s) const {
+    if (Has("data.calibration")) {
+      MIXQ_ASSIGN_OR_RETURN(YAML::Node cal, Section("data.calibration"));
+      MIXQ_RETURN_IF_ERROR(CheckKeys(cal, "data.calibration", {"dataset", "begin", "samples"}));
+      if (cal["dataset"]) {
+        MIXQ_ASSIGN_OR_RETURN(std::string ds, String(cal["dataset"], "data.calibration.dataset"));
+        s->calibration_dataset = Resolve(ds);
+      }
+      if (cal["begin"]) {
+        MIXQ_ASSIGN_OR_RETURN(s->calibration_begin, Int(cal["begin"], "data.calibration.begin", 0));
+      }
+      if (cal["samples"]) {
+        MIXQ_ASSIGN_OR_RETURN(s->calibration_samples,
+                              Int(cal["samples"], "data.calibration.samples", 1));
+      }
+    }
+    if (Has("data.ranking")) {
+      MIXQ_ASSIGN_OR_RETURN(YAML::Node ranking, Section("data.ranking"));
+      MIXQ_RETURN_IF_ERROR(CheckKeys(ranking, "data.ranking", {"samples"}));
+      if (ranking["samples"]) {
+        MIXQ_ASSIGN_OR_RETURN(s->ranking_samples,
+                              Int(ranking["samples"], "data.ranking.samples", 1));
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status ParseCalibration(SearchJobSpec* s) const {
+    if (!Has("calibration")) return Status::Ok();
+    MIXQ_ASSIGN_OR_RETURN(YAML::Node cal, Section("calibration"));
+    MIXQ_RETURN_IF_ERROR(
+        CheckKeys(cal, "calibration", {"method", "samples", "percentile", "file"}));
+    if (cal["method"]) {
+      MIXQ_ASSIGN_OR_RETURN(s->calibration_method, String(cal["method"], "calibration.method"));
+      if (!ParseScaleMethod(s->calibration_method).ok()) {
+        return Error("'calibration.method' must be minmax, percentile, kl or mse, got '" +
+                     s->calibration_method + "'");
+      }
+    }
+    if (cal["samples"]) {
+      MIXQ_ASSIGN_OR_RETURN(s->calibration_samples, Int(cal["samples"], "calibration.samples", 1));
+    }
+    if (cal["percentile"]) {
+      MIXQ_ASSIGN_OR_RETURN(s->calibration_percentile,
+                            Number(cal["percentile"], "calibration.percentile"));
+      if (!(s->calibration_percentile > 0 && s->calibration_percentile <= 100)) {
+        return Error("'calibration.percentile' must be in (0, 100]");
+      }
+    }
+    if (cal["file"]) {
+      MIXQ_ASSIGN_OR_RETURN(std::string file, String(cal["file"], "calibration.file"));
+      s->calibration_file = Resolve(file);
+    }
+    return Status::Ok();
+  }
+
+  Status ParseBudget(SearchJobSpec* s) const {
+    if (!Has("budget")) return Status::Ok();
+    MIXQ_ASSIGN_OR_RETURN(YAML::Node budget, Section("budget"));
+    MIXQ_RETURN_IF_ERROR(CheckKeys(budget, "budget", {"max_drop", "relative"}));
+    if (budget["max_drop"]) {
+      const YAML::Node drop = budget["max_drop"];
+      s->budgets.clear();
+      if (drop.IsSequence()) {
+        if (drop.size() == 0) return Error("'budget.max_drop' must not be an empty list");
+        for (size_t i = 0; i < drop.size(); ++i) {
+          MIXQ_ASSIGN_OR_RETURN(double b,
+                                Number(drop[i], "budget.max_drop[" + std::to_string(i) + "]"));
+          s->budgets.push_back(b);
+        }
+      } else {
+        MIXQ_ASSIGN_OR_RETURN(double b, Number(drop, "budget.max_drop"));
+        s->budgets.push_back(b);
+      }
+      for (double b : s->budgets) {
+        if (!(b >= 0.0 && b <= 100.0)) {
+          return Error("'budget.max_drop' values must be in [0, 100] (accuracy points)");
+        }
+      }
+    }
+    if (budget["relative"]) {
+      MIXQ_ASSIGN_OR_RETURN(s->relative, Bool(budget["relative"], "budget.relative"));
+    }
+    return Status::Ok();
+  }
+
+  Status ParseObjective(SearchJobSpec* s) const {
+    if (!Has("objective")) return Status::Ok();
+    MIXQ_ASSIGN_OR_RETURN(YAML::Node objective, Section("objective"));
+    MIXQ_RETURN_IF_ERROR(CheckKeys(objective, "objective", {"measure", "batch"}));
+    if (objective["measure"]) {
+      MIXQ_ASSIGN_OR_RETURN(s->objective, String(objective["measure"], "objective.measure"));
+      if (s->objective != "throughput" && s->objective != "latency") {
+        return Error("'objective.measure' must be throughput or latency, got '" + s->objective +
+                     "'");
+      }
+    }
+    if (objective["batch"]) {
+      MIXQ_ASSIGN_OR_RETURN(s->batch, Int(objective["batch"], "objective.batch", 1));
+    }
+    if (s->objective == "latency") {
+      if (objective["batch"] && s->batch != 1) {
+        return Error("'objective.batch' must be 1 (or left out) for latency");
+      }
+      s->batch = 1;
+    }
+    return Status::Ok();
+  }
+
+  Status ParseStrategy(SearchJobSpec* s) const {
+    if (Has("strategy")) {
+      MIXQ_ASSIGN_OR_RETURN(YAML::Node strategy, Section("strategy"));
+      MIXQ_RETURN_IF_ERROR(
+          CheckKeys(strategy, "strategy", {"name", "parallel", "exhaustive_benchmarks"}));
+      if (strategy["name"]) {
+        MIXQ_ASSIGN_OR_RETURN(s->strategy, String(strategy["name"], "strategy.name"));
+      }
+      if (strategy["parallel"]) {
+        MIXQ_ASSIGN_OR_RETURN(int64_t p, Int(strategy["parallel"], "strategy.parallel", 1));
+        if (p > 64) return Error("'strategy.parallel' must be <= 64");
+        s->parallel = static_cast<int>(p);
+      }
+      if (strategy["exhaustive_benchmarks"]) {
+        MIXQ_ASSIGN_OR_RETURN(
+            int64_t e, Int(strategy["exhaustive_benchmarks"], "strategy.exhaustive_benchmarks", 0));
+        s->exhaustive_benchmarks = static_cast<int>(std::min<int64_t>(e, 1 << 20));
+      }
+    }
+    const std::vector<std::string>& names = StrategyNames();
+    if (s->strategy != "pareto" &&
+        std::find(names.begin(), names.end(), s->strategy) == names.end()) {
+      return Error(
+          "'strategy.name' must be accuracy_aware, speed_aware, exhaustive or pareto, "
+          "got '" +
+          s->strategy + "'");
+    }
+    if (s->strategy == "pareto" && s->budgets.size() < 2) {
+      return Error("'budget.max_drop' must be a list of at least two budgets for pareto");
+    }
+    if (s->strategy != "pareto" && s->budgets.size() != 1) {
+      return Error("'budget.max_drop' must be one value for " + s->strategy +
+                   " (a list is for strategy pareto)");
+    }
+    return Status::Ok();
+  }
+
+  Status ParseLimits(SearchJobSpec* s) const {
+    if (!Has("limits")) return Status::Ok();
+    MIXQ_ASSIGN_OR_RETURN(YAML::Node limits, Section("limits"));
+    MIXQ_RETURN_IF_ERROR(CheckKeys(limits, "limits", {"max_full_evaluations", "max_seconds"}));
+    if (limits["max_full_evaluations"]) {
+      // FP32 and all-INT8 are always evaluated.
+      MIXQ_ASSIGN_OR_RETURN(int64_t n,
+                            Int(limits["max_full_evaluations"], "limits.max_full_evaluations", 2));
+      s->max_full_evaluations = static_cast<int>(std::min<int64_t>(n, 1 << 20));
+    }
+    if (limits["max_seconds"]) {
+      MIXQ_ASSIGN_OR_RETURN(s->max_seconds, Number(limits["max_seconds"], "limits.max_seconds"));
+      if (!(s->max_seconds > 0)) return Error("'limits.max_seconds' must be > 0");
+    }
+    return Status::Ok();
+  }
+
+  const JobSpec& job_;
+};
+
+}  // namespace
+
+StatusOr<SearchJobSpec> ParseSearchJobSpec(const JobSpec& job) {
+  try {
+    return SearchParser(job).Parse();
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(job.source + ": " + e.what());
+  }
+}
+
+std::vector<double> AbsoluteBudgets(const SearchJobSpec& spec, double fp32_accuracy) {
+  std::vector<double> out;
+  for (double b : spec.budgets) out.push_back(spec.relative ? fp32_accuracy * b / 100.0 : b);
+  return out;
+}
+
+}  // namespace mixq

@@ -1,0 +1,302 @@
+// A `kind: search` job end to end with real processes: `mixq run` starts a
+// coordinator and two workers, the search driver sends its measurements as
+// sub-jobs, and the answer equals `mixq search`'s (the same strategy on the
+// same slices in one process); the steps and answer are rows in the DB, the
+// outputs are written, and running the job again plans no task and gives
+// the same answer (the resume path).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "coordinator/coordinator_client.h"
+#include "coordinator/sqlite_db.h"
+#include "tests/coordinator/mixq_runner.h"
+
+extern char** environ;
+
+namespace mixq {
+namespace {
+
+namespace fs = std::filesystem;
+using mixq_test::MixqResult;
+using mixq_test::RunMixq;
+
+const std::string kSrc = MIXQ_SOURCE_DIR;
+const std::string kModel = kSrc + "/models/fm_mobilenet.onnx";
+const std::string kTrain = kSrc + "/configs/datasets/fashion_mnist_train.yaml";
+const std::string kTest = kSrc + "/configs/datasets/fashion_mnist_test.yaml";
+constexpr int64_t kEvalSamples = 2000;
+constexpr int64_t kRankingSamples = 300;
+constexpr int64_t kCalibrationSamples = 100;
+constexpr double kBudget = 0.1;  // all-INT8 loses more here: the search must revert layers
+
+struct SearchRow {
+  int64_t job_id = 0;
+  int64_t met = 0;
+  std::string config_json;
+  double fp32_accuracy = 0, int8_accuracy = 0, chosen_accuracy = 0;
+  int64_t full_evaluations = 0;
+};
+
+StatusOr<std::vector<SearchRow>> SearchResults(SqliteDb* db) {
+  MIXQ_ASSIGN_OR_RETURN(
+      auto stmt, db->Prepare("SELECT r.job_id, r.met, c.json, r.fp32_accuracy, r.int8_accuracy, "
+                             "r.chosen_accuracy, r.full_evaluations FROM search_results r JOIN "
+                             "configs c ON c.id = r.config_id ORDER BY r.job_id"));
+  std::vector<SearchRow> rows;
+  while (true) {
+    MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    rows.push_back({stmt->Int(0), stmt->Int(1), stmt->Text(2), stmt->Real(3), stmt->Real(4),
+                    stmt->Real(5), stmt->Int(6)});
+  }
+  return rows;
+}
+
+StatusOr<int64_t> Count(SqliteDb* db, const std::string& sql, int64_t arg) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db->Prepare(sql));
+  stmt->Bind(1, arg);
+  MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return Internal("no row");
+  return stmt->Int(0);
+}
+
+const std::string kBin = std::string(MIXQ_BINARY_DIR) + "/bin";
+
+// A daemon of the test (output to `log`), SIGKILLed and reaped when it goes away.
+class Daemon {
+ public:
+  Daemon(const std::vector<std::string>& argv, const std::string& log) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    std::vector<char*> args;
+    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
+    posix_spawn_file_actions_destroy(&actions);
+  }
+  ~Daemon() { Kill(); }
+  bool started() const { return pid_ > 0; }
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+  }
+
+ private:
+  pid_t pid_ = -1;
+};
+
+// Polls `done` every 100 ms for up to `seconds`; its last answer.
+bool WaitFor(const std::function<bool()>& done, int seconds) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return true;
+}
+
+// "N sub-jobs, T tasks, P run now" from the run's output: P.
+int64_t TasksRunNow(const std::string& out) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex("(\\d+) run now"))) return -1;
+  return std::stoll(m[1].str());
+}
+
+TEST(Distributed, SearchJobMatchesLocalSearchAndResumesFromTheDb) {
+  const std::string dir = ::testing::TempDir() + "/dsearch_" + std::to_string(getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string job = dir + "/search.yaml";
+  {
+    std::ofstream y(job);
+    y << "name: it-search\nkind: search\nmodel: " << kModel << "\ndata:\n"
+      << "  calibration: {dataset: " << kTrain << ", samples: " << kCalibrationSamples << "}\n"
+      << "  evaluation: {dataset: " << kTest << ", count: " << kEvalSamples
+      << ", shard_size: 500}\n"
+      << "  ranking: {samples: " << kRankingSamples << "}\n"
+      << "calibration: {method: minmax}\nmetric: top1\nbudget: {max_drop: " << kBudget << "}\n"
+      << "objective: {measure: throughput, batch: 4}\nbenchmark: {seconds: 0.2}\n"
+      << "hardware: any\nstrategy: {name: accuracy_aware}\n"
+      << "limits: {max_full_evaluations: 12}\noutput: " << dir << "/out\n";
+  }
+  const std::string db_path = dir + "/mixq.db";
+  const std::string run = "run " + job + " --workers 2 --threads 1 --db " + db_path;
+  MixqResult first = RunMixq(run);
+  ASSERT_EQ(first.exit_code, 0) << first.out;
+  EXPECT_GT(TasksRunNow(first.out), 0) << first.out;
+
+  // The same strategy in one process on the same slices.
+  MixqResult local = RunMixq("search --json --threads 1 --model " + kModel + " --dataset " + kTest +
+                                 " --count " + std::to_string(kEvalSamples) +
+                                 " --calibration-dataset " + kTrain + " --calibration-samples " +
+                                 std::to_string(kCalibrationSamples) + " --ranking-samples " +
+                                 std::to_string(kRankingSamples) + " --budget 0.1 --batch 4 " +
+                                 "--strategy accuracy_aware --max-full-evaluations 12",
+                             false);
+  ASSERT_EQ(local.exit_code, 0) << local.out;
+  const nlohmann::json answer = nlohmann::json::parse(local.out)["results"][0];
+
+  StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(db_path);
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  StatusOr<std::vector<SearchRow>> rows = SearchResults(db->get());
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_EQ(rows->size(), 1u);
+  const SearchRow row = (*rows)[0];  // a copy: rows is read again below
+  EXPECT_DOUBLE_EQ(row.fp32_accuracy, answer["fp32_accuracy"].get<double>());
+  EXPECT_DOUBLE_EQ(row.int8_accuracy, answer["int8_accuracy"].get<double>());
+  EXPECT_DOUBLE_EQ(row.chosen_accuracy, answer["chosen_accuracy"].get<double>());
+  EXPECT_EQ(row.full_evaluations, answer["full_evaluations"].get<int64_t>());
+  EXPECT_EQ(row.met != 0, answer["met"].get<bool>());
+  EXPECT_GT(row.full_evaluations, 2);  // all-INT8 alone is not within this budget
+  if (row.met != 0) {
+    EXPECT_LE(row.fp32_accuracy - row.chosen_accuracy, kBudget + 1e-9);
+  }
+
+  // Steps are rows; every measurement was a sub-job of the search job.
+  StatusOr<int64_t> full_steps = Count(
+      db->get(), "SELECT COUNT(*) FROM search_steps WHERE job_id=? AND kind='full'", row.job_id);
+  ASSERT_TRUE(full_steps.ok());
+  EXPECT_EQ(*full_steps, row.full_evaluations);
+  StatusOr<int64_t> answers = Count(
+      db->get(), "SELECT COUNT(*) FROM search_steps WHERE job_id=? AND kind='answer'", row.job_id);
+  ASSERT_TRUE(answers.ok());
+  EXPECT_EQ(*answers, 1);
+  StatusOr<int64_t> sub_jobs = Count(
+      db->get(), "SELECT COUNT(*) FROM jobs WHERE parent_job_id=? AND state='done'", row.job_id);
+  ASSERT_TRUE(sub_jobs.ok());
+  EXPECT_GE(*sub_jobs, 2);
+  StatusOr<int64_t> state =
+      Count(db->get(), "SELECT COUNT(*) FROM jobs WHERE id=? AND kind='search' AND state='done'",
+            row.job_id);
+  ASSERT_TRUE(state.ok());
+  EXPECT_EQ(*state, 1);
+
+  for (const char* file :
+       {"summary.txt", "summary.md", "calibration.json", "model.qdq.onnx", "config-any.json"}) {
+    EXPECT_TRUE(fs::exists(dir + "/out/" + file)) << file;
+  }
+
+  // Again: every measurement is memoized, the answer is the same.
+  MixqResult second = RunMixq(run);
+  ASSERT_EQ(second.exit_code, 0) << second.out;
+  EXPECT_EQ(TasksRunNow(second.out), 0) << second.out;
+  rows = SearchResults(db->get());
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 2u);
+  EXPECT_GT((*rows)[1].job_id, row.job_id);
+  EXPECT_EQ((*rows)[1].config_json, row.config_json);
+  EXPECT_DOUBLE_EQ((*rows)[1].chosen_accuracy, row.chosen_accuracy);
+  fs::remove_all(dir);
+}
+
+// `mixq submit` to a running coordinator, which is SIGKILLed once the search
+// has measured something and started again: it resumes the search job and
+// ends it with an answer within budget.
+TEST(Distributed, SearchJobSurvivesACoordinatorKill) {
+  const std::string dir = ::testing::TempDir() + "/dsearch_kill_" + std::to_string(getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string endpoint = "ipc://" + dir + "/coordinator";
+  const std::string db_path = dir + "/mixq.db";
+  const std::string yaml = "name: kill-search\nkind: search\nmodel: " + kModel +
+                           "\ndata:\n  calibration: {dataset: " + kTrain +
+                           ", samples: 120}\n  evaluation: {dataset: " + kTest +
+                           ", count: " + std::to_string(kEvalSamples) +
+                           ", shard_size: 250}\n  ranking: {samples: 200}\n" +
+                           "budget: {max_drop: " + std::to_string(kBudget) +
+                           "}\nobjective: {batch: 4}\n" +
+                           "benchmark: {seconds: 0.2}\nstrategy: {name: accuracy_aware}\n";
+  const std::vector<std::string> coordinator = {kBin + "/mixq-coordinator", "--bind", endpoint,
+                                                "--db", db_path};
+  auto first = std::make_unique<Daemon>(coordinator, dir + "/coordinator1.log");
+  ASSERT_TRUE(first->started());
+  std::vector<std::unique_ptr<Daemon>> workers;
+  for (int i = 0; i < 2; ++i) {
+    workers.push_back(std::make_unique<Daemon>(
+        std::vector<std::string>{kBin + "/mixq-worker", "--connect", endpoint, "--threads", "1",
+                                 "--cache", dir + "/cache"},
+        dir + "/worker" + std::to_string(i) + ".log"));
+  }
+  CoordinatorClient client(endpoint);
+  StatusOr<proto::SubmitReply> submitted = client.Submit(yaml, dir, std::chrono::seconds(30));
+  ASSERT_TRUE(submitted.ok()) << submitted.status().message();
+  ASSERT_TRUE(submitted->error().empty()) << submitted->error();
+  const int64_t job_id = submitted->job_id();
+
+  StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(db_path);
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  const std::string full_steps = "SELECT COUNT(*) FROM search_steps WHERE job_id=? AND kind='full'";
+  // Killed once FP32 and all-INT8 are measured, before the answer.
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        StatusOr<int64_t> n = Count(db->get(), full_steps, job_id);
+        return n.ok() && *n >= 2;
+      },
+      120));
+  first->Kill();
+  StatusOr<int64_t> running =
+      Count(db->get(), "SELECT COUNT(*) FROM jobs WHERE id=? AND state='running'", job_id);
+  ASSERT_TRUE(running.ok());
+  ASSERT_EQ(*running, 1) << "the search ended before the kill; nothing to resume";
+
+  Daemon second(coordinator, dir + "/coordinator2.log");
+  ASSERT_TRUE(second.started());
+  std::string state;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        StatusOr<proto::StatusReply> s = client.GetStatus(job_id, std::chrono::seconds(5));
+        state = s.ok() ? s->state() : "";
+        return !state.empty() && state != "running";
+      },
+      240));
+  EXPECT_EQ(state, "done");
+  StatusOr<std::vector<SearchRow>> rows = SearchResults(db->get());
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].job_id, job_id);
+  EXPECT_EQ((*rows)[0].met, 1);
+  EXPECT_LE((*rows)[0].fp32_accuracy - (*rows)[0].chosen_accuracy, kBudget + 1e-9);
+  StatusOr<int64_t> full = Count(db->get(), full_steps, job_id);
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ(*full, (*rows)[0].full_evaluations);
+  EXPECT_TRUE(fs::exists(dir + "/search-" + std::to_string(job_id) + "/summary.txt"));
+  workers.clear();
+  fs::remove_all(dir);
+}
+
+TEST(Distributed, SearchJobWithBadKeyIsRefusedBeforeStarting) {
+  const std::string dir = ::testing::TempDir() + "/dsearch_bad_" + std::to_string(getpid());
+  fs::create_directories(dir);
+  const std::string job = dir + "/bad.yaml";
+  {
+    std::ofstream y(job);
+    y << "name: bad\nkind: search\nmodel: " << kModel
+      << "\ndata:\n  evaluation: {dataset: " << kTest
+      << "}\nbudget: {max_drop: 0.3, kind: absolute}\n";
+  }
+  MixqResult r = RunMixq("run " + job + " --workers 1 --db " + dir + "/mixq.db");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("budget.kind"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("coordinator and"), std::string::npos) << r.out;  // nothing spawned
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace mixq
