@@ -81,9 +81,20 @@ StatusOr<ConfigRef> LoadConfig(const std::string& entry, const std::string& mode
                                        check->calibration_file + "'");
     }
   }
-  const std::string name = entry == "int8" ? entry
-                           : inline_json   ? "config-" + config.Hash().substr(0, 12)
-                                           : std::filesystem::path(entry).stem().string();
+  // Inline configs (a search's) get names that say what they are: "int8"
+  // when every layer is INT8 (the same row as the shorthand), else how many
+  // of the layers are INT8 and a hash prefix.
+  const int64_t layers = static_cast<int64_t>(config.layers.size());
+  const int64_t int8 = config.Count(Precision::kInt8);
+  std::string name;
+  if (entry == "int8" || (inline_json && int8 == layers)) {
+    name = "int8";
+  } else if (inline_json) {
+    name = "mixed-" + std::to_string(int8) + "of" + std::to_string(layers) + "-" +
+           config.Hash().substr(0, 8);
+  } else {
+    name = std::filesystem::path(entry).stem().string();
+  }
   return ConfigRef{name, config.Hash(), config.Canonical()};
 }
 

@@ -88,9 +88,27 @@ FROM jobs j
 LEFT JOIN models m ON m.id = j.model_id
 LEFT JOIN datasets d ON d.id = j.dataset_id;
 
+-- The all-FP32 evaluation each evaluation is measured against: the one of
+-- the same job and class, or, for a sub-job (a search evaluates one batch of
+-- configs per sub-job), the latest one of a sibling sub-job of the same
+-- parent, class and sample count.
+CREATE VIEW fp32_references AS
+SELECT e.job_id, e.config_id, e.hardware_class,
+       COALESCE(
+         (SELECT f.job_id FROM evaluations f JOIN configs fc ON fc.id = f.config_id
+          WHERE fc.name = 'fp32' AND f.job_id = e.job_id
+            AND f.hardware_class = e.hardware_class),
+         (SELECT MAX(f.job_id) FROM evaluations f JOIN configs fc ON fc.id = f.config_id
+          JOIN jobs fj ON fj.id = f.job_id
+          WHERE fc.name = 'fp32' AND j.parent_job_id IS NOT NULL
+            AND fj.parent_job_id = j.parent_job_id AND f.hardware_class = e.hardware_class
+            AND f.samples = e.samples)) AS fp32_job_id
+FROM evaluations e
+JOIN jobs j ON j.id = e.job_id;
+
 -- Accuracy (percent) of every evaluated config per job, hardware class and
--- metric (top1, top5), against the all-FP32 evaluation of the same job and
--- class: drop_points = FP32 accuracy - accuracy.
+-- metric (top1, top5), against its FP32 reference (fp32_references):
+-- drop_points = FP32 accuracy - accuracy.
 CREATE VIEW accuracy_drops AS
 SELECT e.job_id, j.model_id, j.dataset_id, e.config_id, c.name AS config,
        e.hardware_class, x.metric, e.samples,
@@ -106,17 +124,22 @@ FROM evaluations e
 JOIN jobs j ON j.id = e.job_id
 JOIN configs c ON c.id = e.config_id
 JOIN (SELECT 'top1' AS metric UNION ALL SELECT 'top5') x
-JOIN evaluations f ON f.job_id = e.job_id AND f.hardware_class = e.hardware_class
+JOIN fp32_references r ON r.job_id = e.job_id AND r.config_id = e.config_id
+                      AND r.hardware_class = e.hardware_class
+JOIN evaluations f ON f.job_id = r.fp32_job_id AND f.hardware_class = e.hardware_class
 JOIN configs fc ON fc.id = f.config_id AND fc.name = 'fp32';
 
--- accuracy_drops from the latest job only, per model, dataset, config,
--- class and metric: what `mixq query compare` tabulates.
+-- One row of accuracy_drops per model, dataset, config, class and metric:
+-- the evaluation on the most samples (a search's full evaluation, not its
+-- ranking subset), the latest job among equals. What `mixq query compare`
+-- tabulates.
 CREATE VIEW latest_accuracy_drops AS
 SELECT a.* FROM accuracy_drops a
-WHERE a.job_id = (SELECT MAX(b.job_id) FROM accuracy_drops b
+WHERE a.job_id = (SELECT b.job_id FROM accuracy_drops b
                   WHERE b.model_id = a.model_id AND b.dataset_id IS a.dataset_id
                     AND b.config_id = a.config_id AND b.hardware_class = a.hardware_class
-                    AND b.metric = a.metric);
+                    AND b.metric = a.metric
+                  ORDER BY b.samples DESC, b.job_id DESC LIMIT 1);
 
 -- The latest benchmark per model, config, class (the one that ran it) and
 -- batch, with the FP32 benchmark of the same model, class and batch:

@@ -123,6 +123,36 @@ TEST(Queries, CompareTabulatesDropsAndSpeedupsPerClass) {
   EXPECT_TRUE(t.missing.empty());
 }
 
+// A search evaluates one batch of configs per sub-job: a config's drop is
+// measured against the FP32 evaluation of a sibling sub-job with the same
+// sample count, and a ranking-subset evaluation (fewer samples) of the same
+// config, even a later one, does not replace its full evaluation.
+TEST(Queries, SearchSubJobsTakeTheirFp32ReferenceFromASiblingWithTheSameSamples) {
+  QueryDbFixture f("siblings");
+  f.Exec(R"SQL(
+INSERT INTO jobs(id, name, kind, spec_yaml, state, model_id, dataset_id, parent_job_id) VALUES
+  (10, 's', 'search', '', 'done', 2, 1, NULL),
+  (11, 's full', 'evaluate', '', 'done', 2, 1, 10),
+  (12, 's full', 'evaluate', '', 'done', 2, 1, 10),
+  (13, 's ranking', 'evaluate', '', 'done', 2, 1, 10),
+  (14, 's ranking', 'evaluate', '', 'done', 2, 1, 10);
+INSERT INTO evaluations(job_id, config_id, hardware_class, samples, correct1, correct5, top1) VALUES
+  (11, 1, 'avx2', 2000, 1800, 1990, 0.9),
+  (12, 2, 'avx2', 2000, 1790, 1990, 0.895),
+  (13, 1, 'avx2', 300, 290, 300, 0.9667),
+  (14, 2, 'avx2', 300, 250, 300, 0.8333);
+)SQL");
+  auto db = OpenReadOnly(f);
+  auto stmt = db->Prepare(
+      "SELECT samples, drop_points FROM latest_accuracy_drops WHERE model_id = 2 AND "
+      "config = 'int8' AND metric = 'top1' AND hardware_class = 'avx2'");
+  ASSERT_TRUE(stmt.ok());
+  ASSERT_TRUE((*stmt)->Step().value());
+  EXPECT_EQ((*stmt)->Int(0), 2000);
+  EXPECT_NEAR((*stmt)->Real(1), 0.5, 1e-9);  // 90.0 - 89.5, not 96.67 - 83.33
+  EXPECT_FALSE((*stmt)->Step().value());
+}
+
 TEST(Queries, CompareShowsAskedClassesInOrderAndReportsMissingOnes) {
   QueryDbFixture f("compare_missing");
   auto db = OpenReadOnly(f);
