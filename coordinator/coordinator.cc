@@ -16,6 +16,7 @@
 
 #include "common/job_spec.h"
 #include "common/log.h"
+#include "coordinator/host_gate.h"
 #include "coordinator/job_planner.h"
 #include "coordinator/result_writer.h"
 #include "coordinator/search/search_job.h"
@@ -63,6 +64,7 @@ class Coordinator::Impl {
   struct Worker {
     std::string identity;
     std::string name;  // host:pid, for logs
+    std::string host;  // timed tasks run alone on a host (host_gate.h)
     int64_t db_id = 0;
     int64_t hardware_class_id = 0;
     std::string hardware_class;
@@ -295,6 +297,7 @@ class Coordinator::Impl {
     Worker w;
     w.identity = identity;
     w.name = hello.host() + ":" + std::to_string(hello.pid());
+    w.host = hello.host();
     w.hardware_class = HardwareClassName(hello.hardware());
     w.last_seen = Clock::now();
     StatusOr<int64_t> hw = store_->UpsertHardwareClass(hello.hardware(), w.hardware_class);
@@ -345,15 +348,24 @@ class Coordinator::Impl {
     queue_.push_back(id);
   }
 
-  // Gives each ready worker the first queued task its class may run.
+  // Gives each ready worker the first queued task its class may run, unless
+  // the worker's host is kept for a timed task (host_gate.h): then the
+  // worker waits, and the task stays queued.
   void Dispatch() {
+    HostGate gate(options_.exclusive_timing);
+    for (const auto& [identity, w] : workers_) {
+      if (!w.task_id.empty()) gate.Running(w.host, IsTimed(w.task_id));
+    }
     std::deque<std::string> still_ready;
     while (!ready_.empty()) {
       const std::string identity = ready_.front();
       ready_.pop_front();
       auto w = workers_.find(identity);
       if (w == workers_.end() || !w->second.task_id.empty()) continue;
-      std::string chosen;
+      // Erasing stale entries invalidates every iterator of the deque, end()
+      // included: `chosen` is meaningful only when `found`.
+      bool found = false;
+      auto chosen = queue_.begin();
       for (auto q = queue_.begin(); q != queue_.end();) {
         auto t = open_.find(*q);
         if (t == open_.end() || !t->second.leased_to.empty()) {
@@ -362,23 +374,33 @@ class Coordinator::Impl {
         }
         const std::string& hw = t->second.task.hardware;
         if (hw == "any" || hw == w->second.hardware_class) {
-          chosen = *q;
-          queue_.erase(q);
+          chosen = q;
+          found = true;
           break;
         }
         ++q;
       }
-      if (chosen.empty()) {
+      if (!found || !gate.TryStart(w->second.host, IsTimed(*chosen))) {
         still_ready.push_back(identity);
         continue;
       }
-      OpenTask& task = open_[chosen];
+      const std::string task_id = *chosen;
+      queue_.erase(chosen);
+      OpenTask& task = open_[task_id];
       task.leased_to = identity;
       task.deadline = Clock::now() + std::chrono::milliseconds(options_.lease_ms);
-      w->second.task_id = chosen;
+      w->second.task_id = task_id;
       Send(identity, MessageType::kTaskAssign, task.task.assign);
     }
     ready_ = std::move(still_ready);
+  }
+
+  // Benchmarks and profiles: tasks whose result is a time.
+  bool IsTimed(const std::string& task_id) const {
+    auto t = open_.find(task_id);
+    if (t == open_.end()) return false;
+    const proto::TaskKind kind = t->second.task.assign.kind();
+    return kind == proto::TASK_KIND_BENCHMARK || kind == proto::TASK_KIND_PROFILE;
   }
 
   void Requeue(const std::string& task_id, const std::string& why) {

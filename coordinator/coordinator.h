@@ -30,6 +30,9 @@ struct CoordinatorOptions {
   uint32_t missing_class_grace_ms = 10 * 1000;
   uint32_t flush_ms = 20;  // results wait at most this long for their commit
   size_t max_message_bytes = kDefaultMaxMessageBytes;
+  // Benchmark and profile tasks run alone on their host (host_gate.h), so
+  // that workers sharing a machine do not skew each other's timings.
+  bool exclusive_timing = true;
 };
 
 class Coordinator {

@@ -30,6 +30,9 @@ int main(int argc, char** argv) {
       "max-message-bytes",
       po::value<size_t>(&o.max_message_bytes)->default_value(o.max_message_bytes),
       "larger messages are dropped and counted")(
+      "shared-timing", po::bool_switch(),
+      "let benchmark and profile tasks run beside other tasks on the same host (default: "
+      "alone, so workers sharing a machine do not skew each other's timings)")(
       "log-level", po::value<std::string>(&log_level)->default_value("info"),
       "trace|debug|info|warn|error|off");
   try {
@@ -40,6 +43,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     po::notify(vm);
+    o.exclusive_timing = !vm["shared-timing"].as<bool>();
   } catch (const po::error& e) {
     std::cerr << "mixq-coordinator: " << e.what() << "\n";
     return 2;
