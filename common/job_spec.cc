@@ -8,64 +8,15 @@
 #include <sstream>
 #include <string_view>
 
+#include "common/yaml_fields.h"
+
 namespace mixq {
 namespace {
 
-class JobParser {
+class JobParser : public YamlFields {
  public:
   JobParser(std::string source, std::string base_dir)
-      : source_(std::move(source)), base_dir_(std::move(base_dir)) {}
-
-  Status Error(const std::string& message) const {
-    return InvalidArgument(source_ + ": " + message);
-  }
-
-  Status CheckKeys(const YAML::Node& map, const std::string& prefix,
-                   std::initializer_list<std::string_view> allowed) const {
-    if (!map.IsMap()) {
-      return Error("'" +
-                   (prefix.empty() ? std::string("(top)") : prefix.substr(0, prefix.size() - 1)) +
-                   "' must be a mapping");
-    }
-    for (const auto& entry : map) {
-      const std::string key = entry.first.Scalar();
-      bool known = false;
-      for (std::string_view a : allowed) known = known || key == a;
-      if (!known) {
-        std::string list;
-        for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        return Error("unknown key '" + prefix + key + "' (expected one of: " + list + ")");
-      }
-    }
-    return Status::Ok();
-  }
-
-  StatusOr<std::string> String(const YAML::Node& node, const std::string& path) const {
-    if (!node.IsScalar() || node.Scalar().empty()) {
-      return Error("'" + path + "' must be a non-empty string");
-    }
-    return node.Scalar();
-  }
-
-  StatusOr<int64_t> Int(const YAML::Node& node, const std::string& path, int64_t min) const {
-    int64_t v = 0;
-    try {
-      if (!node.IsScalar()) return Error("'" + path + "' must be an integer");
-      v = node.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      return Error("'" + path + "' must be an integer, got '" + node.Scalar() + "'");
-    }
-    if (v < min) return Error("'" + path + "' must be >= " + std::to_string(min));
-    return v;
-  }
-
-  StatusOr<double> Number(const YAML::Node& node, const std::string& path) const {
-    try {
-      if (node.IsScalar()) return node.as<double>();
-    } catch (const YAML::Exception&) {
-    }
-    return Error("'" + path + "' must be a number");
-  }
+      : YamlFields(std::move(source)), base_dir_(std::move(base_dir)) {}
 
   StatusOr<std::vector<std::string>> StringList(const YAML::Node& node,
                                                 const std::string& path) const {
@@ -146,7 +97,7 @@ class JobParser {
 
   StatusOr<JobSpec> Parse(const YAML::Node& root) const {
     JobSpec job;
-    job.source = source_;
+    job.source = source();
     job.base_dir = base_dir_;
     MIXQ_RETURN_IF_ERROR(
         CheckKeys(root, "",
@@ -158,9 +109,10 @@ class JobParser {
     if (root["kind"]) {
       MIXQ_ASSIGN_OR_RETURN(job.kind, String(root["kind"], "kind"));
       if (job.kind != "evaluate" && job.kind != "calibrate" && job.kind != "search") {
-        return Error("'kind' must be evaluate, calibrate or search (compare jobs run with `mixq "
-                     "run`), got '" +
-                     job.kind + "'");
+        return Error(
+            "'kind' must be evaluate, calibrate or search (compare jobs run with `mixq "
+            "run`), got '" +
+            job.kind + "'");
       }
     }
     if (!root["model"]) return Error("missing key 'model'");
@@ -276,7 +228,6 @@ class JobParser {
   }
 
  private:
-  std::string source_;
   std::string base_dir_;
 };
 

@@ -20,9 +20,9 @@
 #include "coordinator/compare_job.h"
 #include "coordinator/coordinator_client.h"
 #include "coordinator/query/queries.h"
-#include "coordinator/store.h"
 #include "coordinator/search/search_job.h"
 #include "coordinator/search/search_job_spec.h"
+#include "coordinator/store.h"
 
 extern char** environ;
 

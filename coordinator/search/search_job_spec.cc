@@ -7,19 +7,16 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "common/yaml_fields.h"
 #include "coordinator/search/strategy.h"
 #include "worker/calibration/scale_methods.h"
 
 namespace mixq {
 namespace {
 
-class SearchParser {
+class SearchParser : public YamlFields {
  public:
-  explicit SearchParser(const JobSpec& job) : job_(job) {}
-
-  Status Error(const std::string& message) const {
-    return InvalidArgument(job_.source + ": " + message);
-  }
+  explicit SearchParser(const JobSpec& job) : YamlFields(job.source), job_(job) {}
 
   bool Has(const std::string& key) const { return job_.search.count(key) > 0; }
 
@@ -32,54 +29,6 @@ class SearchParser {
     } catch (const YAML::Exception& e) {
       return Error("'" + key + "': " + e.what());
     }
-  }
-
-  Status CheckKeys(const YAML::Node& map, const std::string& path,
-                   std::initializer_list<std::string_view> allowed) const {
-    if (!map.IsMap()) return Error("'" + path + "' must be a mapping");
-    for (const auto& entry : map) {
-      const std::string key = entry.first.Scalar();
-      if (std::find(allowed.begin(), allowed.end(), key) != allowed.end()) continue;
-      std::string list;
-      for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      return Error("unknown key '" + path + "." + key + "' (expected one of: " + list + ")");
-    }
-    return Status::Ok();
-  }
-
-  StatusOr<std::string> String(const YAML::Node& node, const std::string& path) const {
-    if (!node.IsScalar() || node.Scalar().empty()) {
-      return Error("'" + path + "' must be a non-empty string");
-    }
-    return node.Scalar();
-  }
-
-  StatusOr<int64_t> Int(const YAML::Node& node, const std::string& path, int64_t min) const {
-    int64_t v = 0;
-    try {
-      if (!node.IsScalar()) return Error("'" + path + "' must be an integer");
-      v = node.as<int64_t>();
-    } catch (const YAML::Exception&) {
-      return Error("'" + path + "' must be an integer, got '" + node.Scalar() + "'");
-    }
-    if (v < min) return Error("'" + path + "' must be >= " + std::to_string(min));
-    return v;
-  }
-
-  StatusOr<double> Number(const YAML::Node& node, const std::string& path) const {
-    try {
-      if (node.IsScalar()) return node.as<double>();
-    } catch (const YAML::Exception&) {
-    }
-    return Error("'" + path + "' must be a number");
-  }
-
-  StatusOr<bool> Bool(const YAML::Node& node, const std::string& path) const {
-    try {
-      if (node.IsScalar()) return node.as<bool>();
-    } catch (const YAML::Exception&) {
-    }
-    return Error("'" + path + "' must be true or false");
   }
 
   std::string Resolve(const std::string& value) const {
@@ -134,7 +83,7 @@ class SearchParser {
   Status ParseData(SearchJobSpec* s) const {
     if (Has("data.calibration")) {
       MIXQ_ASSIGN_OR_RETURN(YAML::Node cal, Section("data.calibration"));
-      MIXQ_RETURN_IF_ERROR(CheckKeys(cal, "data.calibration", {"dataset", "begin", "samples"}));
+      MIXQ_RETURN_IF_ERROR(CheckKeys(cal, "data.calibration.", {"dataset", "begin", "samples"}));
       if (cal["dataset"]) {
         MIXQ_ASSIGN_OR_RETURN(std::string ds, String(cal["dataset"], "data.calibration.dataset"));
         s->calibration_dataset = Resolve(ds);
@@ -149,7 +98,7 @@ class SearchParser {
     }
     if (Has("data.ranking")) {
       MIXQ_ASSIGN_OR_RETURN(YAML::Node ranking, Section("data.ranking"));
-      MIXQ_RETURN_IF_ERROR(CheckKeys(ranking, "data.ranking", {"samples"}));
+      MIXQ_RETURN_IF_ERROR(CheckKeys(ranking, "data.ranking.", {"samples"}));
       if (ranking["samples"]) {
         MIXQ_ASSIGN_OR_RETURN(s->ranking_samples,
                               Int(ranking["samples"], "data.ranking.samples", 1));
@@ -162,7 +111,7 @@ class SearchParser {
     if (!Has("calibration")) return Status::Ok();
     MIXQ_ASSIGN_OR_RETURN(YAML::Node cal, Section("calibration"));
     MIXQ_RETURN_IF_ERROR(
-        CheckKeys(cal, "calibration", {"method", "samples", "percentile", "file"}));
+        CheckKeys(cal, "calibration.", {"method", "samples", "percentile", "file"}));
     if (cal["method"]) {
       MIXQ_ASSIGN_OR_RETURN(s->calibration_method, String(cal["method"], "calibration.method"));
       if (!ParseScaleMethod(s->calibration_method).ok()) {
@@ -190,7 +139,7 @@ class SearchParser {
   Status ParseBudget(SearchJobSpec* s) const {
     if (!Has("budget")) return Status::Ok();
     MIXQ_ASSIGN_OR_RETURN(YAML::Node budget, Section("budget"));
-    MIXQ_RETURN_IF_ERROR(CheckKeys(budget, "budget", {"max_drop", "relative"}));
+    MIXQ_RETURN_IF_ERROR(CheckKeys(budget, "budget.", {"max_drop", "relative"}));
     if (budget["max_drop"]) {
       const YAML::Node drop = budget["max_drop"];
       s->budgets.clear();
@@ -220,7 +169,7 @@ class SearchParser {
   Status ParseObjective(SearchJobSpec* s) const {
     if (!Has("objective")) return Status::Ok();
     MIXQ_ASSIGN_OR_RETURN(YAML::Node objective, Section("objective"));
-    MIXQ_RETURN_IF_ERROR(CheckKeys(objective, "objective", {"measure", "batch"}));
+    MIXQ_RETURN_IF_ERROR(CheckKeys(objective, "objective.", {"measure", "batch"}));
     if (objective["measure"]) {
       MIXQ_ASSIGN_OR_RETURN(s->objective, String(objective["measure"], "objective.measure"));
       if (s->objective != "throughput" && s->objective != "latency") {
@@ -244,7 +193,7 @@ class SearchParser {
     if (Has("strategy")) {
       MIXQ_ASSIGN_OR_RETURN(YAML::Node strategy, Section("strategy"));
       MIXQ_RETURN_IF_ERROR(
-          CheckKeys(strategy, "strategy", {"name", "parallel", "exhaustive_benchmarks"}));
+          CheckKeys(strategy, "strategy.", {"name", "parallel", "exhaustive_benchmarks"}));
       if (strategy["name"]) {
         MIXQ_ASSIGN_OR_RETURN(s->strategy, String(strategy["name"], "strategy.name"));
       }
@@ -280,7 +229,7 @@ class SearchParser {
   Status ParseLimits(SearchJobSpec* s) const {
     if (!Has("limits")) return Status::Ok();
     MIXQ_ASSIGN_OR_RETURN(YAML::Node limits, Section("limits"));
-    MIXQ_RETURN_IF_ERROR(CheckKeys(limits, "limits", {"max_full_evaluations", "max_seconds"}));
+    MIXQ_RETURN_IF_ERROR(CheckKeys(limits, "limits.", {"max_full_evaluations", "max_seconds"}));
     if (limits["max_full_evaluations"]) {
       // FP32 and all-INT8 are always evaluated.
       MIXQ_ASSIGN_OR_RETURN(int64_t n,

@@ -38,7 +38,8 @@ TEST(Distributed, CompareJobOnTwoIsaClassesAndAMissingOne) {
   ASSERT_EQ(q.exit_code, 0) << q.out;
   EXPECT_NE(q.out.find("model,dataset,metric,config,avx2,sse41"), std::string::npos) << q.out;
   EXPECT_NE(q.out.find("fm_resnet.onnx,fashion_mnist_test,top1,int8,"), std::string::npos);
-  EXPECT_NE(q.out.find("model,config,batch,avx2,sse41\r\nfm_resnet.onnx,int8,1,"), std::string::npos);
+  EXPECT_NE(q.out.find("model,config,batch,avx2,sse41\r\nfm_resnet.onnx,int8,1,"),
+            std::string::npos);
   MixqResult jobs = RunMixq("query jobs --format csv --db " + db);
   EXPECT_NE(jobs.out.find(",cmp,compare,failed,"), std::string::npos) << jobs.out;
   EXPECT_NE(jobs.out.find(",cmp/fm_resnet,evaluate,"), std::string::npos) << jobs.out;

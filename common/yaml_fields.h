@@ -1,0 +1,43 @@
+// Typed reads of a YAML file's fields for the parsers of user files (job
+// files, a search job's sections): every error is one InvalidArgument line
+// that starts with the file and names the key by its dotted path, e.g.
+// "jobs/x.yaml: 'data.evaluation.count' must be >= 1". yaml-cpp's exceptions
+// are caught here and become such errors.
+#ifndef MIXQ_COMMON_YAML_FIELDS_H_
+#define MIXQ_COMMON_YAML_FIELDS_H_
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace mixq {
+
+class YamlFields {
+ public:
+  // `source` starts every message (a file name, or "<submitted job>").
+  explicit YamlFields(std::string source) : source_(std::move(source)) {}
+
+  const std::string& source() const { return source_; }
+  Status Error(const std::string& message) const;
+
+  // `map` must be a mapping whose keys are all `allowed`; `prefix` is its
+  // dotted path followed by '.', or "" for the top level.
+  Status CheckKeys(const YAML::Node& map, const std::string& prefix,
+                   std::initializer_list<std::string_view> allowed) const;
+  StatusOr<std::string> String(const YAML::Node& node, const std::string& path) const;
+  StatusOr<int64_t> Int(const YAML::Node& node, const std::string& path, int64_t min) const;
+  StatusOr<double> Number(const YAML::Node& node, const std::string& path) const;
+  StatusOr<bool> Bool(const YAML::Node& node, const std::string& path) const;
+
+ private:
+  std::string source_;
+};
+
+}  // namespace mixq
+
+#endif  // MIXQ_COMMON_YAML_FIELDS_H_
