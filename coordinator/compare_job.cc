@@ -283,20 +283,4 @@ StatusOr<std::vector<SubJob>> ExpandCompareJob(const CompareSpec& spec, const st
   return jobs;
 }
 
-StatusOr<int64_t> CreateCompareJob(Store& store, const std::string& name,
-                                   const std::string& spec_yaml) {
-  MIXQ_ASSIGN_OR_RETURN(auto stmt, store.db().Prepare("INSERT INTO jobs(name, kind, spec_yaml) "
-                                                      "VALUES (?, 'compare', ?)"));
-  stmt->Bind(1, name).Bind(2, spec_yaml);
-  MIXQ_RETURN_IF_ERROR(stmt->Run());
-  return store.db().LastInsertId();
-}
-
-Status SetParentJob(Store& store, int64_t job_id, int64_t parent_id) {
-  MIXQ_ASSIGN_OR_RETURN(auto stmt,
-                        store.db().Prepare("UPDATE jobs SET parent_job_id = ? WHERE id = ?"));
-  stmt->Bind(1, parent_id).Bind(2, job_id);
-  return stmt->Run();
-}
-
 }  // namespace mixq

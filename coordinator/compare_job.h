@@ -62,16 +62,6 @@ struct SubJob {
 StatusOr<std::vector<SubJob>> ExpandCompareJob(const CompareSpec& spec, const std::string& db_path,
                                                const std::string& work_dir, std::ostream& log);
 
-class Store;
-
-// The parent row of a compare job (kind 'compare', no model or dataset);
-// its id.
-StatusOr<int64_t> CreateCompareJob(Store& store, const std::string& name,
-                                   const std::string& spec_yaml);
-
-// Files `job_id` under `parent_id` (jobs.parent_job_id).
-Status SetParentJob(Store& store, int64_t job_id, int64_t parent_id);
-
 }  // namespace mixq
 
 #endif  // MIXQ_COORDINATOR_COMPARE_JOB_H_

@@ -191,16 +191,17 @@ Status RunCompareJob(const CompareSpec& spec, const std::string& yaml,
   int64_t parent = 0;
   {
     MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
-    MIXQ_ASSIGN_OR_RETURN(parent, CreateCompareJob(*store, spec.name, yaml));
+    MIXQ_ASSIGN_OR_RETURN(parent, store->CreateJob(spec.name, "compare", yaml, 0, 0));
   }
   std::vector<int64_t> ids;
   for (const SubJob& job : sub_jobs) {
+    // The coordinator files the sub-job under its parent when it plans it
+    // (schemas/job.md, parent_job), as a search's sub-jobs are.
+    const std::string sub_yaml = job.yaml + "\nparent_job: " + std::to_string(parent) + "\n";
     MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply reply,
-                          client->Submit(job.yaml, "", milliseconds(60000)));
+                          client->Submit(sub_yaml, "", milliseconds(60000)));
     if (!reply.error().empty()) return InvalidArgument(reply.error());
     ids.push_back(reply.job_id());
-    MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
-    MIXQ_RETURN_IF_ERROR(SetParentJob(*store, reply.job_id(), parent));
   }
   std::fprintf(stderr, "job %lld (compare): %zu sub-job(s)\n", static_cast<long long>(parent),
                ids.size());

@@ -172,7 +172,19 @@ StatusOr<int64_t> Store::CreateJob(const std::string& name, const std::string& k
                                    int64_t dataset_id, const std::string& base_dir) {
   MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT INTO jobs(name, kind, spec_yaml, model_id, "
                                                 "dataset_id, base_dir) VALUES (?,?,?,?,?,?)"));
-  stmt->Bind(1, name).Bind(2, kind).Bind(3, spec_yaml).Bind(4, model_id).Bind(5, dataset_id);
+  stmt->Bind(1, name).Bind(2, kind).Bind(3, spec_yaml);
+  // 0 is "none": NULL, which the foreign keys accept (search and compare
+  // jobs have no dataset; a compare job has no single model).
+  if (model_id > 0) {
+    stmt->Bind(4, model_id);
+  } else {
+    stmt->BindNull(4);
+  }
+  if (dataset_id > 0) {
+    stmt->Bind(5, dataset_id);
+  } else {
+    stmt->BindNull(5);
+  }
   stmt->Bind(6, base_dir);
   MIXQ_RETURN_IF_ERROR(stmt->Run());
   return db_->LastInsertId();

@@ -357,12 +357,7 @@ StatusOr<int64_t> FileSearchJob(Store* store, const SearchJobSpec& spec,
   MIXQ_RETURN_IF_ERROR(RegisterBlob(store, spec.job.model, model_sha256));
   MIXQ_ASSIGN_OR_RETURN(int64_t model_id,
                         store->UpsertModel(model_sha256, Absolute(spec.job.model)));
-  MIXQ_ASSIGN_OR_RETURN(auto stmt,
-                        store->db().Prepare("INSERT INTO jobs(name, kind, spec_yaml, model_id, "
-                                            "base_dir) VALUES (?, 'search', ?, ?, ?)"));
-  stmt->Bind(1, spec.job.name).Bind(2, yaml_text).Bind(3, model_id).Bind(4, spec.job.base_dir);
-  MIXQ_RETURN_IF_ERROR(stmt->Run());
-  return store->db().LastInsertId();
+  return store->CreateJob(spec.job.name, "search", yaml_text, model_id, 0, spec.job.base_dir);
 }
 
 StatusOr<std::vector<std::pair<int64_t, SearchJobSpec>>> LoadRunningSearches(Store* store) {

@@ -130,20 +130,5 @@ TEST(CompareJob, ExpandsToEvaluateJobsWithTheSearchsChosenConfig) {
   std::filesystem::remove_all(dir);
 }
 
-TEST(CompareJob, ParentRowHoldsItsSubJobs) {
-  auto store = Store::Open(":memory:").value();
-  const int64_t parent = CreateCompareJob(*store, "cmp", "kind: compare").value();
-  const int64_t child = CreateCompareJob(*store, "child", "").value();
-  ASSERT_TRUE(SetParentJob(*store, child, parent).ok());
-  auto stmt = store->db()
-                  .Prepare("SELECT kind, parent_job_id, model_id IS NULL FROM jobs WHERE id = ?")
-                  .value();
-  stmt->Bind(1, child);
-  ASSERT_TRUE(stmt->Step().value());
-  EXPECT_EQ(stmt->Text(0), "compare");
-  EXPECT_EQ(stmt->Int(1), parent);
-  EXPECT_EQ(stmt->Int(2), 1);
-}
-
 }  // namespace
 }  // namespace mixq

@@ -91,6 +91,29 @@ TEST(Store, Version1DatabaseMigratesKeepingItsResults) {
   std::remove(path.c_str());
 }
 
+// Compare and search jobs have no dataset (a compare job no single model):
+// 0 is stored as NULL, and the job can be the parent of other jobs.
+TEST(Store, JobWithoutModelOrDatasetStoresNullAndHoldsSubJobs) {
+  Fixture f;
+  const int64_t parent = f.store->CreateJob("cmp", "compare", "kind: compare", 0, 0).value();
+  const int64_t child = f.store->CreateJob("child", "evaluate", "", f.model, f.dataset).value();
+  ASSERT_TRUE(f.store->SetJobParent(child, parent).ok());
+  auto stmt =
+      f.store->db()
+          .Prepare("SELECT kind, model_id IS NULL, dataset_id IS NULL FROM jobs WHERE id = ?")
+          .value();
+  stmt->Bind(1, parent);
+  ASSERT_TRUE(stmt->Step().value());
+  EXPECT_EQ(stmt->Text(0), "compare");
+  EXPECT_EQ(stmt->Int(1), 1);
+  EXPECT_EQ(stmt->Int(2), 1);
+  auto sub = f.store->db().Prepare("SELECT parent_job_id FROM jobs WHERE id = ?").value();
+  sub->Bind(1, child);
+  ASSERT_TRUE(sub->Step().value());
+  EXPECT_EQ(sub->Int(0), parent);
+  EXPECT_FALSE(f.store->SetJobParent(child, 999).ok());
+}
+
 TEST(Store, ResultIsStoredOncePerTask) {
   Fixture f;
   ASSERT_TRUE(f.store->AddTask(f.job, f.Task("t1")).value());
