@@ -7,42 +7,17 @@
 #include <string_view>
 
 #include "common/dataset.h"
+#include "common/yaml_fields.h"
 
 namespace mixq {
 namespace {
 
 // Errors name the YAML file and the key's dotted path.
-class SpecParser {
+class SpecParser : public YamlFields {
  public:
-  explicit SpecParser(std::string source) : source_(std::move(source)) {}
+  explicit SpecParser(std::string source) : YamlFields(std::move(source)) {}
 
-  Status Error(const std::string& message) const {
-    return InvalidArgument(source_ + ": " + message);
-  }
-
-  // Refuses keys of `map` outside `allowed`; `prefix` is the map's path.
-  Status CheckKeys(const YAML::Node& map, const std::string& prefix,
-                   std::initializer_list<std::string_view> allowed) const {
-    for (const auto& entry : map) {
-      const std::string key = entry.first.Scalar();
-      bool known = false;
-      for (std::string_view a : allowed) known = known || key == a;
-      if (!known) {
-        std::string list;
-        for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-        return Error("unknown key '" + prefix + key + "' (expected one of: " + list + ")");
-      }
-    }
-    return Status::Ok();
-  }
-
-  StatusOr<std::string> String(const YAML::Node& node, const std::string& path) const {
-    if (!node.IsScalar() || node.Scalar().empty()) {
-      return Error("'" + path + "' must be a non-empty string");
-    }
-    return node.Scalar();
-  }
-
+  // A finite float (YamlFields::Number is a double and takes infinities).
   StatusOr<float> Number(const YAML::Node& node, const std::string& path) const {
     double value = 0;
     try {
@@ -113,7 +88,7 @@ class SpecParser {
   // `value` made relative to the YAML's folder unless absolute.
   std::string ResolvePath(const std::string& value) const {
     const std::filesystem::path path(value);
-    const std::filesystem::path base = std::filesystem::path(source_).parent_path();
+    const std::filesystem::path base = std::filesystem::path(source()).parent_path();
     if (path.is_absolute() || base.empty()) return value;
     return (base / path).lexically_normal().string();
   }
@@ -125,7 +100,7 @@ class SpecParser {
     MIXQ_RETURN_IF_ERROR(
         CheckKeys(root, "", {"format", "images", "labels", "preprocess", "stored_layout"}));
     DatasetSpec spec;
-    spec.source = source_;
+    spec.source = source();
     for (const char* key : {"format", "images", "labels"}) {
       if (!root[key]) return Error(std::string("missing required key '") + key + "'");
     }
@@ -145,9 +120,6 @@ class SpecParser {
     }
     return spec;
   }
-
- private:
-  std::string source_;
 };
 
 }  // namespace
