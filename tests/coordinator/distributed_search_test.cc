@@ -21,6 +21,7 @@
 
 #include "coordinator/coordinator_client.h"
 #include "coordinator/sqlite_db.h"
+#include "tests/coordinator/child_process.h"
 #include "tests/coordinator/mixq_runner.h"
 
 extern char** environ;
@@ -74,33 +75,7 @@ StatusOr<int64_t> Count(SqliteDb* db, const std::string& sql, int64_t arg) {
 
 const std::string kBin = std::string(MIXQ_BINARY_DIR) + "/bin";
 
-// A daemon of the test (output to `log`), SIGKILLed and reaped when it goes away.
-class Daemon {
- public:
-  Daemon(const std::vector<std::string>& argv, const std::string& log) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Daemon() { Kill(); }
-  bool started() const { return pid_ > 0; }
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  pid_t pid_ = -1;
-};
+using mixq_test::Process;
 
 // Polls `done` every 100 ms for up to `seconds`; its last answer.
 bool WaitFor(const std::function<bool()>& done, int seconds) {
@@ -225,11 +200,11 @@ TEST(Distributed, SearchJobSurvivesACoordinatorKill) {
                            "benchmark: {seconds: 0.2}\nstrategy: {name: accuracy_aware}\n";
   const std::vector<std::string> coordinator = {kBin + "/mixq-coordinator", "--bind", endpoint,
                                                 "--db", db_path};
-  auto first = std::make_unique<Daemon>(coordinator, dir + "/coordinator1.log");
+  auto first = std::make_unique<Process>(coordinator, dir + "/coordinator1.log");
   ASSERT_TRUE(first->started());
-  std::vector<std::unique_ptr<Daemon>> workers;
+  std::vector<std::unique_ptr<Process>> workers;
   for (int i = 0; i < 2; ++i) {
-    workers.push_back(std::make_unique<Daemon>(
+    workers.push_back(std::make_unique<Process>(
         std::vector<std::string>{kBin + "/mixq-worker", "--connect", endpoint, "--threads", "1",
                                  "--cache", dir + "/cache"},
         dir + "/worker" + std::to_string(i) + ".log"));
@@ -250,13 +225,14 @@ TEST(Distributed, SearchJobSurvivesACoordinatorKill) {
         return n.ok() && *n >= 2;
       },
       120));
-  first->Kill();
+  first->Kill(SIGKILL);
+  first->Wait(std::chrono::milliseconds(10000));
   StatusOr<int64_t> running =
       Count(db->get(), "SELECT COUNT(*) FROM jobs WHERE id=? AND state='running'", job_id);
   ASSERT_TRUE(running.ok());
   ASSERT_EQ(*running, 1) << "the search ended before the kill; nothing to resume";
 
-  Daemon second(coordinator, dir + "/coordinator2.log");
+  Process second(coordinator, dir + "/coordinator2.log");
   ASSERT_TRUE(second.started());
   std::string state;
   ASSERT_TRUE(WaitFor(

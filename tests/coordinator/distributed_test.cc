@@ -29,6 +29,7 @@
 #include "common/sha256.h"
 #include "coordinator/coordinator_client.h"
 #include "coordinator/sqlite_db.h"
+#include "tests/coordinator/child_process.h"
 #include "worker/calibration/calibration_file.h"
 #include "worker/calibration/calibrator.h"
 #include "worker/evaluator.h"
@@ -49,58 +50,7 @@ constexpr int64_t kSamples = 2000;
 constexpr int64_t kShard = 200;
 constexpr int64_t kEvalTasks = kSamples / kShard;
 
-// A child process whose output goes to `log`; killed with SIGKILL if still
-// running when destroyed.
-class Process {
- public:
-  Process(const std::vector<std::string>& argv, const std::string& log) : log_(log) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    std::vector<char*> args;
-    for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
-    posix_spawn_file_actions_destroy(&actions);
-  }
-  ~Process() {
-    if (running()) Kill(SIGKILL);
-    Wait(milliseconds(10000));
-  }
-  bool started() const { return pid_ > 0; }
-  bool running() const { return pid_ > 0 && !exited_; }
-  void Kill(int signal) {
-    if (running()) kill(pid_, signal);
-  }
-  // Exit code once exited within `timeout`; -1 otherwise (or on a signal).
-  int Wait(milliseconds timeout) {
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (running()) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) {
-        exited_ = true;
-        code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-        break;
-      }
-      if (std::chrono::steady_clock::now() > deadline) break;
-      std::this_thread::sleep_for(milliseconds(20));
-    }
-    return exited_ ? code_ : -1;
-  }
-  std::string Log() const {
-    std::ifstream in(log_);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
-
- private:
-  pid_t pid_ = -1;
-  bool exited_ = false;
-  int code_ = -1;
-  std::string log_;
-};
+using mixq_test::Process;
 
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -14,6 +14,7 @@
 
 #include "common/sha256.h"
 #include "tests/common/data_files.h"
+#include "tests/coordinator/mixq_runner.h"
 #include "tests/worker/minmax_calibration.h"
 #include "worker/calibration/weight_scales.h"
 #include "worker/evaluator.h"
@@ -27,23 +28,7 @@ const std::string kSrc = MIXQ_SOURCE_DIR;
 const std::string kModel = kSrc + "/models/fm_resnet.onnx";
 const std::string kTestSet = kSrc + "/configs/datasets/fashion_mnist_test.yaml";
 
-struct Result {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-Result RunMixq(const std::string& args) {
-  const std::string cmd = std::string(MIXQ_BINARY_DIR) + "/bin/mixq " + args + " 2>&1";
-  Result r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  const int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using mixq_test::RunMixq;
 
 // The original graph with each INT8 layer's weights and bias replaced by the
 // values a QDQ model stores for them: q * s_w[c] and round(b / s_b[c]) * s_b[c]
@@ -132,8 +117,8 @@ TEST_F(MixqExport, ReimportsWithTheSameInt8LayersAndTop1) {
   std::ofstream(config_path) << nlohmann::json{{"layers", layers}}.dump();
   const std::string out = dir_.Path("fm_resnet.qdq.onnx");
 
-  Result r = RunMixq("export --model " + kModel + " --config " + config_path + " --calibration " +
-                     calibration_path_ + " -o " + out);
+  mixq_test::MixqResult r = RunMixq("export --model " + kModel + " --config " + config_path +
+                                    " --calibration " + calibration_path_ + " -o " + out);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("5 of 10 layers int8"), std::string::npos) << r.out;
 
@@ -168,8 +153,8 @@ TEST_F(MixqExport, ReimportsWithTheSameInt8LayersAndTop1) {
 
 TEST_F(MixqExport, Int8ShorthandAndBenchOnTheExport) {
   const std::string out = dir_.Path("all.qdq.onnx");
-  Result r = RunMixq("export --model " + kModel + " --config int8 --calibration " +
-                     calibration_path_ + " -o " + out + " --seven-bit first");
+  mixq_test::MixqResult r = RunMixq("export --model " + kModel + " --config int8 --calibration " +
+                                    calibration_path_ + " -o " + out + " --seven-bit first");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto model = ImportOnnxWithQdq(out);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
@@ -188,8 +173,8 @@ TEST_F(MixqExport, RefusesACalibrationOfAnotherModel) {
   other.model_sha256 = std::string(64, 'a');
   const std::string path = dir_.Path("other.json");
   ASSERT_TRUE(SaveCalibration(other, path).ok());
-  Result r = RunMixq("export --model " + kModel + " --config int8 --calibration " + path + " -o " +
-                     dir_.Path("x.onnx"));
+  mixq_test::MixqResult r = RunMixq("export --model " + kModel + " --config int8 --calibration " +
+                                    path + " -o " + dir_.Path("x.onnx"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("another model"), std::string::npos) << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
