@@ -205,8 +205,10 @@ int Search(const std::vector<std::string>& args) {
       "max-full-evaluations", po::value<int>(&o.max_full_evaluations)->default_value(40),
       "limit on full evaluations (FP32 and all-INT8 included)")(
       "parallel", po::value<int>(&o.parallel)->default_value(1),
-      "speed_aware: configs verified per round")("output,o", po::value<std::string>(&o.output),
-                                                 "output folder (summary, config, QDQ)")(
+      "speed_aware: configs verified per round")(
+      "reference-int8", po::bool_switch(&o.reference_int8),
+      "speed_aware: evaluate all-INT8 in full even when not needed (for the summary)")(
+      "output,o", po::value<std::string>(&o.output), "output folder (summary, config, QDQ)")(
       "json", po::bool_switch(&o.json), "print one JSON object");
   AddEngineOptions(&desc, &o.engine);
   if (!Parse("search", desc, args)) return 0;

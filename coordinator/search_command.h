@@ -31,6 +31,7 @@ struct SearchCommandOptions {
   std::string strategy = "speed_aware";
   int max_full_evaluations = 40;
   int parallel = 1;
+  bool reference_int8 = false;
   std::string output;  // output folder ("" = none)
   bool json = false;
   EngineOptions engine;

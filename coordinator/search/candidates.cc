@@ -11,21 +11,27 @@ namespace {
 
 constexpr size_t kMaxCandidates = 64;
 
-// Greedy repair and improvement of one mask (see the header).
-Mask Greedy(const SearchSpace& space, const SpeedModel& speed, const DropModel& drop, double target,
-            double exponent) {
-  const int n = space.size();
+// All-INT8 with the layers that are simply faster in FP32 (e.g. depthwise
+// on AVX2) reverted, until no single flip gains time.
+Mask RevertSlowInt8(const SearchSpace& space, const SpeedModel& speed) {
   Mask m = space.AllInt8();
-  // Layers that are simply faster in FP32 (e.g. depthwise on AVX2).
   for (bool changed = true; changed;) {
     changed = false;
-    for (int i = 0; i < n; ++i) {
+    for (int i = 0; i < space.size(); ++i) {
       if (m[i] && speed.FlipDeltaMs(m, i) < 0.0) {
         m[i] = false;
         changed = true;
       }
     }
   }
+  return m;
+}
+
+// Greedy repair and improvement of one mask (see the header).
+Mask Greedy(const SearchSpace& space, const SpeedModel& speed, const DropModel& drop, double target,
+            double exponent) {
+  const int n = space.size();
+  Mask m = RevertSlowInt8(space, speed);
   // Revert the best recovery per millisecond until the predicted drop fits.
   while (drop.Predict(m) > target) {
     int best = -1;
@@ -72,6 +78,23 @@ Mask Greedy(const SearchSpace& space, const SpeedModel& speed, const DropModel& 
 }
 
 }  // namespace
+
+Mask FastestPredicted(const SearchSpace& space, const SpeedModel& speed) {
+  const int n = space.size();
+  if (n > kEnumerateLayers) return RevertSlowInt8(space, speed);
+  Mask best = space.AllInt8();
+  double best_ms = speed.PredictMs(best);
+  for (uint32_t bits = 1; bits < (1u << n); ++bits) {
+    Mask m(n);
+    for (int i = 0; i < n; ++i) m[i] = (bits >> i) & 1u;
+    const double ms = speed.PredictMs(m);
+    if (ms < best_ms) {
+      best_ms = ms;
+      best = m;
+    }
+  }
+  return best;
+}
 
 std::vector<Mask> ProposeCandidates(const SearchSpace& space, const SpeedModel& speed,
                                     const DropModel& drop, double budget) {

@@ -18,6 +18,11 @@ namespace mixq {
 
 constexpr int kEnumerateLayers = 16;
 
+// The mask predicted fastest regardless of accuracy: exact for at most
+// kEnumerateLayers layers, otherwise all-INT8 with layers flipped to FP32
+// while a flip is predicted to gain time.
+Mask FastestPredicted(const SearchSpace& space, const SpeedModel& speed);
+
 // Distinct masks, predicted feasible, fastest predicted first.
 std::vector<Mask> ProposeCandidates(const SearchSpace& space, const SpeedModel& speed,
                                     const DropModel& drop, double budget);

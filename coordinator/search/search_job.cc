@@ -431,6 +431,7 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
     settings.max_full_evaluations = spec.max_full_evaluations;
     settings.parallel = spec.parallel;
     settings.exhaustive_benchmarks = spec.exhaustive_benchmarks;
+    settings.reference_int8 = spec.reference_int8;
     DistributedBackendOptions backend_options;
     backend_options.search_name = spec.job.name;
     backend_options.parent_job_id = job_id;

@@ -192,8 +192,8 @@ class SearchParser : public YamlFields {
   Status ParseStrategy(SearchJobSpec* s) const {
     if (Has("strategy")) {
       MIXQ_ASSIGN_OR_RETURN(YAML::Node strategy, Section("strategy"));
-      MIXQ_RETURN_IF_ERROR(
-          CheckKeys(strategy, "strategy.", {"name", "parallel", "exhaustive_benchmarks"}));
+      MIXQ_RETURN_IF_ERROR(CheckKeys(
+          strategy, "strategy.", {"name", "parallel", "exhaustive_benchmarks", "reference_int8"}));
       if (strategy["name"]) {
         MIXQ_ASSIGN_OR_RETURN(s->strategy, String(strategy["name"], "strategy.name"));
       }
@@ -206,6 +206,10 @@ class SearchParser : public YamlFields {
         MIXQ_ASSIGN_OR_RETURN(
             int64_t e, Int(strategy["exhaustive_benchmarks"], "strategy.exhaustive_benchmarks", 0));
         s->exhaustive_benchmarks = static_cast<int>(std::min<int64_t>(e, 1 << 20));
+      }
+      if (strategy["reference_int8"]) {
+        MIXQ_ASSIGN_OR_RETURN(s->reference_int8,
+                              Bool(strategy["reference_int8"], "strategy.reference_int8"));
       }
     }
     const std::vector<std::string>& names = StrategyNames();

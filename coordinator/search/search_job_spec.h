@@ -39,6 +39,7 @@ struct SearchJobSpec {
   std::string strategy = "speed_aware";  // accuracy_aware | speed_aware | exhaustive | pareto
   int parallel = 1;
   int exhaustive_benchmarks = 0;
+  bool reference_int8 = false;
   int max_full_evaluations = 40;
   double max_seconds = 0.0;  // 0 = no limit
   std::string output;        // resolved; "" = <db dir>/search-<job id>

@@ -1,6 +1,7 @@
 #include "coordinator/search/search_summary.h"
 
 #include <cctype>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -50,7 +51,10 @@ Table SearchSummaryTable(const SearchSpace& space, const std::vector<HardwareOut
   for (const HardwareOutcome& h : outcomes) {
     const SearchOutcome& o = h.outcome;
     auto row = [&](const std::string& name, const Mask& mask, double acc, double ms) {
-      t.AddRow({h.hardware, name, Fixed(acc, 2), Fixed(o.fp32_accuracy - acc, 2), Fixed(ms, 3),
+      // NaN: not evaluated in full (speed_aware did not need it).
+      const bool known = !std::isnan(acc);
+      t.AddRow({h.hardware, name, known ? Fixed(acc, 2) : "-",
+                known ? Fixed(o.fp32_accuracy - acc, 2) : "-", Fixed(ms, 3),
                 Fixed(o.fp32_ms / ms, 2), Fp32Layers(space, mask)});
     };
     row("fp32", space.AllFp32(), o.fp32_accuracy, o.fp32_ms);
@@ -74,7 +78,12 @@ StatusOr<std::vector<std::string>> WriteSearchOutputs(
     const std::string line = h.hardware + ": " + h.outcome.verdict + " (" +
                              std::to_string(h.outcome.full_evaluations) + " full evaluations, " +
                              std::to_string(h.outcome.ranking_evaluations) + " ranking, " +
-                             std::to_string(h.outcome.benchmarks) + " benchmarks)\n";
+                             std::to_string(h.outcome.benchmarks) + " benchmarks)" +
+                             (std::isnan(h.outcome.int8_accuracy)
+                                  ? "; all-INT8 not evaluated in full: the search did not need it "
+                                    "(strategy.reference_int8: true adds it)"
+                                  : "") +
+                             "\n";
     text += line;
     md += "\n- " + line;
     const std::string config_path = dir + "/config-" + Slug(h.hardware) + ".json";

@@ -48,6 +48,10 @@ class SearchRun {
     if (acc.size() != todo.size()) return Internal("backend returned the wrong number of results");
     for (size_t k = 0; k < todo.size(); ++k) {
       full_[todo[k]] = acc[k];
+      // Drops of the same round are measured against it.
+      if (CountInt8(todo[k]) == 0) outcome_.fp32_accuracy = acc[k];
+    }
+    for (size_t k = 0; k < todo.size(); ++k) {
       ++outcome_.full_evaluations;
       SearchStep step;
       step.kind = "full";
@@ -108,6 +112,7 @@ class SearchRun {
     return Status::Ok();
   }
   double BenchMs(const Mask& m) const { return bench_.at(m); }
+  const std::map<Mask, double>& benched() const { return bench_; }
 
   StatusOr<ProfileData> Profile() {
     MIXQ_ASSIGN_OR_RETURN(ProfileData profile, backend_->Profile());
@@ -126,13 +131,21 @@ class SearchRun {
   Status Baselines() {
     const Mask fp32 = space_.AllFp32(), int8 = space_.AllInt8();
     MIXQ_RETURN_IF_ERROR(Full({fp32}, "FP32 reference"));
-    outcome_.fp32_accuracy = full_[fp32];
     MIXQ_RETURN_IF_ERROR(Full({int8}, "all-INT8"));
-    outcome_.int8_accuracy = full_[int8];
     MIXQ_RETURN_IF_ERROR(Bench({fp32, int8}, "FP32 and all-INT8 speed"));
-    outcome_.fp32_ms = bench_[fp32];
-    outcome_.int8_ms = bench_[int8];
+    SetReferences(bench_[fp32], bench_[int8]);
     return Status::Ok();
+  }
+
+  // The FP32 reference, and all-INT8 when it was evaluated in full (NaN
+  // otherwise: speed_aware may never need it).
+  void SetReferences(double fp32_ms, double int8_ms) {
+    const Mask fp32 = space_.AllFp32(), int8 = space_.AllInt8();
+    outcome_.fp32_accuracy = full_.at(fp32);
+    outcome_.int8_accuracy =
+        HasFull(int8) ? full_.at(int8) : std::numeric_limits<double>::quiet_NaN();
+    outcome_.fp32_ms = fp32_ms;
+    outcome_.int8_ms = int8_ms;
   }
 
   // Ends the run with `chosen` (benchmarked if it was not yet).
@@ -156,11 +169,11 @@ class SearchRun {
 
   // The closest quantized config measured so far (least drop, then fastest).
   Mask Closest() const {
-    Mask best = space_.AllInt8();
-    double best_drop = Drop(full_.at(best));
+    Mask best;
+    double best_drop = 0.0;
     for (const auto& [mask, acc] : full_) {
       if (CountInt8(mask) == 0) continue;
-      if (Drop(acc) < best_drop) {
+      if (best.empty() || Drop(acc) < best_drop) {
         best = mask;
         best_drop = Drop(acc);
       }
@@ -254,17 +267,41 @@ StatusOr<SearchOutcome> AccuracyAware(SearchRun* run) {
 StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
   const SearchSpace& space = run->space();
   const double budget = run->settings().max_drop;
-  MIXQ_RETURN_IF_ERROR(run->Baselines());
+  const Mask int8 = space.AllInt8(), fp32 = space.AllFp32();
+  // Speed first: profiles and benchmarks cost no full evaluation. The
+  // config predicted fastest regardless of accuracy (all-INT8 with the
+  // layers that are slower in INT8 on this class back in FP32) is measured
+  // against all-INT8, and the faster of the two is the first one verified.
   MIXQ_ASSIGN_OR_RETURN(ProfileData profile, run->Profile());
   SpeedModel speed(space, std::move(profile));
-  const Mask int8 = space.AllInt8(), fp32 = space.AllFp32();
-  const double int8_drop = run->Drop(run->FullAccuracy(int8));
+  Mask first = FastestPredicted(space, speed);
+  if (CountInt8(first) == 0) first = int8;
+  MIXQ_RETURN_IF_ERROR(
+      run->Bench({fp32, int8, first}, "FP32, all-INT8 and the config predicted fastest", &speed));
+  if (run->BenchMs(first) >= run->BenchMs(int8)) first = int8;
+  FitBoundaryCost(run->benched(), &speed);
+  // Together with FP32 in one round. When `first` fits, the search ends
+  // with as many full evaluations as the accuracy-aware baseline (FP32 and
+  // all-INT8) and an answer at least as fast as all-INT8, measured.
+  std::vector<Mask> round = {fp32, first};
+  if (run->settings().reference_int8) round.push_back(int8);
+  MIXQ_RETURN_IF_ERROR(run->Full(
+      round, first == int8 ? "FP32 reference and all-INT8"
+                           : "FP32 reference and the config measured fastest (all-INT8 with the "
+                             "layers that are slower in INT8 back in FP32)"));
+  run->SetReferences(run->BenchMs(fp32), run->BenchMs(int8));
+  const double first_drop = run->Drop(run->FullAccuracy(first));
+  if (first_drop <= budget) {
+    return run->Finish(first, true,
+                       first == int8 ? "all-INT8 is within budget and the fastest measured"
+                                     : "the fastest measured config is within budget");
+  }
 
+  // Sensitivity from both ends on the ranking subset: each layer back to
+  // FP32 from all-INT8, and each layer alone in INT8 from FP32.
   std::vector<double> recovery(space.size(), 0.0), sensitivity(space.size(), 0.0);
   double kappa = 1.0;
-  if (int8_drop > budget) {
-    // Both ends: each layer back to FP32 from all-INT8, and each layer alone
-    // in INT8 from FP32. Ranking evaluations are on the small subset.
+  {
     std::vector<Mask> masks = {fp32, int8};
     for (int i = 0; i < space.size(); ++i) {
       Mask m = int8;
@@ -276,6 +313,8 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
       m[i] = true;
       masks.push_back(m);
     }
+    const size_t first_index = first == int8 ? 1 : masks.size();
+    if (first != int8) masks.push_back(first);
     MIXQ_ASSIGN_OR_RETURN(
         std::vector<double> acc,
         run->Ranking(masks, "sensitivity: each layer back to FP32 / alone in INT8"));
@@ -284,12 +323,15 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
       recovery[i] = acc[i + 2] - acc[1];
       sensitivity[i] = acc[0] - acc[n + i + 2];
     }
-    const double ranking_drop = acc[0] - acc[1];
-    if (ranking_drop > 0.0) kappa = int8_drop / ranking_drop;
+    // Subset points to full-set points, from the verified config.
+    const double ranking_drop = acc[0] - acc[first_index];
+    if (ranking_drop > 0.0) kappa = first_drop / ranking_drop;
   }
   DropModel drop(recovery, sensitivity, kappa);
   drop.Learn(fp32, 0.0);
-  drop.Learn(int8, int8_drop);
+  for (const auto& [mask, acc] : run->full()) {
+    if (CountInt8(mask) > 0) drop.Learn(mask, run->Drop(acc));
+  }
 
   auto verified_best_ms = [&]() {
     double best = std::numeric_limits<double>::infinity();
@@ -298,23 +340,64 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
     }
     return best;
   };
+  // How far the drop model over-predicted a verified config, before it
+  // learned from it: a config predicted over budget by less than that may
+  // well fit. The model never predicts a gain, so a measured gain over FP32
+  // (noise on the evaluation set) counts as no drop, not as an error.
+  double overestimate = 0.0;
+  auto verify = [&](const std::vector<Mask>& batch, const std::string& reason) -> Status {
+    std::vector<std::pair<double, double>> predicted;
+    for (const Mask& m : batch) predicted.emplace_back(drop.Predict(m), speed.PredictMs(m));
+    MIXQ_RETURN_IF_ERROR(run->Full(batch, reason, predicted));
+    for (size_t k = 0; k < batch.size(); ++k) {
+      const double measured = run->Drop(run->FullAccuracy(batch[k]));
+      overestimate = std::max(overestimate, predicted[k].first - std::max(0.0, measured));
+      drop.Learn(batch[k], measured);
+    }
+    return Status::Ok();
+  };
+  const auto per_round = [&] { return std::min(run->settings().parallel, run->RemainingFull()); };
+  bool refined = false;
   while (run->RemainingFull() > 0) {
     std::vector<Mask> pool = ProposeCandidates(space, speed, drop, budget);
     const double best = verified_best_ms();
     std::vector<Mask> batch;
-    std::vector<std::pair<double, double>> predicted;
     for (const Mask& m : pool) {
       if (run->HasFull(m) || speed.PredictMs(m) >= best) continue;
       batch.push_back(m);
-      predicted.emplace_back(drop.Predict(m), speed.PredictMs(m));
-      if (static_cast<int>(batch.size()) >=
-          std::min(run->settings().parallel, run->RemainingFull())) {
-        break;
-      }
+      if (static_cast<int>(batch.size()) >= per_round()) break;
+    }
+    if (!batch.empty()) {
+      MIXQ_RETURN_IF_ERROR(verify(batch, "fastest predicted within budget"));
+      continue;
+    }
+    // Nothing left predicted within budget and faster. Once, refine
+    // locally: the faster one-layer flips of the fastest verified config
+    // whose predicted drop is over budget by less than the model has
+    // over-predicted so far.
+    if (refined || overestimate <= 0.0) break;
+    refined = true;
+    Mask anchor;
+    for (const auto& [mask, acc] : run->full()) {
+      if (CountInt8(mask) == 0 || run->Drop(acc) > budget) continue;
+      if (anchor.empty() || speed.PredictMs(mask) < speed.PredictMs(anchor)) anchor = mask;
+    }
+    if (anchor.empty()) break;
+    std::vector<std::pair<double, Mask>> flips;
+    for (int i = 0; i < space.size(); ++i) {
+      Mask m = anchor;
+      m[i] = !m[i];
+      if (CountInt8(m) == 0 || run->HasFull(m) || speed.PredictMs(m) >= best) continue;
+      if (drop.Predict(m) <= budget + overestimate) flips.emplace_back(speed.PredictMs(m), m);
+    }
+    std::sort(flips.begin(), flips.end());
+    for (const auto& [ms, m] : flips) {
+      batch.push_back(m);
+      if (static_cast<int>(batch.size()) >= per_round()) break;
     }
     if (batch.empty()) break;
-    MIXQ_RETURN_IF_ERROR(run->Full(batch, "fastest predicted within budget", predicted));
-    for (const Mask& m : batch) drop.Learn(m, run->Drop(run->FullAccuracy(m)));
+    MIXQ_RETURN_IF_ERROR(
+        verify(batch, "one flip from the fastest verified config, within the model's error"));
   }
 
   // Benchmark the verified feasible configs predicted fastest; the fastest

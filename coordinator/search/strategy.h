@@ -7,8 +7,13 @@
 //                   the ranking subset) and revert the worst, one full
 //                   evaluation each, re-ranking when a revert made things
 //                   worse, until within budget.
-//   speed_aware     (default) profiles and ranking feed a SpeedModel and a
-//                   DropModel; it proposes the configs with the best
+//   speed_aware     (default) measures speed first: the config predicted
+//                   fastest (all-INT8 with the layers slower in INT8 back in
+//                   FP32) is benchmarked against all-INT8 and the faster one
+//                   is evaluated in full with FP32; if it fits, that is the
+//                   answer (two full evaluations, as the baseline when
+//                   all-INT8 fits). Otherwise ranking feeds a DropModel,
+//                   and with the SpeedModel it proposes the configs with the best
 //                   predicted speed under the predicted drop, verifies a few
 //                   per round in parallel, refits the drop model to the
 //                   misses, and stops when no unverified config is predicted
@@ -59,6 +64,9 @@ struct SearchSettings {
   int max_full_evaluations = 40;  // FP32 and all-INT8 included
   int parallel = 1;               // full evaluations per speed_aware round
   int exhaustive_benchmarks = 0;  // 0 = benchmark every feasible config
+  // speed_aware: also evaluate all-INT8 in full (counted) when the search
+  // does not need it, so that the summary shows its accuracy.
+  bool reference_int8 = false;
 };
 
 // One measurement or decision, as the DB's search_steps rows hold them.
@@ -77,6 +85,7 @@ struct SearchOutcome {
   bool met = false;  // the chosen config is within budget
   std::string verdict;
   Mask chosen;
+  // int8_accuracy is NaN when speed_aware never evaluated all-INT8 in full.
   double fp32_accuracy = 0, int8_accuracy = 0, chosen_accuracy = 0;
   double fp32_ms = 0, int8_ms = 0, chosen_ms = 0;
   int full_evaluations = 0;

@@ -172,12 +172,11 @@ TEST(SearchStrategy, SpeedAwareBeatsAllInt8WhenSomeLayersAreSlowerInInt8) {
 }
 
 TEST(SearchStrategy, SpeedAwareIsAtLeastAsFastAsAccuracyAwareWithNoMoreFullEvaluations) {
-  // 40 worlds x 3 budgets. Speed-aware is never slower than the baseline;
-  // it spends more full evaluations only when they buy a strictly faster
-  // verified config (e.g. all-INT8 is within budget, so the baseline stops
-  // at 2, but reverting the slow layers is faster); it stays within 5 % of
-  // the exhaustive optimum and never returns a config over budget.
-  int fewer_or_equal = 0;
+  // 40 worlds x 3 budgets: speed-aware never spends more full evaluations
+  // than the baseline and is never slower, up to 0.5 % (far below what a
+  // benchmark resolves: one world has a 0.02 % near-tie); it stays within
+  // 5 % of the exhaustive optimum and never returns a config over budget.
+  int faster = 0;
   for (uint32_t seed = 100; seed < 140; ++seed) {
     for (double budget : {0.1, 0.3, 1.0}) {
       ScriptedWorld a(10, seed), s(10, seed);
@@ -186,16 +185,39 @@ TEST(SearchStrategy, SpeedAwareIsAtLeastAsFastAsAccuracyAwareWithNoMoreFullEvalu
       SCOPED_TRACE("seed " + std::to_string(seed) + " budget " + std::to_string(budget));
       ASSERT_TRUE(spd.met);
       EXPECT_LE(s.TrueDrop(spd.chosen), budget);
-      EXPECT_LE(spd.chosen_ms, acc.chosen_ms + 1e-9);
-      if (spd.full_evaluations > acc.full_evaluations) {
-        EXPECT_LT(spd.chosen_ms, acc.chosen_ms);
-      } else {
-        ++fewer_or_equal;
-      }
+      EXPECT_LE(spd.chosen_ms, acc.chosen_ms * 1.005);
+      EXPECT_LE(spd.full_evaluations, acc.full_evaluations);
+      if (spd.chosen_ms < acc.chosen_ms - 1e-9) ++faster;
       EXPECT_LE(spd.chosen_ms, s.TrueMs(s.Optimum(budget)) * 1.05);
     }
   }
-  EXPECT_GT(fewer_or_equal, 100);
+  // Not a tie by construction: most worlds have a faster answer.
+  EXPECT_GT(faster, 60);
+}
+
+TEST(SearchStrategy, SpeedAwareStopsAtTwoFullEvaluationsWhenTheFastestConfigFits) {
+  // All-INT8 fits, so the baseline stops at FP32 + all-INT8. Speed-aware
+  // verifies the measured-fastest config (slow INT8 layers back in FP32)
+  // instead of all-INT8: the same count, a faster answer; all-INT8's
+  // accuracy stays unknown unless reference_int8 asks for it (counted).
+  ScriptedWorld world(10, 6);
+  const double budget = world.TrueDrop(world.space.AllInt8()) + 0.01;
+  SearchOutcome out = Search("speed_aware", &world, budget);
+  ASSERT_TRUE(out.met);
+  EXPECT_EQ(out.full_evaluations, 2);
+  EXPECT_LT(out.chosen_ms, out.int8_ms);
+  EXPECT_TRUE(std::isnan(out.int8_accuracy));
+
+  ScriptedWorld again(10, 6);
+  SearchSettings settings;
+  settings.max_drop = budget;
+  settings.reference_int8 = true;
+  StatusOr<SearchOutcome> with_int8 = RunStrategy("speed_aware", again.space, settings, &again);
+  ASSERT_TRUE(with_int8.ok());
+  EXPECT_EQ(with_int8->chosen, out.chosen);
+  EXPECT_EQ(with_int8->full_evaluations, 3);
+  EXPECT_NEAR(with_int8->int8_accuracy,
+              ScriptedWorld::kFp32Accuracy - again.TrueDrop(again.space.AllInt8()), 1e-12);
 }
 
 TEST(SearchStrategy, SpeedAwareOnALargerModelUsesTheGreedyProposals) {
