@@ -130,7 +130,7 @@ void ExpectSameScales(const std::string& path, const Calibration& expected) {
   EXPECT_EQ(got->stats, expected.stats) << path;
 }
 
-TEST(DistributedSearch, CalibratesWithCalibrateTasksOnWorkersAsMixqCalibrateDoes) {
+TEST(Distributed, SearchJobCalibratesWithCalibrateTasksAsMixqCalibrateDoes) {
   const std::string dir = ::testing::TempDir() + "/dsearch_calib_" + std::to_string(getpid());
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -209,7 +209,7 @@ TEST(DistributedSearch, CalibratesWithCalibrateTasksOnWorkersAsMixqCalibrateDoes
 // `mixq submit` to a coordinator that is SIGKILLed once the first calibrate
 // task is stored, then started again: it resumes the search, whose
 // calibration ends with the same scales, each calibrate task stored once.
-TEST(DistributedSearch, CalibrationResumesAfterACoordinatorKill) {
+TEST(Distributed, SearchJobCalibrationResumesAfterACoordinatorKill) {
   const std::string dir = ::testing::TempDir() + "/dsearch_calib_kill_" + std::to_string(getpid());
   fs::remove_all(dir);
   fs::create_directories(dir);
