@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 #include <thread>
@@ -18,6 +19,23 @@ using std::chrono::milliseconds;
 constexpr auto kRequestTimeout = milliseconds(10000);
 constexpr auto kStopTimeout = milliseconds(1000);
 constexpr auto kPollInterval = milliseconds(100);
+
+// The keys every sub-job starts with: name "<search_name> <label>", kind,
+// parent job and model.
+void EmitHeader(YAML::Emitter* y, const DistributedBackendOptions& options,
+                const std::string& label, const std::string& kind) {
+  *y << YAML::Key << "name" << YAML::Value << options.search_name + " " + label;
+  *y << YAML::Key << "kind" << YAML::Value << kind;
+  if (options.parent_job_id > 0) {
+    *y << YAML::Key << "parent_job" << YAML::Value << options.parent_job_id;
+  }
+  *y << YAML::Key << "model" << YAML::Value << options.model;
+}
+
+StatusOr<std::string> Text(const YAML::Emitter& y) {
+  if (!y.good()) return Internal("sub-job YAML: " + y.GetLastError());
+  return std::string(y.c_str());
+}
 
 }  // namespace
 
@@ -41,17 +59,9 @@ std::string DistributedBackend::ConfigSha(const Mask& mask) const {
 }
 
 StatusOr<int64_t> DistributedBackend::Run(const SubJob& sub) {
-  if (std::chrono::steady_clock::now() > options_.deadline) {
-    return OutOfRange("the search's time limit (limits.max_seconds) is reached");
-  }
   YAML::Emitter y;
   y << YAML::BeginMap;
-  y << YAML::Key << "name" << YAML::Value << options_.search_name + " " + sub.kind;
-  y << YAML::Key << "kind" << YAML::Value << "evaluate";
-  if (options_.parent_job_id > 0) {
-    y << YAML::Key << "parent_job" << YAML::Value << options_.parent_job_id;
-  }
-  y << YAML::Key << "model" << YAML::Value << options_.model;
+  EmitHeader(&y, options_, sub.kind, "evaluate");
   y << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "evaluation" << YAML::Value << YAML::BeginMap;
   y << YAML::Key << "dataset" << YAML::Value << options_.eval_dataset;
@@ -89,23 +99,59 @@ StatusOr<int64_t> DistributedBackend::Run(const SubJob& sub) {
     y << YAML::Flow << YAML::BeginSeq << options_.hardware << YAML::EndSeq;
   }
   y << YAML::EndMap;
-  if (!y.good()) return Internal("sub-job YAML: " + y.GetLastError());
+  MIXQ_ASSIGN_OR_RETURN(std::string yaml, Text(y));
+  return SubmitAndWait(yaml, sub.kind);
+}
 
-  MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply reply, client_->Submit(y.c_str(), "", kRequestTimeout));
+StatusOr<int64_t> DistributedBackend::Calibrate(const CalibrateRequest& request) {
+  YAML::Emitter y;
+  y << YAML::BeginMap;
+  EmitHeader(&y, options_, "calibrate", "calibrate");
+  y << YAML::Key << "data" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "calibration" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "dataset" << YAML::Value << request.dataset;
+  y << YAML::Key << "begin" << YAML::Value << request.begin;
+  y << YAML::Key << "samples" << YAML::Value << request.samples;
+  y << YAML::EndMap << YAML::EndMap;
+  // Shard size and batch keep their defaults: the batch is mixq calibrate's,
+  // which the scales depend on.
+  y << YAML::Key << "calibration" << YAML::Value << YAML::BeginMap;
+  y << YAML::Key << "method" << YAML::Value << request.method;
+  y << YAML::Key << "percentile" << YAML::Value << request.percentile;
+  y << YAML::EndMap;
+  y << YAML::Key << "output" << YAML::Value << request.output;
+  y << YAML::EndMap;
+  MIXQ_ASSIGN_OR_RETURN(std::string yaml, Text(y));
+  MIXQ_ASSIGN_OR_RETURN(int64_t job_id, SubmitAndWait(yaml, "calibrate"));
+  if (options_.progress) options_.progress("calibrate: sub-job " + std::to_string(job_id));
+  return job_id;
+}
+
+StatusOr<int64_t> DistributedBackend::SubmitAndWait(const std::string& yaml,
+                                                    const std::string& label) {
+  if (std::chrono::steady_clock::now() > options_.deadline) {
+    return OutOfRange("the search's time limit (limits.max_seconds) is reached");
+  }
+  MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply reply, client_->Submit(yaml, "", kRequestTimeout));
   if (!reply.error().empty()) {
-    return InvalidArgument("sub-job '" + sub.kind + "' refused: " + reply.error());
+    return InvalidArgument("sub-job '" + label + "' refused: " + reply.error());
   }
   ++sub_jobs_;
-  tasks_planned_ += reply.tasks_planned();
-  tasks_total_ += reply.tasks_total();
   while (true) {
     MIXQ_ASSIGN_OR_RETURN(proto::StatusReply status,
                           client_->GetStatus(reply.job_id(), kRequestTimeout));
     if (!status.error().empty()) return Internal(status.error());
-    if (status.state() == "done") break;
+    if (status.state() == "done") {
+      // A calibrate job plans its later passes as the earlier ones finish;
+      // those depend on the new results, so they ran too.
+      const int64_t later = std::max<int64_t>(0, status.tasks_total() - reply.tasks_total());
+      tasks_planned_ += reply.tasks_planned() + later;
+      tasks_total_ += reply.tasks_total() + later;
+      break;
+    }
     if (status.state() != "running") {
-      std::string why = "sub-job " + std::to_string(reply.job_id()) + " (" + sub.kind + ") ended " +
-                        status.state();
+      std::string why =
+          "sub-job " + std::to_string(reply.job_id()) + " (" + label + ") ended " + status.state();
       for (const std::string& e : status.task_errors()) why += "; " + e;
       return Unavailable(why);
     }

@@ -3,11 +3,13 @@
 // coordinator shards across its workers of the target hardware class. Full
 // evaluations run on the evaluation slice, rankings on its first samples,
 // benchmarks at the objective's batch, profiles as profile tasks of the
-// all-INT8 config and two checkerboards. Configs travel inline as JSON, so
-// the coordinator needs no file from this process but the calibration,
-// which it serves to workers as a blob. Results are read back from the
-// sub-job's rows in the results DB; the coordinator memoizes tasks by key,
-// so running a stopped search again replays its measurements for free.
+// all-INT8 config and two checkerboards. The calibration is a `kind:
+// calibrate` sub-job too (calibrate tasks of both passes, merged by the
+// coordinator into a file it serves to workers as a blob). Configs travel
+// inline as JSON, so the coordinator needs no file from this process.
+// Results are read back from the sub-job's rows in the results DB; the
+// coordinator memoizes tasks by key, so running a stopped search again
+// replays its measurements for free.
 #ifndef MIXQ_COORDINATOR_SEARCH_DISTRIBUTED_BACKEND_H_
 #define MIXQ_COORDINATOR_SEARCH_DISTRIBUTED_BACKEND_H_
 
@@ -46,6 +48,16 @@ struct DistributedBackendOptions {
   std::function<bool()> stop;  // true: give up (Unavailable) at the next poll; may be empty
 };
 
+// The slice and method of a calibration (`kind: calibrate` sub-job).
+struct CalibrateRequest {
+  std::string dataset;  // dataset YAML (absolute)
+  int64_t begin = 0;
+  int64_t samples = 300;
+  std::string method = "minmax";
+  double percentile = 99.99;
+  std::string output;  // absolute: where the coordinator writes the calibration file
+};
+
 class DistributedBackend final : public SearchBackend {
  public:
   // `client` talks to the coordinator; `store` is this process's own
@@ -57,6 +69,11 @@ class DistributedBackend final : public SearchBackend {
   StatusOr<std::vector<double>> EvaluateRanking(const std::vector<Mask>& masks) override;
   StatusOr<std::vector<double>> Benchmark(const std::vector<Mask>& masks) override;
   StatusOr<ProfileData> Profile() override;
+
+  // Calibrates the model on the workers (any class: one calibration serves
+  // every target) with the scales `mixq calibrate` would compute; the file
+  // is at request.output once this returns. The sub-job's id.
+  StatusOr<int64_t> Calibrate(const CalibrateRequest& request);
 
   // Tasks the coordinator had to run (not memoized) over all sub-jobs so far.
   int64_t tasks_planned() const { return tasks_planned_; }
@@ -77,8 +94,11 @@ class DistributedBackend final : public SearchBackend {
     bool benchmark = false;
     bool profile = false;
   };
-  // Submits the sub-job, waits for it to end; its job id.
+  // Submits the evaluate sub-job, waits for it to end; its job id.
   StatusOr<int64_t> Run(const SubJob& sub);
+  // Submits a sub-job's YAML, waits for it to end; its job id. Gives up at
+  // the deadline or on stop, cancelling it.
+  StatusOr<int64_t> SubmitAndWait(const std::string& yaml, const std::string& label);
   StatusOr<std::vector<double>> Accuracies(const std::vector<Mask>& masks, int64_t begin,
                                            int64_t count, const std::string& kind);
 

@@ -18,7 +18,6 @@
 #include "coordinator/search/search_space.h"
 #include "coordinator/search/search_summary.h"
 #include "coordinator/search/strategy.h"
-#include "worker/calibration/calibrator.h"
 #include "worker/onnx_importer.h"
 #include "worker/qdq_export.h"
 
@@ -275,7 +274,8 @@ StatusOr<std::vector<std::string>> ResolveTargetClasses(const std::vector<std::s
 
 StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, Store* store,
                                                int64_t model_id, const std::string& model_sha256,
-                                               const std::string& db_dir, int threads,
+                                               const std::string& db_dir,
+                                               DistributedBackend* backend,
                                                Calibration* calibration) {
   if (!spec.calibration_file.empty()) {
     MIXQ_ASSIGN_OR_RETURN(*calibration, LoadCalibration(spec.calibration_file));
@@ -297,8 +297,8 @@ StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, Store*
       model_sha256 + "\n" + images_sha + "\n" + pre.dump() + "\n" +
       std::to_string(spec.calibration_begin) + "\n" + std::to_string(spec.calibration_samples) +
       "\n" + spec.calibration_method + "\n" + Fixed(spec.calibration_percentile, 6));
-  const std::string dir = (fs::path(db_dir) / "calibrations").string();
-  const std::string path = dir + "/search-" + key.substr(0, 16) + ".json";
+  const std::string path =
+      (fs::path(db_dir) / "calibrations" / ("search-" + key.substr(0, 16) + ".json")).string();
   std::error_code ec;
   bool loaded = false;
   if (fs::exists(path, ec)) {
@@ -309,19 +309,21 @@ StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, Store*
     }
   }
   if (!loaded) {
-    MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(spec.job.model));
-    MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> data, Dataset::Open(ds));
-    ScaleOptions scale;
-    MIXQ_ASSIGN_OR_RETURN(scale.method, ParseScaleMethod(spec.calibration_method));
-    scale.percentile = spec.calibration_percentile;
-    CalibratorOptions calibrator;
-    calibrator.executor.threads = threads;
-    MIXQ_ASSIGN_OR_RETURN(*calibration,
-                          Calibrate(graph, *data, spec.calibration_begin, spec.calibration_samples,
-                                    scale, {model_sha256, spec.calibration_dataset}, calibrator));
-    fs::create_directories(dir, ec);
-    if (ec) return Unavailable(dir + ": " + ec.message());
-    MIXQ_RETURN_IF_ERROR(SaveCalibration(*calibration, path));
+    // Calibrate tasks on the workers; the coordinator merges them and
+    // writes the file where the next run of this search finds it.
+    CalibrateRequest request;
+    request.dataset = Absolute(spec.calibration_dataset);
+    request.begin = spec.calibration_begin;
+    request.samples = spec.calibration_samples;
+    request.method = spec.calibration_method;
+    request.percentile = spec.calibration_percentile;
+    request.output = path;
+    MIXQ_ASSIGN_OR_RETURN(int64_t sub_job, backend->Calibrate(request));
+    StatusOr<Calibration> made = LoadCalibration(path);
+    if (!made.ok()) {
+      return made.status().WithContext("calibrate sub-job " + std::to_string(sub_job));
+    }
+    *calibration = std::move(*made);
   }
   // Recorded in `calibrations` (by the file's hash) for queries.
   MIXQ_ASSIGN_OR_RETURN(std::string file_sha, Sha256File(path));
@@ -421,17 +423,6 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
     progress.Line("search job " + std::to_string(job_id) + " '" + spec.job.name +
                   "': " + std::to_string(space.size()) + " layers, strategy " + spec.strategy +
                   ", " + std::to_string(targets.size()) + " target class(es), output " + output);
-    Calibration calibration;
-    progress.Line("calibrating (" + spec.calibration_method + ", " +
-                  std::to_string(spec.calibration_samples) + " samples)");
-    MIXQ_ASSIGN_OR_RETURN(std::string calibration_file,
-                          PrepareSearchCalibration(spec, store.get(), model_id, model_sha256,
-                                                   db_dir, options.threads, &calibration));
-    SearchSettings settings;
-    settings.max_full_evaluations = spec.max_full_evaluations;
-    settings.parallel = spec.parallel;
-    settings.exhaustive_benchmarks = spec.exhaustive_benchmarks;
-    settings.reference_int8 = spec.reference_int8;
     DistributedBackendOptions backend_options;
     backend_options.search_name = spec.job.name;
     backend_options.parent_job_id = job_id;
@@ -445,7 +436,6 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
     backend_options.top5 = spec.metric == "top5";
     backend_options.batch = spec.batch;
     backend_options.bench_seconds = spec.job.bench_seconds;
-    backend_options.calibration_file = calibration_file;
     backend_options.seven_bit = spec.job.seven_bit;
     if (spec.max_seconds > 0) {
       backend_options.deadline =
@@ -453,6 +443,22 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
     }
     backend_options.progress = [&](const std::string& line) { progress.Line("  " + line); };
     backend_options.stop = [&] { return (options.stop && options.stop()) || cancelled(); };
+
+    Calibration calibration;
+    progress.Line("calibrating (" + spec.calibration_method + ", " +
+                  std::to_string(spec.calibration_samples) + " samples)");
+    DistributedBackend calibrator(&client, store.get(), space, model_sha256, backend_options);
+    MIXQ_ASSIGN_OR_RETURN(backend_options.calibration_file,
+                          PrepareSearchCalibration(spec, store.get(), model_id, model_sha256,
+                                                   db_dir, &calibrator, &calibration));
+    result->tasks_planned += calibrator.tasks_planned();
+    result->tasks_total += calibrator.tasks_total();
+    result->sub_jobs += calibrator.sub_jobs();
+    SearchSettings settings;
+    settings.max_full_evaluations = spec.max_full_evaluations;
+    settings.parallel = spec.parallel;
+    settings.exhaustive_benchmarks = spec.exhaustive_benchmarks;
+    settings.reference_int8 = spec.reference_int8;
 
     // outcomes[budget index] = one HardwareOutcome per class.
     std::vector<std::vector<HardwareOutcome>> outcomes;

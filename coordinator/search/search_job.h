@@ -1,5 +1,5 @@
-// The driver of a `kind: search` job: calibrates (behind one function, so a
-// distributed calibration can replace it), files the search job in the DB,
+// The driver of a `kind: search` job: files the search job in the DB,
+// calibrates through a `kind: calibrate` sub-job (cached by its inputs),
 // runs the strategy once per target hardware class through a
 // DistributedBackend (sub-jobs on the coordinator), writes every step to
 // search_steps and every answer to search_results, prints progress (current
@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "coordinator/search/distributed_backend.h"
 #include "coordinator/search/search_job_spec.h"
 #include "coordinator/store.h"
 #include "worker/calibration/calibration_file.h"
@@ -30,7 +31,6 @@ struct SearchJobOptions {
   std::string endpoint;         // the coordinator, as this process reaches it
   int min_workers = 1;          // waited for before target classes are resolved
   int worker_wait_seconds = 0;  // give up waiting for workers after this; 0 = never
-  int threads = 0;              // oneDNN threads for calibrating here; 0 = default
   bool progress = true;         // lines on stderr
   // True when the coordinator is stopping: the driver gives up and leaves
   // the job running, to be resumed when the coordinator restarts.
@@ -65,12 +65,15 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
                       SearchJobResult* result = nullptr);
 
 // The calibration a search uses: the job's file, or one made from
-// data.calibration now (cached by its inputs under <db dir>/calibrations/, so
-// a resumed search uses the same scales and its tasks keep their keys) and
-// recorded in the `calibrations` table. Returns the file's path.
+// data.calibration by a calibrate sub-job through `backend` (cached by its
+// inputs as <db dir>/calibrations/search-<key>.json, so a resumed search
+// uses the same scales and its tasks keep their keys; a valid cached file
+// needs no sub-job) and recorded in the `calibrations` table. Returns the
+// file's path.
 StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, Store* store,
                                                int64_t model_id, const std::string& model_sha256,
-                                               const std::string& db_dir, int threads,
+                                               const std::string& db_dir,
+                                               DistributedBackend* backend,
                                                Calibration* calibration);
 
 // The target classes of `hardware` among the connected `classes`: "any",
