@@ -79,7 +79,17 @@ class JobParser : public YamlFields {
     if (node["methods"] && node["methods"].IsSequence() && node["methods"].size() > 0) {
       MIXQ_ASSIGN_OR_RETURN(c.method, String(node["methods"][0], "calibration.methods[0]"));
     }
-    if (node["method"]) {
+    if (node["method"] && node["method"].IsSequence()) {
+      // A search runs once per listed method (its own parser reads the
+      // list); any other job calibrates once.
+      if (job->kind != "search") {
+        return Error("'calibration.method' takes one method in a " + job->kind +
+                     " job (a list is for search jobs)");
+      }
+      if (node["method"].size() > 0) {
+        MIXQ_ASSIGN_OR_RETURN(c.method, String(node["method"][0], "calibration.method[0]"));
+      }
+    } else if (node["method"]) {
       MIXQ_ASSIGN_OR_RETURN(c.method, String(node["method"], "calibration.method"));
     }
     if (c.method != "minmax" && c.method != "percentile" && c.method != "kl" && c.method != "mse") {

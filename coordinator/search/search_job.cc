@@ -214,15 +214,43 @@ class Progress {
   int best_int8_ = 0;
 };
 
-// What `mixq search -o` writes, for one budget: summary, configs,
-// calibration and the QDQ export of each class's chosen config.
+// The best of one budget's answers under different calibrations: within
+// budget first, then the fastest measured, then the smallest drop.
+size_t BestOutcome(const std::vector<const SearchOutcome*>& outcomes) {
+  size_t best = 0;
+  for (size_t i = 1; i < outcomes.size(); ++i) {
+    const SearchOutcome& a = *outcomes[i];
+    const SearchOutcome& b = *outcomes[best];
+    if (a.met != b.met) {
+      if (a.met) best = i;
+      continue;
+    }
+    const bool better =
+        a.met ? a.chosen_ms < b.chosen_ms
+              : a.fp32_accuracy - a.chosen_accuracy < b.fp32_accuracy - b.chosen_accuracy;
+    if (better) best = i;
+  }
+  return best;
+}
+
+// What `mixq search -o` writes, for one budget: summary, configs, the
+// calibration (per class when there are several: the best answer of a class
+// may use another method's scales) and the QDQ export of each class's chosen
+// config.
 Status WriteOutputs(const std::string& dir, const SearchJobSpec& spec, const SearchSpace& space,
-                    const std::string& model_sha256, const Calibration& calibration,
+                    const std::string& model_sha256,
+                    const std::vector<const Calibration*>& calibrations,
                     const std::vector<HardwareOutcome>& outcomes) {
   MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> files,
                         WriteSearchOutputs(dir, space, model_sha256, outcomes));
   (void)files;
-  MIXQ_RETURN_IF_ERROR(SaveCalibration(calibration, dir + "/calibration.json"));
+  MIXQ_RETURN_IF_ERROR(SaveCalibration(*calibrations[0], dir + "/calibration.json"));
+  if (outcomes.size() > 1) {
+    for (size_t i = 0; i < outcomes.size(); ++i) {
+      MIXQ_RETURN_IF_ERROR(SaveCalibration(
+          *calibrations[i], dir + "/calibration-" + std::to_string(i + 1) + ".json"));
+    }
+  }
   QdqExportOptions qdq;
   MIXQ_ASSIGN_OR_RETURN(qdq.seven_bit, ParseSevenBitWeights(spec.job.seven_bit));
   for (size_t i = 0; i < outcomes.size(); ++i) {
@@ -232,7 +260,7 @@ Status WriteOutputs(const std::string& dir, const SearchJobSpec& spec, const Sea
                                  : dir + "/model-" + std::to_string(i + 1) + ".qdq.onnx";
     MIXQ_RETURN_IF_ERROR(ExportQdqFile(spec.job.model,
                                        space.ToConfig(outcomes[i].outcome.chosen, model_sha256),
-                                       calibration, qdq, path));
+                                       *calibrations[i], qdq, path));
   }
   return Status::Ok();
 }
@@ -272,8 +300,9 @@ StatusOr<std::vector<std::string>> ResolveTargetClasses(const std::vector<std::s
   return out;
 }
 
-StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, Store* store,
-                                               int64_t model_id, const std::string& model_sha256,
+StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, const std::string& method,
+                                               Store* store, int64_t model_id,
+                                               const std::string& model_sha256,
                                                const std::string& db_dir,
                                                DistributedBackend* backend,
                                                Calibration* calibration) {
@@ -293,10 +322,10 @@ StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, Store*
                               {"std", ds.preprocess.std},
                               {"layout", LayoutName(ds.preprocess.layout)}};
   // Everything that determines the scales names the cached file.
-  const std::string key = Sha256Hex(
-      model_sha256 + "\n" + images_sha + "\n" + pre.dump() + "\n" +
-      std::to_string(spec.calibration_begin) + "\n" + std::to_string(spec.calibration_samples) +
-      "\n" + spec.calibration_method + "\n" + Fixed(spec.calibration_percentile, 6));
+  const std::string key = Sha256Hex(model_sha256 + "\n" + images_sha + "\n" + pre.dump() + "\n" +
+                                    std::to_string(spec.calibration_begin) + "\n" +
+                                    std::to_string(spec.calibration_samples) + "\n" + method +
+                                    "\n" + Fixed(spec.calibration_percentile, 6));
   const std::string path =
       (fs::path(db_dir) / "calibrations" / ("search-" + key.substr(0, 16) + ".json")).string();
   std::error_code ec;
@@ -315,7 +344,7 @@ StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, Store*
     request.dataset = Absolute(spec.calibration_dataset);
     request.begin = spec.calibration_begin;
     request.samples = spec.calibration_samples;
-    request.method = spec.calibration_method;
+    request.method = method;
     request.percentile = spec.calibration_percentile;
     request.output = path;
     MIXQ_ASSIGN_OR_RETURN(int64_t sub_job, backend->Calibrate(request));
@@ -342,7 +371,7 @@ StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, Store*
                         store->db().Prepare("INSERT OR IGNORE INTO calibrations(sha256, model_id, "
                                             "dataset_id, method, samples, stats_json) VALUES "
                                             "(?,?,?,?,?,?)"));
-  stmt->Bind(1, file_sha).Bind(2, model_id).Bind(3, dataset_id).Bind(4, spec.calibration_method);
+  stmt->Bind(1, file_sha).Bind(2, model_id).Bind(3, dataset_id).Bind(4, method);
   stmt->Bind(5, spec.calibration_samples).Bind(6, text.str());
   MIXQ_RETURN_IF_ERROR(stmt->Run());
   return Absolute(path);
@@ -444,77 +473,129 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
     backend_options.progress = [&](const std::string& line) { progress.Line("  " + line); };
     backend_options.stop = [&] { return (options.stop && options.stop()) || cancelled(); };
 
-    Calibration calibration;
-    progress.Line("calibrating (" + spec.calibration_method + ", " +
-                  std::to_string(spec.calibration_samples) + " samples)");
-    DistributedBackend calibrator(&client, store.get(), space, model_sha256, backend_options);
-    MIXQ_ASSIGN_OR_RETURN(backend_options.calibration_file,
-                          PrepareSearchCalibration(spec, store.get(), model_id, model_sha256,
-                                                   db_dir, &calibrator, &calibration));
-    result->tasks_planned += calibrator.tasks_planned();
-    result->tasks_total += calibrator.tasks_total();
-    result->sub_jobs += calibrator.sub_jobs();
+    // One calibration per method (a file given by the job is the only one).
+    std::vector<std::string> methods = spec.calibration_methods;
+    if (!spec.calibration_file.empty()) methods = {"file"};
+    std::vector<Calibration> calibrations(methods.size());
+    std::vector<std::string> calibration_files(methods.size());
+    for (size_t m = 0; m < methods.size(); ++m) {
+      if (spec.calibration_file.empty()) {
+        progress.Line("calibrating (" + methods[m] + ", " +
+                      std::to_string(spec.calibration_samples) + " samples)");
+      }
+      DistributedBackend calibrator(&client, store.get(), space, model_sha256, backend_options);
+      MIXQ_ASSIGN_OR_RETURN(
+          calibration_files[m],
+          PrepareSearchCalibration(spec, methods[m], store.get(), model_id, model_sha256, db_dir,
+                                   &calibrator, &calibrations[m]));
+      result->tasks_planned += calibrator.tasks_planned();
+      result->tasks_total += calibrator.tasks_total();
+      result->sub_jobs += calibrator.sub_jobs();
+    }
     SearchSettings settings;
     settings.max_full_evaluations = spec.max_full_evaluations;
     settings.parallel = spec.parallel;
     settings.exhaustive_benchmarks = spec.exhaustive_benchmarks;
     settings.reference_int8 = spec.reference_int8;
 
-    // outcomes[budget index] = one HardwareOutcome per class.
+    // outcomes[budget index] = one HardwareOutcome per class, and the index
+    // of the calibration its answer uses.
     std::vector<std::vector<HardwareOutcome>> outcomes;
+    std::vector<std::vector<size_t>> outcome_calibration;
     std::vector<double> budgets;
     for (const std::string& hardware : targets) {
-      backend_options.hardware = hardware;
-      DistributedBackend backend(&client, store.get(), space, model_sha256, backend_options);
       std::vector<double> class_budgets = spec.budgets;
-      if (spec.relative) {
-        // The FP32 accuracy is measured first (the strategy reuses it: memoized).
-        MIXQ_ASSIGN_OR_RETURN(std::vector<double> fp32, backend.EvaluateFull({space.AllFp32()}));
-        class_budgets = AbsoluteBudgets(spec, fp32[0]);
-      }
-      std::vector<double> sorted = class_budgets;
-      std::sort(sorted.begin(), sorted.end());
+      std::vector<double> sorted;
       StepWriter writer(store.get(), job_id, hardware);
-      Status write_status;
-      double current_budget = spec.strategy == "pareto" ? sorted.back() : class_budgets[0];
-      progress.BeginClass(hardware, spec.max_full_evaluations);
-      StepObserver observer = [&](const SearchStep& step, const SearchOutcome& so_far) {
-        Status s = writer.Write(backend, step);
-        if (!s.ok() && write_status.ok()) write_status = s;
-        progress.Step(space, step, so_far, current_budget);
-      };
+      // per_method[m][budget index], measured through backends[m].
+      std::vector<std::vector<SearchOutcome>> per_method;
+      std::vector<std::unique_ptr<DistributedBackend>> backends;
       const auto class_start = Clock::now();
-      std::vector<SearchOutcome> class_outcomes;
-      if (spec.strategy == "pareto") {
-        int distinct = 0;
-        MIXQ_ASSIGN_OR_RETURN(class_outcomes, RunPareto(space, class_budgets, settings, &backend,
-                                                        &distinct, observer));
-      } else {
-        settings.max_drop = class_budgets[0];
-        MIXQ_ASSIGN_OR_RETURN(SearchOutcome o,
-                              RunStrategy(spec.strategy, space, settings, &backend, observer));
-        class_outcomes.push_back(std::move(o));
+      for (size_t m = 0; m < methods.size(); ++m) {
+        backend_options.hardware = hardware;
+        backend_options.calibration_file = calibration_files[m];
+        backends.push_back(std::make_unique<DistributedBackend>(&client, store.get(), space,
+                                                                model_sha256, backend_options));
+        DistributedBackend& backend = *backends.back();
+        if (spec.relative) {
+          // The FP32 accuracy is measured first (the strategy reuses it: memoized).
+          MIXQ_ASSIGN_OR_RETURN(std::vector<double> fp32, backend.EvaluateFull({space.AllFp32()}));
+          class_budgets = AbsoluteBudgets(spec, fp32[0]);
+        }
         sorted = class_budgets;
+        std::sort(sorted.begin(), sorted.end());
+        Status write_status;
+        double current_budget = spec.strategy == "pareto" ? sorted.back() : class_budgets[0];
+        progress.BeginClass(hardware, spec.max_full_evaluations);
+        if (methods.size() > 1) progress.Line("calibration " + methods[m]);
+        // With several methods, each step's reason says which scales it used.
+        const std::string tag = methods.size() > 1 ? "[" + methods[m] + "] " : "";
+        StepObserver observer = [&](const SearchStep& step, const SearchOutcome& so_far) {
+          SearchStep tagged = step;
+          tagged.reason = tag + step.reason;
+          Status s = writer.Write(backend, tagged);
+          if (!s.ok() && write_status.ok()) write_status = s;
+          progress.Step(space, step, so_far, current_budget);
+        };
+        std::vector<SearchOutcome> method_outcomes;
+        if (spec.strategy == "pareto") {
+          int distinct = 0;
+          MIXQ_ASSIGN_OR_RETURN(method_outcomes, RunPareto(space, class_budgets, settings, &backend,
+                                                           &distinct, observer));
+        } else {
+          settings.max_drop = class_budgets[0];
+          MIXQ_ASSIGN_OR_RETURN(SearchOutcome o,
+                                RunStrategy(spec.strategy, space, settings, &backend, observer));
+          method_outcomes.push_back(std::move(o));
+          sorted = class_budgets;
+        }
+        MIXQ_RETURN_IF_ERROR(write_status);
+        per_method.push_back(std::move(method_outcomes));
+        result->tasks_planned += backend.tasks_planned();
+        result->tasks_total += backend.tasks_total();
+        result->sub_jobs += backend.sub_jobs();
       }
-      MIXQ_RETURN_IF_ERROR(write_status);
       const double seconds = std::chrono::duration<double>(Clock::now() - class_start).count();
-      outcomes.resize(class_outcomes.size());
-      for (size_t i = 0; i < class_outcomes.size(); ++i) {
-        MIXQ_RETURN_IF_ERROR(WriteResult(store.get(), backend, job_id, hardware, sorted[i],
-                                         spec.strategy, class_outcomes[i], seconds));
-        result->met = result->met && class_outcomes[i].met;
-        outcomes[i].push_back({hardware, class_outcomes[i]});
+      const size_t count = per_method[0].size();
+      outcomes.resize(count);
+      outcome_calibration.resize(count);
+      for (size_t i = 0; i < count; ++i) {
+        std::vector<const SearchOutcome*> candidates;
+        for (const auto& method_outcomes : per_method) candidates.push_back(&method_outcomes[i]);
+        const size_t best = BestOutcome(candidates);
+        SearchOutcome chosen = per_method[best][i];
+        if (methods.size() > 1) {
+          // The answer cost every method's measurements; FP32 is one
+          // evaluation shared by all (memoized).
+          for (size_t m = 0; m < methods.size(); ++m) {
+            if (m == best) continue;
+            chosen.full_evaluations += per_method[m][i].full_evaluations - 1;
+            chosen.ranking_evaluations += per_method[m][i].ranking_evaluations;
+            chosen.benchmarks += per_method[m][i].benchmarks;
+          }
+          std::string tried;
+          for (size_t m = 0; m < methods.size(); ++m) {
+            tried += (m ? ", " : "") + methods[m] + " " +
+                     (per_method[m][i].met ? Fixed(per_method[m][i].chosen_ms, 3) + " ms"
+                                           : std::string("not met"));
+          }
+          chosen.verdict += "; calibration " + methods[best] + " (tried " + tried + ")";
+        }
+        MIXQ_RETURN_IF_ERROR(WriteResult(store.get(), *backends[best], job_id, hardware, sorted[i],
+                                         spec.strategy, chosen, seconds));
+        result->met = result->met && chosen.met;
+        outcomes[i].push_back({hardware, chosen});
+        outcome_calibration[i].push_back(best);
       }
       budgets = sorted;  // relative budgets: the last class's, for folder names
-      result->tasks_planned += backend.tasks_planned();
-      result->tasks_total += backend.tasks_total();
-      result->sub_jobs += backend.sub_jobs();
     }
 
     for (size_t i = 0; i < outcomes.size(); ++i) {
       const std::string dir =
           outcomes.size() == 1 ? output : output + "/budget-" + Fixed(budgets[i], 2);
-      MIXQ_RETURN_IF_ERROR(WriteOutputs(dir, spec, space, model_sha256, calibration, outcomes[i]));
+      std::vector<const Calibration*> used;
+      for (size_t c : outcome_calibration[i]) used.push_back(&calibrations[c]);
+      MIXQ_RETURN_IF_ERROR(WriteOutputs(dir, spec, space, model_sha256, used, outcomes[i]));
     }
     out << "search job " << job_id << " '" << spec.job.name << "': strategy " << spec.strategy
         << ", objective " << spec.objective << " (batch " << spec.batch << ")\n";

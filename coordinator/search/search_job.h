@@ -64,14 +64,15 @@ std::string SearchOutputDir(const SearchJobSpec& spec, const std::string& db, in
 Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJobOptions& options,
                       SearchJobResult* result = nullptr);
 
-// The calibration a search uses: the job's file, or one made from
-// data.calibration by a calibrate sub-job through `backend` (cached by its
+// The calibration a search uses: the job's file, or one made with `method`
+// from data.calibration by a calibrate sub-job through `backend` (cached by its
 // inputs as <db dir>/calibrations/search-<key>.json, so a resumed search
 // uses the same scales and its tasks keep their keys; a valid cached file
 // needs no sub-job) and recorded in the `calibrations` table. Returns the
 // file's path.
-StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, Store* store,
-                                               int64_t model_id, const std::string& model_sha256,
+StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, const std::string& method,
+                                               Store* store, int64_t model_id,
+                                               const std::string& model_sha256,
                                                const std::string& db_dir,
                                                DistributedBackend* backend,
                                                Calibration* calibration);

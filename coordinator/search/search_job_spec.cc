@@ -113,10 +113,31 @@ class SearchParser : public YamlFields {
     MIXQ_RETURN_IF_ERROR(
         CheckKeys(cal, "calibration.", {"method", "samples", "percentile", "file"}));
     if (cal["method"]) {
-      MIXQ_ASSIGN_OR_RETURN(s->calibration_method, String(cal["method"], "calibration.method"));
-      if (!ParseScaleMethod(s->calibration_method).ok()) {
-        return Error("'calibration.method' must be minmax, percentile, kl or mse, got '" +
-                     s->calibration_method + "'");
+      const YAML::Node method = cal["method"];
+      s->calibration_methods.clear();
+      if (method.IsSequence()) {
+        if (method.size() == 0) return Error("'calibration.method' must not be an empty list");
+        for (size_t i = 0; i < method.size(); ++i) {
+          MIXQ_ASSIGN_OR_RETURN(std::string name,
+                                String(method[i], "calibration.method[" + std::to_string(i) + "]"));
+          s->calibration_methods.push_back(name);
+        }
+      } else {
+        MIXQ_ASSIGN_OR_RETURN(std::string name, String(method, "calibration.method"));
+        s->calibration_methods.push_back(name);
+      }
+      for (size_t i = 0; i < s->calibration_methods.size(); ++i) {
+        const std::string& name = s->calibration_methods[i];
+        if (!ParseScaleMethod(name).ok()) {
+          return Error(
+              "'calibration.method' must be minmax, percentile, kl or mse (or a list "
+              "of them), got '" +
+              name + "'");
+        }
+        if (std::find(s->calibration_methods.begin(), s->calibration_methods.begin() + i, name) !=
+            s->calibration_methods.begin() + i) {
+          return Error("'calibration.method' lists '" + name + "' twice");
+        }
       }
     }
     if (cal["samples"]) {
@@ -132,6 +153,11 @@ class SearchParser : public YamlFields {
     if (cal["file"]) {
       MIXQ_ASSIGN_OR_RETURN(std::string file, String(cal["file"], "calibration.file"));
       s->calibration_file = Resolve(file);
+    }
+    if (!s->calibration_file.empty() && s->calibration_methods.size() > 1) {
+      return Error(
+          "'calibration.method' lists several methods but 'calibration.file' gives "
+          "the scales: use one of them");
     }
     return Status::Ok();
   }

@@ -23,7 +23,9 @@ struct SearchJobSpec {
   int64_t calibration_begin = 0;
   int64_t calibration_samples = 300;
   // calibration: {method, percentile, file}; a file skips calibrating.
-  std::string calibration_method = "minmax";
+  // `method` is one name or a list: with several, the strategy runs once per
+  // method (each with its own scales) and the best answer is kept.
+  std::vector<std::string> calibration_methods = {"minmax"};
   double calibration_percentile = 99.99;
   std::string calibration_file;  // resolved; "" = calibrate
   // data.ranking: the first `samples` of the evaluation slice.

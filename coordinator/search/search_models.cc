@@ -17,40 +17,7 @@ double SpeedModel::BoundaryMs(const Mask& mask, int i) const {
   bool differs = mask[i] && layer.reads_graph_input;
   for (int p : layer.producers) differs = differs || mask[p] != mask[i];
   if (!differs) return 0.0;
-  return boundary_ms_ +
-         (mask[i] ? profile_.layers[i].quantize_ms : profile_.layers[i].dequantize_ms);
-}
-
-int SpeedModel::Boundaries(const Mask& mask) const {
-  int count = 0;
-  for (int i = 0; i < space_.size(); ++i) {
-    const SearchLayer& layer = space_.layers[i];
-    bool differs = mask[i] && layer.reads_graph_input;
-    for (int p : layer.producers) differs = differs || mask[p] != mask[i];
-    count += differs;
-  }
-  return count;
-}
-
-void FitBoundaryCost(const std::map<Mask, double>& measured_ms, SpeedModel* speed) {
-  std::vector<std::pair<double, double>> points;  // (boundaries, residual)
-  for (const auto& [mask, ms] : measured_ms) {
-    const int b = speed->Boundaries(mask);
-    points.emplace_back(b, ms - (speed->PredictMs(mask) - speed->boundary_ms() * b));
-  }
-  if (points.size() < 3) return;  // two points fit any line
-  double mean_b = 0.0, mean_r = 0.0;
-  for (const auto& [b, r] : points) {
-    mean_b += b / points.size();
-    mean_r += r / points.size();
-  }
-  double cov = 0.0, var = 0.0;
-  for (const auto& [b, r] : points) {
-    cov += (b - mean_b) * (r - mean_r);
-    var += (b - mean_b) * (b - mean_b);
-  }
-  if (var <= 0.0) return;
-  speed->set_boundary_ms(std::max(0.0, cov / var));
+  return mask[i] ? profile_.layers[i].quantize_ms : profile_.layers[i].dequantize_ms;
 }
 
 double SpeedModel::PredictMs(const Mask& mask) const {

@@ -6,7 +6,6 @@
 #ifndef MIXQ_COORDINATOR_SEARCH_SEARCH_MODELS_H_
 #define MIXQ_COORDINATOR_SEARCH_SEARCH_MODELS_H_
 
-#include <map>
 #include <vector>
 
 #include "coordinator/search/search_space.h"
@@ -38,13 +37,6 @@ class SpeedModel {
  public:
   SpeedModel(const SearchSpace& space, ProfileData profile);
   double PredictMs(const Mask& mask) const;
-  // Layers whose input crosses a precision boundary (reads a producer of the
-  // other precision, or reads the graph input in INT8).
-  int Boundaries(const Mask& mask) const;
-  // A fixed cost per boundary on top of the profiled reorder (an extra
-  // primitive, a cold cache), fitted to benchmarks by FitBoundaryCost.
-  void set_boundary_ms(double ms) { boundary_ms_ = ms; }
-  double boundary_ms() const { return boundary_ms_; }
   // The change in predicted time when layer `i` flips precision.
   double FlipDeltaMs(const Mask& mask, int i) const;
   const ProfileData& profile() const { return profile_; }
@@ -55,14 +47,7 @@ class SpeedModel {
   const SearchSpace& space_;
   ProfileData profile_;
   std::vector<std::vector<int>> consumers_;
-  double boundary_ms_ = 0.0;
 };
-
-// Least-squares fit of the per-boundary cost to benchmarked configs
-// (measured ms = predicted without it + offset + cost x boundaries); sets it
-// on `speed` (never below 0). Needs three measurements with two different
-// boundary counts, otherwise leaves the model as it is.
-void FitBoundaryCost(const std::map<Mask, double>& measured_ms, SpeedModel* speed);
 
 // Predicted accuracy drop (points) of a config, from per-layer ranking on a
 // subset measured from both ends: `recovery[i]` = acc(all-INT8 but layer i

@@ -112,7 +112,6 @@ class SearchRun {
     return Status::Ok();
   }
   double BenchMs(const Mask& m) const { return bench_.at(m); }
-  const std::map<Mask, double>& benched() const { return bench_; }
 
   StatusOr<ProfileData> Profile() {
     MIXQ_ASSIGN_OR_RETURN(ProfileData profile, backend_->Profile());
@@ -279,7 +278,6 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
   MIXQ_RETURN_IF_ERROR(
       run->Bench({fp32, int8, first}, "FP32, all-INT8 and the config predicted fastest", &speed));
   if (run->BenchMs(first) >= run->BenchMs(int8)) first = int8;
-  FitBoundaryCost(run->benched(), &speed);
   // Together with FP32 in one round. When `first` fits, the search ends
   // with as many full evaluations as the accuracy-aware baseline (FP32 and
   // all-INT8) and an answer at least as fast as all-INT8, measured.
@@ -408,7 +406,9 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
   }
   if (feasible.empty()) {
     if (run->RemainingFull() == 0) return run->NotMet("full-evaluation limit reached");
-    return run->NotMet("only FP32 meets the budget");
+    return run->NotMet(
+        "no quantized config verified within budget; none left predicted within "
+        "budget and faster than FP32");
   }
   std::sort(feasible.begin(), feasible.end(),
             [&](const Mask& a, const Mask& b) { return speed.PredictMs(a) < speed.PredictMs(b); });

@@ -132,6 +132,10 @@ TEST(JobSpec, CalibrateJobsAndBadCalibrationSettings) {
                 .find("'calibration.method' must be"),
             std::string::npos);
   EXPECT_NE(error("name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+                  "calibration: {method: [kl, minmax]}\n")
+                .find("a list is for search jobs"),
+            std::string::npos);
+  EXPECT_NE(error("name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
                   "calibration: {samples: 0}\n")
                 .find("'calibration.samples' must be >= 1"),
             std::string::npos);

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -271,6 +272,102 @@ TEST(Distributed, SearchJobWithBadKeyIsRefusedBeforeStarting) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("budget.kind"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("coordinator and"), std::string::npos) << r.out;  // nothing spawned
+  fs::remove_all(dir);
+}
+
+// With `calibration.method: [minmax, kl]` the strategy runs once per method
+// and the job keeps the best answer (within budget, then fastest measured).
+// Each single-method job afterwards replays its measurements from the same
+// DB, so the winner is checked against exactly the numbers the job saw.
+TEST(Distributed, SearchJobWithSeveralCalibrationMethodsKeepsTheBestAnswer) {
+  const std::string dir = ::testing::TempDir() + "/dsearch_methods_" + std::to_string(getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string db_path = dir + "/mixq.db";
+  auto write_job = [&](const std::string& name, const std::string& methods) {
+    const std::string path = dir + "/" + name + ".yaml";
+    std::ofstream y(path);
+    y << "name: " << name << "\nkind: search\nmodel: " << kModel << "\ndata:\n"
+      << "  calibration: {dataset: " << kTrain << ", samples: " << kCalibrationSamples << "}\n"
+      << "  evaluation: {dataset: " << kTest << ", count: 1000, shard_size: 500}\n"
+      << "  ranking: {samples: " << kRankingSamples << "}\n"
+      << "calibration: {method: " << methods << "}\nmetric: top1\n"
+      << "budget: {max_drop: " << kBudget << "}\n"
+      << "objective: {measure: throughput, batch: 4}\nbenchmark: {seconds: 0.2}\n"
+      << "hardware: any\nstrategy: {name: accuracy_aware}\n"
+      << "limits: {max_full_evaluations: 12}\noutput: " << dir << "/" << name << "\n";
+    return path;
+  };
+  const std::string both = write_job("both", "[minmax, kl]");
+  MixqResult multi = RunMixq("run " + both + " --workers 2 --threads 1 --db " + db_path);
+  ASSERT_EQ(multi.exit_code, 0) << multi.out;
+  for (const std::string method : {"minmax", "kl"}) {
+    MixqResult single =
+        RunMixq("run " + write_job(method, method) + " --workers 1 --threads 1 --db " + db_path);
+    ASSERT_EQ(single.exit_code, 0) << single.out;
+    EXPECT_EQ(TasksRunNow(single.out), 0) << single.out;  // all replayed from the DB
+  }
+
+  StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(db_path);
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  StatusOr<std::unique_ptr<SqliteStatement>> stmt = (*db)->Prepare(
+      "SELECT j.name, r.met, c.json, r.chosen_accuracy, r.fp32_accuracy, r.chosen_ms, "
+      "r.full_evaluations, r.verdict FROM search_results r JOIN jobs j ON j.id = r.job_id "
+      "JOIN configs c ON c.id = r.config_id");
+  ASSERT_TRUE(stmt.ok()) << stmt.status().message();
+  struct Row {
+    int64_t met;
+    std::string json;
+    double accuracy, fp32, ms;
+    int64_t full;
+    std::string verdict;
+  };
+  std::map<std::string, Row> rows;
+  while (true) {
+    StatusOr<bool> row = (*stmt)->Step();
+    ASSERT_TRUE(row.ok());
+    if (!*row) break;
+    rows[(*stmt)->Text(0)] = {(*stmt)->Int(1),  (*stmt)->Text(2), (*stmt)->Real(3),
+                              (*stmt)->Real(4), (*stmt)->Real(5), (*stmt)->Int(6),
+                              (*stmt)->Text(7)};
+  }
+  ASSERT_EQ(rows.size(), 3u);
+  const Row& a = rows["minmax"];
+  const Row& b = rows["kl"];
+  bool kl_wins;
+  if (a.met != b.met) {
+    kl_wins = b.met != 0;
+  } else if (a.met) {
+    kl_wins = b.ms < a.ms;
+  } else {
+    kl_wins = b.fp32 - b.accuracy < a.fp32 - a.accuracy;
+  }
+  const Row& winner = kl_wins ? b : a;
+  const Row& got = rows["both"];
+  EXPECT_EQ(got.json, winner.json);
+  EXPECT_DOUBLE_EQ(got.accuracy, winner.accuracy);
+  EXPECT_DOUBLE_EQ(got.ms, winner.ms);
+  EXPECT_EQ(got.met, winner.met);
+  // Both methods' evaluations, FP32 counted once.
+  EXPECT_EQ(got.full, a.full + b.full - 1);
+  EXPECT_NE(got.verdict.find(std::string("calibration ") + (kl_wins ? "kl" : "minmax")),
+            std::string::npos)
+      << got.verdict;
+  // Every step says which scales it used.
+  StatusOr<std::unique_ptr<SqliteStatement>> tags = (*db)->Prepare(
+      "SELECT COUNT(*), SUM(reason LIKE '[minmax]%'), SUM(reason LIKE '[kl]%') FROM "
+      "search_steps s JOIN jobs j ON j.id = s.job_id WHERE j.name = 'both'");
+  ASSERT_TRUE(tags.ok());
+  StatusOr<bool> tag_row = (*tags)->Step();
+  ASSERT_TRUE(tag_row.ok() && *tag_row);
+  EXPECT_GT((*tags)->Int(1), 0);
+  EXPECT_GT((*tags)->Int(2), 0);
+  EXPECT_EQ((*tags)->Int(0), (*tags)->Int(1) + (*tags)->Int(2));
+  // The output folder holds the winner's scales.
+  std::ifstream calibration(dir + "/both/calibration.json");
+  std::stringstream text;
+  text << calibration.rdbuf();
+  EXPECT_NE(text.str().find(kl_wins ? "\"kl\"" : "\"minmax\""), std::string::npos);
   fs::remove_all(dir);
 }
 

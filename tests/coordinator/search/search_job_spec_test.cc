@@ -45,7 +45,7 @@ TEST(SearchJobSpec, ReadsEverySection) {
   EXPECT_EQ(s->calibration_dataset, "/jobs/train.yaml");
   EXPECT_EQ(s->calibration_samples, 200);
   EXPECT_EQ(s->calibration_begin, 10);
-  EXPECT_EQ(s->calibration_method, "percentile");
+  EXPECT_EQ(s->calibration_methods, std::vector<std::string>{"percentile"});
   EXPECT_DOUBLE_EQ(s->calibration_percentile, 99.9);
   EXPECT_EQ(s->job.count, 2000);
   EXPECT_EQ(s->job.shard_size, 500);
@@ -70,7 +70,7 @@ TEST(SearchJobSpec, DefaultsWhenSectionsAreLeftOut) {
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(s->calibration_dataset, "/jobs/t.yaml");  // the evaluation dataset
   EXPECT_EQ(s->calibration_samples, 300);
-  EXPECT_EQ(s->calibration_method, "minmax");
+  EXPECT_EQ(s->calibration_methods, std::vector<std::string>{"minmax"});
   EXPECT_EQ(s->strategy, "speed_aware");
   EXPECT_EQ(s->objective, "throughput");
   EXPECT_EQ(s->batch, 16);
@@ -103,6 +103,16 @@ TEST(SearchJobSpec, ParetoTakesAListOfBudgets) {
   EXPECT_NE(list.status().message().find("pareto"), std::string::npos);
 }
 
+TEST(SearchJobSpec, CalibrationMethodMayBeAList) {
+  StatusOr<SearchJobSpec> s = Parse(Minimal("calibration: {method: [minmax, kl]}\n"));
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->calibration_methods, (std::vector<std::string>{"minmax", "kl"}));
+  StatusOr<SearchJobSpec> with_file =
+      Parse(Minimal("calibration: {method: [minmax, kl], file: scales.json}\n"));
+  ASSERT_FALSE(with_file.ok());
+  EXPECT_NE(with_file.status().message().find("calibration.file"), std::string::npos);
+}
+
 TEST(SearchJobSpec, RelativeBudgetsScaleWithFp32Accuracy) {
   StatusOr<SearchJobSpec> s = Parse(Minimal("budget: {max_drop: 1.0, relative: true}\n"));
   ASSERT_TRUE(s.ok()) << s.status().message();
@@ -132,6 +142,9 @@ TEST(SearchJobSpec, RefusesUnknownKeysAndImpossibleValuesByPath) {
       {"limits: {max_seconds: 0}\n", "limits.max_seconds"},
       {"limits: {max_minutes: 5}\n", "limits.max_minutes"},
       {"calibration: {method: median}\n", "calibration.method"},
+      {"calibration: {method: [kl, median]}\n", "calibration.method"},
+      {"calibration: {method: [kl, kl]}\n", "calibration.method"},
+      {"calibration: {method: []}\n", "calibration.method"},
       {"calibration: {method: percentile, percentile: 120}\n", "calibration.percentile"},
       {"calibration: {mehtod: kl}\n", "calibration.mehtod"},
       {"configs: [int8]\n", "configs"},

@@ -1,5 +1,5 @@
 // The speed model's predictions on a small chain whose costs are known by
-// hand, the boundary-cost fit, and the config predicted fastest.
+// hand, and the config predicted fastest.
 #include "coordinator/search/search_models.h"
 
 #include <gtest/gtest.h>
@@ -37,47 +37,12 @@ TEST(SpeedModel, AddsAReorderAtEachPrecisionBoundary) {
   SpeedModel speed(space, ChainProfile(0.25));
   // All FP32: no boundary.
   EXPECT_DOUBLE_EQ(speed.PredictMs({false, false, false}), 0.5 + 10.0);
-  EXPECT_EQ(speed.Boundaries({false, false, false}), 0);
   // All INT8: the graph input is quantized once.
   EXPECT_DOUBLE_EQ(speed.PredictMs({true, true, true}), 0.5 + 5.0 + 0.25);
-  EXPECT_EQ(speed.Boundaries({true, true, true}), 1);
   // INT8, FP32, INT8: input, b's dequantize, c's quantize.
   EXPECT_DOUBLE_EQ(speed.PredictMs({true, false, true}), 0.5 + 4.0 + 0.75);
-  EXPECT_EQ(speed.Boundaries({true, false, true}), 3);
   EXPECT_DOUBLE_EQ(speed.FlipDeltaMs({true, true, true}, 1),
                    speed.PredictMs({true, false, true}) - speed.PredictMs({true, true, true}));
-}
-
-TEST(SpeedModel, FitBoundaryCostRecoversAFixedCostPerBoundary) {
-  const SearchSpace space = Chain();
-  SpeedModel speed(space, ChainProfile(0.25));
-  // Measured = predicted + an offset + 0.07 ms per boundary.
-  std::map<Mask, double> measured;
-  for (const Mask& m : std::vector<Mask>{
-           {false, false, false}, {true, true, true}, {true, false, true}, {false, true, false}}) {
-    measured[m] = speed.PredictMs(m) + 0.3 + 0.07 * speed.Boundaries(m);
-  }
-  FitBoundaryCost(measured, &speed);
-  EXPECT_NEAR(speed.boundary_ms(), 0.07, 1e-12);
-  EXPECT_NEAR(speed.PredictMs({true, false, true}), 0.5 + 4.0 + 0.75 + 3 * 0.07, 1e-12);
-
-  // Two measurements fit any line: the model is left as it is.
-  SpeedModel fresh(space, ChainProfile(0.25));
-  std::map<Mask, double> two = {{{false, false, false}, 20.0}, {{true, true, true}, 1.0}};
-  FitBoundaryCost(two, &fresh);
-  EXPECT_DOUBLE_EQ(fresh.boundary_ms(), 0.0);
-}
-
-TEST(SpeedModel, FitBoundaryCostNeverGoesNegative) {
-  const SearchSpace space = Chain();
-  SpeedModel speed(space, ChainProfile(0.25));
-  std::map<Mask, double> measured;
-  for (const Mask& m :
-       std::vector<Mask>{{false, false, false}, {true, true, true}, {true, false, true}}) {
-    measured[m] = speed.PredictMs(m) - 0.1 * speed.Boundaries(m);
-  }
-  FitBoundaryCost(measured, &speed);
-  EXPECT_DOUBLE_EQ(speed.boundary_ms(), 0.0);
 }
 
 TEST(Candidates, FastestPredictedRevertsALayerThatIsSlowerInInt8OnlyWhenReordersAreCheap) {
