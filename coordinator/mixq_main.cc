@@ -206,6 +206,9 @@ int Search(const std::vector<std::string>& args) {
       "limit on full evaluations (FP32 and all-INT8 included)")(
       "parallel", po::value<int>(&o.parallel)->default_value(1),
       "speed_aware: configs verified per round")(
+      "min-gain", po::value<double>(&o.min_gain)->default_value(0.05),
+      "speed_aware: verify a config only if predicted this fraction faster than the best "
+      "verified")(
       "reference-int8", po::bool_switch(&o.reference_int8),
       "speed_aware: evaluate all-INT8 in full even when not needed (for the summary)")(
       "output,o", po::value<std::string>(&o.output), "output folder (summary, config, QDQ)")(

@@ -122,6 +122,7 @@ Status RunSearchCommand(const SearchCommandOptions& options, std::ostream& out) 
   settings.max_full_evaluations = options.max_full_evaluations;
   settings.parallel = options.parallel;
   settings.reference_int8 = options.reference_int8;
+  settings.min_gain = options.min_gain;
   StepObserver observer = [&](const SearchStep& step, const SearchOutcome& so_far) {
     if (step.kind != "full" && step.kind != "answer") return;
     std::string line = step.kind + " #" + std::to_string(so_far.full_evaluations) + ": " +

@@ -32,6 +32,7 @@ struct SearchCommandOptions {
   int max_full_evaluations = 40;
   int parallel = 1;
   bool reference_int8 = false;
+  double min_gain = 0.05;
   std::string output;  // output folder ("" = none)
   bool json = false;
   EngineOptions engine;

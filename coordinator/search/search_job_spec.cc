@@ -219,7 +219,7 @@ class SearchParser : public YamlFields {
     if (Has("strategy")) {
       MIXQ_ASSIGN_OR_RETURN(YAML::Node strategy, Section("strategy"));
       MIXQ_RETURN_IF_ERROR(CheckKeys(
-          strategy, "strategy.", {"name", "parallel", "exhaustive_benchmarks", "reference_int8"}));
+          strategy, "strategy.", {"name", "parallel", "exhaustive_benchmarks", "reference_int8", "min_gain"}));
       if (strategy["name"]) {
         MIXQ_ASSIGN_OR_RETURN(s->strategy, String(strategy["name"], "strategy.name"));
       }
@@ -232,6 +232,12 @@ class SearchParser : public YamlFields {
         MIXQ_ASSIGN_OR_RETURN(
             int64_t e, Int(strategy["exhaustive_benchmarks"], "strategy.exhaustive_benchmarks", 0));
         s->exhaustive_benchmarks = static_cast<int>(std::min<int64_t>(e, 1 << 20));
+      }
+      if (strategy["min_gain"]) {
+        MIXQ_ASSIGN_OR_RETURN(s->min_gain, Number(strategy["min_gain"], "strategy.min_gain"));
+        if (!(s->min_gain >= 0.0 && s->min_gain < 1.0)) {
+          return Error("'strategy.min_gain' must be in [0, 1) (a fraction of the time)");
+        }
       }
       if (strategy["reference_int8"]) {
         MIXQ_ASSIGN_OR_RETURN(s->reference_int8,

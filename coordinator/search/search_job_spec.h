@@ -42,6 +42,7 @@ struct SearchJobSpec {
   int parallel = 1;
   int exhaustive_benchmarks = 0;
   bool reference_int8 = false;
+  double min_gain = 0.05;
   int max_full_evaluations = 40;
   double max_seconds = 0.0;  // 0 = no limit
   std::string output;        // resolved; "" = <db dir>/search-<job id>

@@ -112,6 +112,8 @@ class SearchRun {
     return Status::Ok();
   }
   double BenchMs(const Mask& m) const { return bench_.at(m); }
+  bool HasBench(const Mask& m) const { return bench_.count(m) != 0; }
+  const std::map<Mask, double>& benched() const { return bench_; }
 
   StatusOr<ProfileData> Profile() {
     MIXQ_ASSIGN_OR_RETURN(ProfileData profile, backend_->Profile());
@@ -331,10 +333,22 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
     if (CountInt8(mask) > 0) drop.Learn(mask, run->Drop(acc));
   }
 
-  auto verified_best_ms = [&]() {
+  // Speed in measured milliseconds: the profile's prediction scaled by the
+  // mean measured/predicted ratio of the configs benchmarked so far (a
+  // profile misses a share of a whole run, and boundaries cost more than
+  // their reorders), so that a candidate compares with measured answers.
+  auto expected_ms = [&](const Mask& m) {
+    double ratio = 0.0;
+    for (const auto& [mask, ms] : run->benched()) ratio += ms / speed.PredictMs(mask);
+    if (!run->benched().empty()) ratio /= static_cast<double>(run->benched().size());
+    return speed.PredictMs(m) * (ratio > 0.0 ? ratio : 1.0);
+  };
+  // The fastest measured config within budget (FP32 at first).
+  auto best_measured_ms = [&]() {
     double best = std::numeric_limits<double>::infinity();
     for (const auto& [mask, acc] : run->full()) {
-      if (run->Drop(acc) <= budget) best = std::min(best, speed.PredictMs(mask));
+      if (run->Drop(acc) <= budget && run->HasBench(mask))
+        best = std::min(best, run->BenchMs(mask));
     }
     return best;
   };
@@ -347,21 +361,27 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
     std::vector<std::pair<double, double>> predicted;
     for (const Mask& m : batch) predicted.emplace_back(drop.Predict(m), speed.PredictMs(m));
     MIXQ_RETURN_IF_ERROR(run->Full(batch, reason, predicted));
+    std::vector<Mask> fits;
     for (size_t k = 0; k < batch.size(); ++k) {
       const double measured = run->Drop(run->FullAccuracy(batch[k]));
       overestimate = std::max(overestimate, predicted[k].first - std::max(0.0, measured));
       drop.Learn(batch[k], measured);
+      if (measured <= budget) fits.push_back(batch[k]);
     }
-    return Status::Ok();
+    // Measured at once: the next candidates must beat its real speed.
+    return run->Bench(fits, "verified within budget", &speed);
   };
   const auto per_round = [&] { return std::min(run->settings().parallel, run->RemainingFull()); };
   bool refined = false;
   while (run->RemainingFull() > 0) {
     std::vector<Mask> pool = ProposeCandidates(space, speed, drop, budget);
-    const double best = verified_best_ms();
+    // Worth a full evaluation only if expected faster than the fastest
+    // measured config within budget by more than min_gain: smaller gains are
+    // within what the prediction and a benchmark resolve.
+    const double worth = best_measured_ms() * (1.0 - run->settings().min_gain);
     std::vector<Mask> batch;
     for (const Mask& m : pool) {
-      if (run->HasFull(m) || speed.PredictMs(m) >= best) continue;
+      if (run->HasFull(m) || expected_ms(m) >= worth) continue;
       batch.push_back(m);
       if (static_cast<int>(batch.size()) >= per_round()) break;
     }
@@ -377,15 +397,15 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
     refined = true;
     Mask anchor;
     for (const auto& [mask, acc] : run->full()) {
-      if (CountInt8(mask) == 0 || run->Drop(acc) > budget) continue;
-      if (anchor.empty() || speed.PredictMs(mask) < speed.PredictMs(anchor)) anchor = mask;
+      if (CountInt8(mask) == 0 || run->Drop(acc) > budget || !run->HasBench(mask)) continue;
+      if (anchor.empty() || run->BenchMs(mask) < run->BenchMs(anchor)) anchor = mask;
     }
     if (anchor.empty()) break;
     std::vector<std::pair<double, Mask>> flips;
     for (int i = 0; i < space.size(); ++i) {
       Mask m = anchor;
       m[i] = !m[i];
-      if (CountInt8(m) == 0 || run->HasFull(m) || speed.PredictMs(m) >= best) continue;
+      if (CountInt8(m) == 0 || run->HasFull(m) || expected_ms(m) >= worth) continue;
       if (drop.Predict(m) <= budget + overestimate) flips.emplace_back(speed.PredictMs(m), m);
     }
     std::sort(flips.begin(), flips.end());

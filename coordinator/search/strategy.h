@@ -17,7 +17,10 @@
 //                   predicted speed under the predicted drop, verifies a few
 //                   per round in parallel, refits the drop model to the
 //                   misses, and stops when no unverified config is predicted
-//                   faster than the fastest verified one. The verified
+//                   faster than the fastest verified one by more than
+//                   min_gain (then, once, it tries the one-layer flips of
+//                   that config that are over budget by less than the drop
+//                   model's largest over-prediction). The verified
 //                   feasible configs are benchmarked; the fastest measured
 //                   one is the answer. The configs accuracy_aware would try
 //                   are among its candidates.
@@ -67,6 +70,9 @@ struct SearchSettings {
   // speed_aware: also evaluate all-INT8 in full (counted) when the search
   // does not need it, so that the summary shows its accuracy.
   bool reference_int8 = false;
+  // speed_aware: verify another config only if it is predicted faster than
+  // the fastest verified one by more than this fraction.
+  double min_gain = 0.05;
 };
 
 // One measurement or decision, as the DB's search_steps rows hold them.

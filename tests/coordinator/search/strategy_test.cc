@@ -173,10 +173,12 @@ TEST(SearchStrategy, SpeedAwareBeatsAllInt8WhenSomeLayersAreSlowerInInt8) {
 
 TEST(SearchStrategy, SpeedAwareIsAtLeastAsFastAsAccuracyAwareWithNoMoreFullEvaluations) {
   // 40 worlds x 3 budgets: speed-aware never spends more full evaluations
-  // than the baseline and is never slower, up to 0.5 % (far below what a
-  // benchmark resolves: one world has a 0.02 % near-tie); it stays within
-  // 5 % of the exhaustive optimum and never returns a config over budget.
-  int faster = 0;
+  // than the baseline, stays within 5 % of the exhaustive optimum and never
+  // returns a config over budget. It is never slower than the baseline by
+  // more than min_gain, the predicted gain it no longer chases (one world
+  // has a 1.3 % miss of that kind; the others are at least as fast).
+  const double min_gain = SearchSettings().min_gain;
+  int faster = 0, slower = 0;
   for (uint32_t seed = 100; seed < 140; ++seed) {
     for (double budget : {0.1, 0.3, 1.0}) {
       ScriptedWorld a(10, seed), s(10, seed);
@@ -185,14 +187,16 @@ TEST(SearchStrategy, SpeedAwareIsAtLeastAsFastAsAccuracyAwareWithNoMoreFullEvalu
       SCOPED_TRACE("seed " + std::to_string(seed) + " budget " + std::to_string(budget));
       ASSERT_TRUE(spd.met);
       EXPECT_LE(s.TrueDrop(spd.chosen), budget);
-      EXPECT_LE(spd.chosen_ms, acc.chosen_ms * 1.005);
+      EXPECT_LE(spd.chosen_ms, acc.chosen_ms * (1.0 + min_gain));
       EXPECT_LE(spd.full_evaluations, acc.full_evaluations);
       if (spd.chosen_ms < acc.chosen_ms - 1e-9) ++faster;
+      if (spd.chosen_ms > acc.chosen_ms * 1.005) ++slower;
       EXPECT_LE(spd.chosen_ms, s.TrueMs(s.Optimum(budget)) * 1.05);
     }
   }
   // Not a tie by construction: most worlds have a faster answer.
   EXPECT_GT(faster, 60);
+  EXPECT_LE(slower, 2);
 }
 
 TEST(SearchStrategy, SpeedAwareStopsAtTwoFullEvaluationsWhenTheFastestConfigFits) {
