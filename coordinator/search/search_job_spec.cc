@@ -218,8 +218,9 @@ class SearchParser : public YamlFields {
   Status ParseStrategy(SearchJobSpec* s) const {
     if (Has("strategy")) {
       MIXQ_ASSIGN_OR_RETURN(YAML::Node strategy, Section("strategy"));
-      MIXQ_RETURN_IF_ERROR(CheckKeys(
-          strategy, "strategy.", {"name", "parallel", "exhaustive_benchmarks", "reference_int8", "min_gain"}));
+      MIXQ_RETURN_IF_ERROR(
+          CheckKeys(strategy, "strategy.",
+                    {"name", "parallel", "exhaustive_benchmarks", "reference_int8", "min_gain"}));
       if (strategy["name"]) {
         MIXQ_ASSIGN_OR_RETURN(s->strategy, String(strategy["name"], "strategy.name"));
       }
