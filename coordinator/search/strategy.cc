@@ -13,7 +13,6 @@ namespace mixq {
 namespace {
 
 constexpr int kMaxExhaustiveLayers = 12;
-constexpr int kVerifiedToBenchmark = 3;
 
 // Shared bookkeeping of one strategy run: memoised measurements (a mask is
 // measured once per run), counts, steps and the observer.
@@ -418,8 +417,8 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
         verify(batch, "one flip from the fastest verified config, within the model's error"));
   }
 
-  // Benchmark the verified feasible configs predicted fastest; the fastest
-  // measured one is the answer.
+  // Every verified feasible config was benchmarked when it was verified;
+  // the fastest measured one is the answer.
   std::vector<Mask> feasible;
   for (const auto& [mask, acc] : run->full()) {
     if (run->Drop(acc) <= budget && CountInt8(mask) > 0) feasible.push_back(mask);
@@ -430,12 +429,7 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
         "no quantized config verified within budget; none left predicted within "
         "budget and faster than FP32");
   }
-  std::sort(feasible.begin(), feasible.end(),
-            [&](const Mask& a, const Mask& b) { return speed.PredictMs(a) < speed.PredictMs(b); });
-  if (feasible.size() > static_cast<size_t>(kVerifiedToBenchmark)) {
-    feasible.resize(kVerifiedToBenchmark);
-  }
-  MIXQ_RETURN_IF_ERROR(run->Bench(feasible, "verified within budget", &speed));
+  MIXQ_RETURN_IF_ERROR(run->Bench(feasible, "verified within budget", &speed));  // none left
   Mask chosen = feasible.front();
   for (const Mask& m : feasible) {
     if (run->BenchMs(m) < run->BenchMs(chosen)) chosen = m;
