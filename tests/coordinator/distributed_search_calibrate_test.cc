@@ -37,6 +37,8 @@ namespace fs = std::filesystem;
 using mixq_test::MixqResult;
 using mixq_test::Process;
 using mixq_test::RunMixq;
+using mixq_test::TasksRunNow;
+using mixq_test::WaitFor;
 using std::chrono::milliseconds;
 
 const std::string kSrc = MIXQ_SOURCE_DIR;
@@ -53,13 +55,6 @@ StatusOr<int64_t> Count(SqliteDb* db, const std::string& sql) {
   MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
   if (!row) return Internal("no row");
   return stmt->Int(0);
-}
-
-// "N sub-jobs, T tasks, P run now" from the run's output: P.
-int64_t TasksRunNow(const std::string& out) {
-  std::smatch m;
-  if (!std::regex_search(out, m, std::regex("(\\d+) run now"))) return -1;
-  return std::stoll(m[1].str());
 }
 
 std::vector<std::string> SearchCalibrations(const std::string& dir) {
@@ -98,16 +93,6 @@ StatusOr<Calibration> MixqCalibrate(const std::string& dir) {
                          " --method percentile --percentile 99.9 --threads 1 -o " + local);
   if (r.exit_code != 0) return Internal("mixq calibrate failed: " + r.out);
   return LoadCalibration(local);
-}
-
-// Polls `done` every 100 ms for up to `seconds`; its last answer.
-bool WaitFor(const std::function<bool()>& done, int seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  return true;
 }
 
 bool SameQuantParams(const QuantParams& a, const QuantParams& b) {

@@ -33,6 +33,8 @@ namespace {
 namespace fs = std::filesystem;
 using mixq_test::MixqResult;
 using mixq_test::RunMixq;
+using mixq_test::TasksRunNow;
+using mixq_test::WaitFor;
 
 const std::string kSrc = MIXQ_SOURCE_DIR;
 const std::string kModel = kSrc + "/models/fm_mobilenet.onnx";
@@ -77,23 +79,6 @@ StatusOr<int64_t> Count(SqliteDb* db, const std::string& sql, int64_t arg) {
 const std::string kBin = std::string(MIXQ_BINARY_DIR) + "/bin";
 
 using mixq_test::Process;
-
-// Polls `done` every 100 ms for up to `seconds`; its last answer.
-bool WaitFor(const std::function<bool()>& done, int seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  return true;
-}
-
-// "N sub-jobs, T tasks, P run now" from the run's output: P.
-int64_t TasksRunNow(const std::string& out) {
-  std::smatch m;
-  if (!std::regex_search(out, m, std::regex("(\\d+) run now"))) return -1;
-  return std::stoll(m[1].str());
-}
 
 TEST(Distributed, SearchJobMatchesLocalSearchAndResumesFromTheDb) {
   const std::string dir = ::testing::TempDir() + "/dsearch_" + std::to_string(getpid());

@@ -5,7 +5,9 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <cstdint>
 #include <cstdio>
+#include <regex>
 #include <string>
 
 namespace mixq_test {
@@ -34,6 +36,13 @@ inline int CountLines(const std::string& s) {
   int n = 0;
   for (char c : s) n += c == '\n';
   return n;
+}
+
+// "N sub-jobs, T tasks, P run now" from a run's output: P (-1 if absent).
+inline int64_t TasksRunNow(const std::string& out) {
+  std::smatch m;
+  if (!std::regex_search(out, m, std::regex("(\\d+) run now"))) return -1;
+  return std::stoll(m[1].str());
 }
 
 }  // namespace mixq_test
