@@ -171,7 +171,7 @@ class JobParser : public YamlFields {
     }
     if (root["benchmark"]) {
       const YAML::Node b = root["benchmark"];
-      MIXQ_RETURN_IF_ERROR(CheckKeys(b, "benchmark.", {"batches", "seconds"}));
+      MIXQ_RETURN_IF_ERROR(CheckKeys(b, "benchmark.", {"batches", "seconds", "round"}));
       if (b["batches"]) {
         job.bench_batches.clear();
         const YAML::Node list = b["batches"];
@@ -185,6 +185,9 @@ class JobParser : public YamlFields {
       if (b["seconds"]) {
         MIXQ_ASSIGN_OR_RETURN(job.bench_seconds, Number(b["seconds"], "benchmark.seconds"));
         if (!(job.bench_seconds > 0)) return Error("'benchmark.seconds' must be > 0");
+      }
+      if (b["round"]) {
+        MIXQ_ASSIGN_OR_RETURN(job.bench_round, Int(b["round"], "benchmark.round", 0));
       }
     }
     if (root["seven_bit"]) {

@@ -56,6 +56,10 @@ struct JobSpec {
   // benchmark: batch sizes (empty: no speed tasks) and timed seconds each.
   std::vector<int64_t> bench_batches = {1, 16};
   double bench_seconds = 1.0;
+  // benchmark.round: a repeat of the same benchmarks, timed again (round 0
+  // is the first measurement; round r > 0 has its own task keys), so that a
+  // search can measure rivals head to head instead of reusing old timings.
+  int64_t bench_round = 0;
   // profile: true: one profile task (per-layer FP32/INT8 times at batch 1)
   // per non-fp32 config and hardware entry.
   bool profile = false;

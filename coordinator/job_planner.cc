@@ -214,8 +214,11 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
       }
       for (int64_t batch : job.bench_batches) {
         PlannedTask t;
-        t.id =
-            Key({"benchmark", model.sha256(), std::to_string(batch), config.sha256, quant_key, hw});
+        std::vector<std::string> key = {"benchmark",   model.sha256(), std::to_string(batch),
+                                        config.sha256, quant_key,      hw};
+        // Round 0 keeps the key benchmarks had before rounds existed.
+        if (job.bench_round > 0) key.push_back("round=" + std::to_string(job.bench_round));
+        t.id = Key(key);
         t.kind = "benchmark";
         t.model_id = model_id;
         t.config_id = config_id;

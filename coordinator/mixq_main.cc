@@ -208,8 +208,11 @@ int Search(const std::vector<std::string>& args) {
       "speed_aware: configs verified per round")(
       "min-gain", po::value<double>(&o.min_gain)->default_value(0.05),
       "speed_aware: verify a config only if predicted this fraction faster than the best "
-      "verified")("reference-int8", po::bool_switch(&o.reference_int8),
-                  "speed_aware: evaluate all-INT8 in full even when not needed (for the summary)")(
+      "verified")("confirm-rounds", po::value<int>(&o.confirm_rounds)->default_value(3),
+                  "head-to-head rounds at the end: the answer, its close rivals, FP32 and "
+                  "all-INT8 benchmarked again together (0 = none)")(
+      "reference-int8", po::bool_switch(&o.reference_int8),
+      "speed_aware: evaluate all-INT8 in full even when not needed (for the summary)")(
       "output,o", po::value<std::string>(&o.output), "output folder (summary, config, QDQ)")(
       "json", po::bool_switch(&o.json), "print one JSON object");
   AddEngineOptions(&desc, &o.engine);

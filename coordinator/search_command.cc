@@ -57,6 +57,12 @@ nlohmann::json OutcomeJson(const SearchSpace& space, const SearchOutcome& o, dou
 Status RunSearchCommand(const SearchCommandOptions& options, std::ostream& out) {
   if (options.engine.threads < 0) return InvalidArgument("--threads must be >= 0");
   if (!options.engine.max_isa.empty()) MIXQ_RETURN_IF_ERROR(SetMaxIsa(options.engine.max_isa));
+  if (!(options.min_gain >= 0.0 && options.min_gain < 1.0)) {
+    return InvalidArgument("--min-gain must be in [0, 1) (a fraction of the time)");
+  }
+  if (options.confirm_rounds < 0 || options.confirm_rounds > 15) {
+    return InvalidArgument("--confirm-rounds must be in [0, 15]");
+  }
   if (options.budgets.empty()) return InvalidArgument("--budget needs at least one value");
   for (double b : options.budgets) {
     if (!(b >= 0.0)) return InvalidArgument("--budget values must be >= 0 (accuracy points)");
@@ -123,6 +129,7 @@ Status RunSearchCommand(const SearchCommandOptions& options, std::ostream& out) 
   settings.parallel = options.parallel;
   settings.reference_int8 = options.reference_int8;
   settings.min_gain = options.min_gain;
+  settings.confirm_rounds = options.confirm_rounds;
   StepObserver observer = [&](const SearchStep& step, const SearchOutcome& so_far) {
     if (step.kind != "full" && step.kind != "answer") return;
     std::string line = step.kind + " #" + std::to_string(so_far.full_evaluations) + ": " +

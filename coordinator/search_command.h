@@ -33,6 +33,7 @@ struct SearchCommandOptions {
   int parallel = 1;
   bool reference_int8 = false;
   double min_gain = 0.05;
+  int confirm_rounds = 3;
   std::string output;  // output folder ("" = none)
   bool json = false;
   EngineOptions engine;

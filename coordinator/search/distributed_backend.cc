@@ -89,6 +89,7 @@ StatusOr<int64_t> DistributedBackend::Run(const SubJob& sub) {
   if (sub.benchmark) y << options_.batch;
   y << YAML::EndSeq;
   y << YAML::Key << "seconds" << YAML::Value << options_.bench_seconds;
+  if (sub.bench_round > 0) y << YAML::Key << "round" << YAML::Value << sub.bench_round;
   y << YAML::EndMap;
   y << YAML::Key << "profile" << YAML::Value << sub.profile;
   if (sub.profile) y << YAML::Key << "profile_batch" << YAML::Value << options_.batch;
@@ -216,13 +217,15 @@ StatusOr<std::vector<double>> DistributedBackend::EvaluateRanking(const std::vec
   return Accuracies(masks, options_.eval_begin, options_.ranking_count, "ranking");
 }
 
-StatusOr<std::vector<double>> DistributedBackend::Benchmark(const std::vector<Mask>& masks) {
+StatusOr<std::vector<double>> DistributedBackend::Benchmark(const std::vector<Mask>& masks,
+                                                            int round) {
   SubJob sub;
   sub.kind = "benchmark";
   sub.masks = masks;
   sub.begin = options_.eval_begin;
   sub.count = 0;
   sub.benchmark = true;
+  sub.bench_round = round;
   MIXQ_ASSIGN_OR_RETURN(int64_t job_id, Run(sub));
   MIXQ_ASSIGN_OR_RETURN(
       auto stmt, store_->db().Prepare(
@@ -246,7 +249,8 @@ StatusOr<std::vector<double>> DistributedBackend::Benchmark(const std::vector<Ma
     out.push_back(it->second);
   }
   if (options_.progress) {
-    options_.progress("benchmark: " + std::to_string(masks.size()) + " config(s), sub-job " +
+    options_.progress("benchmark" + (round > 0 ? " round " + std::to_string(round) : "") + ": " +
+                      std::to_string(masks.size()) + " config(s), sub-job " +
                       std::to_string(job_id));
   }
   return out;

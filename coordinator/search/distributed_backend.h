@@ -67,7 +67,7 @@ class DistributedBackend final : public SearchBackend {
 
   StatusOr<std::vector<double>> EvaluateFull(const std::vector<Mask>& masks) override;
   StatusOr<std::vector<double>> EvaluateRanking(const std::vector<Mask>& masks) override;
-  StatusOr<std::vector<double>> Benchmark(const std::vector<Mask>& masks) override;
+  StatusOr<std::vector<double>> Benchmark(const std::vector<Mask>& masks, int round) override;
   StatusOr<ProfileData> Profile() override;
 
   // Calibrates the model on the workers (any class: one calibration serves
@@ -92,6 +92,7 @@ class DistributedBackend final : public SearchBackend {
     int64_t begin = 0;
     int64_t count = 0;  // 0: no evaluate tasks
     bool benchmark = false;
+    int bench_round = 0;
     bool profile = false;
   };
   // Submits the evaluate sub-job, waits for it to end; its job id.

@@ -92,7 +92,9 @@ StatusOr<std::vector<double>> LocalBackend::EvaluateRanking(const std::vector<Ma
   return out;
 }
 
-StatusOr<std::vector<double>> LocalBackend::Benchmark(const std::vector<Mask>& masks) {
+// Nothing is memoized here, so every round measures anew.
+StatusOr<std::vector<double>> LocalBackend::Benchmark(const std::vector<Mask>& masks,
+                                                      int /*round*/) {
   std::vector<double> out;
   for (const Mask& m : masks) {
     BenchOptions bench;

@@ -42,7 +42,7 @@ class LocalBackend final : public SearchBackend {
 
   StatusOr<std::vector<double>> EvaluateFull(const std::vector<Mask>& masks) override;
   StatusOr<std::vector<double>> EvaluateRanking(const std::vector<Mask>& masks) override;
-  StatusOr<std::vector<double>> Benchmark(const std::vector<Mask>& masks) override;
+  StatusOr<std::vector<double>> Benchmark(const std::vector<Mask>& masks, int round) override;
   StatusOr<ProfileData> Profile() override;
 
  private:

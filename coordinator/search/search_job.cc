@@ -498,6 +498,7 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
     settings.exhaustive_benchmarks = spec.exhaustive_benchmarks;
     settings.reference_int8 = spec.reference_int8;
     settings.min_gain = spec.min_gain;
+    settings.confirm_rounds = spec.confirm_rounds;
 
     // outcomes[budget index] = one HardwareOutcome per class, and the index
     // of the calibration its answer uses.

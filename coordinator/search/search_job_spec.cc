@@ -218,9 +218,9 @@ class SearchParser : public YamlFields {
   Status ParseStrategy(SearchJobSpec* s) const {
     if (Has("strategy")) {
       MIXQ_ASSIGN_OR_RETURN(YAML::Node strategy, Section("strategy"));
-      MIXQ_RETURN_IF_ERROR(
-          CheckKeys(strategy, "strategy.",
-                    {"name", "parallel", "exhaustive_benchmarks", "reference_int8", "min_gain"}));
+      MIXQ_RETURN_IF_ERROR(CheckKeys(strategy, "strategy.",
+                                     {"name", "parallel", "exhaustive_benchmarks", "reference_int8",
+                                      "min_gain", "confirm_rounds"}));
       if (strategy["name"]) {
         MIXQ_ASSIGN_OR_RETURN(s->strategy, String(strategy["name"], "strategy.name"));
       }
@@ -239,6 +239,12 @@ class SearchParser : public YamlFields {
         if (!(s->min_gain >= 0.0 && s->min_gain < 1.0)) {
           return Error("'strategy.min_gain' must be in [0, 1) (a fraction of the time)");
         }
+      }
+      if (strategy["confirm_rounds"]) {
+        MIXQ_ASSIGN_OR_RETURN(int64_t r,
+                              Int(strategy["confirm_rounds"], "strategy.confirm_rounds", 0));
+        if (r > 15) return Error("'strategy.confirm_rounds' must be <= 15");
+        s->confirm_rounds = static_cast<int>(r);
       }
       if (strategy["reference_int8"]) {
         MIXQ_ASSIGN_OR_RETURN(s->reference_int8,

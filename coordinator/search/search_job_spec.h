@@ -43,6 +43,7 @@ struct SearchJobSpec {
   int exhaustive_benchmarks = 0;
   bool reference_int8 = false;
   double min_gain = 0.05;
+  int confirm_rounds = 3;  // strategy.confirm_rounds (SearchSettings)
   int max_full_evaluations = 40;
   double max_seconds = 0.0;  // 0 = no limit
   std::string output;        // resolved; "" = <db dir>/search-<job id>

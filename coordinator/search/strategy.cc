@@ -91,7 +91,7 @@ class SearchRun {
       }
     }
     if (todo.empty()) return Status::Ok();
-    MIXQ_ASSIGN_OR_RETURN(std::vector<double> ms, backend_->Benchmark(todo));
+    MIXQ_ASSIGN_OR_RETURN(std::vector<double> ms, backend_->Benchmark(todo, 0));
     if (ms.size() != todo.size()) return Internal("backend returned the wrong number of results");
     for (size_t k = 0; k < todo.size(); ++k) {
       bench_[todo[k]] = ms[k];
@@ -111,6 +111,23 @@ class SearchRun {
     return Status::Ok();
   }
   double BenchMs(const Mask& m) const { return bench_.at(m); }
+  // `masks` (benchmarked) timed again in rounds 1..confirm_rounds; SteadyMs
+  // is then the median with the first timing, steadier than one timing when
+  // a search weighs a further full evaluation against it.
+  Status SteadyBench(const std::vector<Mask>& masks) {
+    if (settings_.confirm_rounds == 0 || masks.empty()) return Status::Ok();
+    MIXQ_ASSIGN_OR_RETURN(auto median, Rounds(masks, 1, "verified within budget", true));
+    for (const auto& [mask, ms] : median) steady_[mask] = ms;
+    return Status::Ok();
+  }
+  // The largest spread (max - min over the median) of one config's timings
+  // across rounds so far: how much two timings of the same config differ on
+  // this class, which a predicted gain must exceed to be worth verifying.
+  double TimingSpread() const { return spread_; }
+  double SteadyMs(const Mask& m) const {
+    auto it = steady_.find(m);
+    return it != steady_.end() ? it->second : bench_.at(m);
+  }
   bool HasBench(const Mask& m) const { return bench_.count(m) != 0; }
   const std::map<Mask, double>& benched() const { return bench_; }
 
@@ -148,14 +165,92 @@ class SearchRun {
     outcome_.int8_ms = int8_ms;
   }
 
-  // Ends the run with `chosen` (benchmarked if it was not yet).
-  StatusOr<SearchOutcome> Finish(const Mask& chosen, bool met, const std::string& verdict) {
+  // Each contender benchmarked again in settings_.confirm_rounds rounds
+  // (backend rounds first_round, first_round + 1, ...), all of them in every
+  // round, in reverse order every other round so that a drift in machine
+  // load hits all alike; their medians over the rounds (and round 0 when
+  // `with_first`).
+  StatusOr<std::map<Mask, double>> Rounds(const std::vector<Mask>& contenders, int first_round,
+                                          const std::string& reason, bool with_first) {
+    const int rounds = settings_.confirm_rounds;
+    std::map<Mask, std::vector<double>> times;
+    if (with_first) {
+      for (const Mask& m : contenders) times[m].push_back(bench_.at(m));
+    }
+    for (int r = 1; r <= rounds; ++r) {
+      std::vector<Mask> order = contenders;
+      if (r % 2 == 0) std::reverse(order.begin(), order.end());
+      MIXQ_ASSIGN_OR_RETURN(std::vector<double> ms,
+                            backend_->Benchmark(order, first_round + r - 1));
+      if (ms.size() != order.size())
+        return Internal("backend returned the wrong number of results");
+      for (size_t k = 0; k < order.size(); ++k) {
+        times[order[k]].push_back(ms[k]);
+        ++outcome_.benchmarks;
+        SearchStep step;
+        step.kind = "benchmark";
+        step.mask = order[k];
+        step.reason = reason + ", round " + std::to_string(r) + " of " + std::to_string(rounds);
+        if (HasFull(order[k])) {
+          step.accuracy = full_[order[k]];
+          step.drop = Drop(step.accuracy);
+        }
+        step.ms = ms[k];
+        Emit(step);
+      }
+    }
+    std::map<Mask, double> median;
+    for (auto& [mask, v] : times) {
+      std::sort(v.begin(), v.end());
+      const size_t n = v.size();
+      median[mask] = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+      if (median[mask] > 0.0) spread_ = std::max(spread_, (v.back() - v.front()) / median[mask]);
+    }
+    return median;
+  }
+
+  // Ends the run with `chosen` (benchmarked if it was not yet). With
+  // head-to-head rounds, `rivals` (feasible, benchmarked) within
+  // kRivalMargin of its first timing meet it and FP32 and all-INT8 in the
+  // same rounds; the fastest median among them is the answer, and the
+  // reported times are those medians.
+  StatusOr<SearchOutcome> Finish(Mask chosen, bool met, const std::string& verdict,
+                                 std::vector<Mask> rivals = {}) {
     MIXQ_RETURN_IF_ERROR(Bench({chosen}, "the answer's speed"));
+    outcome_.chosen_ms = bench_.at(chosen);
+    if (settings_.confirm_rounds > 0) {
+      std::sort(rivals.begin(), rivals.end(),
+                [&](const Mask& a, const Mask& b) { return SteadyMs(a) < SteadyMs(b); });
+      std::vector<Mask> field = {chosen};
+      for (const Mask& m : rivals) {
+        if (static_cast<int>(field.size()) > kMaxRivals) break;
+        if (m == chosen || SteadyMs(m) > SteadyMs(chosen) * (1.0 + kRivalMargin)) continue;
+        field.push_back(m);
+      }
+      std::vector<Mask> contenders = field;
+      const Mask fp32 = space_.AllFp32(), int8 = space_.AllInt8();
+      for (const Mask& ref : {fp32, int8}) {
+        if (HasBench(ref) &&
+            std::find(contenders.begin(), contenders.end(), ref) == contenders.end()) {
+          contenders.push_back(ref);
+        }
+      }
+      // Rounds after those SteadyBench may have used.
+      MIXQ_ASSIGN_OR_RETURN(auto median, Rounds(contenders, settings_.confirm_rounds + 1,
+                                                "head to head with the answer", false));
+      if (met) {
+        for (const Mask& m : field) {
+          if (median.at(m) < median.at(chosen)) chosen = m;
+        }
+      }
+      outcome_.chosen_ms = median.at(chosen);
+      if (median.count(fp32)) outcome_.fp32_ms = median.at(fp32);
+      if (median.count(int8)) outcome_.int8_ms = median.at(int8);
+    }
     outcome_.met = met;
     outcome_.verdict = verdict;
     outcome_.chosen = chosen;
     outcome_.chosen_accuracy = full_.at(chosen);
-    outcome_.chosen_ms = bench_.at(chosen);
     SearchStep step;
     step.kind = "answer";
     step.mask = chosen;
@@ -205,7 +300,9 @@ class SearchRun {
   StepObserver observer_;
   SearchOutcome outcome_;
   std::map<Mask, double> full_;
-  std::map<Mask, double> bench_;
+  std::map<Mask, double> bench_;   // first timings (round 0)
+  std::map<Mask, double> steady_;  // SteadyBench's medians
+  double spread_ = 0.0;
 };
 
 // Ranks the INT8 layers of `current`: the ranking-subset accuracy of
@@ -347,7 +444,7 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
     double best = std::numeric_limits<double>::infinity();
     for (const auto& [mask, acc] : run->full()) {
       if (run->Drop(acc) <= budget && run->HasBench(mask))
-        best = std::min(best, run->BenchMs(mask));
+        best = std::min(best, run->SteadyMs(mask));
     }
     return best;
   };
@@ -367,17 +464,21 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
       drop.Learn(batch[k], measured);
       if (measured <= budget) fits.push_back(batch[k]);
     }
-    // Measured at once: the next candidates must beat its real speed.
-    return run->Bench(fits, "verified within budget", &speed);
+    // Measured at once, in several rounds: the next candidates must beat its
+    // real speed, and one noisy timing would buy a full evaluation.
+    MIXQ_RETURN_IF_ERROR(run->Bench(fits, "verified within budget", &speed));
+    return run->SteadyBench(fits);
   };
   const auto per_round = [&] { return std::min(run->settings().parallel, run->RemainingFull()); };
   bool refined = false;
   while (run->RemainingFull() > 0) {
     std::vector<Mask> pool = ProposeCandidates(space, speed, drop, budget);
     // Worth a full evaluation only if expected faster than the fastest
-    // measured config within budget by more than min_gain: smaller gains are
-    // within what the prediction and a benchmark resolve.
-    const double worth = best_measured_ms() * (1.0 - run->settings().min_gain);
+    // measured config within budget by more than min_gain, and by more than
+    // the same config's timings have spread across rounds: smaller gains are
+    // within what the prediction and a benchmark resolve on this class.
+    const double gain = std::min(0.5, std::max(run->settings().min_gain, run->TimingSpread()));
+    const double worth = best_measured_ms() * (1.0 - gain);
     std::vector<Mask> batch;
     for (const Mask& m : pool) {
       if (run->HasFull(m) || expected_ms(m) >= worth) continue;
@@ -432,9 +533,9 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
   MIXQ_RETURN_IF_ERROR(run->Bench(feasible, "verified within budget", &speed));  // none left
   Mask chosen = feasible.front();
   for (const Mask& m : feasible) {
-    if (run->BenchMs(m) < run->BenchMs(chosen)) chosen = m;
+    if (run->SteadyMs(m) < run->SteadyMs(chosen)) chosen = m;
   }
-  return run->Finish(chosen, true, "fastest measured config within budget");
+  return run->Finish(chosen, true, "fastest measured config within budget", feasible);
 }
 
 StatusOr<SearchOutcome> Exhaustive(SearchRun* run) {
@@ -470,7 +571,7 @@ StatusOr<SearchOutcome> Exhaustive(SearchRun* run) {
   for (const Mask& m : feasible) {
     if (run->BenchMs(m) < run->BenchMs(chosen)) chosen = m;
   }
-  return run->Finish(chosen, true, "fastest measured of all configs within budget");
+  return run->Finish(chosen, true, "fastest measured of all configs within budget", feasible);
 }
 
 // Answers repeated requests from memory; forwards the rest in one batch.
@@ -488,10 +589,11 @@ class MemoBackend final : public SearchBackend {
         masks, &ranking_, [&](const std::vector<Mask>& m) { return inner_->EvaluateRanking(m); },
         &unused);
   }
-  StatusOr<std::vector<double>> Benchmark(const std::vector<Mask>& masks) override {
+  StatusOr<std::vector<double>> Benchmark(const std::vector<Mask>& masks, int round) override {
     int unused = 0;
     return Memo(
-        masks, &bench_, [&](const std::vector<Mask>& m) { return inner_->Benchmark(m); }, &unused);
+        masks, &bench_[round],
+        [&](const std::vector<Mask>& m) { return inner_->Benchmark(m, round); }, &unused);
   }
   StatusOr<ProfileData> Profile() override {
     if (!profile_) {
@@ -526,7 +628,8 @@ class MemoBackend final : public SearchBackend {
   }
 
   SearchBackend* inner_;
-  std::map<Mask, double> full_, ranking_, bench_;
+  std::map<Mask, double> full_, ranking_;
+  std::map<int, std::map<Mask, double>> bench_;  // per round
   std::unique_ptr<ProfileData> profile_;
   int new_full_ = 0;
 };

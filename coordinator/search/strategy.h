@@ -21,13 +21,20 @@
 //                   min_gain (then, once, it tries the one-layer flips of
 //                   that config that are over budget by less than the drop
 //                   model's largest over-prediction). The verified
-//                   feasible configs are benchmarked; the fastest measured
-//                   one is the answer. The configs accuracy_aware would try
-//                   are among its candidates.
+//                   feasible configs are benchmarked (in confirm_rounds
+//                   rounds; a gain smaller than the spread of those
+//                   timings is not worth a full evaluation either); the
+//                   fastest measured one is the answer. The configs
+//                   accuracy_aware would try are among its candidates.
 //   pareto          speed_aware for a list of budgets in one job (RunPareto).
 //   exhaustive      every config (at most 12 layers) evaluated in full; the
 //                   feasible ones benchmarked in order of predicted speed
 //                   (all of them, or the first `exhaustive_benchmarks`).
+//
+// Every strategy ends head to head (SearchSettings::confirm_rounds): the
+// answer, its close feasible rivals, FP32 and all-INT8 benchmarked again in
+// the same rounds, the fastest median winning, so that reported speed-ups do
+// not compare timings taken minutes apart.
 //
 // The backend memoizes (a result DB), so a stopped search run again replays
 // its finished measurements for free and resumes where it stopped. A strategy
@@ -57,8 +64,10 @@ class SearchBackend {
   // Accuracy in percent on the ranking subset.
   virtual StatusOr<std::vector<double>> EvaluateRanking(const std::vector<Mask>& masks) = 0;
   // Milliseconds per batch of the objective (batch B for throughput, 1 for
-  // latency): lower is faster.
-  virtual StatusOr<std::vector<double>> Benchmark(const std::vector<Mask>& masks) = 0;
+  // latency): lower is faster. Round 0 is a config's first measurement;
+  // round r > 0 times it again (a memoizing backend keeps each round apart),
+  // so that rivals measured in one round meet the same machine load.
+  virtual StatusOr<std::vector<double>> Benchmark(const std::vector<Mask>& masks, int round) = 0;
   virtual StatusOr<ProfileData> Profile() = 0;
 };
 
@@ -73,7 +82,18 @@ struct SearchSettings {
   // speed_aware: verify another config only if it is predicted faster than
   // the fastest verified one by more than this fraction.
   double min_gain = 0.05;
+  // Head-to-head rounds at the end (0 = none): the answer, its feasible
+  // rivals within kRivalMargin of its first timing, FP32 and all-INT8 are
+  // benchmarked again, all of them in each round; each one's speed is its
+  // median over the rounds, and the fastest feasible median is the answer.
+  int confirm_rounds = 3;
 };
+
+// A feasible config whose first timing is within this fraction of the
+// answer's meets it head to head (one-second timings taken minutes apart on
+// a shared machine differ by more than that); at most kMaxRivals of them.
+constexpr double kRivalMargin = 0.2;
+constexpr int kMaxRivals = 3;
 
 // One measurement or decision, as the DB's search_steps rows hold them.
 struct SearchStep {
@@ -93,6 +113,7 @@ struct SearchOutcome {
   Mask chosen;
   // int8_accuracy is NaN when speed_aware never evaluated all-INT8 in full.
   double fp32_accuracy = 0, int8_accuracy = 0, chosen_accuracy = 0;
+  // Medians of the head-to-head rounds (first timings when there are none).
   double fp32_ms = 0, int8_ms = 0, chosen_ms = 0;
   int full_evaluations = 0;
   int ranking_evaluations = 0;

@@ -9,7 +9,7 @@ TEST(JobSpec, ParsesEvaluateJobAndResolvesPaths) {
   StatusOr<JobSpec> job = ParseJobSpec(
       "name: j\nmodel: m.onnx\n"
       "data: {evaluation: {dataset: d.yaml, shard_size: 250, count: 2000}}\n"
-      "benchmark: {batches: [1, 8], seconds: 0.5}\n"
+      "benchmark: {batches: [1, 8], seconds: 0.5, round: 2}\n"
       "budget: {max_drop: 0.3}\n",
       "/base", "j.yaml");
   ASSERT_TRUE(job.ok()) << job.status().message();
@@ -20,6 +20,7 @@ TEST(JobSpec, ParsesEvaluateJobAndResolvesPaths) {
   EXPECT_EQ(job->count, 2000);
   EXPECT_EQ(job->bench_batches, (std::vector<int64_t>{1, 8}));
   EXPECT_DOUBLE_EQ(job->bench_seconds, 0.5);
+  EXPECT_EQ(job->bench_round, 2);
   EXPECT_EQ(job->configs, std::vector<std::string>{"fp32"});
   EXPECT_EQ(job->hardware, std::vector<std::string>{"any"});
   EXPECT_EQ(job->search.count("budget"), 1u);

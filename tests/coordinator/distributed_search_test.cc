@@ -149,6 +149,39 @@ TEST(Distributed, SearchJobMatchesLocalSearchAndResumesFromTheDb) {
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(*state, 1);
 
+  // The answer met FP32 and all-INT8 head to head: three more benchmark
+  // tasks of the chosen config (their own keys, not the first timing
+  // reused), and the reported time is the median of those three.
+  {
+    auto tasks = (*db)->Prepare(
+        "SELECT COUNT(DISTINCT t.id) FROM jobs j JOIN job_tasks jt ON jt.job_id = j.id JOIN tasks "
+        "t "
+        "ON t.id = jt.task_id JOIN configs c ON c.id = t.config_id WHERE j.parent_job_id = ? AND "
+        "t.kind = 'benchmark' AND c.json = ?");
+    ASSERT_TRUE(tasks.ok());
+    (*tasks)->Bind(1, row.job_id).Bind(2, row.config_json);
+    ASSERT_TRUE((*tasks)->Step().ok());
+    EXPECT_EQ((*tasks)->Int(0), 4);
+    auto steps = (*db)->Prepare(
+        "SELECT s.ms FROM search_steps s JOIN configs c ON c.id = s.config_id WHERE s.job_id = ? "
+        "AND c.json = ? AND s.reason LIKE 'head to head%' ORDER BY s.ms");
+    ASSERT_TRUE(steps.ok());
+    (*steps)->Bind(1, row.job_id).Bind(2, row.config_json);
+    std::vector<double> ms;
+    while (true) {
+      StatusOr<bool> more = (*steps)->Step();
+      ASSERT_TRUE(more.ok());
+      if (!*more) break;
+      ms.push_back((*steps)->Real(0));
+    }
+    ASSERT_EQ(ms.size(), 3u);
+    auto chosen = (*db)->Prepare("SELECT chosen_ms FROM search_results WHERE job_id = ?");
+    ASSERT_TRUE(chosen.ok());
+    (*chosen)->Bind(1, row.job_id);
+    ASSERT_TRUE((*chosen)->Step().ok());
+    EXPECT_DOUBLE_EQ((*chosen)->Real(0), ms[1]);
+  }
+
   for (const char* file :
        {"summary.txt", "summary.md", "calibration.json", "model.qdq.onnx", "config-any.json"}) {
     EXPECT_TRUE(fs::exists(dir + "/out/" + file)) << file;

@@ -84,7 +84,9 @@ TEST(SearchCli, BadArgumentsAreRefusedWithOneLine) {
            "--budget -1 --calibration-dataset " + kTrain,
            std::string("--budget 0.3"),  // neither calibration option
            "--budget 0.3 --calibration-dataset " + kTrain + " --strategy random",
-           "--budget 0.3 --calibration-dataset " + kTrain + " --metric top3"}) {
+           "--budget 0.3 --calibration-dataset " + kTrain + " --metric top3",
+           "--budget 0.3 --calibration-dataset " + kTrain + " --min-gain 1.5",
+           "--budget 0.3 --calibration-dataset " + kTrain + " --confirm-rounds 20"}) {
     MixqResult r =
         RunMixq("search --model " + kModel + " --dataset " + kTest + " --count 100 " + args);
     EXPECT_NE(r.exit_code, 0) << args;

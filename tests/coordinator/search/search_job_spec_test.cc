@@ -23,7 +23,8 @@ metric: top5
 budget: {max_drop: 0.5, relative: true}
 objective: {measure: throughput, batch: 8}
 hardware: [avx2]
-strategy: {name: accuracy_aware, parallel: 3, reference_int8: true, min_gain: 0.02}
+strategy: {name: accuracy_aware, parallel: 3, reference_int8: true, min_gain: 0.02,
+           confirm_rounds: 5}
 limits: {max_full_evaluations: 12, max_seconds: 600}
 output: out
 )";
@@ -61,6 +62,7 @@ TEST(SearchJobSpec, ReadsEverySection) {
   EXPECT_EQ(s->parallel, 3);
   EXPECT_TRUE(s->reference_int8);
   EXPECT_DOUBLE_EQ(s->min_gain, 0.02);
+  EXPECT_EQ(s->confirm_rounds, 5);
   EXPECT_EQ(s->max_full_evaluations, 12);
   EXPECT_DOUBLE_EQ(s->max_seconds, 600);
   EXPECT_EQ(s->output, "/jobs/out");
@@ -140,6 +142,8 @@ TEST(SearchJobSpec, RefusesUnknownKeysAndImpossibleValuesByPath) {
       {"strategy: {name: speed_aware, paralel: 2}\n", "strategy.paralel"},
       {"strategy: {name: speed_aware, reference_int8: sometimes}\n", "strategy.reference_int8"},
       {"strategy: {name: speed_aware, min_gain: 1.5}\n", "strategy.min_gain"},
+      {"strategy: {name: speed_aware, confirm_rounds: 20}\n", "strategy.confirm_rounds"},
+      {"strategy: {name: speed_aware, confirm_rounds: -1}\n", "strategy.confirm_rounds"},
       {"limits: {max_full_evaluations: 1}\n", "limits.max_full_evaluations"},
       {"limits: {max_seconds: 0}\n", "limits.max_seconds"},
       {"limits: {max_minutes: 5}\n", "limits.max_minutes"},
