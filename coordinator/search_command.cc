@@ -200,8 +200,7 @@ Status RunSearchCommand(const SearchCommandOptions& options, std::ostream& out) 
     out << "\nbudget " << Fixed(budgets[i], 2) << " points: " << outcomes[i].verdict << "\n";
     out << RenderTable(SearchSummaryTable(space, {{hardware, outcomes[i]}}), TableFormat::kTable,
                        TerminalWidth());
-    out << outcomes[i].full_evaluations << " full evaluations, " << outcomes[i].ranking_evaluations
-        << " ranking, " << outcomes[i].benchmarks << " benchmarks\n";
+    out << VerdictLine({hardware, outcomes[i]}) << "\n";
   }
   out << "wall time " << Fixed(seconds, 1) << " s";
   if (!options.output.empty()) out << "; outputs in " << options.output;

@@ -604,9 +604,7 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
     for (size_t i = 0; i < outcomes.size(); ++i) {
       out << "\nbudget " << Fixed(budgets[i], 2) << " points:\n";
       for (const HardwareOutcome& h : outcomes[i]) {
-        out << "  " << h.hardware << ": " << h.outcome.verdict << " (" << h.outcome.full_evaluations
-            << " full evaluations, " << h.outcome.ranking_evaluations << " ranking, "
-            << h.outcome.benchmarks << " benchmarks)\n";
+        out << "  " << VerdictLine(h) << "\n";
       }
       out << RenderTable(SearchSummaryTable(space, outcomes[i]), TableFormat::kTable,
                          TerminalWidth());

@@ -64,6 +64,22 @@ Table SearchSummaryTable(const SearchSpace& space, const std::vector<HardwareOut
   return t;
 }
 
+std::string VerdictLine(const HardwareOutcome& h) {
+  const SearchOutcome& o = h.outcome;
+  std::string line = h.hardware + ": " + o.verdict + " (" + std::to_string(o.full_evaluations) +
+                     " full evaluations, " + std::to_string(o.ranking_evaluations) + " ranking, " +
+                     std::to_string(o.benchmarks) + " benchmarks)";
+  if (std::isnan(o.int8_accuracy)) {
+    line +=
+        "; all-INT8 not evaluated in full: the search did not need it "
+        "(strategy.reference_int8: true adds it)";
+  }
+  line += o.timing_rounds > 0 ? "; ms/batch: medians of " + std::to_string(o.timing_rounds) +
+                                    " head-to-head benchmark rounds"
+                              : "; ms/batch: one benchmark each";
+  return line;
+}
+
 StatusOr<std::vector<std::string>> WriteSearchOutputs(
     const std::string& dir, const SearchSpace& space, const std::string& model_sha256,
     const std::vector<HardwareOutcome>& outcomes) {
@@ -75,15 +91,7 @@ StatusOr<std::vector<std::string>> WriteSearchOutputs(
   std::string text = RenderTable(table, TableFormat::kTable);
   std::string md = RenderTable(table, TableFormat::kMarkdown);
   for (const HardwareOutcome& h : outcomes) {
-    const std::string line = h.hardware + ": " + h.outcome.verdict + " (" +
-                             std::to_string(h.outcome.full_evaluations) + " full evaluations, " +
-                             std::to_string(h.outcome.ranking_evaluations) + " ranking, " +
-                             std::to_string(h.outcome.benchmarks) + " benchmarks)" +
-                             (std::isnan(h.outcome.int8_accuracy)
-                                  ? "; all-INT8 not evaluated in full: the search did not need it "
-                                    "(strategy.reference_int8: true adds it)"
-                                  : "") +
-                             "\n";
+    const std::string line = VerdictLine(h) + "\n";
     text += line;
     md += "\n- " + line;
     const std::string config_path = dir + "/config-" + Slug(h.hardware) + ".json";

@@ -25,6 +25,11 @@ struct HardwareOutcome {
 // top-1 %, drop (points), ms/batch, speed-up, FP32 layers.
 Table SearchSummaryTable(const SearchSpace& space, const std::vector<HardwareOutcome>& outcomes);
 
+// "<hardware>: <verdict> (N full evaluations, N ranking, N benchmarks)" and
+// what the table's numbers rest on (all-INT8 not evaluated in full; how
+// many head-to-head rounds the times are medians of). No newline.
+std::string VerdictLine(const HardwareOutcome& outcome);
+
 // The layers `mask` keeps in FP32, comma-separated ("-" when none).
 std::string Fp32Layers(const SearchSpace& space, const Mask& mask);
 

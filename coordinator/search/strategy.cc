@@ -244,6 +244,7 @@ class SearchRun {
         }
       }
       outcome_.chosen_ms = median.at(chosen);
+      outcome_.timing_rounds = settings_.confirm_rounds;
       if (median.count(fp32)) outcome_.fp32_ms = median.at(fp32);
       if (median.count(int8)) outcome_.int8_ms = median.at(int8);
     }

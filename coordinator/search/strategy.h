@@ -115,6 +115,7 @@ struct SearchOutcome {
   double fp32_accuracy = 0, int8_accuracy = 0, chosen_accuracy = 0;
   // Medians of the head-to-head rounds (first timings when there are none).
   double fp32_ms = 0, int8_ms = 0, chosen_ms = 0;
+  int timing_rounds = 0;  // head-to-head rounds behind those times; 0: none
   int full_evaluations = 0;
   int ranking_evaluations = 0;
   int benchmarks = 0;

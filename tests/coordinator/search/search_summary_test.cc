@@ -29,6 +29,7 @@ HardwareOutcome Outcome() {
   o.int8_ms = 5.0;
   o.chosen_ms = 6.25;
   o.full_evaluations = 4;
+  o.timing_rounds = 3;
   return h;
 }
 
@@ -68,6 +69,7 @@ TEST(SearchSummary, WritesSummaryAndChosenConfig) {
   s << summary.rdbuf();
   EXPECT_NE(s.str().find("fastest measured config within budget"), std::string::npos);
   EXPECT_NE(s.str().find("1.60"), std::string::npos);
+  EXPECT_NE(s.str().find("medians of 3 head-to-head benchmark rounds"), std::string::npos);
 }
 
 }  // namespace
