@@ -60,8 +60,9 @@ Status RunSearchCommand(const SearchCommandOptions& options, std::ostream& out) 
   if (!(options.min_gain >= 0.0 && options.min_gain < 1.0)) {
     return InvalidArgument("--min-gain must be in [0, 1) (a fraction of the time)");
   }
-  if (options.confirm_rounds < 0 || options.confirm_rounds > 15) {
-    return InvalidArgument("--confirm-rounds must be in [0, 15]");
+  if (options.confirm_rounds < 0 || options.confirm_rounds > kMaxConfirmRounds) {
+    return InvalidArgument("--confirm-rounds must be in [0, " + std::to_string(kMaxConfirmRounds) +
+                           "]");
   }
   if (options.budgets.empty()) return InvalidArgument("--budget needs at least one value");
   for (double b : options.budgets) {

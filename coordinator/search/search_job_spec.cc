@@ -243,7 +243,9 @@ class SearchParser : public YamlFields {
       if (strategy["confirm_rounds"]) {
         MIXQ_ASSIGN_OR_RETURN(int64_t r,
                               Int(strategy["confirm_rounds"], "strategy.confirm_rounds", 0));
-        if (r > 15) return Error("'strategy.confirm_rounds' must be <= 15");
+        if (r > kMaxConfirmRounds) {
+          return Error("'strategy.confirm_rounds' must be <= " + std::to_string(kMaxConfirmRounds));
+        }
         s->confirm_rounds = static_cast<int>(r);
       }
       if (strategy["reference_int8"]) {

@@ -95,18 +95,7 @@ class SearchRun {
     if (ms.size() != todo.size()) return Internal("backend returned the wrong number of results");
     for (size_t k = 0; k < todo.size(); ++k) {
       bench_[todo[k]] = ms[k];
-      ++outcome_.benchmarks;
-      SearchStep step;
-      step.kind = "benchmark";
-      step.mask = todo[k];
-      step.reason = reason;
-      if (speed) step.predicted_ms = speed->PredictMs(todo[k]);
-      if (HasFull(todo[k])) {
-        step.accuracy = full_[todo[k]];
-        step.drop = Drop(step.accuracy);
-      }
-      step.ms = ms[k];
-      Emit(step);
+      EmitBenchmark(todo[k], ms[k], reason, speed);
     }
     return Status::Ok();
   }
@@ -186,17 +175,8 @@ class SearchRun {
         return Internal("backend returned the wrong number of results");
       for (size_t k = 0; k < order.size(); ++k) {
         times[order[k]].push_back(ms[k]);
-        ++outcome_.benchmarks;
-        SearchStep step;
-        step.kind = "benchmark";
-        step.mask = order[k];
-        step.reason = reason + ", round " + std::to_string(r) + " of " + std::to_string(rounds);
-        if (HasFull(order[k])) {
-          step.accuracy = full_[order[k]];
-          step.drop = Drop(step.accuracy);
-        }
-        step.ms = ms[k];
-        Emit(step);
+        EmitBenchmark(order[k], ms[k],
+                      reason + ", round " + std::to_string(r) + " of " + std::to_string(rounds));
       }
     }
     std::map<Mask, double> median;
@@ -293,6 +273,22 @@ class SearchRun {
   void Emit(const SearchStep& step) {
     outcome_.steps.push_back(step);
     if (observer_) observer_(step, outcome_);
+  }
+  // A benchmark step (and its count), with the accuracy when known.
+  void EmitBenchmark(const Mask& mask, double ms, const std::string& reason,
+                     const SpeedModel* speed = nullptr) {
+    ++outcome_.benchmarks;
+    SearchStep step;
+    step.kind = "benchmark";
+    step.mask = mask;
+    step.reason = reason;
+    if (speed) step.predicted_ms = speed->PredictMs(mask);
+    if (HasFull(mask)) {
+      step.accuracy = full_.at(mask);
+      step.drop = Drop(step.accuracy);
+    }
+    step.ms = ms;
+    Emit(step);
   }
 
   const SearchSpace& space_;
@@ -649,6 +645,13 @@ StatusOr<SearchOutcome> RunStrategy(const std::string& strategy, const SearchSpa
   if (!(settings.max_drop >= 0.0)) return InvalidArgument("budget must be >= 0 points");
   if (settings.max_full_evaluations < 2) {
     return InvalidArgument("max_full_evaluations must be at least 2 (FP32 and all-INT8)");
+  }
+  if (!(settings.min_gain >= 0.0 && settings.min_gain < 1.0)) {
+    return InvalidArgument("min_gain must be in [0, 1) (a fraction of the time)");
+  }
+  if (settings.confirm_rounds < 0 || settings.confirm_rounds > kMaxConfirmRounds) {
+    return InvalidArgument("confirm_rounds must be in [0, " + std::to_string(kMaxConfirmRounds) +
+                           "]");
   }
   SearchRun run(space, settings, backend, observer);
   if (strategy == "accuracy_aware") return AccuracyAware(&run);

@@ -94,6 +94,7 @@ struct SearchSettings {
 // a shared machine differ by more than that); at most kMaxRivals of them.
 constexpr double kRivalMargin = 0.2;
 constexpr int kMaxRivals = 3;
+constexpr int kMaxConfirmRounds = 15;
 
 // One measurement or decision, as the DB's search_steps rows hold them.
 struct SearchStep {

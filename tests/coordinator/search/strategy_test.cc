@@ -259,6 +259,12 @@ TEST(SearchStrategy, RefusesBadSettings) {
   EXPECT_FALSE(RunStrategy("random", world.space, settings, &world).ok());
   settings.max_drop = -1;
   EXPECT_FALSE(RunStrategy("speed_aware", world.space, settings, &world).ok());
+  settings = SearchSettings();
+  settings.confirm_rounds = kMaxConfirmRounds + 1;
+  EXPECT_FALSE(RunStrategy("speed_aware", world.space, settings, &world).ok());
+  settings = SearchSettings();
+  settings.min_gain = 1.0;
+  EXPECT_FALSE(RunStrategy("speed_aware", world.space, settings, &world).ok());
 }
 
 TEST(SearchStrategy, EveryMeasurementIsAStepAndNothingPredictedIsReportedAsMeasured) {
