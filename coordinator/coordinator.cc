@@ -754,6 +754,14 @@ class Coordinator::Impl {
         if (benches.ok()) {
           for (const auto& row : *benches) *reply.add_benchmarks() = row;
         }
+        if (searches_) {
+          int64_t next = 0;
+          for (std::string& line :
+               searches_->Log(request.job_id(), request.search_log_from(), &next)) {
+            reply.add_search_log(std::move(line));
+          }
+          reply.set_search_log_next(next);
+        }
       }
     }
     Send(identity, MessageType::kStatusReply, reply);

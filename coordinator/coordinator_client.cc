@@ -68,9 +68,11 @@ StatusOr<proto::SubmitReply> CoordinatorClient::Submit(const std::string& job_ya
 }
 
 StatusOr<proto::StatusReply> CoordinatorClient::GetStatus(int64_t job_id,
-                                                          std::chrono::milliseconds timeout) {
+                                                          std::chrono::milliseconds timeout,
+                                                          int64_t search_log_from) {
   proto::StatusRequest request;
   request.set_job_id(job_id);
+  request.set_search_log_from(search_log_from);
   MIXQ_ASSIGN_OR_RETURN(Decoded reply, Call(MessageType::kStatusRequest, request,
                                             MessageType::kStatusReply, timeout));
   return reply.As<proto::StatusReply>();

@@ -25,7 +25,9 @@ class CoordinatorClient {
 
   StatusOr<proto::SubmitReply> Submit(const std::string& job_yaml, const std::string& base_dir,
                                       std::chrono::milliseconds timeout);
-  StatusOr<proto::StatusReply> GetStatus(int64_t job_id, std::chrono::milliseconds timeout);
+  // A search job's reply carries its progress lines from `search_log_from`.
+  StatusOr<proto::StatusReply> GetStatus(int64_t job_id, std::chrono::milliseconds timeout,
+                                         int64_t search_log_from = 0);
   StatusOr<proto::CancelReply> Cancel(int64_t job_id, std::chrono::milliseconds timeout);
 
  private:

@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -94,13 +95,24 @@ StatusOr<std::string> ReadFile(const std::string& path) {
   return text.str();
 }
 
-void PrintResult(const proto::StatusReply& s, std::ostream& out) {
+// A search job's progress lines: all of them, or the last `last` (0 = all).
+void PrintSearchLog(const proto::StatusReply& s, size_t last, std::ostream& out) {
+  const size_t n = static_cast<size_t>(s.search_log_size());
+  const size_t skip = last > 0 && n > last ? n - last : 0;
+  if (skip > 0) out << "  (" << skip << " earlier search line(s))\n";
+  for (size_t i = skip; i < n; ++i) out << "  " << s.search_log(static_cast<int>(i)) << "\n";
+}
+
+void PrintResult(const proto::StatusReply& s, std::ostream& out, size_t search_lines = 0) {
   char line[256];
-  out << "job " << s.job_id() << ": " << s.state() << ", " << s.tasks_done() << "/"
-      << s.tasks_total() << " tasks";
+  out << "job " << s.job_id() << ": " << s.state();
+  // A search job's measurements are its sub-jobs' tasks; its log says more.
+  if (s.tasks_total() > 0 || s.search_log_next() == 0)
+    out << ", " << s.tasks_done() << "/" << s.tasks_total() << " tasks";
   if (s.tasks_failed() > 0) out << ", " << s.tasks_failed() << " failed";
   out << "\n";
   for (const std::string& error : s.task_errors()) out << "  failed: " << error << "\n";
+  PrintSearchLog(s, search_lines, out);
   if (s.evaluations_size() > 0) {
     std::snprintf(line, sizeof(line), "%-12s %-10s %9s %9s %9s %8s %8s %8s\n", "config", "hardware",
                   "samples", "correct1", "correct5", "top1 %", "top5 %", "agree %");
@@ -138,15 +150,22 @@ StatusOr<proto::StatusReply> WaitForJob(CoordinatorClient* client, int64_t job_i
   const auto start = std::chrono::steady_clock::now();
   int64_t first_done = -1;
   int64_t last_printed = -1;
+  int64_t search_next = 0;  // a search job's progress lines seen so far
   while (true) {
     if (g_interrupted) return Unavailable("interrupted");
     if (!alive()) return Unavailable("the coordinator exited");
-    StatusOr<proto::StatusReply> s = client->GetStatus(job_id, milliseconds(10000));
+    StatusOr<proto::StatusReply> s = client->GetStatus(job_id, milliseconds(10000), search_next);
     if (!s.ok()) return s.status();
     if (!s->error().empty()) return Internal(s->error());
+    // The lines of the reply that ends the wait are the caller's to print.
     if (s->state() != "running") return s;
+    if (progress) {
+      for (const std::string& line : s->search_log()) std::fprintf(stderr, "%s\n", line.c_str());
+    }
+    search_next = std::max(search_next, s->search_log_next());
     if (first_done < 0) first_done = s->tasks_done();
-    if (progress && s->tasks_done() != last_printed) {
+    // A search job has no tasks of its own (its sub-jobs have them).
+    if (progress && s->tasks_total() > 0 && s->tasks_done() != last_printed) {
       last_printed = s->tasks_done();
       const double secs =
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -377,8 +396,14 @@ Status SubmitCommand(const ClientCommandOptions& options, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply reply,
                         client.Submit(yaml, base, milliseconds(options.timeout_ms)));
   if (!reply.error().empty()) return InvalidArgument(reply.error());
-  out << "job " << reply.job_id() << ": " << reply.tasks_total() << " task(s), "
-      << reply.tasks_planned() << " to run\n";
+  if (job.kind == "search") {
+    out << "job " << reply.job_id()
+        << ": search job; its driver runs on the coordinator (follow it with `mixq status "
+        << reply.job_id() << "`)\n";
+  } else {
+    out << "job " << reply.job_id() << ": " << reply.tasks_total() << " task(s), "
+        << reply.tasks_planned() << " to run\n";
+  }
   if (!options.wait) return Status::Ok();
   MIXQ_ASSIGN_OR_RETURN(proto::StatusReply status,
                         WaitForJob(&client, reply.job_id(), true, [] { return true; }));
@@ -394,7 +419,8 @@ Status StatusCommand(const ClientCommandOptions& options, std::ostream& out) {
   out << "coordinator " << options.coordinator << ": " << reply.workers() << " worker(s)";
   for (const auto& [kind, n] : reply.malformed()) out << ", " << n << " malformed (" << kind << ")";
   out << "\n";
-  if (options.job_id > 0) PrintResult(reply, out);
+  // A long search's log is shown by its latest lines: where it stands.
+  if (options.job_id > 0) PrintResult(reply, out, 12);
   return Status::Ok();
 }
 

@@ -158,11 +158,20 @@ Status WriteResult(Store* store, const DistributedBackend& backend, int64_t job_
 // budget so far, the count done and planned, and an ETA from the pace.
 class Progress {
  public:
-  Progress(bool enabled, Clock::time_point start) : enabled_(enabled), start_(start) {}
+  Progress(bool enabled, std::function<void(const std::string&)> on_line, Clock::time_point start)
+      : enabled_(enabled), on_line_(std::move(on_line)), start_(start) {}
 
   void Line(const std::string& line) const {
-    if (!enabled_) return;
-    std::fprintf(stderr, "[%7.1f s] %s\n", Seconds(), line.c_str());
+    char stamp[32];
+    std::snprintf(stamp, sizeof(stamp), "[%7.1f s] ", Seconds());
+    if (enabled_) std::fprintf(stderr, "%s%s\n", stamp, line.c_str());
+    if (on_line_) on_line_(stamp + line);
+  }
+
+  // A line for the on_line listener only (STATUS_REPLY's search log): what
+  // stderr readers see in the report printed at the end.
+  void Note(const std::string& line) const {
+    if (on_line_) on_line_(line);
   }
 
   void BeginClass(const std::string& hardware, int planned) {
@@ -205,6 +214,7 @@ class Progress {
 
  private:
   bool enabled_;
+  std::function<void(const std::string&)> on_line_;
   Clock::time_point start_;
   Clock::time_point class_start_;
   std::string hardware_;
@@ -418,7 +428,7 @@ StatusOr<std::vector<std::pair<int64_t, SearchJobSpec>>> LoadRunningSearches(Sto
 Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJobOptions& options,
                       SearchJobResult* result) {
   const auto start = Clock::now();
-  Progress progress(options.progress, start);
+  Progress progress(options.progress, options.on_line, start);
   SearchJobResult unused;
   if (result == nullptr) result = &unused;
   result->job_id = job_id;
@@ -605,6 +615,7 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
       out << "\nbudget " << Fixed(budgets[i], 2) << " points:\n";
       for (const HardwareOutcome& h : outcomes[i]) {
         out << "  " << VerdictLine(h) << "\n";
+        progress.Note("budget " + Fixed(budgets[i], 2) + ": " + VerdictLine(h));
       }
       out << RenderTable(SearchSummaryTable(space, outcomes[i]), TableFormat::kTable,
                          TerminalWidth());
@@ -617,12 +628,19 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
     return WriteText(output + "/search.txt", out.str());
   };
   Status status = run();
-  if (cancelled())
+  if (cancelled()) {
+    progress.Note("cancelled");
     return FailedPrecondition("search job " + std::to_string(job_id) + " was cancelled");
+  }
   if (!status.ok() && options.stop && options.stop()) {
     // Stopped with its coordinator: still running, resumed when it restarts.
     return Unavailable("search job " + std::to_string(job_id) + " stopped: " + status.message());
   }
+  // The last line goes out before the state changes, so that a client that
+  // sees the job end has seen its log's end too.
+  progress.Note(status.ok() ? std::string(result->met ? "done" : "done, budget not met") +
+                                  ": outputs in " + output + " on the coordinator's machine"
+                            : "failed: " + status.message());
   Status state = store->SetJobState(job_id, status.ok() ? "done" : "failed");
   if (!status.ok()) {
     return status.WithContext("search job " + std::to_string(job_id) +

@@ -3,7 +3,8 @@
 // runs the strategy once per target hardware class through a
 // DistributedBackend (sub-jobs on the coordinator), writes every step to
 // search_steps and every answer to search_results, prints progress (current
-// best, full evaluations done and planned, ETA) on stderr, and leaves what
+// best, full evaluations done and planned, ETA) on stderr and to a listener
+// (the coordinator's STATUS_REPLY search log), and leaves what
 // `mixq search -o` writes in the job's output folder. It runs on a thread of
 // the coordinator process (coordinator/search/search_runner.h), talks to its
 // coordinator as a client and has its own Store connection to the DB.
@@ -32,6 +33,11 @@ struct SearchJobOptions {
   int min_workers = 1;          // waited for before target classes are resolved
   int worker_wait_seconds = 0;  // give up waiting for workers after this; 0 = never
   bool progress = true;         // lines on stderr
+  // Called with every progress line (as printed, time stamp first), whether
+  // or not they go to stderr, then with each budget and class's verdict and
+  // a last line ("done: outputs in ...", "failed: ...", "cancelled") before
+  // the job's state changes.
+  std::function<void(const std::string&)> on_line;
   // True when the coordinator is stopping: the driver gives up and leaves
   // the job running, to be resumed when the coordinator restarts.
   std::function<bool()> stop;

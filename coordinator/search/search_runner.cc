@@ -1,5 +1,7 @@
 #include "coordinator/search/search_runner.h"
 
+#include <algorithm>
+
 #include "common/log.h"
 #include "coordinator/search/search_job.h"
 
@@ -26,6 +28,7 @@ void SearchRunner::Start(int64_t job_id, SearchJobSpec spec) {
     options.db = db_;
     options.endpoint = endpoint_;
     options.stop = [this] { return stopping_.load(); };
+    options.on_line = [this, job_id](const std::string& line) { Append(job_id, line); };
     SearchJobResult result;
     Status s = DriveSearchJob(job_id, spec, options, &result);
     if (s.ok()) {
@@ -34,6 +37,31 @@ void SearchRunner::Start(int64_t job_id, SearchJobSpec spec) {
       log().warn("search job {}: {}", job_id, s.message());
     }
   });
+}
+
+void SearchRunner::Append(int64_t job_id, std::string line) {
+  std::lock_guard<std::mutex> lock(log_mu_);
+  JobLog& log = logs_[job_id];
+  log.lines.push_back(std::move(line));
+  if (log.lines.size() > kMaxLogLines) {
+    log.lines.pop_front();
+    ++log.first;
+  }
+}
+
+std::vector<std::string> SearchRunner::Log(int64_t job_id, int64_t from, int64_t* next) const {
+  std::lock_guard<std::mutex> lock(log_mu_);
+  auto it = logs_.find(job_id);
+  if (it == logs_.end()) {
+    *next = 0;
+    return {};
+  }
+  const JobLog& log = it->second;
+  *next = log.first + static_cast<int64_t>(log.lines.size());
+  std::vector<std::string> out;
+  for (int64_t i = std::max(from, log.first); i < *next; ++i)
+    out.push_back(log.lines[i - log.first]);
+  return out;
 }
 
 }  // namespace mixq

@@ -5,11 +5,18 @@
 // Store connection, so the coordinator's event loop and Store stay
 // single-threaded. Stopping asks every driver to give up at its next poll and
 // joins them; their jobs stay running in the DB for the next start.
+//
+// Each driver's progress lines are also kept here (the last kMaxLogLines per
+// job), so that STATUS_REPLY can show a submitter what the coordinator's
+// stderr shows: `mixq status` and `mixq submit --wait` print them.
 #ifndef MIXQ_COORDINATOR_SEARCH_SEARCH_RUNNER_H_
 #define MIXQ_COORDINATOR_SEARCH_SEARCH_RUNNER_H_
 
 #include <atomic>
 #include <cstdint>
+#include <deque>
+#include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -33,11 +40,26 @@ class SearchRunner {
 
   const std::string& endpoint() const { return endpoint_; }
 
+  // Job `job_id`'s progress lines numbered `from` on (from the oldest kept
+  // when `from` is older); `*next` is the number after the last one. Empty
+  // for a job this runner never drove. Thread-safe.
+  std::vector<std::string> Log(int64_t job_id, int64_t from, int64_t* next) const;
+
+  static constexpr size_t kMaxLogLines = 1000;
+
  private:
+  struct JobLog {
+    int64_t first = 0;  // the number of lines.front()
+    std::deque<std::string> lines;
+  };
+  void Append(int64_t job_id, std::string line);
+
   std::string db_;
   std::string endpoint_;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
+  mutable std::mutex log_mu_;
+  std::map<int64_t, JobLog> logs_;
 };
 
 // The endpoint a local client reaches a socket bound to `bind` at:

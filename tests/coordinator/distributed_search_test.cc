@@ -78,6 +78,19 @@ StatusOr<int64_t> Count(SqliteDb* db, const std::string& sql, int64_t arg) {
 
 const std::string kBin = std::string(MIXQ_BINARY_DIR) + "/bin";
 
+bool Contains(const std::vector<std::string>& lines, const std::string& text) {
+  for (const std::string& line : lines) {
+    if (line.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string Joined(const std::vector<std::string>& lines) {
+  std::string all;
+  for (const std::string& line : lines) all += line + "\n";
+  return all;
+}
+
 using mixq_test::Process;
 
 TEST(Distributed, SearchJobMatchesLocalSearchAndResumesFromTheDb) {
@@ -237,13 +250,21 @@ TEST(Distributed, SearchJobSurvivesACoordinatorKill) {
   StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(db_path);
   ASSERT_TRUE(db.ok()) << db.status().message();
   const std::string full_steps = "SELECT COUNT(*) FROM search_steps WHERE job_id=? AND kind='full'";
-  // Killed once FP32 and all-INT8 are measured, before the answer.
+  // Killed once FP32 and all-INT8 are measured, before the answer. The
+  // submitter sees the same progress lines as the coordinator's stderr.
+  std::vector<std::string> log;
   ASSERT_TRUE(WaitFor(
       [&] {
         StatusOr<int64_t> n = Count(db->get(), full_steps, job_id);
-        return n.ok() && *n >= 2;
+        StatusOr<proto::StatusReply> s = client.GetStatus(job_id, std::chrono::seconds(5));
+        if (!s.ok()) return false;
+        log.assign(s->search_log().begin(), s->search_log().end());
+        return n.ok() && *n >= 2 && Contains(log, "full 2/");
       },
-      120));
+      120))
+      << Joined(log);
+  EXPECT_TRUE(Contains(log, "full 1/")) << Joined(log);
+  EXPECT_FALSE(Contains(log, "answer:")) << Joined(log);
   first->Kill(SIGKILL);
   first->Wait(std::chrono::milliseconds(10000));
   StatusOr<int64_t> running =
@@ -262,6 +283,30 @@ TEST(Distributed, SearchJobSurvivesACoordinatorKill) {
       },
       240));
   EXPECT_EQ(state, "done");
+  // The resumed driver's log, in this coordinator: the answer, the verdict
+  // and the output folder, in that order at the end. Asking from the last
+  // line gives that line alone.
+  StatusOr<proto::StatusReply> ended = client.GetStatus(job_id, std::chrono::seconds(5));
+  ASSERT_TRUE(ended.ok()) << ended.status().message();
+  log.assign(ended->search_log().begin(), ended->search_log().end());
+  ASSERT_GE(log.size(), 3u);
+  EXPECT_EQ(ended->search_log_next(), static_cast<int64_t>(log.size()));
+  const std::string output = dir + "/search-" + std::to_string(job_id);
+  EXPECT_EQ(log.back(), "done: outputs in " + output + " on the coordinator's machine");
+  EXPECT_EQ(log[log.size() - 2].rfind("budget 0.10: any: ", 0), 0u) << Joined(log);
+  EXPECT_NE(log[log.size() - 3].find("any answer: "), std::string::npos) << Joined(log);
+  StatusOr<proto::StatusReply> tail =
+      client.GetStatus(job_id, std::chrono::seconds(5), ended->search_log_next() - 1);
+  ASSERT_TRUE(tail.ok());
+  ASSERT_EQ(tail->search_log_size(), 1);
+  EXPECT_EQ(tail->search_log(0), log.back());
+  // `mixq status` prints where the search stands.
+  MixqResult status = RunMixq("status " + std::to_string(job_id) + " --coordinator " + endpoint);
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find("job " + std::to_string(job_id) + ": done\n"), std::string::npos)
+      << status.out;
+  EXPECT_NE(status.out.find("  done: outputs in " + output), std::string::npos) << status.out;
+
   StatusOr<std::vector<SearchRow>> rows = SearchResults(db->get());
   ASSERT_TRUE(rows.ok()) << rows.status().message();
   ASSERT_EQ(rows->size(), 1u);
@@ -271,7 +316,7 @@ TEST(Distributed, SearchJobSurvivesACoordinatorKill) {
   StatusOr<int64_t> full = Count(db->get(), full_steps, job_id);
   ASSERT_TRUE(full.ok());
   EXPECT_EQ(*full, (*rows)[0].full_evaluations);
-  EXPECT_TRUE(fs::exists(dir + "/search-" + std::to_string(job_id) + "/summary.txt"));
+  EXPECT_TRUE(fs::exists(output + "/summary.txt"));
   workers.clear();
   fs::remove_all(dir);
 }
