@@ -42,6 +42,12 @@ void SearchRunner::Start(int64_t job_id, SearchJobSpec spec) {
 void SearchRunner::Append(int64_t job_id, std::string line) {
   std::lock_guard<std::mutex> lock(log_mu_);
   JobLog& log = logs_[job_id];
+  // A long-lived coordinator forgets the oldest jobs' lines (lowest ids).
+  if (logs_.size() > kMaxLogJobs) {
+    auto oldest = logs_.begin();
+    if (oldest->first == job_id) ++oldest;
+    logs_.erase(oldest);
+  }
   log.lines.push_back(std::move(line));
   if (log.lines.size() > kMaxLogLines) {
     log.lines.pop_front();

@@ -7,8 +7,9 @@
 // joins them; their jobs stay running in the DB for the next start.
 //
 // Each driver's progress lines are also kept here (the last kMaxLogLines per
-// job), so that STATUS_REPLY can show a submitter what the coordinator's
-// stderr shows: `mixq status` and `mixq submit --wait` print them.
+// job, for the kMaxLogJobs newest jobs), so that STATUS_REPLY can show a
+// submitter what the coordinator's stderr shows: `mixq status` and
+// `mixq submit --wait` print them.
 #ifndef MIXQ_COORDINATOR_SEARCH_SEARCH_RUNNER_H_
 #define MIXQ_COORDINATOR_SEARCH_SEARCH_RUNNER_H_
 
@@ -45,14 +46,17 @@ class SearchRunner {
   // for a job this runner never drove. Thread-safe.
   std::vector<std::string> Log(int64_t job_id, int64_t from, int64_t* next) const;
 
+  // Adds a line to job `job_id`'s log (the drivers' on_line). Thread-safe.
+  void Append(int64_t job_id, std::string line);
+
   static constexpr size_t kMaxLogLines = 1000;
+  static constexpr size_t kMaxLogJobs = 100;
 
  private:
   struct JobLog {
     int64_t first = 0;  // the number of lines.front()
     std::deque<std::string> lines;
   };
-  void Append(int64_t job_id, std::string line);
 
   std::string db_;
   std::string endpoint_;
