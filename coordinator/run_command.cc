@@ -162,7 +162,9 @@ StatusOr<proto::StatusReply> WaitForJob(CoordinatorClient* client, int64_t job_i
     if (progress) {
       for (const std::string& line : s->search_log()) std::fprintf(stderr, "%s\n", line.c_str());
     }
-    search_next = std::max(search_next, s->search_log_next());
+    // A restarted coordinator's resumed driver numbers its lines from 0
+    // again: ask for all of them next time.
+    search_next = s->search_log_next() < search_next ? 0 : s->search_log_next();
     if (first_done < 0) first_done = s->tasks_done();
     // A search job has no tasks of its own (its sub-jobs have them).
     if (progress && s->tasks_total() > 0 && s->tasks_done() != last_printed) {
