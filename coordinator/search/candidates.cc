@@ -14,13 +14,29 @@ constexpr size_t kMaxCandidates = 64;
 // All-INT8 with the layers that are simply faster in FP32 (e.g. depthwise
 // on AVX2) reverted, until no single flip gains time.
 Mask RevertSlowInt8(const SearchSpace& space, const SpeedModel& speed) {
+  const int n = space.size();
   Mask m = space.AllInt8();
+  double ms = speed.PredictMs(m);
+  // Runs of consecutive layers (topological order) go back to FP32 together:
+  // moving a precision boundary can pay only when several layers move at
+  // once (the reorder lands on a cheaper tensor), which single flips miss.
   for (bool changed = true; changed;) {
     changed = false;
-    for (int i = 0; i < space.size(); ++i) {
-      if (m[i] && speed.FlipDeltaMs(m, i) < 0.0) {
-        m[i] = false;
-        changed = true;
+    for (int length = 1; length <= kMaxRevertRun; ++length) {
+      for (int first = 0; first + length <= n; ++first) {
+        Mask t = m;
+        bool all_int8 = true;
+        for (int i = first; i < first + length; ++i) {
+          all_int8 = all_int8 && m[i];
+          t[i] = false;
+        }
+        if (!all_int8) continue;
+        const double t_ms = speed.PredictMs(t);
+        if (t_ms < ms) {
+          m = std::move(t);
+          ms = t_ms;
+          changed = true;
+        }
       }
     }
   }

@@ -17,10 +17,13 @@
 namespace mixq {
 
 constexpr int kEnumerateLayers = 16;
+// Longest run of consecutive layers flipped at once beyond that.
+constexpr int kMaxRevertRun = 4;
 
 // The mask predicted fastest regardless of accuracy: exact for at most
-// kEnumerateLayers layers, otherwise all-INT8 with layers flipped to FP32
-// while a flip is predicted to gain time.
+// kEnumerateLayers layers, otherwise all-INT8 with runs of up to
+// kMaxRevertRun consecutive layers (topological order) flipped to FP32 while
+// a flip is predicted to gain time.
 Mask FastestPredicted(const SearchSpace& space, const SpeedModel& speed);
 
 // Distinct masks, predicted feasible, fastest predicted first.

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "coordinator/search/candidates.h"
 
 namespace mixq {
@@ -53,6 +55,36 @@ TEST(Candidates, FastestPredictedRevertsALayerThatIsSlowerInInt8OnlyWhenReorders
   // Dear reorders: two boundaries cost more than b's INT8 penalty.
   SpeedModel dear(space, ChainProfile(0.75));
   EXPECT_EQ(FastestPredicted(space, dear), (Mask{true, true, true}));
+}
+
+// Beyond kEnumerateLayers the fastest mask is searched by flips. Layer 0
+// (reading the graph input) and layer 1 are both slower in INT8, but each
+// alone in FP32 would put a dear reorder on a precision boundary; together
+// they move the boundary to layer 2's input, where the reorder is cheap.
+TEST(Candidates, FastestPredictedFlipsRunsOfLayersWhenSingleFlipsDoNotPay) {
+  const int n = kEnumerateLayers + 1;
+  SearchSpace space;
+  ProfileData profile;
+  for (int i = 0; i < n; ++i) {
+    SearchLayer layer;
+    layer.name = "l" + std::to_string(i);
+    layer.reads_graph_input = i == 0;
+    if (i > 0) layer.producers.push_back(i - 1);
+    space.layers.push_back(layer);
+    profile.layers.push_back({1.0, 0.5, 0.1, 0.5});  // fp32, int8, quantize, dequantize
+  }
+  profile.layers[0] = {1.0, 1.3, 0.05, 0.5};  // 0.3 ms slower in INT8
+  profile.layers[1] = {1.0, 1.1, 1.0, 0.5};   // 0.1 ms slower; quantizing its input is dear
+  SpeedModel speed(space, profile);
+  Mask all = space.AllInt8();
+  Mask first_alone = all, second_alone = all, both = all;
+  first_alone[0] = false;
+  second_alone[1] = false;
+  both[0] = both[1] = false;
+  ASSERT_GT(speed.PredictMs(first_alone), speed.PredictMs(all));
+  ASSERT_GT(speed.PredictMs(second_alone), speed.PredictMs(all));
+  ASSERT_LT(speed.PredictMs(both), speed.PredictMs(all));
+  EXPECT_EQ(FastestPredicted(space, speed), both);
 }
 
 }  // namespace
