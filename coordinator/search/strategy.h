@@ -9,7 +9,8 @@
 //                   worse, until within budget.
 //   speed_aware     (default) measures speed first: the config predicted
 //                   fastest (all-INT8 with the layers slower in INT8 back in
-//                   FP32) is benchmarked against all-INT8 and the faster one
+//                   FP32, boundaries' reorders included: candidates.h) is
+//                   benchmarked against all-INT8 and the faster one
 //                   is evaluated in full with FP32; if it fits, that is the
 //                   answer (two full evaluations, as the baseline when
 //                   all-INT8 fits). Otherwise ranking feeds a DropModel,
