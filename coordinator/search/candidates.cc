@@ -12,7 +12,8 @@ namespace {
 constexpr size_t kMaxCandidates = 64;
 
 // All-INT8 with the layers that are simply faster in FP32 (e.g. depthwise
-// on AVX2) reverted, until no single flip gains time.
+// on AVX2) reverted, until no flip of a run of up to kMaxRevertRun layers
+// gains time.
 Mask RevertSlowInt8(const SearchSpace& space, const SpeedModel& speed) {
   const int n = space.size();
   Mask m = space.AllInt8();
