@@ -33,9 +33,12 @@ const char kUsage[] =
     "  profile per-layer FP32 and INT8 times\n"
     "  export  a precision config and calibration as a QDQ ONNX model\n"
     "  search  the fastest FP32/INT8 config within an accuracy budget, on this machine\n"
-    "  run     a job file on an embedded coordinator and local workers\n"
-    "  submit  a job file to a running coordinator (status, cancel: follow it)\n"
     "  version print the version\n";
+
+// The run/submit/status/cancel and query modules own their usage lines.
+void PrintUsage(std::ostream& out) {
+  out << kUsage << mixq::kRunCommandsUsage << mixq::kQueryCommandsUsage;
+}
 
 std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag) {
   std::vector<int64_t> values;
@@ -241,7 +244,7 @@ int Profile(const std::vector<std::string>& args) {
 
 int main(int argc, char** argv) {
   if (argc < 2) {
-    std::cerr << kUsage;
+    PrintUsage(std::cerr);
     return 2;
   }
   const std::string command = argv[1];
@@ -260,10 +263,11 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "help" || command == "--help" || command == "-h") {
-      std::cout << kUsage << mixq::kRunCommandsUsage << mixq::kQueryCommandsUsage;
+      PrintUsage(std::cout);
       return 0;
     }
-    std::cerr << "mixq: unknown command '" << command << "'\n\n" << kUsage;
+    std::cerr << "mixq: unknown command '" << command << "'\n\n";
+    PrintUsage(std::cerr);
     return 2;
   } catch (const po::error& e) {
     std::cerr << "mixq " << command << ": " << e.what() << "\n";

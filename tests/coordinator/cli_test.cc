@@ -44,6 +44,23 @@ TEST(MixqCli, UnknownCommandIsUsageError) {
   EXPECT_NE(r.out.find("unknown command 'frobnicate'"), std::string::npos) << r.out;
 }
 
+// Every command is listed once, whichever way the usage is reached, so the
+// unknown-command usage names `run`, `query` and the others too.
+TEST(MixqCli, UsageListsEachCommandOnce) {
+  for (const std::string args : {"help", "frobnicate"}) {
+    Result r = RunMixq(args);
+    for (const std::string command : {"eval", "bench", "search", "run", "submit", "status",
+                                      "cancel", "query", "report", "version"}) {
+      const std::string line = "\n  " + command + " ";
+      const size_t first = r.out.find(line);
+      ASSERT_NE(first, std::string::npos) << args << ": " << command << " missing\n" << r.out;
+      EXPECT_EQ(r.out.find(line, first + 1), std::string::npos)
+          << args << ": " << command << " listed twice\n"
+          << r.out;
+    }
+  }
+}
+
 TEST(MixqCli, MissingModelFailsWithOneLineNamingTheFile) {
   Result r = RunMixq("bench --model /nonexistent/m.onnx --batch 1");
   EXPECT_EQ(r.exit_code, 1);
