@@ -40,6 +40,7 @@ Status RunCalibrateCommand(const CalibrateCommandOptions& options, std::ostream&
   CalibratorOptions calibrator;
   calibrator.batch = options.batch;
   calibrator.executor.threads = options.engine.threads;
+  calibrator.executor.winograd = options.engine.winograd;
   int last_quarter = -1;
   std::string last_pass;
   if (options.progress) {

@@ -76,6 +76,7 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   eval.begin = options.begin;
   eval.count = options.count;
   eval.executor.threads = options.engine.threads;
+  eval.executor.winograd = options.engine.winograd;
   eval.executor.quant = quant.spec;
   Progress progress("eval " + options.model);
   if (options.progress) {
@@ -171,6 +172,7 @@ Status RunBenchCommand(const BenchCommandOptions& options, std::ostream& out) {
     BenchOptions bench;
     bench.batch = batch;
     bench.executor.threads = options.engine.threads;
+    bench.executor.winograd = options.engine.winograd;
     bench.executor.quant = quant.spec;
     bench.warmup = options.warmup;
     bench.min_iterations = options.min_iterations;

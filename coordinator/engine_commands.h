@@ -16,8 +16,9 @@
 namespace mixq {
 
 struct EngineOptions {
-  int threads = 0;      // oneDNN threads; 0 = OpenMP default (all logical CPUs)
-  std::string max_isa;  // cap oneDNN's ISA ("" = the CPU's own)
+  int threads = 0;       // oneDNN threads; 0 = OpenMP default (all logical CPUs)
+  std::string max_isa;   // cap oneDNN's ISA ("" = the CPU's own)
+  bool winograd = true;  // ExecutorOptions::winograd: mixq's Winograd 3x3 convolutions
 };
 
 struct EvalCommandOptions {

@@ -63,7 +63,14 @@ void AddEngineOptions(po::options_description* desc, mixq::EngineOptions* engine
                       "oneDNN (OpenMP) threads; 0 = OpenMP's default, one per logical CPU")(
       "max-isa", po::value<std::string>(&engine->max_isa),
       "cap oneDNN's ISA: sse41|avx|avx2|avx2_vnni|avx512_core|avx512_core_vnni|"
-      "avx512_core_bf16|avx512_core_amx");
+      "avx512_core_bf16|avx512_core_amx")(
+      "winograd",
+      po::value<std::string>()->default_value("on")->notifier([engine](const std::string& v) {
+        if (v != "on" && v != "off") throw po::error("--winograd: '" + v + "' is not on or off");
+        engine->winograd = v == "on";
+      }),
+      "FP32 3x3 stride-1 convolutions by mixq's Winograd F(4x4,3x3) kernel where it applies: "
+      "on|off (off: oneDNN's direct convolution)");
 }
 
 void AddQuantOptions(po::options_description* desc, mixq::QuantArgs* quant) {

@@ -28,6 +28,7 @@ Status RunProfileCommand(const ProfileCommandOptions& options, std::ostream& out
   profile_options.warmup = options.warmup;
   profile_options.runs = options.runs;
   profile_options.threads = options.engine.threads;
+  profile_options.winograd = options.engine.winograd;
   MIXQ_ASSIGN_OR_RETURN(LayerProfile profile, ProfileLayers(graph, quant.spec, profile_options));
   const std::string isa = EffectiveIsaName();
 

@@ -109,6 +109,7 @@ Status RunSearchCommand(const SearchCommandOptions& options, std::ostream& out) 
     MIXQ_ASSIGN_OR_RETURN(scale.method, ParseScaleMethod(options.method));
     CalibratorOptions calibrator;
     calibrator.executor.threads = options.engine.threads;
+    calibrator.executor.winograd = options.engine.winograd;
     note("calibrating (" + options.method + ", " + std::to_string(options.calibration_samples) +
          " samples of " + options.calibration_dataset + ")");
     MIXQ_ASSIGN_OR_RETURN(calibration,
@@ -122,6 +123,7 @@ Status RunSearchCommand(const SearchCommandOptions& options, std::ostream& out) 
   backend_options.top5 = options.metric == "top5";
   backend_options.batch = options.objective == "latency" ? 1 : options.batch;
   backend_options.threads = options.engine.threads;
+  backend_options.winograd = options.engine.winograd;
   backend_options.progress = note;
   LocalBackend backend(graph, space, model_sha256, calibration, *eval_set, backend_options);
 

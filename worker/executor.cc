@@ -90,6 +90,7 @@ StatusOr<std::unique_ptr<CompiledModelImpl>> CompiledModelImpl::Build(
       MIXQ_ASSIGN_OR_RETURN(plan, PlanPrecision(fused, options.quant, options.extra_outputs));
     }
     CompileContext ctx(fused, model->engine_);
+    ctx.set_winograd(options.winograd);
     MIXQ_RETURN_IF_ERROR(model->Lower(fused, outputs, plan, &ctx));
     MIXQ_ASSIGN_OR_RETURN(size_t arena_bytes, ctx.Finish());
     (void)arena_bytes;
@@ -209,10 +210,15 @@ Status CompiledModelImpl::Execute(const std::vector<const Tensor*>& inputs,
   for (size_t i = 0; i < steps_.size(); ++i) {
     const Step& step = steps_[i];
     const Clock::time_point start = step_seconds ? Clock::now() : Clock::time_point();
-    dnnl_status_t status =
-        dnnl_primitive_execute(step.primitive.get(), stream_.get(),
-                               static_cast<int>(step.c_args.size()), step.c_args.data());
-    if (status != dnnl_success) {
+    if (step.custom != nullptr) {
+      Status status = step.custom->Execute(step.args);
+      if (!status.ok()) {
+        return Internal("Run: " + step.kind + " of '" + step.node + "': " + status.message());
+      }
+    } else if (dnnl_status_t status =
+                   dnnl_primitive_execute(step.primitive.get(), stream_.get(),
+                                          static_cast<int>(step.c_args.size()), step.c_args.data());
+               status != dnnl_success) {
       return Internal("Run: " + step.kind + " of '" + step.node + "' failed with oneDNN status " +
                       std::to_string(static_cast<int>(status)));
     }

@@ -43,6 +43,10 @@ struct ExecutorOptions {
   int threads = 0;
   // Fuse eltwise and residual-sum post-ops (off only for debugging/tests).
   bool fuse_post_ops = true;
+  // FP32 3x3 stride-1 convolutions by mixq's Winograd F(4x4, 3x3) kernel
+  // where it applies (worker/lower/conv_winograd.cc); off: oneDNN's direct
+  // convolution everywhere.
+  bool winograd = true;
   // Layer precisions and activation scales; empty = every layer FP32.
   QuantSpec quant;
   // Values of the fused graph (CalibrationPoints()) made extra float32

@@ -109,6 +109,7 @@ StatusOr<LayerProfile> ProfileLayers(const Graph& graph, const QuantSpec& spec,
   const std::set<std::string> layers(layer_order.begin(), layer_order.end());
   ExecutorOptions fp32;
   fp32.threads = options.threads;
+  fp32.winograd = options.winograd;
   ExecutorOptions quantised = fp32;
   quantised.quant = spec;
   MIXQ_ASSIGN_OR_RETURN(ModelProfile fp32_profile,

@@ -24,9 +24,10 @@ namespace mixq {
 
 struct LayerProfileOptions {
   int64_t batch = 1;
-  int warmup = 3;   // untimed runs per model
-  int runs = 20;    // profiled runs and plain runs per model; medians are reported
-  int threads = 0;  // oneDNN threads; 0 = default
+  int warmup = 3;        // untimed runs per model
+  int runs = 20;         // profiled runs and plain runs per model; medians are reported
+  int threads = 0;       // oneDNN threads; 0 = default
+  bool winograd = true;  // ExecutorOptions::winograd
 };
 
 // One row: a quantizable layer's group, or the steps before the first one

@@ -62,6 +62,7 @@ StatusOr<double> LocalBackend::Accuracy(const Mask& mask, int64_t begin, int64_t
   eval.begin = begin;
   eval.count = count;
   eval.executor.threads = options_.threads;
+  eval.executor.winograd = options_.winograd;
   MIXQ_ASSIGN_OR_RETURN(eval.executor.quant, SpecOf(mask));
   MIXQ_ASSIGN_OR_RETURN(EvalCounts counts, Evaluate(graph_, dataset_, eval));
   if (counts.samples == 0) return InvalidArgument("empty evaluation slice");
@@ -100,6 +101,7 @@ StatusOr<std::vector<double>> LocalBackend::Benchmark(const std::vector<Mask>& m
     BenchOptions bench;
     bench.batch = options_.batch;
     bench.executor.threads = options_.threads;
+    bench.executor.winograd = options_.winograd;
     bench.min_seconds = options_.bench_seconds;
     MIXQ_ASSIGN_OR_RETURN(bench.executor.quant, SpecOf(m));
     MIXQ_ASSIGN_OR_RETURN(BenchResult r, ::mixq::Benchmark(graph_, bench));
@@ -114,6 +116,7 @@ Status LocalBackend::ProfileSteps(const Mask& mask, std::vector<double>* seconds
   MIXQ_ASSIGN_OR_RETURN(Graph specialised, SpecializeForBatch(graph_, options_.batch));
   ExecutorOptions executor;
   executor.threads = options_.threads;
+  executor.winograd = options_.winograd;
   MIXQ_ASSIGN_OR_RETURN(executor.quant, SpecOf(mask));
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<CompiledModel> model,
                         CompiledModel::Compile(specialised, executor));

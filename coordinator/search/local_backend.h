@@ -27,6 +27,7 @@ struct LocalBackendOptions {
   int64_t batch = 16;           // benchmark and profile batch
   int64_t eval_batch = 100;
   int threads = 0;
+  bool winograd = true;  // ExecutorOptions::winograd
   double bench_seconds = 1.0;
   int profile_runs = 10;
   SevenBitWeights seven_bit = SevenBitWeights::kNone;

@@ -82,6 +82,12 @@ TEST(MixqCli, BadBatchListIsUsageError) {
   EXPECT_NE(r.out.find("'x' is not a positive integer"), std::string::npos) << r.out;
 }
 
+TEST(MixqCli, WinogradTakesOnOrOff) {
+  Result r = RunMixq("bench --model " + kSrc + "/models/fm_resnet.onnx --winograd maybe");
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.out.find("--winograd: 'maybe' is not on or off"), std::string::npos) << r.out;
+}
+
 TEST(MixqCli, UnknownIsaIsRefused) {
   Result r = RunMixq("bench --model " + kSrc + "/models/fm_resnet.onnx --max-isa avx9000");
   EXPECT_EQ(r.exit_code, 1);

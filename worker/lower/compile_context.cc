@@ -162,6 +162,24 @@ StatusOr<memory> CompileContext::ConstantAs(const Tensor& tensor, const memory::
   return out;
 }
 
+void CompileContext::AddCustomStep(const std::string& kind, const std::string& impl,
+                                   std::unique_ptr<CustomKernel> kernel,
+                                   std::unordered_map<int, memory> args) {
+  Step step;
+  step.node = step_label_;
+  step.kind = kind;
+  step.impl = impl;
+  step.custom = std::move(kernel);
+  step.args = std::move(args);
+  steps_.push_back(std::move(step));
+}
+
+std::shared_ptr<std::vector<float>> CompileContext::SharedScratch(size_t floats) {
+  if (shared_scratch_ == nullptr) shared_scratch_ = std::make_shared<std::vector<float>>();
+  if (shared_scratch_->size() < floats) shared_scratch_->resize(floats);
+  return shared_scratch_;
+}
+
 void CompileContext::AddStep(const std::string& kind, const dnnl::primitive& primitive,
                              const std::string& impl, std::unordered_map<int, memory> args) {
   Step step;

@@ -17,6 +17,7 @@
 #include <dnnl.h>
 
 #include <dnnl.hpp>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -28,12 +29,22 @@
 
 namespace mixq {
 
+// A computation mixq runs itself in place of a oneDNN primitive (Winograd
+// convolution). Execute() reads and writes the buffers bound in the step's
+// arguments (DNNL_ARG_* keys, as a primitive would) and allocates nothing.
+class CustomKernel {
+ public:
+  virtual ~CustomKernel() = default;
+  virtual Status Execute(const std::unordered_map<int, dnnl::memory>& args) = 0;
+};
+
 // One primitive execution with its arguments bound at compile time.
 struct Step {
-  std::string node;  // graph node the step belongs to
-  std::string kind;  // "convolution", "reorder", ...
-  std::string impl;  // oneDNN implementation name
-  dnnl::primitive primitive;
+  std::string node;           // graph node the step belongs to
+  std::string kind;           // "convolution", "reorder", ...
+  std::string impl;           // oneDNN implementation name, or mixq's for a custom kernel
+  dnnl::primitive primitive;  // empty when `custom` runs instead
+  std::unique_ptr<CustomKernel> custom;
   std::unordered_map<int, dnnl::memory> args;  // keeps the memories alive
   std::vector<dnnl_exec_arg_t> c_args;         // filled by Finish(); no allocation at run
 };
@@ -103,6 +114,19 @@ class CompileContext {
   // Appends a step for the current node; `impl` from the primitive descriptor.
   void AddStep(const std::string& kind, const dnnl::primitive& primitive, const std::string& impl,
                std::unordered_map<int, dnnl::memory> args);
+  // Appends a step that runs `kernel` instead of a primitive.
+  void AddCustomStep(const std::string& kind, const std::string& impl,
+                     std::unique_ptr<CustomKernel> kernel,
+                     std::unordered_map<int, dnnl::memory> args);
+  // Scratch floats shared by the custom kernels of this model: they run one
+  // after another, so one buffer serves all. Grown here to at least `floats`;
+  // kernels read its data() when they run, after the last growth.
+  std::shared_ptr<std::vector<float>> SharedScratch(size_t floats);
+
+  // Whether FP32 3x3 convolutions may use mixq's Winograd kernel.
+  bool winograd() const { return winograd_; }
+  void set_winograd(bool on) { winograd_ = on; }
+
   // Appends a reorder src -> dst step; dst = scale * src.
   void AddReorder(const dnnl::memory& src, const dnnl::memory& dst, float scale = 1.f);
 
@@ -144,6 +168,8 @@ class CompileContext {
   std::vector<Buffer> buffers_;
   std::unordered_map<dnnl_memory_t, int> buffer_of_;
   std::vector<Step> steps_;
+  std::shared_ptr<std::vector<float>> shared_scratch_;
+  bool winograd_ = true;
   std::vector<Tensor> arenas_;
   std::vector<dnnl::memory> viewed_constants_;
 };

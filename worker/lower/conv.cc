@@ -1,5 +1,7 @@
 // FP32 convolution: format_tag::any on source, weights and destination so
-// oneDNN picks its blocked layouts; weights are reordered once here. A fused
+// oneDNN picks its blocked layouts; weights are reordered once here. 3x3
+// stride-1 ones go to mixq's Winograd kernel where it applies
+// (conv_winograd.cc), in the layouts oneDNN chose. A fused
 // residual sum finds the residual already in the destination buffer: the
 // residual's buffer is reused in place when nothing reads it later, else it
 // is copied (reordered) into the destination before the convolution runs.
@@ -79,6 +81,8 @@ Status LowerConv(const Node& node, CompileContext* ctx) {
                                                p.dilations, p.pad_l, p.pad_r);
   MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node));
   dnnl::convolution_forward::primitive_desc pd(desc, attr, ctx->engine());
+  MIXQ_ASSIGN_OR_RETURN(bool winograd, TryLowerWinogradConv(node, p, pd, ctx));
+  if (winograd) return Status::Ok();
 
   std::unordered_map<int, memory> args;
   MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_SRC], ctx->ValueAs(node.inputs[0], pd.src_desc()));

@@ -29,6 +29,13 @@ StatusOr<ConvParams> ParseConv(const Node& node, CompileContext* ctx);
 // The value a fused residual sum adds, or "" when there is none.
 std::string SumInput(const Node& node);
 
+// Lowers an FP32 convolution onto mixq's Winograd kernel when it applies
+// (conv_winograd.cc), in the layouts of `direct`, oneDNN's direct
+// convolution for the same node; false (nothing added) when it does not.
+StatusOr<bool> TryLowerWinogradConv(const Node& node, const ConvParams& p,
+                                    const dnnl::convolution_forward::primitive_desc& direct,
+                                    CompileContext* ctx);
+
 }  // namespace mixq
 
 #endif  // MIXQ_WORKER_LOWER_CONV_PARAMS_H_
