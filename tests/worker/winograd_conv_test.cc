@@ -11,14 +11,18 @@
 #include <vector>
 
 #include "graph_builder.h"
+#include "int8_test_util.h"
 #include "reference_ops.h"
 #include "worker/fusion.h"
+#include "worker/isa.h"
 
 namespace mixq {
 namespace {
 
 using testing::ExpectClose;
 using testing::GraphBuilder;
+using testing::MinMaxParams;
+using testing::RelativeError;
 using testing::RunGraph;
 using tag = dnnl::memory::format_tag;
 
@@ -233,6 +237,39 @@ TEST(WinogradConv, LeavesLayersWithTooLittleWorkToOneDnn) {
     EXPECT_EQ(ImplOf(lines, c.name) == "mixq:winograd_f4x4_3x3", c.winograd)
         << c.name << ": " << ImplOf(lines, c.name);
   }
+}
+
+TEST(WinogradConv, ReadsAndFeedsInt8Neighbours) {
+  // int8_in (INT8) -> wino (FP32, Winograd) -> int8_out (INT8): the FP32
+  // layer reads a dequantised tensor and its output is quantised again.
+  GraphBuilder b;
+  const Shape s = {4, 32, 28, 28};
+  Tensor x = b.Input("x", s);
+  AddConv(&b, "int8_in", "x", s, 32, 1, 1, s);
+  b.Op(OpType::kRelu, "relu_in", {"int8_in"}, s);
+  AddConv(&b, "wino", "relu_in", s, 32, 1, 1, s);
+  b.Op(OpType::kRelu, "relu", {"wino"}, s);
+  AddConv(&b, "int8_out", "relu", s, 32, 1, 1, s);
+  b.Output("int8_out");
+  ExecutorOptions on;
+  on.threads = 2;
+  on.quant.activations = MinMaxParams(b.graph(), {&x});
+  on.quant.layers = {{"int8_in", Precision::kInt8}, {"int8_out", Precision::kInt8}};
+  if (!testing::HasVnni(EffectiveIsaName())) on.quant.seven_bit = SevenBitWeights::kAll;
+  ExecutorOptions off = on;
+  off.winograd = false;
+  std::vector<std::string> on_lines, off_lines;
+  std::vector<Tensor> with = RunGraph(b.graph(), {&x}, on, &on_lines);
+  std::vector<Tensor> without = RunGraph(b.graph(), {&x}, off, &off_lines);
+  ASSERT_EQ(with.size(), 1u);
+  ASSERT_EQ(without.size(), 1u);
+  EXPECT_EQ(ImplOf(on_lines, "wino"), "mixq:winograd_f4x4_3x3");
+  EXPECT_EQ(ImplOf(off_lines, "wino").find("winograd"), std::string::npos);
+  for (const char* name : {"int8_in", "int8_out"}) {
+    EXPECT_NE(ImplOf(on_lines, name).find("int8"), std::string::npos) << ImplOf(on_lines, name);
+  }
+  // Rounding differences may move a value across one INT8 step in int8_out.
+  EXPECT_LT(RelativeError(with[0], without[0]), 1e-3);
 }
 
 }  // namespace

@@ -231,13 +231,14 @@ void WinogradConv::InputTransform(const float* src, int64_t first_tile, int64_t 
       col_in[a] = x0 + a >= 0 && x0 + a < shape_.width;
     }
     for (int64_t c0 = 0; c0 < ic; c0 += kLanes) {
-      const float* base = src + n * lay.n_stride + (c0 / lay.block) * lay.block_stride +
-                          c0 % lay.block + y0 * lay.h_stride + x0 * lay.w_stride;
+      // An offset, not a pointer: the tile's origin may lie in the padding.
+      const int64_t base = n * lay.n_stride + (c0 / lay.block) * lay.block_stride + c0 % lay.block +
+                           y0 * lay.h_stride + x0 * lay.w_stride;
       alignas(32) float d[A][A][kLanes];
       for (int a = 0; a < A; ++a) {
         for (int b = 0; b < A; ++b) {
           if (row_in[a] && col_in[b]) {
-            const float* p = base + a * lay.h_stride + b * lay.w_stride;
+            const float* p = src + base + a * lay.h_stride + b * lay.w_stride;
             for (int l = 0; l < kLanes; ++l) d[a][b][l] = p[l];
           } else {
             for (int l = 0; l < kLanes; ++l) d[a][b][l] = 0.f;
