@@ -4,13 +4,13 @@
 mixq's peer benchmark (scripts/bench_peers) needs the standard ImageNet
 workloads, but trained weights cannot be downloaded here and only their
 speed is measured, so the architectures are rebuilt in this file (the layer
-shapes of torchvision's ResNet-50 v1.5 and MobileNetV2; torchvision itself
-is not needed) and given seeded random weights. BatchNorm gets random
+shapes of torchvision's ResNet-50 v1.5, ResNet-18 and MobileNetV2;
+torchvision itself is not needed) and given seeded random weights. BatchNorm gets random
 affine parameters and running statistics measured on random images, so
 folding BN into the convolutions is not a no-op and activations stay in a
 sane range through all layers.
 
-  /usr/bin/python3 scripts/export_resnet50.py [--model resnet50|mobilenet_v2]
+  /usr/bin/python3 scripts/export_resnet50.py [--model resnet50|resnet18|mobilenet_v2]
       [--out build/models/resnet50.onnx] [--seed 0]
 
 Output: ONNX opset 13, input "input" [N,3,224,224], output "logits" [N,1000],
@@ -19,11 +19,16 @@ dynamic batch. Needs torch (Debian: scripts/setup --train).
 
 import argparse
 import os
+import sys
 import time
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+# ResNet-18's block is the reference models' (same layer shapes as torchvision's).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from train_reference_models import BasicBlock  # noqa: E402
 
 
 class Bottleneck(nn.Module):
@@ -54,18 +59,21 @@ class Bottleneck(nn.Module):
         return F.relu(out + identity)
 
 
-class ResNet50(nn.Module):
-    def __init__(self, classes=1000, blocks=(3, 4, 6, 3)):
+class ResNet(nn.Module):
+    """Stem, four stages of `block`s (widths 64-512, x block.expansion), head."""
+
+    def __init__(self, block, blocks, classes=1000):
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
+        expansion = getattr(block, "expansion", 1)
         layers, cin = [], 64
         for i, n in enumerate(blocks):
             width = 64 * 2**i
             for j in range(n):
-                layers.append(Bottleneck(cin, width, 2 if (i > 0 and j == 0) else 1))
-                cin = width * Bottleneck.expansion
+                layers.append(block(cin, width, 2 if (i > 0 and j == 0) else 1))
+                cin = width * expansion
         self.layers = nn.Sequential(*layers)
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(cin, classes)
@@ -123,7 +131,11 @@ class MobileNetV2(nn.Module):
         return self.classifier(torch.flatten(self.avgpool(x), 1))
 
 
-BUILDERS = {"resnet50": ResNet50, "mobilenet_v2": MobileNetV2}
+BUILDERS = {
+    "resnet50": lambda: ResNet(Bottleneck, (3, 4, 6, 3)),
+    "resnet18": lambda: ResNet(BasicBlock, (2, 2, 2, 2)),
+    "mobilenet_v2": MobileNetV2,
+}
 
 
 def randomise(model, seed, batches=2, batch=4):

@@ -66,6 +66,22 @@ std::string SumInput(const Node& node) {
   return "";
 }
 
+StatusOr<memory> ConvDestination(const Node& node, const memory::desc& dst_desc,
+                                 CompileContext* ctx) {
+  const std::string residual = SumInput(node);
+  if (residual.empty()) return ctx->DefineValue(node.outputs[0], dst_desc);
+  MIXQ_ASSIGN_OR_RETURN(memory res, ctx->Value(residual));
+  const bool reads_residual =
+      std::find(node.inputs.begin(), node.inputs.end(), residual) != node.inputs.end();
+  if (!reads_residual && res.get_desc() == dst_desc && ctx->CanOverwrite(residual)) {
+    ctx->DefineSame(node.outputs[0], res);
+    return res;
+  }
+  memory dst = ctx->DefineValue(node.outputs[0], dst_desc);
+  ctx->AddReorder(res, dst);
+  return dst;
+}
+
 Status LowerConv(const Node& node, CompileContext* ctx) {
   MIXQ_ASSIGN_OR_RETURN(ConvParams p, ParseConv(node, ctx));
   memory::desc src_md(p.x_dims, dt::f32, tag::any);
@@ -91,23 +107,7 @@ Status LowerConv(const Node& node, CompileContext* ctx) {
   if (p.bias) {
     MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_BIAS], ctx->ConstantAs(*p.bias, PlainDesc({p.oc}), b_md));
   }
-  const std::string residual = SumInput(node);
-  memory dst;
-  if (!residual.empty()) {
-    MIXQ_ASSIGN_OR_RETURN(memory res, ctx->Value(residual));
-    bool reads_residual =
-        std::find(node.inputs.begin(), node.inputs.end(), residual) != node.inputs.end();
-    if (!reads_residual && res.get_desc() == pd.dst_desc() && ctx->CanOverwrite(residual)) {
-      dst = res;
-      ctx->DefineSame(node.outputs[0], dst);
-    } else {
-      dst = ctx->DefineValue(node.outputs[0], pd.dst_desc());
-      ctx->AddReorder(res, dst);
-    }
-  } else {
-    dst = ctx->DefineValue(node.outputs[0], pd.dst_desc());
-  }
-  args[DNNL_ARG_DST] = dst;
+  MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_DST], ConvDestination(node, pd.dst_desc(), ctx));
   ctx->AddStep("convolution", dnnl::convolution_forward(pd), pd.impl_info_str(), std::move(args));
   return Status::Ok();
 }

@@ -29,6 +29,13 @@ StatusOr<ConvParams> ParseConv(const Node& node, CompileContext* ctx);
 // The value a fused residual sum adds, or "" when there is none.
 std::string SumInput(const Node& node);
 
+// The FP32 convolution's output buffer, defined as node.outputs[0] in layout
+// `dst_desc`. With a fused residual sum it holds the residual when the step
+// runs: the residual's own buffer when nothing reads it later (in place),
+// else a copy made by a reorder step added here.
+StatusOr<dnnl::memory> ConvDestination(const Node& node, const dnnl::memory::desc& dst_desc,
+                                       CompileContext* ctx);
+
 // Lowers an FP32 convolution onto mixq's Winograd kernel when it applies
 // (conv_winograd.cc), in the layouts of `direct`, oneDNN's direct
 // convolution for the same node; false (nothing added) when it does not.

@@ -3,8 +3,8 @@
 // work to pay for its fixed costs (a parallel region, 36 GEMM calls per
 // chunk of tiles, reading the transformed weights, 4x the size of the plain
 // ones, once per chunk):
-//  * ungrouped, undilated, pads of at most 2, at most one ReLU / LeakyReLU /
-//    Clip post-op and no residual sum;
+//  * ungrouped, undilated, pads of at most 2; post-ops: a residual sum,
+//    then one ReLU / LeakyReLU / Clip, each optional;
 //  * oneDNN's AVX2-width layout (channels in blocks of 8);
 //  * at least 32 input and output channels: with 16 the GEMMs are too thin
 //    (0.5-0.9x the direct convolution's speed at batch 1 and 16, measured);
@@ -50,22 +50,28 @@ class WinogradStep final : public CustomKernel {
   std::shared_ptr<std::vector<float>> scratch_;  // shared with the model's other such steps
 };
 
-// The node's post-ops as the kernel's activation; false when it has others.
-bool ActivationOf(const Node& node, Activation* act) {
-  if (node.post_ops.size() > 1) return false;
-  if (node.post_ops.empty()) return true;
-  const PostOp& op = node.post_ops[0];
+// The node's post-ops as the kernel's epilogue: an optional residual sum,
+// then at most one ReLU / LeakyReLU / Clip; false for anything else.
+bool EpilogueOf(const Node& node, Epilogue* e) {
+  size_t next = 0;
+  if (next < node.post_ops.size() && node.post_ops[next].kind == PostOp::Kind::kSum) {
+    e->add_destination = true;
+    ++next;
+  }
+  if (next == node.post_ops.size()) return true;
+  if (next + 1 != node.post_ops.size()) return false;
+  const PostOp& op = node.post_ops[next];
   if (op.kind != PostOp::Kind::kEltwise) return false;
   switch (op.eltwise) {
     case OpType::kRelu:
-      act->negative_slope = 0.f;
+      e->negative_slope = 0.f;
       return true;
     case OpType::kLeakyRelu:
-      act->negative_slope = op.alpha;
+      e->negative_slope = op.alpha;
       return true;
     case OpType::kClip:
-      act->low = op.alpha;
-      act->high = op.beta;
+      e->low = op.alpha;
+      e->high = op.beta;
       return true;
     default:
       return false;
@@ -86,8 +92,8 @@ StatusOr<bool> TryLowerWinogradConv(const Node& node, const ConvParams& p,
   for (int i = 0; i < 2; ++i) {
     if (p.strides[i] != 1 || p.dilations[i] != 0) return false;
   }
-  Activation act;
-  if (!ActivationOf(node, &act)) return false;
+  Epilogue epilogue;
+  if (!EpilogueOf(node, &epilogue)) return false;
   const int64_t ic = p.x_dims[1], oc = p.y_dims[1];
   if (ic < kMinChannels || oc < kMinChannels) return false;
   const double flops = 2.0 * 9 * ic * oc * p.y_dims[0] * p.y_dims[2] * p.y_dims[3];
@@ -112,7 +118,7 @@ StatusOr<bool> TryLowerWinogradConv(const Node& node, const ConvParams& p,
   shape.pad_top = p.pad_l[0];
   shape.pad_left = p.pad_l[1];
   StatusOr<std::unique_ptr<WinogradConv>> conv = WinogradConv::Create(
-      shape, kTile, p.weights->data<float>(), p.bias ? p.bias->data<float>() : nullptr, act,
+      shape, kTile, p.weights->data<float>(), p.bias ? p.bias->data<float>() : nullptr, epilogue,
       *src_layout, *dst_layout, omp_get_max_threads());
   // Shapes the kernel does not take (channels not in multiples of 8, wide
   // pads) stay with oneDNN.
@@ -121,7 +127,7 @@ StatusOr<bool> TryLowerWinogradConv(const Node& node, const ConvParams& p,
 
   std::unordered_map<int, dnnl::memory> args;
   MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_SRC], ctx->ValueAs(node.inputs[0], direct.src_desc()));
-  args[DNNL_ARG_DST] = ctx->DefineValue(node.outputs[0], direct.dst_desc());
+  MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_DST], ConvDestination(node, direct.dst_desc(), ctx));
   std::shared_ptr<std::vector<float>> scratch = ctx->SharedScratch((*conv)->scratch_floats());
   ctx->AddCustomStep("convolution", "mixq:winograd_f4x4_3x3",
                      std::make_unique<WinogradStep>(std::move(*conv), std::move(scratch)),

@@ -79,12 +79,14 @@ inline void Combine(const float (&coef)[K], const float* in, float* out) {
   _mm_storeu_ps(out + 4, hi);
 }
 
-// Bias, then the activation, then the store of 8 lanes.
-inline void Finish(const float* y, const float* bias, const Activation& act, float* out) {
-  const __m128 zero = _mm_setzero_ps(), slope = _mm_set1_ps(act.negative_slope);
-  const __m128 low = _mm_set1_ps(act.low), high = _mm_set1_ps(act.high);
+// Bias, the residual when there is one, the activation, then the store of
+// 8 lanes.
+inline void Finish(const float* y, const float* bias, const Epilogue& e, float* out) {
+  const __m128 zero = _mm_setzero_ps(), slope = _mm_set1_ps(e.negative_slope);
+  const __m128 low = _mm_set1_ps(e.low), high = _mm_set1_ps(e.high);
   for (int half = 0; half < 2; ++half) {
-    const __m128 v = _mm_add_ps(_mm_loadu_ps(y + 4 * half), _mm_loadu_ps(bias + 4 * half));
+    __m128 v = _mm_add_ps(_mm_loadu_ps(y + 4 * half), _mm_loadu_ps(bias + 4 * half));
+    if (e.add_destination) v = _mm_add_ps(v, _mm_loadu_ps(out + 4 * half));
     const __m128 leaky = _mm_add_ps(_mm_max_ps(v, zero), _mm_mul_ps(slope, _mm_min_ps(v, zero)));
     _mm_storeu_ps(out + 4 * half, _mm_min_ps(_mm_max_ps(leaky, low), high));
   }
@@ -149,7 +151,7 @@ StatusOr<ChannelBlockedLayout> ChannelBlockedLayoutOf(const dnnl::memory::desc& 
 
 StatusOr<std::unique_ptr<WinogradConv>> WinogradConv::Create(
     const WinogradConvShape& shape, int tile, const float* weights, const float* bias,
-    const Activation& activation, const ChannelBlockedLayout& src, const ChannelBlockedLayout& dst,
+    const Epilogue& epilogue, const ChannelBlockedLayout& src, const ChannelBlockedLayout& dst,
     int threads) {
   MIXQ_RETURN_IF_ERROR(CheckShape(shape, tile));
   MIXQ_RETURN_IF_ERROR(CheckLayout(src, shape.in_channels, "source"));
@@ -157,7 +159,7 @@ StatusOr<std::unique_ptr<WinogradConv>> WinogradConv::Create(
   std::unique_ptr<WinogradConv> conv(new WinogradConv());
   conv->shape_ = shape;
   conv->tile_ = tile;
-  conv->activation_ = activation;
+  conv->epilogue_ = epilogue;
   conv->src_layout_ = src;
   conv->dst_layout_ = dst;
   conv->threads_ = std::max(1, threads);
@@ -307,7 +309,7 @@ void WinogradConv::OutputTransform(const float* m, int64_t first_tile, int64_t c
       const float* bias = bias_.data() + k0;
       for (int p = 0; p < rows; ++p) {
         for (int q = 0; q < cols; ++q) {
-          Finish(y[p][q], bias, activation_, base + p * lay.h_stride + q * lay.w_stride);
+          Finish(y[p][q], bias, epilogue_, base + p * lay.h_stride + q * lay.w_stride);
         }
       }
     }

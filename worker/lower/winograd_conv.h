@@ -40,9 +40,12 @@ struct ChannelBlockedLayout {
 // error naming the reason otherwise.
 StatusOr<ChannelBlockedLayout> ChannelBlockedLayoutOf(const dnnl::memory::desc& desc);
 
-// y = (y < 0 ? negative_slope * y : y), then clamped to [low, high]: ReLU,
-// LeakyReLU, Clip (ReLU6) and the identity.
-struct Activation {
+// What happens to a convolution result y (bias added) before it is stored:
+// with add_destination, y += the destination's value (a fused residual sum:
+// the destination holds the residual); then y = (y < 0 ? negative_slope * y
+// : y), clamped to [low, high]: ReLU, LeakyReLU, Clip (ReLU6), the identity.
+struct Epilogue {
+  bool add_destination = false;
   float negative_slope = 1.f;
   float low = -std::numeric_limits<float>::infinity();
   float high = std::numeric_limits<float>::infinity();
@@ -61,7 +64,7 @@ class WinogradConv {
   // allocated for that many now).
   static StatusOr<std::unique_ptr<WinogradConv>> Create(const WinogradConvShape& shape, int tile,
                                                         const float* weights, const float* bias,
-                                                        const Activation& activation,
+                                                        const Epilogue& epilogue,
                                                         const ChannelBlockedLayout& src,
                                                         const ChannelBlockedLayout& dst,
                                                         int threads);
@@ -94,7 +97,7 @@ class WinogradConv {
   int64_t tiles_h_ = 0, tiles_w_ = 0, tiles_ = 0;
   int64_t chunk_tiles_ = 0;
   int threads_ = 1;
-  Activation activation_;
+  Epilogue epilogue_;
   ChannelBlockedLayout src_layout_, dst_layout_;
   std::vector<float> transformed_weights_;  // [alpha^2][in_channels][out_channels]
   std::vector<float> bias_;                 // out_channels (zeros when absent)
