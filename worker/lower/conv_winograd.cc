@@ -97,7 +97,8 @@ StatusOr<bool> TryLowerWinogradConv(const Node& node, const ConvParams& p,
   const int64_t ic = p.x_dims[1], oc = p.y_dims[1];
   if (ic < kMinChannels || oc < kMinChannels) return false;
   const double flops = 2.0 * 9 * ic * oc * p.y_dims[0] * p.y_dims[2] * p.y_dims[3];
-  if (flops < kMinFlopsPerThread * omp_get_max_threads()) return false;
+  const int threads = omp_get_max_threads();
+  if (flops < kMinFlopsPerThread * threads) return false;
   StatusOr<ChannelBlockedLayout> src_layout = ChannelBlockedLayoutOf(direct.src_desc());
   StatusOr<ChannelBlockedLayout> dst_layout = ChannelBlockedLayoutOf(direct.dst_desc());
   if (!src_layout.ok() || !dst_layout.ok()) return false;
@@ -117,13 +118,13 @@ StatusOr<bool> TryLowerWinogradConv(const Node& node, const ConvParams& p,
   shape.out_width = p.y_dims[3];
   shape.pad_top = p.pad_l[0];
   shape.pad_left = p.pad_l[1];
+  if (WinogradConv::TilesPerChunk(shape, kTile, threads) < kMinTilesPerChunk) return false;
   StatusOr<std::unique_ptr<WinogradConv>> conv = WinogradConv::Create(
       shape, kTile, p.weights->data<float>(), p.bias ? p.bias->data<float>() : nullptr, epilogue,
-      *src_layout, *dst_layout, omp_get_max_threads());
+      *src_layout, *dst_layout, threads);
   // Shapes the kernel does not take (channels not in multiples of 8, wide
   // pads) stay with oneDNN.
   if (!conv.ok()) return false;
-  if ((*conv)->tiles_per_chunk() < kMinTilesPerChunk) return false;
 
   std::unordered_map<int, dnnl::memory> args;
   MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_SRC], ctx->ValueAs(node.inputs[0], direct.src_desc()));

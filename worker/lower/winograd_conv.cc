@@ -149,6 +149,21 @@ StatusOr<ChannelBlockedLayout> ChannelBlockedLayoutOf(const dnnl::memory::desc& 
   return layout;
 }
 
+int64_t WinogradConv::TilesPerChunk(const WinogradConvShape& shape, int tile, int threads) {
+  const int64_t alpha = tile + 2;
+  const int64_t tiles =
+      shape.batch * ((shape.out_height + tile - 1) / tile) * ((shape.out_width + tile - 1) / tile);
+  // A chunk's transformed tiles and GEMM results should stay in the core's
+  // cache: about 1 MiB of scratch per thread, at least 16 tiles so that the
+  // GEMMs are not too thin, and no more than a fair share of the tiles so
+  // that every thread has work.
+  const int64_t bytes_per_tile = alpha * alpha * (shape.in_channels + shape.out_channels) * 4;
+  const int64_t fair_share = (tiles + std::max(1, threads) - 1) / std::max(1, threads);
+  return std::max<int64_t>(
+      1, std::min(fair_share,
+                  std::max<int64_t>(16, (1 << 20) / std::max<int64_t>(1, bytes_per_tile))));
+}
+
 StatusOr<std::unique_ptr<WinogradConv>> WinogradConv::Create(
     const WinogradConvShape& shape, int tile, const float* weights, const float* bias,
     const Epilogue& epilogue, const ChannelBlockedLayout& src, const ChannelBlockedLayout& dst,
@@ -166,41 +181,37 @@ StatusOr<std::unique_ptr<WinogradConv>> WinogradConv::Create(
   conv->tiles_h_ = (shape.out_height + tile - 1) / tile;
   conv->tiles_w_ = (shape.out_width + tile - 1) / tile;
   conv->tiles_ = shape.batch * conv->tiles_h_ * conv->tiles_w_;
+  conv->chunk_tiles_ = TilesPerChunk(shape, tile, threads);
 
   const int alpha = tile + 2;
   const int64_t ic = shape.in_channels, oc = shape.out_channels;
-  // A chunk's transformed tiles and GEMM results should stay in the core's
-  // cache: about 1 MiB of scratch per thread, at least 16 tiles so that the
-  // GEMMs are not too thin, and no more than a fair share of the tiles so
-  // that every thread has work.
-  const int64_t bytes_per_tile = int64_t{alpha} * alpha * (ic + oc) * 4;
-  const int64_t fair_share = (conv->tiles_ + conv->threads_ - 1) / conv->threads_;
-  conv->chunk_tiles_ =
-      std::max<int64_t>(1, std::min(fair_share, std::max<int64_t>(16, (1 << 20) / bytes_per_tile)));
   conv->scratch_per_thread_ = int64_t{alpha} * alpha * conv->chunk_tiles_ * (ic + oc);
 
-  // U[xi][c][k] = (G g G^T)[xi] for the 3x3 kernel g of output k, input c.
+  // U[xi][c][k] = (G g G^T)[xi] for the 3x3 kernel g of output k, input c;
+  // k innermost so that each of the alpha^2 planes is written in order.
+  double g_matrix[6][3] = {};
+  for (int a = 0; a < alpha; ++a) {
+    for (int i = 0; i < 3; ++i) {
+      g_matrix[a][i] = tile == 2 ? Transforms<2>::kG[a][i] : Transforms<4>::kG[a][i];
+    }
+  }
   conv->transformed_weights_.assign(static_cast<size_t>(alpha * alpha * ic * oc), 0.f);
-  for (int64_t k = 0; k < oc; ++k) {
-    for (int64_t c = 0; c < ic; ++c) {
+  float* u = conv->transformed_weights_.data();
+#pragma omp parallel for
+  for (int64_t c = 0; c < ic; ++c) {
+    for (int64_t k = 0; k < oc; ++k) {
       const float* g = weights + (k * ic + c) * 9;
       double gg[6][3] = {};  // G g
       for (int a = 0; a < alpha; ++a) {
         for (int j = 0; j < 3; ++j) {
-          for (int i = 0; i < 3; ++i) {
-            const double coef = tile == 2 ? Transforms<2>::kG[a][i] : Transforms<4>::kG[a][i];
-            gg[a][j] += coef * g[i * 3 + j];
-          }
+          for (int i = 0; i < 3; ++i) gg[a][j] += g_matrix[a][i] * g[i * 3 + j];
         }
       }
       for (int a = 0; a < alpha; ++a) {
         for (int b = 0; b < alpha; ++b) {
-          double u = 0;
-          for (int j = 0; j < 3; ++j) {
-            u += gg[a][j] * (tile == 2 ? Transforms<2>::kG[b][j] : Transforms<4>::kG[b][j]);
-          }
-          conv->transformed_weights_[static_cast<size_t>(((a * alpha + b) * ic + c) * oc + k)] =
-              static_cast<float>(u);
+          double value = 0;
+          for (int j = 0; j < 3; ++j) value += gg[a][j] * g_matrix[b][j];
+          u[((a * alpha + b) * ic + c) * oc + k] = static_cast<float>(value);
         }
       }
     }

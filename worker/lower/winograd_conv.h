@@ -75,8 +75,9 @@ class WinogradConv {
   Status Run(const float* src, float* dst, float* scratch) const;
   size_t scratch_floats() const { return static_cast<size_t>(scratch_per_thread_ * threads_); }
 
-  int tile() const { return tile_; }
-  int64_t tiles_per_chunk() const { return chunk_tiles_; }
+  // The tiles each thread takes at a time (Run()'s unit of work), known
+  // before the weights are transformed.
+  static int64_t TilesPerChunk(const WinogradConvShape& shape, int tile, int threads);
 
  private:
   WinogradConv() = default;
