@@ -123,7 +123,8 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
                         {"images_per_second", ips},
                         {"batch", options.batch},
                         {"threads", options.engine.threads},
-                        {"isa", isa}};
+                        {"isa", isa},
+                        {"winograd", options.engine.winograd}};
     j.update(quant.ToJson());
     out << j.dump() << "\n";
     return Status::Ok();
@@ -136,7 +137,7 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   if (!quant.calibration.empty()) out << "calibration " << quant.calibration << "\n";
   out << "isa        " << isa << " (threads "
       << (options.engine.threads ? std::to_string(options.engine.threads) : std::string("default"))
-      << ")\n";
+      << ", winograd " << (options.engine.winograd ? "on" : "off") << ")\n";
   out << std::setprecision(2) << "top-1      " << 100.0 * top1 << " %  (" << counts.correct1
       << " / " << counts.samples << ")\n";
   out << "top-5      " << 100.0 * top5 << " %  (" << counts.correct5 << " / " << counts.samples
@@ -163,7 +164,7 @@ Status RunBenchCommand(const BenchCommandOptions& options, std::ostream& out) {
     out << "isa " << isa << "  threads "
         << (options.engine.threads ? std::to_string(options.engine.threads)
                                    : std::string("default"))
-        << "\n";
+        << "  winograd " << (options.engine.winograd ? "on" : "off") << "\n";
     out << std::left << std::setw(7) << "batch" << std::right << std::setw(12) << "images/s"
         << std::setw(12) << "median ms" << std::setw(10) << "p90 ms" << std::setw(8) << "iters"
         << "\n";
@@ -184,6 +185,7 @@ Status RunBenchCommand(const BenchCommandOptions& options, std::ostream& out) {
                             {"batch", r.batch},
                             {"threads", options.engine.threads},
                             {"isa", isa},
+                            {"winograd", options.engine.winograd},
                             {"iterations", r.iterations},
                             {"images_per_second", r.images_per_second},
                             {"latency_ms_median", r.latency_ms_median},

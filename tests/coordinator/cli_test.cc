@@ -86,6 +86,11 @@ TEST(MixqCli, WinogradTakesOnOrOff) {
   Result r = RunMixq("bench --model " + kSrc + "/models/fm_resnet.onnx --winograd maybe");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("--winograd: 'maybe' is not on or off"), std::string::npos) << r.out;
+  r = RunMixq("bench --model " + kSrc +
+              "/models/fm_resnet.onnx --batch 1 --warmup 0 --min-iterations 1 --min-seconds 0 "
+              "--winograd off --json");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("\"winograd\":false"), std::string::npos) << r.out;
 }
 
 TEST(MixqCli, UnknownIsaIsRefused) {
