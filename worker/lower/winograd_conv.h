@@ -9,8 +9,8 @@
 // and keeps it in its own part of the scratch through all three stages, so the
 // transformed tiles stay in cache: input transform V = B^T d B, one GEMM per
 // tile position (oneDNN's sgemm, single-threaded inside the parallel region),
-// inverse transform Y = A^T M A with bias and activation fused. Weights are
-// transformed once, when the kernel is made.
+// inverse transform Y = A^T M A with bias, residual sum and activation
+// fused (Epilogue). Weights are transformed once, when the kernel is made.
 //
 // Tensors may be in any layout whose channels are contiguous in groups of 8
 // or more (nChw8c, nChw16c, nhwc): the kernel reads and writes the layout of
