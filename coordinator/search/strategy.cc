@@ -192,8 +192,9 @@ class SearchRun {
   // Ends the run with `chosen` (benchmarked if it was not yet). With
   // head-to-head rounds, `rivals` (feasible, benchmarked) within
   // kRivalMargin of its first timing meet it and FP32 and all-INT8 in the
-  // same rounds; the fastest median among them is the answer, and the
-  // reported times are those medians.
+  // same rounds; the fastest median among the feasible quantized ones
+  // (all-INT8 included when it was evaluated within budget) is the answer,
+  // and the reported times are those medians.
   StatusOr<SearchOutcome> Finish(Mask chosen, bool met, const std::string& verdict,
                                  std::vector<Mask> rivals = {}) {
     MIXQ_RETURN_IF_ERROR(Bench({chosen}, "the answer's speed"));
@@ -219,8 +220,12 @@ class SearchRun {
       MIXQ_ASSIGN_OR_RETURN(auto median, Rounds(contenders, settings_.confirm_rounds + 1,
                                                 "head to head with the answer", false));
       if (met) {
-        for (const Mask& m : field) {
-          if (median.at(m) < median.at(chosen)) chosen = m;
+        // A reference timed in the same rounds can win too: a first timing
+        // may have flattered the answer over all-INT8.
+        for (const Mask& m : contenders) {
+          const bool feasible =
+              CountInt8(m) > 0 && HasFull(m) && Drop(full_.at(m)) <= settings_.max_drop;
+          if (feasible && median.at(m) < median.at(chosen)) chosen = m;
         }
       }
       outcome_.chosen_ms = median.at(chosen);

@@ -34,8 +34,9 @@
 //
 // Every strategy ends head to head (SearchSettings::confirm_rounds): the
 // answer, its close feasible rivals, FP32 and all-INT8 benchmarked again in
-// the same rounds, the fastest median winning, so that reported speed-ups do
-// not compare timings taken minutes apart.
+// the same rounds, the fastest median among the feasible quantized ones
+// winning (all-INT8 too when it was evaluated within budget), so that
+// reported speed-ups do not compare timings taken minutes apart.
 //
 // The backend memoizes (a result DB), so a stopped search run again replays
 // its finished measurements for free and resumes where it stopped. A strategy
