@@ -179,6 +179,21 @@ void AddConv(GraphBuilder* b, const std::string& name, const std::string& input,
   node.attrs.Set("group", group);
 }
 
+// A graph's outputs and steps compiled with and without the Winograd kernel
+// (otherwise with `options`).
+struct OnOff {
+  std::vector<Tensor> with, without;
+  std::vector<std::string> with_lines, without_lines;
+};
+OnOff RunOnAndOff(const Graph& graph, const Tensor& x, ExecutorOptions options) {
+  OnOff r;
+  options.winograd = true;
+  r.with = RunGraph(graph, {&x}, options, &r.with_lines);
+  options.winograd = false;
+  r.without = RunGraph(graph, {&x}, options, &r.without_lines);
+  return r;
+}
+
 TEST(WinogradConv, CompiledModelsUseItWhereItAppliesAndMatchDirect) {
   // wino: 3x3 stride 1 + ReLU, 4 x 7 x 7 = 196 tiles, 58 MFLOP: Winograd.
   // residual: + relu, then ReLU (sum and ReLU post-ops, a ResNet basic
@@ -195,28 +210,24 @@ TEST(WinogradConv, CompiledModelsUseItWhereItAppliesAndMatchDirect) {
   b.Op(OpType::kRelu, "out", {"sum"}, s);
   b.Output("strided");
   b.Output("out");
-  ExecutorOptions on;
-  on.threads = 2;
-  ExecutorOptions off = on;
-  off.winograd = false;
-  std::vector<std::string> on_lines, off_lines;
-  std::vector<Tensor> with = RunGraph(b.graph(), {&x}, on, &on_lines);
-  std::vector<Tensor> without = RunGraph(b.graph(), {&x}, off, &off_lines);
-  ASSERT_EQ(with.size(), 2u);
-  ASSERT_EQ(without.size(), 2u);
-  EXPECT_EQ(ImplOf(on_lines, "wino"), "mixq:winograd_f4x4_3x3");
-  EXPECT_EQ(ImplOf(on_lines, "residual"), "mixq:winograd_f4x4_3x3");
+  ExecutorOptions options;
+  options.threads = 2;
+  const OnOff r = RunOnAndOff(b.graph(), x, options);
+  ASSERT_EQ(r.with.size(), 2u);
+  ASSERT_EQ(r.without.size(), 2u);
+  EXPECT_EQ(ImplOf(r.with_lines, "wino"), "mixq:winograd_f4x4_3x3");
+  EXPECT_EQ(ImplOf(r.with_lines, "residual"), "mixq:winograd_f4x4_3x3");
   for (const char* name : {"strided", "grouped"}) {
-    EXPECT_EQ(ImplOf(on_lines, name).find("winograd"), std::string::npos) << name;
+    EXPECT_EQ(ImplOf(r.with_lines, name).find("winograd"), std::string::npos) << name;
   }
   for (const char* name : {"wino", "strided", "grouped", "residual"}) {
-    EXPECT_EQ(ImplOf(off_lines, name).find("winograd"), std::string::npos) << name;
+    EXPECT_EQ(ImplOf(r.without_lines, name).find("winograd"), std::string::npos) << name;
   }
   // Three convolutions of fan-in 288 downstream of the Winograd one grow its
   // rounding differences (1e-5 relative) past 1e-4: compare at the 1e-3 of
   // ONNX's conformance tests.
-  ExpectClose(with[0], without[0], 1e-3f);
-  ExpectClose(with[1], without[1], 1e-3f);
+  ExpectClose(r.with[0], r.without[0], 1e-3f);
+  ExpectClose(r.with[1], r.without[1], 1e-3f);
 }
 
 TEST(WinogradConv, LeavesLayersWithTooLittleWorkToOneDnn) {
@@ -263,25 +274,22 @@ TEST(WinogradConv, ReadsAndFeedsInt8Neighbours) {
   b.Op(OpType::kRelu, "relu", {"wino"}, s);
   AddConv(&b, "int8_out", "relu", s, 32, 1, 1, s);
   b.Output("int8_out");
-  ExecutorOptions on;
-  on.threads = 2;
-  on.quant.activations = MinMaxParams(b.graph(), {&x});
-  on.quant.layers = {{"int8_in", Precision::kInt8}, {"int8_out", Precision::kInt8}};
-  if (!testing::HasVnni(EffectiveIsaName())) on.quant.seven_bit = SevenBitWeights::kAll;
-  ExecutorOptions off = on;
-  off.winograd = false;
-  std::vector<std::string> on_lines, off_lines;
-  std::vector<Tensor> with = RunGraph(b.graph(), {&x}, on, &on_lines);
-  std::vector<Tensor> without = RunGraph(b.graph(), {&x}, off, &off_lines);
-  ASSERT_EQ(with.size(), 1u);
-  ASSERT_EQ(without.size(), 1u);
-  EXPECT_EQ(ImplOf(on_lines, "wino"), "mixq:winograd_f4x4_3x3");
-  EXPECT_EQ(ImplOf(off_lines, "wino").find("winograd"), std::string::npos);
+  ExecutorOptions options;
+  options.threads = 2;
+  options.quant.activations = MinMaxParams(b.graph(), {&x});
+  options.quant.layers = {{"int8_in", Precision::kInt8}, {"int8_out", Precision::kInt8}};
+  if (!testing::HasVnni(EffectiveIsaName())) options.quant.seven_bit = SevenBitWeights::kAll;
+  const OnOff r = RunOnAndOff(b.graph(), x, options);
+  ASSERT_EQ(r.with.size(), 1u);
+  ASSERT_EQ(r.without.size(), 1u);
+  EXPECT_EQ(ImplOf(r.with_lines, "wino"), "mixq:winograd_f4x4_3x3");
+  EXPECT_EQ(ImplOf(r.without_lines, "wino").find("winograd"), std::string::npos);
   for (const char* name : {"int8_in", "int8_out"}) {
-    EXPECT_NE(ImplOf(on_lines, name).find("int8"), std::string::npos) << ImplOf(on_lines, name);
+    EXPECT_NE(ImplOf(r.with_lines, name).find("int8"), std::string::npos)
+        << ImplOf(r.with_lines, name);
   }
   // Rounding differences may move a value across one INT8 step in int8_out.
-  EXPECT_LT(RelativeError(with[0], without[0]), 1e-3);
+  EXPECT_LT(RelativeError(r.with[0], r.without[0]), 1e-3);
 }
 
 }  // namespace

@@ -71,7 +71,9 @@ class WinogradConv {
 
   // Computes the convolution of `src` into `dst` (the layouts given at
   // creation), using `scratch` (scratch_floats() floats) for the transformed
-  // tiles. Allocates nothing.
+  // tiles. Allocates nothing itself; oneDNN's sgemm mallocs its packing
+  // workspace (about 16 KiB) per call, as oneDNN's GEMM-based primitives do,
+  // and oneDNN 2.6 offers no GEMM that takes it from the caller.
   Status Run(const float* src, float* dst, float* scratch) const;
   size_t scratch_floats() const { return static_cast<size_t>(scratch_per_thread_ * threads_); }
 
