@@ -3,7 +3,7 @@
 // weights near 127 overflow, and 7-bit weights ([-63, 63]) keep the sums
 // exact. With VNNI nothing saturates and 8-bit weights are the more precise.
 // This file runs twice: in worker_tests (the machine's ISA) and in
-// int8_avx2_tests (ONEDNN_MAX_CPU_ISA=AVX2); it asserts what the effective
+// avx2_tests (oneDNN capped at AVX2); it asserts what the effective
 // ISA implies.
 #include <gtest/gtest.h>
 

@@ -10,9 +10,9 @@
 #include <string>
 #include <vector>
 
-#include "graph_builder.h"
-#include "int8_test_util.h"
-#include "reference_ops.h"
+#include "tests/worker/graph_builder.h"
+#include "tests/worker/int8_test_util.h"
+#include "tests/worker/reference_ops.h"
 #include "worker/fusion.h"
 #include "worker/isa.h"
 
