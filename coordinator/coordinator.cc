@@ -14,13 +14,11 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
-#include "common/job_spec.h"
 #include "common/log.h"
 #include "coordinator/host_gate.h"
 #include "coordinator/job_planner.h"
+#include "coordinator/job_spec.h"
 #include "coordinator/result_writer.h"
-#include "coordinator/search/search_job.h"
-#include "coordinator/search/search_runner.h"
 #include "coordinator/store.h"
 
 namespace mixq {
@@ -80,7 +78,8 @@ class Coordinator::Impl {
     int attempts = 0;
   };
 
-  Impl(const CoordinatorOptions& options, std::unique_ptr<Store> store)
+  Impl(const CoordinatorOptions& options, std::vector<JobDriverFactory> drivers,
+       std::unique_ptr<Store> store)
       : options_(options),
         calibration_dir_(CalibrationDir(options.db)),
         store_(std::move(store)),
@@ -89,7 +88,8 @@ class Coordinator::Impl {
         tick_(io_),
         flush_timer_(io_),
         fallback_timer_(io_),
-        signals_(io_, SIGINT, SIGTERM) {}
+        signals_(io_, SIGINT, SIGTERM),
+        driver_factories_(std::move(drivers)) {}
 
   Status Init() {
     try {
@@ -110,12 +110,11 @@ class Coordinator::Impl {
     for (PendingTask& t : pending) AddOpen(std::move(t));
     MIXQ_ASSIGN_OR_RETURN(std::vector<int64_t> running, store_->RunningJobs());
     running_jobs_.insert(running.begin(), running.end());
-    // Search jobs left running are driven again; their measurements are memoized.
-    searches_ = std::make_unique<SearchRunner>(options_.db, options_.bind);
-    MIXQ_ASSIGN_OR_RETURN(auto searches, LoadRunningSearches(store_.get()));
-    for (auto& [id, spec] : searches) {
-      log().info("resuming search job {}", id);
-      searches_->Start(id, std::move(spec));
+    // Driven jobs left running are driven again; their measurements are memoized.
+    const JobDriverContext context{options_.db, options_.bind};
+    for (const JobDriverFactory& make : driver_factories_) {
+      drivers_.push_back(make(context));
+      MIXQ_RETURN_IF_ERROR(drivers_.back()->Resume(store_.get()));
     }
     log().info("coordinator on {} with {}: {} running job(s), {} task(s) to run", options_.bind,
                options_.db, running_jobs_.size(), open_.size());
@@ -134,10 +133,10 @@ class Coordinator::Impl {
     // Jobs whose tasks all finished before a crash still need finishing.
     CheckJobs();
     io_.run();
-    searches_->RequestStop();
+    for (auto& driver : drivers_) driver->RequestStop();
     Flush();
-    writer_.reset();    // commits what is queued before returning
-    searches_.reset();  // joins the search drivers (their jobs stay running)
+    writer_.reset();   // commits what is queued before returning
+    drivers_.clear();  // joins the drivers' threads (their jobs stay running)
     return fatal_;
   }
 
@@ -677,7 +676,11 @@ class Coordinator::Impl {
   void OnSubmit(const std::string& identity, const proto::SubmitRequest& request) {
     proto::SubmitReply reply;
     StatusOr<JobSpec> job = ParseJobSpec(request.job_yaml(), request.base_dir(), "<submitted job>");
-    if (job.ok() && job->kind == "search") return OnSubmitSearch(identity, request, *job);
+    if (job.ok()) {
+      if (JobDriver* driver = DriverFor(job->kind)) {
+        return OnSubmitDriven(identity, request, *job, driver);
+      }
+    }
     PlanOptions plan_options = PlanOptionsNow();
     plan_options.base_dir = request.base_dir();
     StatusOr<PlanResult> plan = job.ok()
@@ -699,22 +702,26 @@ class Coordinator::Impl {
     Dispatch();
   }
 
-  // A search job has no tasks of its own: it is filed, and a driver thread
-  // submits its measurements as sub-jobs.
-  void OnSubmitSearch(const std::string& identity, const proto::SubmitRequest& request,
-                      const JobSpec& job) {
+  // A driven job (a search) has no tasks of its own: its driver files it
+  // and submits its measurements as sub-jobs from a thread of its own.
+  void OnSubmitDriven(const std::string& identity, const proto::SubmitRequest& request,
+                      const JobSpec& job, JobDriver* driver) {
     proto::SubmitReply reply;
-    StatusOr<SearchJobSpec> spec = ParseSearchJobSpec(job);
-    StatusOr<int64_t> id =
-        spec.ok() ? FileSearchJob(store_.get(), *spec, request.job_yaml()) : spec.status();
+    StatusOr<int64_t> id = driver->Submit(store_.get(), job, request.job_yaml());
     if (!id.ok()) {
       reply.set_error(id.status().message());
       return Send(identity, MessageType::kSubmitReply, reply);
     }
     reply.set_job_id(*id);
-    log().info("search job {} '{}': driven on its own thread", *id, job.name);
-    searches_->Start(*id, std::move(*spec));
+    log().info("{} job {} '{}': driven on its own thread", job.kind, *id, job.name);
     Send(identity, MessageType::kSubmitReply, reply);
+  }
+
+  JobDriver* DriverFor(const std::string& kind) const {
+    for (const auto& driver : drivers_) {
+      if (driver->kind() == kind) return driver.get();
+    }
+    return nullptr;
   }
 
   // Hardware classes of the connected workers, sorted, each once.
@@ -754,12 +761,12 @@ class Coordinator::Impl {
         if (benches.ok()) {
           for (const auto& row : *benches) *reply.add_benchmarks() = row;
         }
-        if (searches_) {
+        for (const auto& driver : drivers_) {
           int64_t next = 0;
-          for (std::string& line :
-               searches_->Log(request.job_id(), request.search_log_from(), &next)) {
-            reply.add_search_log(std::move(line));
-          }
+          std::vector<std::string> lines =
+              driver->Log(request.job_id(), request.search_log_from(), &next);
+          if (next == 0) continue;  // not a job this driver drove
+          for (std::string& line : lines) reply.add_search_log(std::move(line));
           reply.set_search_log_next(next);
         }
       }
@@ -816,19 +823,21 @@ class Coordinator::Impl {
   std::map<int64_t, int64_t> open_per_job_;  // job -> its tasks in open_
   std::vector<TaskOutcome> buffer_;
   std::unique_ptr<ResultWriter> writer_;
-  std::unique_ptr<SearchRunner> searches_;
+  std::vector<JobDriverFactory> driver_factories_;
+  std::vector<std::unique_ptr<JobDriver>> drivers_;
   int writes_in_flight_ = 0;
   std::map<std::string, uint64_t> malformed_;
   uint64_t duplicates_ = 0;
   uint64_t results_committed_ = 0;
 };
 
-StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const CoordinatorOptions& options) {
+StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const CoordinatorOptions& options,
+                                                           std::vector<JobDriverFactory> drivers) {
   if (options.heartbeat_ms == 0 || options.liveness == 0 || options.lease_ms == 0) {
     return InvalidArgument("heartbeat, liveness and lease must be > 0");
   }
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
-  auto impl = std::make_unique<Impl>(options, std::move(store));
+  auto impl = std::make_unique<Impl>(options, std::move(drivers), std::move(store));
   MIXQ_RETURN_IF_ERROR(impl->Init());
   return std::make_unique<Coordinator>(std::move(impl));
 }

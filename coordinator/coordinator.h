@@ -12,9 +12,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/protocol_codec.h"
 #include "common/status.h"
+#include "coordinator/job_driver.h"
 
 namespace mixq {
 
@@ -37,8 +39,11 @@ struct CoordinatorOptions {
 
 class Coordinator {
  public:
-  // Opens the store, binds the socket and loads pending tasks of running jobs.
-  static StatusOr<std::unique_ptr<Coordinator>> Create(const CoordinatorOptions& options);
+  // Opens the store, binds the socket, loads pending tasks of running jobs
+  // and has each driver (one per job kind it hosts beyond evaluate and
+  // calibrate, job_driver.h) resume its running jobs.
+  static StatusOr<std::unique_ptr<Coordinator>> Create(const CoordinatorOptions& options,
+                                                       std::vector<JobDriverFactory> drivers = {});
   ~Coordinator();
 
   // Serves until SIGINT or SIGTERM; commits buffered results before returning.

@@ -1,10 +1,13 @@
 // `mixq-coordinator`: the coordinator daemon. Options in, Coordinator::Run()
-// until SIGINT/SIGTERM; errors end as one line and a non-zero exit.
+// until SIGINT/SIGTERM; errors end as one line and a non-zero exit. The
+// daemon composes the coordinator core with the search jobs' driver
+// (coordinator/job_driver.h).
 #include <boost/program_options.hpp>
 #include <iostream>
 
 #include "common/log.h"
 #include "coordinator/coordinator.h"
+#include "search/search_runner.h"
 
 namespace po = boost::program_options;
 
@@ -54,7 +57,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   try {
-    mixq::StatusOr<std::unique_ptr<mixq::Coordinator>> coordinator = mixq::Coordinator::Create(o);
+    mixq::StatusOr<std::unique_ptr<mixq::Coordinator>> coordinator =
+        mixq::Coordinator::Create(o, {mixq::SearchRunner::Make});
     if (!coordinator.ok()) {
       std::cerr << "mixq-coordinator: " << coordinator.status().message() << "\n";
       return 1;

@@ -9,11 +9,11 @@
 #include "common/dataset.h"
 #include "common/log.h"
 #include "common/sha256.h"
-#include "worker/calibration/calibration_file.h"
-#include "worker/calibration/scale_methods.h"
-#include "worker/calibration/tensor_stats.h"
-#include "worker/onnx_importer.h"
-#include "worker/quant_spec.h"
+#include "engine/onnx/onnx_importer.h"
+#include "engine/quant/calibration_file.h"
+#include "engine/quant/quant_spec.h"
+#include "engine/quant/scale_methods.h"
+#include "engine/quant/tensor_stats.h"
 
 namespace mixq {
 namespace {

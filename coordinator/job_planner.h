@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "common/job_spec.h"
 #include "common/status.h"
+#include "coordinator/job_spec.h"
 #include "coordinator/store.h"
 
 namespace mixq {

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "common/sqlite_db.h"
 #include "common/status.h"
-#include "coordinator/sqlite_db.h"
 #include "schemas/mixq.pb.h"
 
 namespace mixq {

@@ -12,8 +12,9 @@
 #include <random>
 #include <string>
 
-#include "tests/worker/int8_test_util.h"
-#include "worker/onnx_importer.h"
+#include "engine/onnx/onnx_importer.h"
+#include "engine/passes/specialize.h"
+#include "tests/engine/int8_test_util.h"
 
 namespace mixq {
 namespace {

@@ -10,8 +10,9 @@
 #include <set>
 #include <sstream>
 
-#include "worker/executor.h"
-#include "worker/onnx_importer.h"
+#include "engine/onnx/onnx_importer.h"
+#include "engine/passes/specialize.h"
+#include "engine/runtime/executor.h"
 
 namespace mixq {
 namespace {

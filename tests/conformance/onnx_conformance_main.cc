@@ -22,7 +22,7 @@ namespace {
 // mixq's op set (issue 2), as ONNX op types. Gather and Cast are claimed only
 // inside constant-foldable chains: standalone cases are excepted by name.
 // QuantizeLinear/DequantizeLinear are claimed as QDQ annotations (the
-// importer reads them, worker/qdq_import.h maps them); their standalone cases
+// importer reads them, engine/onnx/qdq_import.h maps them); their standalone cases
 // are excepted by name too.
 const std::set<std::string> kClaimedOps = {"Conv",
                                            "Gemm",

@@ -1,0 +1,104 @@
+#include "cli/calibrate_command.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iomanip>
+#include <memory>
+#include <nlohmann/json.hpp>
+
+#include "common/dataset.h"
+#include "common/sha256.h"
+#include "engine/onnx/onnx_importer.h"
+#include "engine/runtime/calibrator.h"
+#include "engine/runtime/executor.h"
+#include "engine/runtime/isa.h"
+
+namespace mixq {
+
+Status RunCalibrateCommand(const CalibrateCommandOptions& options, std::ostream& out) {
+  if (options.engine.threads < 0) return InvalidArgument("--threads must be >= 0");
+  if (!options.engine.max_isa.empty()) MIXQ_RETURN_IF_ERROR(SetMaxIsa(options.engine.max_isa));
+  if (options.output.empty()) return InvalidArgument("-o/--output is required");
+  ScaleOptions scale;
+  MIXQ_ASSIGN_OR_RETURN(scale.method, ParseScaleMethod(options.method));
+  scale.percentile = options.percentile;
+  if (!(scale.percentile > 0.0 && scale.percentile <= 100.0)) {
+    return InvalidArgument("--percentile must be in (0, 100]");
+  }
+  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
+  MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(options.model));
+  if (options.dataset.empty() == !options.synthetic) {
+    return InvalidArgument("give --dataset D.yaml, or --synthetic for timing-only scales");
+  }
+  std::unique_ptr<Dataset> dataset;
+  if (!options.synthetic) {
+    MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(options.dataset));
+    MIXQ_ASSIGN_OR_RETURN(dataset, Dataset::Open(spec));
+  }
+
+  CalibratorOptions calibrator;
+  calibrator.batch = options.batch;
+  calibrator.executor.threads = options.engine.threads;
+  calibrator.executor.winograd = options.engine.winograd;
+  int last_quarter = -1;
+  std::string last_pass;
+  if (options.progress) {
+    // A line per quarter of each pass keeps logs short.
+    calibrator.progress = [&](const char* pass, int64_t done, int64_t total) {
+      const int quarter = static_cast<int>(4 * done / std::max<int64_t>(total, 1));
+      if (pass == last_pass && quarter == last_quarter) return;
+      last_pass = pass;
+      last_quarter = quarter;
+      std::fprintf(stderr, "calibrate %s: pass %s %lld/%lld\n", options.model.c_str(), pass,
+                   static_cast<long long>(done), static_cast<long long>(total));
+    };
+  }
+  const auto start = std::chrono::steady_clock::now();
+  constexpr uint32_t kSyntheticSeed = 1;
+  MIXQ_ASSIGN_OR_RETURN(Calibration calibration,
+                        options.synthetic
+                            ? CalibrateSynthetic(graph, options.samples, kSyntheticSeed, scale,
+                                                 model_sha256, calibrator)
+                            : Calibrate(graph, *dataset, options.begin, options.samples, scale,
+                                        {model_sha256, options.dataset}, calibrator));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  MIXQ_RETURN_IF_ERROR(SaveCalibration(calibration, options.output));
+
+  int u8 = 0;
+  for (const auto& [name, params] : calibration.activations) u8 += params.is_unsigned;
+  const int tensors = static_cast<int>(calibration.activations.size());
+  const std::string isa = EffectiveIsaName();
+  if (options.json) {
+    out << nlohmann::json{{"model", options.model},
+                          {"model_sha256", model_sha256},
+                          {"dataset", options.synthetic ? "synthetic" : options.dataset},
+                          {"begin", options.begin},
+                          {"samples", options.samples},
+                          {"method", ScaleMethodName(scale.method)},
+                          {"percentile", scale.percentile},
+                          {"output", options.output},
+                          {"tensors", tensors},
+                          {"u8", u8},
+                          {"s8", tensors - u8},
+                          {"seconds", seconds},
+                          {"isa", isa}}
+               .dump()
+        << "\n";
+    return Status::Ok();
+  }
+  out << "model       " << options.model << "\n";
+  out << "dataset     " << (options.synthetic ? "SYNTHETIC (timing only)" : options.dataset) << " ("
+      << options.samples << " samples from " << options.begin << ")\n";
+  out << "method      " << ScaleMethodName(scale.method);
+  if (scale.method == ScaleMethod::kPercentile) out << " " << scale.percentile;
+  out << "\n";
+  out << "tensors     " << tensors << " (" << u8 << " u8, " << tensors - u8 << " s8)\n";
+  out << "isa         " << isa << "\n";
+  out << "time        " << std::fixed << std::setprecision(2) << seconds << " s\n";
+  out << "wrote       " << options.output << "\n";
+  return Status::Ok();
+}
+
+}  // namespace mixq

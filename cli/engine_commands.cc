@@ -1,0 +1,208 @@
+#include "cli/engine_commands.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+
+#include "common/dataset.h"
+#include "engine/onnx/onnx_importer.h"
+#include "engine/onnx/qdq_import.h"
+#include "engine/runtime/benchmark.h"
+#include "engine/runtime/evaluator.h"
+#include "engine/runtime/executor.h"
+#include "engine/runtime/isa.h"
+
+namespace mixq {
+namespace {
+
+Status ApplyEngineOptions(const EngineOptions& engine) {
+  if (engine.threads < 0) return InvalidArgument("--threads must be >= 0");
+  if (!engine.max_isa.empty()) MIXQ_RETURN_IF_ERROR(SetMaxIsa(engine.max_isa));
+  return Status::Ok();
+}
+
+// Progress on stderr: a rewritten line on a terminal, a line per quarter
+// otherwise (logs stay short).
+class Progress {
+ public:
+  explicit Progress(std::string what) : what_(std::move(what)), tty_(isatty(2)) {}
+  void Update(int64_t done, int64_t total) {
+    auto now = std::chrono::steady_clock::now();
+    double secs = std::chrono::duration<double>(now - start_).count();
+    int quarter = static_cast<int>(4 * done / std::max<int64_t>(total, 1));
+    bool show = tty_ ? (now - last_ > std::chrono::milliseconds(200) || done == total)
+                     : (quarter != last_quarter_);
+    if (!show) return;
+    last_ = now;
+    last_quarter_ = quarter;
+    double rate = secs > 0 ? done / secs : 0.0;
+    double eta = rate > 0 ? (total - done) / rate : 0.0;
+    std::fprintf(stderr, "%s%s: %lld/%lld (%.0f%%), %.0f/s, ETA %.0f s%s", tty_ ? "\r" : "",
+                 what_.c_str(), static_cast<long long>(done), static_cast<long long>(total),
+                 100.0 * done / std::max<int64_t>(total, 1), rate, eta,
+                 tty_ ? (done == total ? "\n" : "") : "\n");
+    std::fflush(stderr);
+  }
+
+ private:
+  std::string what_;
+  bool tty_;
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_{};
+  int last_quarter_ = -1;
+};
+
+// The precision a report names: fp32, int8, or "mixed (k/n int8)".
+
+}  // namespace
+
+Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
+  MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
+  // A QDQ model runs with the spec it embeds unless --config says otherwise.
+  MIXQ_ASSIGN_OR_RETURN(QdqModel model, ImportOnnxWithQdq(options.model));
+  const Graph& graph = model.graph;
+  MIXQ_ASSIGN_OR_RETURN(ResolvedQuant quant, ResolveQuant(options.quant, options.model, graph,
+                                                          false, options.engine.threads,
+                                                          model.has_qdq ? &model.spec : nullptr));
+  MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(options.dataset));
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
+
+  EvalOptions eval;
+  eval.batch = options.batch;
+  eval.begin = options.begin;
+  eval.count = options.count;
+  eval.executor.threads = options.engine.threads;
+  eval.executor.winograd = options.engine.winograd;
+  eval.executor.quant = quant.spec;
+  Progress progress("eval " + options.model);
+  if (options.progress) {
+    eval.progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
+  }
+  // A quantised run also counts top-1 agreement with FP32 on the same
+  // samples and batches, as an evaluate task does on a worker.
+  std::vector<int32_t> fp32_top1;
+  const bool quantised = !quant.spec.layers.empty() &&
+                         std::any_of(quant.spec.layers.begin(), quant.spec.layers.end(),
+                                     [](const auto& l) { return l.second != Precision::kFp32; });
+  if (quantised) {
+    EvalOptions reference = eval;
+    reference.executor.quant = QuantSpec();
+    reference.top1 = &fp32_top1;
+    Progress fp32_progress("eval " + options.model + " (fp32 reference)");
+    if (options.progress) {
+      reference.progress = [&fp32_progress](int64_t done, int64_t total) {
+        fp32_progress.Update(done, total);
+      };
+    }
+    MIXQ_RETURN_IF_ERROR(Evaluate(graph, *dataset, reference).status());
+    eval.reference_top1 = &fp32_top1;
+  }
+  MIXQ_ASSIGN_OR_RETURN(EvalCounts counts, Evaluate(graph, *dataset, eval));
+  if (!quantised) counts.agree1 = counts.samples;
+  const double agree1 = counts.samples ? static_cast<double>(counts.agree1) / counts.samples : 0;
+
+  const double top1 = counts.samples ? static_cast<double>(counts.correct1) / counts.samples : 0;
+  const double top5 = counts.samples ? static_cast<double>(counts.correct5) / counts.samples : 0;
+  const double ips = counts.seconds > 0 ? counts.samples / counts.seconds : 0;
+  const std::string isa = EffectiveIsaName();
+  if (options.json) {
+    nlohmann::json j = {{"model", options.model},
+                        {"dataset", options.dataset},
+                        {"samples", counts.samples},
+                        {"correct1", counts.correct1},
+                        {"correct5", counts.correct5},
+                        {"top1", top1},
+                        {"top5", top5},
+                        {"agree1", counts.agree1},
+                        {"agree1_rate", agree1},
+                        {"seconds", counts.seconds},
+                        {"images_per_second", ips},
+                        {"batch", options.batch},
+                        {"threads", options.engine.threads},
+                        {"isa", isa},
+                        {"winograd", options.engine.winograd}};
+    j.update(quant.ToJson());
+    out << j.dump() << "\n";
+    return Status::Ok();
+  }
+  out << std::fixed;
+  out << "model      " << options.model << "\n";
+  out << "dataset    " << options.dataset << " (" << counts.samples << " samples from "
+      << options.begin << ")\n";
+  out << "precision  " << quant.Summary() << "\n";
+  if (!quant.calibration.empty()) out << "calibration " << quant.calibration << "\n";
+  out << "isa        " << isa << " (threads "
+      << (options.engine.threads ? std::to_string(options.engine.threads) : std::string("default"))
+      << ", winograd " << (options.engine.winograd ? "on" : "off") << ")\n";
+  out << std::setprecision(2) << "top-1      " << 100.0 * top1 << " %  (" << counts.correct1
+      << " / " << counts.samples << ")\n";
+  out << "top-5      " << 100.0 * top5 << " %  (" << counts.correct5 << " / " << counts.samples
+      << ")\n";
+  out << "agree fp32 " << 100.0 * agree1 << " %  (" << counts.agree1 << " / " << counts.samples
+      << " top-1 equal to FP32)\n";
+  out << "time       " << counts.seconds << " s  (" << std::setprecision(0) << ips
+      << " images/s at batch " << options.batch << ")\n";
+  return Status::Ok();
+}
+
+Status RunBenchCommand(const BenchCommandOptions& options, std::ostream& out) {
+  MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
+  if (options.batches.empty()) return InvalidArgument("--batch needs at least one batch size");
+  MIXQ_ASSIGN_OR_RETURN(QdqModel model, ImportOnnxWithQdq(options.model));
+  const Graph& graph = model.graph;
+  MIXQ_ASSIGN_OR_RETURN(ResolvedQuant quant, ResolveQuant(options.quant, options.model, graph, true,
+                                                          options.engine.threads,
+                                                          model.has_qdq ? &model.spec : nullptr));
+  const std::string isa = EffectiveIsaName();
+  nlohmann::json rows = nlohmann::json::array();
+  if (!options.json) {
+    out << "model " << options.model << "  precision " << quant.Summary() << "\n";
+    out << "isa " << isa << "  threads "
+        << (options.engine.threads ? std::to_string(options.engine.threads)
+                                   : std::string("default"))
+        << "  winograd " << (options.engine.winograd ? "on" : "off") << "\n";
+    out << std::left << std::setw(7) << "batch" << std::right << std::setw(12) << "images/s"
+        << std::setw(12) << "median ms" << std::setw(10) << "p90 ms" << std::setw(8) << "iters"
+        << "\n";
+  }
+  for (int64_t batch : options.batches) {
+    BenchOptions bench;
+    bench.batch = batch;
+    bench.executor.threads = options.engine.threads;
+    bench.executor.winograd = options.engine.winograd;
+    bench.executor.quant = quant.spec;
+    bench.warmup = options.warmup;
+    bench.min_iterations = options.min_iterations;
+    bench.min_seconds = options.min_seconds;
+    MIXQ_ASSIGN_OR_RETURN(BenchResult r, Benchmark(graph, bench));
+    if (options.json) {
+      nlohmann::json row = {{"runtime", "mixq"},
+                            {"model", options.model},
+                            {"batch", r.batch},
+                            {"threads", options.engine.threads},
+                            {"isa", isa},
+                            {"winograd", options.engine.winograd},
+                            {"iterations", r.iterations},
+                            {"images_per_second", r.images_per_second},
+                            {"latency_ms_median", r.latency_ms_median},
+                            {"latency_ms_p90", r.latency_ms_p90},
+                            {"latency_ms_mean", r.latency_ms_mean},
+                            {"compile_ms", r.compile_ms}};
+      row.update(quant.ToJson());
+      rows.push_back(row);
+    } else {
+      out << std::fixed << std::left << std::setw(7) << r.batch << std::right << std::setw(12)
+          << std::setprecision(1) << r.images_per_second << std::setw(12) << std::setprecision(3)
+          << r.latency_ms_median << std::setw(10) << r.latency_ms_p90 << std::setw(8)
+          << r.iterations << "\n";
+    }
+  }
+  if (options.json) out << rows.dump() << "\n";
+  return Status::Ok();
+}
+
+}  // namespace mixq

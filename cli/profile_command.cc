@@ -1,0 +1,73 @@
+#include "cli/profile_command.h"
+
+#include <algorithm>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+
+#include "engine/onnx/onnx_importer.h"
+#include "engine/runtime/executor.h"
+#include "engine/runtime/isa.h"
+#include "engine/runtime/layer_profile.h"
+
+namespace mixq {
+
+Status RunProfileCommand(const ProfileCommandOptions& options, std::ostream& out) {
+  if (options.engine.threads < 0) return InvalidArgument("--threads must be >= 0");
+  if (options.batch <= 0) return InvalidArgument("--batch must be positive");
+  if (options.runs <= 0 || options.warmup < 0) {
+    return InvalidArgument("--runs must be positive and --warmup non-negative");
+  }
+  if (!options.engine.max_isa.empty()) MIXQ_RETURN_IF_ERROR(SetMaxIsa(options.engine.max_isa));
+  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
+  QuantArgs args = options.quant;
+  if (args.config.empty()) args.config = "int8";
+  MIXQ_ASSIGN_OR_RETURN(ResolvedQuant quant,
+                        ResolveQuant(args, options.model, graph, true, options.engine.threads));
+  LayerProfileOptions profile_options;
+  profile_options.batch = options.batch;
+  profile_options.warmup = options.warmup;
+  profile_options.runs = options.runs;
+  profile_options.threads = options.engine.threads;
+  profile_options.winograd = options.engine.winograd;
+  MIXQ_ASSIGN_OR_RETURN(LayerProfile profile, ProfileLayers(graph, quant.spec, profile_options));
+  const std::string isa = EffectiveIsaName();
+
+  if (options.json) {
+    nlohmann::json j = {{"model", options.model},
+                        {"batch", options.batch},
+                        {"threads", options.engine.threads},
+                        {"isa", isa},
+                        {"runs", options.runs}};
+    j.update(LayerProfileToJson(profile));
+    j["quant"] = quant.ToJson();
+    out << j.dump() << "\n";
+    return Status::Ok();
+  }
+  out << "model " << options.model << "  batch " << options.batch << "  isa " << isa << "  threads "
+      << (options.engine.threads ? std::to_string(options.engine.threads) : "default") << "  runs "
+      << options.runs << " (medians)\n";
+  out << "config " << quant.Summary() << "\n";
+  int width = 8;
+  for (const LayerTime& t : profile.layers) {
+    width = std::max(width, static_cast<int>(t.layer.size()) + 2);
+  }
+  out << std::left << std::setw(width) << "layer" << std::setw(6) << "prec" << std::right
+      << std::setw(11) << "fp32 ms" << std::setw(11) << "config ms" << std::setw(12) << "reorder ms"
+      << "\n";
+  out << std::fixed << std::setprecision(4);
+  for (const LayerTime& t : profile.layers) {
+    out << std::left << std::setw(width) << t.layer << std::setw(6) << t.precision << std::right
+        << std::setw(11) << t.fp32_ms << std::setw(11) << t.config_ms << std::setw(12)
+        << t.reorder_ms << "\n";
+  }
+  out << std::left << std::setw(width + 6) << "sum of steps" << std::right << std::setw(11)
+      << profile.fp32.sum_ms << std::setw(11) << profile.config.sum_ms << "\n";
+  out << std::left << std::setw(width + 6) << "whole model (plain Run)" << std::right
+      << std::setw(11) << profile.fp32.whole_ms << std::setw(11) << profile.config.whole_ms << "\n";
+  out << std::left << std::setw(width + 6) << "sum / whole" << std::right << std::setprecision(3)
+      << std::setw(11) << profile.fp32.SumOverWhole() << std::setw(11)
+      << profile.config.SumOverWhole() << "\n";
+  return Status::Ok();
+}
+
+}  // namespace mixq

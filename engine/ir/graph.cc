@@ -1,0 +1,189 @@
+#include "engine/ir/graph.h"
+
+#include <limits>
+
+namespace mixq {
+
+const char* OpTypeName(OpType op) {
+  switch (op) {
+    case OpType::kConv:
+      return "Conv";
+    case OpType::kGemm:
+      return "Gemm";
+    case OpType::kMatMul:
+      return "MatMul";
+    case OpType::kBatchNorm:
+      return "BatchNormalization";
+    case OpType::kRelu:
+      return "Relu";
+    case OpType::kLeakyRelu:
+      return "LeakyRelu";
+    case OpType::kClip:
+      return "Clip";
+    case OpType::kSigmoid:
+      return "Sigmoid";
+    case OpType::kHardSigmoid:
+      return "HardSigmoid";
+    case OpType::kHardSwish:
+      return "HardSwish";
+    case OpType::kTanh:
+      return "Tanh";
+    case OpType::kAdd:
+      return "Add";
+    case OpType::kSub:
+      return "Sub";
+    case OpType::kMul:
+      return "Mul";
+    case OpType::kDiv:
+      return "Div";
+    case OpType::kMaxPool:
+      return "MaxPool";
+    case OpType::kAveragePool:
+      return "AveragePool";
+    case OpType::kGlobalAveragePool:
+      return "GlobalAveragePool";
+    case OpType::kGlobalMaxPool:
+      return "GlobalMaxPool";
+    case OpType::kFlatten:
+      return "Flatten";
+    case OpType::kReshape:
+      return "Reshape";
+    case OpType::kSqueeze:
+      return "Squeeze";
+    case OpType::kUnsqueeze:
+      return "Unsqueeze";
+    case OpType::kTranspose:
+      return "Transpose";
+    case OpType::kConcat:
+      return "Concat";
+    case OpType::kSoftmax:
+      return "Softmax";
+    case OpType::kIdentity:
+      return "Identity";
+    case OpType::kDropout:
+      return "Dropout";
+    case OpType::kConstant:
+      return "Constant";
+    case OpType::kShape:
+      return "Shape";
+    case OpType::kGather:
+      return "Gather";
+    case OpType::kCast:
+      return "Cast";
+    case OpType::kQuantizeLinear:
+      return "QuantizeLinear";
+    case OpType::kDequantizeLinear:
+      return "DequantizeLinear";
+  }
+  return "Unknown";
+}
+
+bool IsQuantizable(OpType op) {
+  return op == OpType::kConv || op == OpType::kGemm || op == OpType::kMatMul;
+}
+
+bool IsEltwise(OpType op) {
+  switch (op) {
+    case OpType::kRelu:
+    case OpType::kLeakyRelu:
+    case OpType::kClip:
+    case OpType::kSigmoid:
+    case OpType::kHardSigmoid:
+    case OpType::kHardSwish:
+    case OpType::kTanh:
+      return true;
+    default:
+      return false;
+  }
+}
+
+int64_t Attributes::Int(const std::string& name, int64_t fallback) const {
+  auto it = map_.find(name);
+  if (it == map_.end()) return fallback;
+  if (auto* v = std::get_if<int64_t>(&it->second)) return *v;
+  if (auto* f = std::get_if<float>(&it->second)) return static_cast<int64_t>(*f);
+  return fallback;
+}
+
+float Attributes::Float(const std::string& name, float fallback) const {
+  auto it = map_.find(name);
+  if (it == map_.end()) return fallback;
+  if (auto* f = std::get_if<float>(&it->second)) return *f;
+  if (auto* v = std::get_if<int64_t>(&it->second)) return static_cast<float>(*v);
+  return fallback;
+}
+
+std::string Attributes::String(const std::string& name, const std::string& fallback) const {
+  auto it = map_.find(name);
+  if (it == map_.end()) return fallback;
+  if (auto* s = std::get_if<std::string>(&it->second)) return *s;
+  return fallback;
+}
+
+std::vector<int64_t> Attributes::Ints(const std::string& name,
+                                      const std::vector<int64_t>& fallback) const {
+  auto it = map_.find(name);
+  if (it == map_.end()) return fallback;
+  if (auto* v = std::get_if<std::vector<int64_t>>(&it->second)) return *v;
+  return fallback;
+}
+
+std::vector<float> Attributes::Floats(const std::string& name,
+                                      const std::vector<float>& fallback) const {
+  auto it = map_.find(name);
+  if (it == map_.end()) return fallback;
+  if (auto* v = std::get_if<std::vector<float>>(&it->second)) return *v;
+  return fallback;
+}
+
+const ValueInfo* Graph::FindValue(const std::string& value) const {
+  auto it = values.find(value);
+  return it == values.end() ? nullptr : &it->second;
+}
+
+const Node* Graph::Producer(const std::string& value) const {
+  for (const Node& node : nodes) {
+    for (const std::string& out : node.outputs) {
+      if (out == value) return &node;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<std::string> Graph::QuantizableLayers() const {
+  std::vector<std::string> names;
+  for (const Node& node : nodes) {
+    if (IsQuantizable(node.op)) names.push_back(node.name);
+  }
+  return names;
+}
+
+StatusOr<PostOp> EltwisePostOpOf(const Node& node) {
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  PostOp op;
+  op.kind = PostOp::Kind::kEltwise;
+  op.eltwise = node.op;
+  switch (node.op) {
+    case OpType::kRelu:
+    case OpType::kSigmoid:
+    case OpType::kTanh:
+    case OpType::kHardSwish:
+      break;
+    case OpType::kLeakyRelu:
+      op.alpha = node.attrs.Float("alpha", 0.01f);
+      break;
+    case OpType::kClip:
+      op.alpha = node.attrs.Float("min", -kInf);
+      op.beta = node.attrs.Float("max", kInf);
+      break;
+    case OpType::kHardSigmoid:
+      op.alpha = node.attrs.Float("alpha", 0.2f);
+      op.beta = node.attrs.Float("beta", 0.5f);
+      break;
+    default:
+      return Unimplemented(std::string(OpTypeName(node.op)) + " is not an element-wise op");
+  }
+  return op;
+}
+
+}  // namespace mixq

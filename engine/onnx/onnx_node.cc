@@ -1,0 +1,180 @@
+#include "engine/onnx/onnx_node.h"
+
+#include <limits>
+#include <optional>
+
+#include "engine/ir/node_error.h"
+#include "engine/onnx/tensor_proto.h"
+
+namespace mixq {
+namespace {
+
+std::optional<OpType> OpTypeFromName(const std::string& name) {
+  // OpTypeName() spells the ONNX names, so the enum is its own table.
+  for (int i = 0; i <= static_cast<int>(OpType::kDequantizeLinear); ++i) {
+    const auto op = static_cast<OpType>(i);
+    if (name == OpTypeName(op)) return op;
+  }
+  return std::nullopt;
+}
+
+// The attribute's value, using its declared type or, for old files that
+// leave the type unset, whichever field is filled.
+std::optional<AttrValue> ConvertAttribute(const onnx::AttributeProto& attr) {
+  using A = onnx::AttributeProto;
+  auto type = attr.type();
+  if (type == A::UNDEFINED) {
+    if (attr.has_f()) type = A::FLOAT;
+    if (attr.has_i()) type = A::INT;
+    if (attr.has_s()) type = A::STRING;
+    if (attr.ints_size()) type = A::INTS;
+    if (attr.floats_size()) type = A::FLOATS;
+  }
+  switch (type) {
+    case A::FLOAT:
+      return AttrValue(attr.f());
+    case A::INT:
+      return AttrValue(static_cast<int64_t>(attr.i()));
+    case A::STRING:
+      return AttrValue(attr.s());
+    case A::INTS:
+      return AttrValue(std::vector<int64_t>(attr.ints().begin(), attr.ints().end()));
+    case A::FLOATS:
+      return AttrValue(std::vector<float>(attr.floats().begin(), attr.floats().end()));
+    default:
+      return std::nullopt;
+  }
+}
+
+void SetDefault(Attributes* attrs, const std::string& name, AttrValue value) {
+  if (!attrs->Has(name)) attrs->Set(name, std::move(value));
+}
+
+}  // namespace
+
+StatusOr<Node> ConvertOnnxNode(const onnx::NodeProto& proto, const std::string& name, int64_t opset,
+                               const std::string& source) {
+  const std::string& domain = proto.domain();
+  auto op = OpTypeFromName(proto.op_type());
+  if ((!domain.empty() && domain != "ai.onnx") || !op || *op == OpType::kConstant) {
+    return NodeError(
+        StatusCode::kUnimplemented, source, name, proto.op_type(),
+        domain.empty() ? "unsupported op" : "unsupported op (domain '" + domain + "')");
+  }
+  Node node;
+  node.name = name;
+  node.op = *op;
+  node.inputs.assign(proto.input().begin(), proto.input().end());
+  node.outputs.assign(proto.output().begin(), proto.output().end());
+  for (const onnx::AttributeProto& attr : proto.attribute()) {
+    if (auto value = ConvertAttribute(attr)) node.attrs.Set(attr.name(), std::move(*value));
+  }
+  auto unsupported = [&](const std::string& reason) {
+    return NodeError(StatusCode::kUnimplemented, source, name, proto.op_type(), reason);
+  };
+  constexpr float kInf = std::numeric_limits<float>::infinity();
+  Attributes& attrs = node.attrs;
+  switch (node.op) {
+    case OpType::kConv:
+      SetDefault(&attrs, "group", int64_t{1});
+      SetDefault(&attrs, "auto_pad", std::string("NOTSET"));
+      break;
+    case OpType::kGemm:
+      SetDefault(&attrs, "alpha", 1.f);
+      SetDefault(&attrs, "beta", 1.f);
+      SetDefault(&attrs, "transA", int64_t{0});
+      SetDefault(&attrs, "transB", int64_t{0});
+      break;
+    case OpType::kBatchNorm:
+      SetDefault(&attrs, "epsilon", 1e-5f);
+      if (attrs.Int("training_mode", 0) != 0) return unsupported("training_mode must be 0");
+      if (attrs.Int("spatial", 1) != 1) return unsupported("spatial=0 is not supported");
+      break;
+    case OpType::kLeakyRelu:
+      SetDefault(&attrs, "alpha", 0.01f);
+      break;
+    case OpType::kHardSigmoid:
+      SetDefault(&attrs, "alpha", 0.2f);
+      SetDefault(&attrs, "beta", 0.5f);
+      break;
+    case OpType::kClip:
+      // From opset 11 the bounds are inputs; shape inference moves constant
+      // ones into these attributes.
+      SetDefault(&attrs, "min", -kInf);
+      SetDefault(&attrs, "max", kInf);
+      break;
+    case OpType::kMaxPool:
+    case OpType::kAveragePool:
+      SetDefault(&attrs, "ceil_mode", int64_t{0});
+      SetDefault(&attrs, "auto_pad", std::string("NOTSET"));
+      if (node.op == OpType::kAveragePool) SetDefault(&attrs, "count_include_pad", int64_t{0});
+      break;
+    case OpType::kSoftmax:
+      // Before opset 13 Softmax flattens to 2-D around `axis` (default 1).
+      if (opset < 13) {
+        attrs.Set("coerce_2d", int64_t{1});
+        SetDefault(&attrs, "axis", int64_t{1});
+      } else {
+        attrs.Set("coerce_2d", int64_t{0});
+        SetDefault(&attrs, "axis", int64_t{-1});
+      }
+      break;
+    case OpType::kFlatten:
+      SetDefault(&attrs, "axis", int64_t{1});
+      break;
+    case OpType::kGather:
+      SetDefault(&attrs, "axis", int64_t{0});
+      break;
+    case OpType::kReshape:
+      SetDefault(&attrs, "allowzero", int64_t{0});
+      break;
+    case OpType::kQuantizeLinear:
+    case OpType::kDequantizeLinear:
+      SetDefault(&attrs, "axis", int64_t{1});
+      break;
+    default:
+      break;
+  }
+  return node;
+}
+
+StatusOr<Tensor> ConstantNodeValue(const onnx::NodeProto& proto, const std::string& name,
+                                   const std::string& source) {
+  auto error = [&](StatusCode code, const std::string& reason) {
+    return NodeError(code, source, name, "Constant", reason);
+  };
+  for (const onnx::AttributeProto& attr : proto.attribute()) {
+    const std::string& key = attr.name();
+    if (key == "value") {
+      auto tensor = TensorFromProto(attr.t());
+      if (!tensor.ok()) return error(tensor.status().code(), tensor.status().message());
+      return tensor;
+    }
+    if (key == "value_float") {
+      Tensor t(DType::kF32, {});
+      t.data<float>()[0] = attr.f();
+      return t;
+    }
+    if (key == "value_int") {
+      Tensor t(DType::kI64, {});
+      t.data<int64_t>()[0] = attr.i();
+      return t;
+    }
+    if (key == "value_floats") {
+      Tensor t(DType::kF32, {attr.floats_size()});
+      for (int i = 0; i < attr.floats_size(); ++i) t.data<float>()[i] = attr.floats(i);
+      return t;
+    }
+    if (key == "value_ints") {
+      Tensor t(DType::kI64, {attr.ints_size()});
+      for (int i = 0; i < attr.ints_size(); ++i) t.data<int64_t>()[i] = attr.ints(i);
+      return t;
+    }
+    if (key == "sparse_value" || key == "value_string" || key == "value_strings") {
+      return error(StatusCode::kUnimplemented, "attribute '" + key + "' is not supported");
+    }
+  }
+  return error(StatusCode::kInvalidArgument, "has no value attribute");
+}
+
+}  // namespace mixq

@@ -1,0 +1,357 @@
+#include "engine/passes/constant_folding.h"
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "engine/ir/node_error.h"
+#include "engine/passes/shape_inference.h"
+
+namespace mixq {
+namespace {
+
+// Folding a large tensor would only move executor work to load time and
+// bloat the graph; shape arithmetic is tiny.
+constexpr int64_t kMaxFoldedElements = int64_t{1} << 24;
+
+bool IsFoldable(OpType op) {
+  switch (op) {
+    case OpType::kShape:
+    case OpType::kGather:
+    case OpType::kConcat:
+    case OpType::kCast:
+    case OpType::kIdentity:
+    case OpType::kDropout:
+    case OpType::kFlatten:
+    case OpType::kReshape:
+    case OpType::kSqueeze:
+    case OpType::kUnsqueeze:
+    case OpType::kTranspose:
+    case OpType::kAdd:
+    case OpType::kSub:
+    case OpType::kMul:
+    case OpType::kDiv:
+      return true;
+    default:
+      return false;
+  }
+}
+
+bool IsFloat(DType d) { return d == DType::kF32 || d == DType::kF64 || d == DType::kF16; }
+
+void StoreDouble(Tensor* t, int64_t i, double v) {
+  switch (t->dtype()) {
+    case DType::kF32:
+      t->data<float>()[i] = static_cast<float>(v);
+      break;
+    case DType::kF64:
+      t->data<double>()[i] = v;
+      break;
+    case DType::kI64:
+      t->data<int64_t>()[i] = static_cast<int64_t>(v);
+      break;
+    case DType::kI32:
+      t->data<int32_t>()[i] = static_cast<int32_t>(v);
+      break;
+    case DType::kI8:
+      t->data<int8_t>()[i] = static_cast<int8_t>(v);
+      break;
+    case DType::kU8:
+      t->data<uint8_t>()[i] = static_cast<uint8_t>(v);
+      break;
+    case DType::kBool:
+      t->data<uint8_t>()[i] = v != 0;
+      break;
+    case DType::kF16:
+      break;  // never produced: the importer widens float16
+  }
+}
+
+void StoreInt(Tensor* t, int64_t i, int64_t v) {
+  switch (t->dtype()) {
+    case DType::kI64:
+      t->data<int64_t>()[i] = v;
+      break;
+    case DType::kI32:
+      t->data<int32_t>()[i] = static_cast<int32_t>(v);
+      break;
+    case DType::kI8:
+      t->data<int8_t>()[i] = static_cast<int8_t>(v);
+      break;
+    case DType::kU8:
+      t->data<uint8_t>()[i] = static_cast<uint8_t>(v);
+      break;
+    case DType::kBool:
+      t->data<uint8_t>()[i] = v != 0;
+      break;
+    default:
+      StoreDouble(t, i, static_cast<double>(v));
+      break;
+  }
+}
+
+// Row-major strides of `shape` aligned to the last `rank` dims, 0 where
+// the dim broadcasts.
+std::vector<int64_t> BroadcastStrides(const Shape& shape, size_t rank) {
+  std::vector<int64_t> strides(rank, 0);
+  int64_t stride = 1;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    const size_t dim = shape.size() - 1 - i;
+    const size_t out_dim = rank - 1 - i;
+    strides[out_dim] = shape[dim] == 1 ? 0 : stride;
+    stride *= shape[dim];
+  }
+  return strides;
+}
+
+class Folder {
+ public:
+  Folder(const Graph& graph, const Node& node) : graph_(graph), node_(node) {}
+
+  // Fills `out` (already shaped and typed from shape inference).
+  Status Evaluate(Tensor* out) const;
+
+ private:
+  const Tensor& In(size_t i) const { return graph_.constants.at(node_.inputs[i]); }
+  Status Invalid(const std::string& reason) const {
+    return NodeError(StatusCode::kInvalidArgument, graph_, node_, reason);
+  }
+  Status Binary(Tensor* out) const;
+  Status Gather(Tensor* out) const;
+  Status Concat(Tensor* out) const;
+  void Transpose(Tensor* out) const;
+
+  const Graph& graph_;
+  const Node& node_;
+};
+
+Status Folder::Binary(Tensor* out) const {
+  const Tensor& a = In(0);
+  const Tensor& b = In(1);
+  const size_t rank = out->shape().size();
+  const auto sa = BroadcastStrides(a.shape(), rank);
+  const auto sb = BroadcastStrides(b.shape(), rank);
+  std::vector<int64_t> index(rank, 0);
+  const bool floating = IsFloat(out->dtype());
+  for (int64_t i = 0; i < out->size(); ++i) {
+    int64_t ia = 0, ib = 0;
+    for (size_t d = 0; d < rank; ++d) {
+      ia += index[d] * sa[d];
+      ib += index[d] * sb[d];
+    }
+    if (floating) {
+      const double x = a.FloatAt(ia), y = b.FloatAt(ib);
+      double r = 0;
+      switch (node_.op) {
+        case OpType::kAdd:
+          r = x + y;
+          break;
+        case OpType::kSub:
+          r = x - y;
+          break;
+        case OpType::kMul:
+          r = x * y;
+          break;
+        default:
+          r = x / y;
+          break;
+      }
+      StoreDouble(out, i, r);
+    } else {
+      const int64_t x = a.IntAt(ia), y = b.IntAt(ib);
+      int64_t r = 0;
+      switch (node_.op) {
+        case OpType::kAdd:
+          r = x + y;
+          break;
+        case OpType::kSub:
+          r = x - y;
+          break;
+        case OpType::kMul:
+          r = x * y;
+          break;
+        default:
+          if (y == 0) return Invalid("integer division by zero in constant folding");
+          r = x / y;
+          break;
+      }
+      StoreInt(out, i, r);
+    }
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < out->shape()[d]) break;
+      index[d] = 0;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Folder::Gather(Tensor* out) const {
+  const Tensor& data = In(0);
+  const Tensor& indices = In(1);
+  const int64_t axis = node_.attrs.Int("axis", 0);
+  const Shape& ds = data.shape();
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= ds[d];
+  for (size_t d = axis + 1; d < ds.size(); ++d) inner *= ds[d];
+  const int64_t axis_dim = ds[axis];
+  const size_t chunk = inner * DTypeSize(data.dtype());
+  const auto* src = static_cast<const char*>(data.raw());
+  auto* dst = static_cast<char*>(out->raw());
+  for (int64_t o = 0; o < outer; ++o) {
+    for (int64_t j = 0; j < indices.size(); ++j) {
+      int64_t k = indices.IntAt(j);
+      if (k < 0) k += axis_dim;
+      if (k < 0 || k >= axis_dim) {
+        return Invalid("index " + std::to_string(indices.IntAt(j)) + " is out of range for axis " +
+                       "of size " + std::to_string(axis_dim));
+      }
+      if (chunk) std::memcpy(dst, src + (o * axis_dim + k) * chunk, chunk);
+      dst += chunk;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Folder::Concat(Tensor* out) const {
+  const int64_t axis = node_.attrs.Int("axis", 0);
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d) outer *= out->shape()[d];
+  auto* dst = static_cast<char*>(out->raw());
+  const size_t esize = DTypeSize(out->dtype());
+  for (int64_t o = 0; o < outer; ++o) {
+    for (size_t i = 0; i < node_.inputs.size(); ++i) {
+      const Tensor& in = In(i);
+      if (in.dtype() != out->dtype()) return Invalid("inputs have different element types");
+      const size_t chunk = (outer ? in.size() / outer : 0) * esize;
+      if (chunk) std::memcpy(dst, static_cast<const char*>(in.raw()) + o * chunk, chunk);
+      dst += chunk;
+    }
+  }
+  return Status::Ok();
+}
+
+void Folder::Transpose(Tensor* out) const {
+  const Tensor& in = In(0);
+  const auto perm = node_.attrs.Ints("perm");
+  const size_t rank = perm.size();
+  std::vector<int64_t> in_strides;
+  int64_t stride = 1;
+  for (size_t d = rank; d-- > 0;) {
+    in_strides.insert(in_strides.begin(), stride);
+    stride *= in.shape()[d];
+  }
+  const size_t esize = DTypeSize(in.dtype());
+  std::vector<int64_t> index(rank, 0);
+  const auto* src = static_cast<const char*>(in.raw());
+  auto* dst = static_cast<char*>(out->raw());
+  for (int64_t i = 0; i < out->size(); ++i) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < rank; ++d) offset += index[d] * in_strides[perm[d]];
+    std::memcpy(dst + i * esize, src + offset * esize, esize);
+    for (size_t d = rank; d-- > 0;) {
+      if (++index[d] < out->shape()[d]) break;
+      index[d] = 0;
+    }
+  }
+}
+
+Status Folder::Evaluate(Tensor* out) const {
+  switch (node_.op) {
+    case OpType::kShape: {
+      const Shape& s = graph_.values.at(node_.inputs[0]).shape;
+      const int64_t start = node_.attrs.Int("start", 0);
+      for (int64_t i = 0; i < out->size(); ++i) out->data<int64_t>()[i] = s[start + i];
+      return Status::Ok();
+    }
+    case OpType::kCast:
+      for (int64_t i = 0; i < out->size(); ++i) {
+        if (IsFloat(In(0).dtype())) {
+          StoreDouble(out, i, In(0).FloatAt(i));
+        } else {
+          StoreInt(out, i, In(0).IntAt(i));
+        }
+      }
+      return Status::Ok();
+    case OpType::kAdd:
+    case OpType::kSub:
+    case OpType::kMul:
+    case OpType::kDiv:
+      return Binary(out);
+    case OpType::kGather:
+      return Gather(out);
+    case OpType::kConcat:
+      return Concat(out);
+    case OpType::kTranspose:
+      Transpose(out);
+      return Status::Ok();
+    default:
+      // Identity, Dropout and the reshapes keep the bytes.
+      if (In(0).bytes()) std::memcpy(out->raw(), In(0).raw(), In(0).bytes());
+      return Status::Ok();
+  }
+}
+
+bool AllKnown(const Shape& s) {
+  return std::all_of(s.begin(), s.end(), [](int64_t d) { return d >= 0; });
+}
+
+}  // namespace
+
+StatusOr<bool> TryFoldNode(Graph* graph, const Node& node) {
+  if (!IsFoldable(node.op)) return false;
+  if (node.op == OpType::kShape) {
+    if (node.inputs.empty()) return false;
+    const ValueInfo* info = graph->FindValue(node.inputs[0]);
+    if (info == nullptr || !AllKnown(info->shape)) return false;
+  } else {
+    for (const std::string& in : node.inputs) {
+      if (!in.empty() && !graph->IsConstant(in)) return false;
+    }
+  }
+  // Shape inference on a scratch copy gives the output shapes (and the
+  // normalised attributes the evaluation reads).
+  Node scratch = node;
+  MIXQ_ASSIGN_OR_RETURN(bool inferred, InferNodeShapes(graph, &scratch, false));
+  if (!inferred) return false;
+  std::vector<Tensor> results;
+  for (size_t i = 0; i < scratch.outputs.size(); ++i) {
+    const std::string& name = scratch.outputs[i];
+    if (name.empty()) {
+      results.emplace_back();
+      continue;
+    }
+    const ValueInfo& info = graph->values.at(name);
+    if (!AllKnown(info.shape) || NumElements(info.shape) > kMaxFoldedElements ||
+        info.dtype == DType::kF16) {
+      return false;
+    }
+    results.emplace_back(info.dtype, info.shape);
+  }
+  if (results.empty() || scratch.outputs[0].empty()) return false;
+  MIXQ_RETURN_IF_ERROR(Folder(*graph, scratch).Evaluate(&results[0]));
+  // Dropout's mask is all ones in inference.
+  if (results.size() > 1 && !scratch.outputs[1].empty()) {
+    for (int64_t i = 0; i < results[1].size(); ++i) StoreInt(&results[1], i, 1);
+  }
+  for (size_t i = 0; i < scratch.outputs.size(); ++i) {
+    if (!scratch.outputs[i].empty()) graph->constants[scratch.outputs[i]] = std::move(results[i]);
+  }
+  return true;
+}
+
+Status PropagateShapes(Graph* graph, bool concrete) {
+  std::vector<Node> kept;
+  kept.reserve(graph->nodes.size());
+  for (Node& node : graph->nodes) {
+    MIXQ_ASSIGN_OR_RETURN(bool folded, TryFoldNode(graph, node));
+    if (folded) continue;
+    MIXQ_ASSIGN_OR_RETURN(bool inferred, InferNodeShapes(graph, &node, concrete));
+    (void)inferred;
+    kept.push_back(std::move(node));
+  }
+  graph->nodes = std::move(kept);
+  return Status::Ok();
+}
+
+}  // namespace mixq

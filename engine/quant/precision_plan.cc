@@ -1,0 +1,225 @@
+#include "engine/quant/precision_plan.h"
+
+#include <unordered_map>
+
+namespace mixq {
+
+namespace {
+
+bool IsPool(OpType op) {
+  return op == OpType::kMaxPool || op == OpType::kAveragePool || op == OpType::kGlobalAveragePool ||
+         op == OpType::kGlobalMaxPool;
+}
+
+bool IsReshape(OpType op) {
+  return op == OpType::kReshape || op == OpType::kFlatten || op == OpType::kSqueeze ||
+         op == OpType::kUnsqueeze;
+}
+
+// Post-ops that commute with a positive scale, so they can run on quantised
+// values: ReLU, LeakyReLU, and Clip with rescaled bounds.
+bool ScaleEquivariant(const std::vector<PostOp>& post_ops) {
+  for (const PostOp& op : post_ops) {
+    if (op.kind != PostOp::Kind::kEltwise) return false;
+    if (op.eltwise != OpType::kRelu && op.eltwise != OpType::kLeakyRelu &&
+        op.eltwise != OpType::kClip) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsFollower(const Node& node, const Graph& graph) {
+  if (node.outputs.size() != 1 &&
+      !(IsPool(node.op) && node.outputs.size() == 2 && node.outputs[1].empty())) {
+    return false;
+  }
+  if (IsPool(node.op) || IsReshape(node.op)) return node.post_ops.empty();
+  // Concat and Add read every input as a tensor: no constant operands.
+  for (const std::string& in : node.inputs) {
+    if (in.empty() || graph.IsConstant(in)) return false;
+  }
+  if (node.op == OpType::kConcat) return node.post_ops.empty();
+  if (node.op == OpType::kAdd) {
+    if (node.inputs.size() != 2 || !ScaleEquivariant(node.post_ops)) return false;
+    const ValueInfo* a = graph.FindValue(node.inputs[0]);
+    const ValueInfo* b = graph.FindValue(node.inputs[1]);
+    const ValueInfo* y = graph.FindValue(node.outputs[0]);
+    return a && b && y && a->shape == b->shape && a->shape == y->shape;
+  }
+  return false;
+}
+
+// The non-constant inputs a follower reads (Reshape's shape input is a
+// constant after specialisation).
+std::vector<std::string> DataInputs(const Node& node, const Graph& graph) {
+  std::vector<std::string> inputs;
+  if (IsReshape(node.op) || IsPool(node.op)) {
+    if (!node.inputs.empty()) inputs.push_back(node.inputs[0]);
+    return inputs;
+  }
+  for (const std::string& in : node.inputs) {
+    if (!in.empty() && !graph.IsConstant(in)) inputs.push_back(in);
+  }
+  return inputs;
+}
+
+std::string ResidualOf(const Node& node) {
+  for (const PostOp& op : node.post_ops) {
+    if (op.kind == PostOp::Kind::kSum) return op.sum_input;
+  }
+  return "";
+}
+
+}  // namespace
+
+const QuantParams* PrecisionPlan::Int8Value(const std::string& value) const {
+  auto it = int8_values.find(value);
+  return it == int8_values.end() ? nullptr : &it->second;
+}
+
+bool Int8Capable(const Node& node, const Graph& graph) {
+  if (node.inputs.size() < 2 || node.outputs.size() != 1) return false;
+  const ValueInfo* a = graph.FindValue(node.inputs[0]);
+  if (a == nullptr) return false;
+  switch (node.op) {
+    case OpType::kConv:
+      return graph.IsConstant(node.inputs[1]) &&
+             (node.inputs.size() < 3 || node.inputs[2].empty() || graph.IsConstant(node.inputs[2]));
+    case OpType::kGemm: {
+      if (!graph.IsConstant(node.inputs[1]) || node.attrs.Int("transA", 0) != 0) return false;
+      if (node.inputs.size() < 3 || node.inputs[2].empty()) return true;
+      const std::string& c = node.inputs[2];
+      const ValueInfo* c_info = graph.FindValue(c);
+      const ValueInfo* y = graph.FindValue(node.outputs[0]);
+      if (!graph.IsConstant(c) || c_info == nullptr || y == nullptr || y->shape.size() != 2) {
+        return false;
+      }
+      const int64_t n = y->shape[1];
+      return (c_info->shape.size() == 1 && c_info->shape[0] == n) ||
+             (c_info->shape.size() == 2 && c_info->shape[0] == 1 && c_info->shape[1] == n);
+    }
+    case OpType::kMatMul: {
+      const ValueInfo* b = graph.FindValue(node.inputs[1]);
+      return graph.IsConstant(node.inputs[1]) && b && b->shape.size() == 2 && a->shape.size() >= 2;
+    }
+    default:
+      return false;
+  }
+}
+
+StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
+                                      const std::vector<std::string>& f32_values) {
+  PrecisionPlan plan;
+  std::set<std::string> forced_f32(fused.outputs.begin(), fused.outputs.end());
+  forced_f32.insert(f32_values.begin(), f32_values.end());
+  auto spec_params = [&](const std::string& value) -> const QuantParams* {
+    auto it = spec.activations.find(value);
+    return it == spec.activations.end() ? nullptr : &it->second;
+  };
+
+  // Consumers of each value, counting a fused residual as read by its conv.
+  std::unordered_map<std::string, std::vector<size_t>> consumers;
+  for (size_t i = 0; i < fused.nodes.size(); ++i) {
+    for (const std::string& in : fused.nodes[i].inputs) consumers[in].push_back(i);
+    for (const PostOp& op : fused.nodes[i].post_ops) {
+      if (op.kind == PostOp::Kind::kSum) consumers[op.sum_input].push_back(i);
+    }
+  }
+
+  // Forward pass: what could be INT8, and with which parameters.
+  std::vector<bool> layer(fused.nodes.size(), false), node_int8(fused.nodes.size(), false);
+  std::map<std::string, QuantParams> candidate;
+  bool first_layer = true;
+  for (size_t i = 0; i < fused.nodes.size(); ++i) {
+    const Node& node = fused.nodes[i];
+    if (IsQuantizable(node.op)) {
+      auto p = spec.layers.find(node.name);
+      const bool int8 =
+          p != spec.layers.end() && p->second == Precision::kInt8 && Int8Capable(node, fused);
+      if (int8) {
+        layer[i] = node_int8[i] = true;
+        const bool seven = spec.seven_bit == SevenBitWeights::kAll ||
+                           (spec.seven_bit == SevenBitWeights::kFirstLayer && first_layer);
+        if (seven) plan.seven_bit_layers.insert(node.name);
+        if (const QuantParams* out = spec_params(node.outputs[0])) {
+          if (!forced_f32.count(node.outputs[0])) candidate[node.outputs[0]] = *out;
+        }
+      }
+      first_layer = false;
+      continue;
+    }
+    if (!IsFollower(node, fused)) continue;
+    std::vector<std::string> inputs = DataInputs(node, fused);
+    bool all = !inputs.empty();
+    for (const std::string& in : inputs) all = all && candidate.count(in) != 0;
+    const std::string& out = node.outputs[0];
+    if (!all || forced_f32.count(out)) continue;
+    if (IsPool(node.op) || IsReshape(node.op)) {
+      candidate[out] = candidate[inputs[0]];
+    } else if (const QuantParams* p = spec_params(out)) {
+      candidate[out] = *p;
+    } else {
+      continue;
+    }
+    node_int8[i] = true;
+  }
+
+  // Backward: drop INT8 values with an f32 consumer and followers with an f32
+  // input or output, until stable.
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (auto it = candidate.begin(); it != candidate.end();) {
+      bool keep = true;
+      for (size_t c : consumers[it->first]) keep = keep && node_int8[c];
+      if (keep) {
+        ++it;
+      } else {
+        it = candidate.erase(it);
+        changed = true;
+      }
+    }
+    for (size_t i = 0; i < fused.nodes.size(); ++i) {
+      if (!node_int8[i] || layer[i]) continue;
+      const Node& node = fused.nodes[i];
+      bool keep = candidate.count(node.outputs[0]) != 0;
+      for (const std::string& in : DataInputs(node, fused)) keep = keep && candidate.count(in);
+      if (!keep) {
+        node_int8[i] = false;
+        candidate.erase(node.outputs[0]);
+        changed = true;
+      }
+    }
+  }
+  plan.int8_values = std::move(candidate);
+
+  for (size_t i = 0; i < fused.nodes.size(); ++i) {
+    const Node& node = fused.nodes[i];
+    if (!node_int8[i]) continue;
+    plan.int8_nodes.insert(node.name);
+    if (!layer[i]) continue;
+    const std::string& src = node.inputs[0];
+    if (const QuantParams* p = plan.Int8Value(src)) {
+      plan.source_params[node.name] = *p;
+    } else if (const QuantParams* q = spec_params(src)) {
+      plan.source_params[node.name] = *q;
+    } else {
+      return FailedPrecondition("no quantisation parameters for tensor '" + src +
+                                "', the input of INT8 layer '" + node.name + "'");
+    }
+    const std::string residual = ResidualOf(node);
+    if (residual.empty() || plan.Int8Value(node.outputs[0]) == nullptr) continue;
+    if (const QuantParams* p = plan.Int8Value(residual)) {
+      plan.residual_params[node.name] = *p;
+    } else if (const QuantParams* q = spec_params(residual)) {
+      plan.residual_params[node.name] = *q;
+    } else {
+      return FailedPrecondition("no quantisation parameters for tensor '" + residual +
+                                "', the residual of INT8 layer '" + node.name + "'");
+    }
+  }
+  return plan;
+}
+
+}  // namespace mixq

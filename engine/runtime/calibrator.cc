@@ -1,0 +1,244 @@
+#include "engine/runtime/calibrator.h"
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <random>
+#include <unordered_set>
+#include <utility>
+#include <vector>
+
+#include "engine/passes/specialize.h"
+
+namespace mixq {
+namespace {
+
+// Writes samples [first, first + n) of the source into `batch`.
+using FillFn = std::function<Status(int64_t first, int64_t n, Tensor* batch)>;
+// Consumes one observed float32 tensor.
+using ObserveFn = std::function<Status(const std::string& name, const Tensor& value)>;
+
+// FP32 models with every non-input calibration point as an extra output, by
+// batch size (the full batch and, at most, one remainder), shared by both
+// passes of one calibration so that each size compiles once.
+class ObservedModels {
+ public:
+  struct Entry {
+    std::unique_ptr<CompiledModel> model;
+    std::vector<std::string> extra;  // the extra outputs, in output order
+  };
+
+  ObservedModels(const Graph& graph, const ExecutorOptions& options)
+      : graph_(graph), options_(options) {
+    options_.quant = QuantSpec();  // statistics always come from FP32
+  }
+
+  StatusOr<Entry*> Get(int64_t batch) {
+    auto it = entries_.find(batch);
+    if (it != entries_.end()) return &it->second;
+    MIXQ_ASSIGN_OR_RETURN(Graph specialised, SpecializeForBatch(graph_, batch));
+    ExecutorOptions executor = options_;
+    const std::unordered_set<std::string> inputs(specialised.inputs.begin(),
+                                                 specialised.inputs.end());
+    Entry entry;
+    for (const std::string& name : CalibrationPoints(specialised, executor)) {
+      if (inputs.count(name) == 0) entry.extra.push_back(name);
+    }
+    executor.extra_outputs = entry.extra;
+    MIXQ_ASSIGN_OR_RETURN(entry.model, CompiledModel::Compile(specialised, executor));
+    return &entries_.emplace(batch, std::move(entry)).first->second;
+  }
+
+ private:
+  const Graph& graph_;
+  ExecutorOptions options_;
+  std::map<int64_t, Entry> entries_;
+};
+
+// Runs the FP32 model over [begin, begin + count) in batches and hands every
+// calibration point's value to `observe`. Graph inputs are observed from the
+// batch itself (they are what the model reads); the other points come back
+// as extra outputs.
+Status RunSlice(ObservedModels* models, int64_t begin, int64_t count, const FillFn& fill,
+                const CalibratorOptions& options, const char* pass, const ObserveFn& observe) {
+  if (options.batch <= 0) return InvalidArgument("calibration batch size must be positive");
+  Tensor batch;
+  std::vector<Tensor> outputs;
+  int64_t buffers_batch = -1;  // the batch size `batch` and `outputs` are shaped for
+  for (int64_t done = 0; done < count;) {
+    const int64_t n = std::min(options.batch, count - done);
+    MIXQ_ASSIGN_OR_RETURN(ObservedModels::Entry * entry, models->Get(n));
+    CompiledModel& model = *entry->model;
+    if (buffers_batch != n) {
+      batch = Tensor(DType::kF32, model.input_infos()[0].shape);
+      outputs = model.MakeOutputs();
+      buffers_batch = n;
+    }
+    MIXQ_RETURN_IF_ERROR(fill(begin + done, n, &batch));
+    MIXQ_RETURN_IF_ERROR(model.Run({&batch}, &outputs));
+    MIXQ_RETURN_IF_ERROR(observe(model.input_names()[0], batch));
+    const size_t first_extra = outputs.size() - entry->extra.size();
+    for (size_t i = 0; i < entry->extra.size(); ++i) {
+      MIXQ_RETURN_IF_ERROR(observe(entry->extra[i], outputs[first_extra + i]));
+    }
+    done += n;
+    if (options.progress) options.progress(pass, done, count);
+  }
+  return Status::Ok();
+}
+
+Status CheckSingleFloatInput(const Graph& graph) {
+  if (graph.inputs.size() != 1) {
+    return InvalidArgument(graph.source + ": calibration needs a model with one input (has " +
+                           std::to_string(graph.inputs.size()) + ")");
+  }
+  const ValueInfo* input = graph.FindValue(graph.inputs[0]);
+  if (input == nullptr) return Internal(graph.source + ": input has no value info");
+  if (input->dtype != DType::kF32) {
+    return InvalidArgument(graph.source + ": calibration needs a float32 input");
+  }
+  return Status::Ok();
+}
+
+StatusOr<FillFn> DatasetFill(const Graph& graph, const Dataset& dataset, int64_t begin,
+                             int64_t count) {
+  MIXQ_RETURN_IF_ERROR(CheckSingleFloatInput(graph));
+  MIXQ_RETURN_IF_ERROR(dataset.CheckFits(graph.FindValue(graph.inputs[0])->shape, graph.source));
+  if (begin < 0 || count <= 0 || begin + count > dataset.size()) {
+    return OutOfRange("calibration samples [" + std::to_string(begin) + ", " +
+                      std::to_string(begin + count) + ") are not a non-empty slice of the " +
+                      std::to_string(dataset.size()) + " samples of '" + dataset.spec().source +
+                      "'");
+  }
+  return FillFn([&dataset](int64_t first, int64_t n, Tensor* batch) {
+    return dataset.Fill(first, n, batch, nullptr);
+  });
+}
+
+// Sample i is drawn from its own generator seeded with (seed, i), so any
+// slice and any batching sees the same values.
+FillFn SyntheticFill(uint32_t seed) {
+  return [seed](int64_t first, int64_t n, Tensor* batch) {
+    const int64_t per_sample = batch->size() / n;
+    float* p = batch->data<float>();
+    for (int64_t s = 0; s < n; ++s) {
+      std::seed_seq seq{seed, static_cast<uint32_t>(first + s)};
+      std::mt19937 rng(seq);
+      std::normal_distribution<float> normal(0.0f, 1.0f);
+      for (int64_t i = 0; i < per_sample; ++i) p[s * per_sample + i] = normal(rng);
+    }
+    return Status::Ok();
+  };
+}
+
+StatusOr<CalibrationStats> Ranges(ObservedModels* models, int64_t begin, int64_t count,
+                                  const FillFn& fill, const CalibratorOptions& options) {
+  CalibrationStats stats;
+  MIXQ_RETURN_IF_ERROR(RunSlice(models, begin, count, fill, options, "ranges",
+                                [&stats](const std::string& name, const Tensor& value) {
+                                  ObserveRange(value.data<float>(), value.size(), &stats[name]);
+                                  return Status::Ok();
+                                }));
+  return stats;
+}
+
+StatusOr<CalibrationStats> Histograms(ObservedModels* models, int64_t begin, int64_t count,
+                                      const FillFn& fill, const CalibrationStats& initialised,
+                                      const CalibratorOptions& options) {
+  CalibrationStats stats = initialised;
+  MIXQ_RETURN_IF_ERROR(RunSlice(
+      models, begin, count, fill, options, "histograms",
+      [&stats](const std::string& name, const Tensor& value) -> Status {
+        auto it = stats.find(name);
+        if (it == stats.end() || !it->second.has_histogram()) {
+          return FailedPrecondition("calibration tensor '" + name +
+                                    "' has no initialised histogram (run the range pass and "
+                                    "InitHistograms first)");
+        }
+        return ObserveHistogram(value.data<float>(), value.size(), &it->second)
+            .WithContext("tensor '" + name + "'");
+      }));
+  return stats;
+}
+
+// Both passes, or with `ranges_only` (enough for minmax) the first alone.
+StatusOr<Calibration> TwoPasses(const Graph& graph, int64_t begin, int64_t count,
+                                const FillFn& fill, const ScaleOptions& scale,
+                                const CalibratorOptions& options, bool ranges_only = false) {
+  ObservedModels models(graph, options.executor);
+  MIXQ_ASSIGN_OR_RETURN(CalibrationStats ranges, Ranges(&models, begin, count, fill, options));
+  Calibration calibration;
+  if (ranges_only) {
+    calibration.stats = std::move(ranges);
+  } else {
+    MIXQ_RETURN_IF_ERROR(InitHistograms(options.bins, &ranges));
+    MIXQ_ASSIGN_OR_RETURN(calibration.stats,
+                          Histograms(&models, begin, count, fill, ranges, options));
+  }
+  MIXQ_ASSIGN_OR_RETURN(calibration.activations,
+                        ActivationQuantParams(calibration.stats, scale, graph.inputs));
+  calibration.scale = scale;
+  return calibration;
+}
+
+nlohmann::json BaseProvenance(int64_t begin, int64_t count, const ScaleOptions& scale,
+                              const std::string& model_sha256, const CalibratorOptions& options) {
+  return {{"begin", begin},
+          {"samples", count},
+          {"batch", options.batch},
+          {"bins", options.bins},
+          {"method", ScaleMethodName(scale.method)},
+          {"percentile", scale.percentile},
+          {"mixq_version", MIXQ_VERSION},
+          {"model_sha256", model_sha256}};
+}
+
+}  // namespace
+
+StatusOr<CalibrationStats> CollectRanges(const Graph& graph, const Dataset& dataset, int64_t begin,
+                                         int64_t count, const CalibratorOptions& options) {
+  MIXQ_ASSIGN_OR_RETURN(FillFn fill, DatasetFill(graph, dataset, begin, count));
+  ObservedModels models(graph, options.executor);
+  return Ranges(&models, begin, count, fill, options);
+}
+
+StatusOr<CalibrationStats> CollectHistograms(const Graph& graph, const Dataset& dataset,
+                                             int64_t begin, int64_t count,
+                                             const CalibrationStats& initialised,
+                                             const CalibratorOptions& options) {
+  MIXQ_ASSIGN_OR_RETURN(FillFn fill, DatasetFill(graph, dataset, begin, count));
+  ObservedModels models(graph, options.executor);
+  return Histograms(&models, begin, count, fill, initialised, options);
+}
+
+StatusOr<Calibration> Calibrate(const Graph& graph, const Dataset& dataset, int64_t begin,
+                                int64_t count, const ScaleOptions& scale,
+                                const CalibrationSource& source, const CalibratorOptions& options) {
+  MIXQ_ASSIGN_OR_RETURN(FillFn fill, DatasetFill(graph, dataset, begin, count));
+  MIXQ_ASSIGN_OR_RETURN(Calibration calibration,
+                        TwoPasses(graph, begin, count, fill, scale, options));
+  calibration.model_sha256 = source.model_sha256;
+  calibration.provenance = BaseProvenance(begin, count, scale, source.model_sha256, options);
+  calibration.provenance["dataset"] = source.dataset;
+  calibration.provenance["synthetic"] = false;
+  return calibration;
+}
+
+StatusOr<Calibration> CalibrateSynthetic(const Graph& graph, int64_t samples, uint32_t seed,
+                                         const ScaleOptions& scale, const std::string& model_sha256,
+                                         const CalibratorOptions& options) {
+  MIXQ_RETURN_IF_ERROR(CheckSingleFloatInput(graph));
+  if (samples <= 0) return InvalidArgument("synthetic calibration needs at least one sample");
+  // Synthetic scales only ever time INT8, so minmax skips the histogram pass.
+  MIXQ_ASSIGN_OR_RETURN(Calibration calibration,
+                        TwoPasses(graph, 0, samples, SyntheticFill(seed), scale, options,
+                                  scale.method == ScaleMethod::kMinMax));
+  calibration.model_sha256 = model_sha256;
+  calibration.provenance = BaseProvenance(0, samples, scale, model_sha256, options);
+  calibration.provenance["dataset"] =
+      "synthetic: standard normal inputs, seed " + std::to_string(seed);
+  calibration.provenance["synthetic"] = true;
+  return calibration;
+}
+
+}  // namespace mixq

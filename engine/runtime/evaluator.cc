@@ -1,0 +1,127 @@
+#include "engine/runtime/evaluator.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <memory>
+
+#include "engine/passes/specialize.h"
+
+namespace mixq {
+namespace {
+
+// Compiled models by batch size: the full batch and, at most, one remainder.
+class ModelCache {
+ public:
+  ModelCache(const Graph& graph, const ExecutorOptions& options)
+      : graph_(graph), options_(options) {}
+
+  StatusOr<CompiledModel*> Get(int64_t batch) {
+    auto it = models_.find(batch);
+    if (it != models_.end()) return it->second.get();
+    MIXQ_ASSIGN_OR_RETURN(Graph specialised, SpecializeForBatch(graph_, batch));
+    MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<CompiledModel> model,
+                          CompiledModel::Compile(specialised, options_));
+    if (model->input_infos().size() != 1 || model->output_infos().size() < 1) {
+      return InvalidArgument(graph_.source + ": evaluation needs a model with one input (has " +
+                             std::to_string(model->input_infos().size()) + ")");
+    }
+    CompiledModel* raw = model.get();
+    models_[batch] = std::move(model);
+    return raw;
+  }
+
+ private:
+  const Graph& graph_;
+  ExecutorOptions options_;
+  std::map<int64_t, std::unique_ptr<CompiledModel>> models_;
+};
+
+}  // namespace
+
+StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
+                              const EvalOptions& options) {
+  if (graph.inputs.size() != 1) {
+    return InvalidArgument(graph.source + ": evaluation needs a model with one input (has " +
+                           std::to_string(graph.inputs.size()) + ")");
+  }
+  const ValueInfo* input = graph.FindValue(graph.inputs[0]);
+  if (input == nullptr) return Internal(graph.source + ": input has no value info");
+  MIXQ_RETURN_IF_ERROR(dataset.CheckFits(input->shape, graph.source));
+  if (options.batch <= 0) return InvalidArgument("batch size must be positive");
+
+  const int64_t begin = options.begin;
+  const int64_t count = options.count < 0 ? dataset.size() - begin : options.count;
+  if (begin < 0 || count < 0 || begin + count > dataset.size()) {
+    return OutOfRange("samples [" + std::to_string(begin) + ", " + std::to_string(begin + count) +
+                      ") outside the dataset's " + std::to_string(dataset.size()));
+  }
+
+  if (options.reference_top1 != nullptr &&
+      static_cast<int64_t>(options.reference_top1->size()) != count) {
+    return InvalidArgument(
+        "reference top-1 classes: " + std::to_string(options.reference_top1->size()) + " for " +
+        std::to_string(count) + " samples");
+  }
+  if (options.top1 != nullptr) options.top1->clear();
+
+  ModelCache cache(graph, options.executor);
+  EvalCounts counts;
+  if (options.reference_top1 != nullptr) counts.agree1 = 0;
+  std::vector<int64_t> labels;
+  Tensor batch_data;
+  std::vector<Tensor> outputs;
+  int64_t outputs_batch = -1;
+  auto start = std::chrono::steady_clock::now();
+  for (int64_t done = 0; done < count;) {
+    const int64_t n = std::min(options.batch, count - done);
+    MIXQ_ASSIGN_OR_RETURN(CompiledModel * model, cache.Get(n));
+    if (outputs_batch != n) {
+      outputs = model->MakeOutputs();
+      batch_data = Tensor(DType::kF32, model->input_infos()[0].shape);
+      outputs_batch = n;
+    }
+    MIXQ_RETURN_IF_ERROR(dataset.Fill(begin + done, n, &batch_data, &labels));
+    MIXQ_RETURN_IF_ERROR(model->Run({&batch_data}, &outputs));
+    const Tensor& logits = outputs[0];
+    if (logits.rank() != 2 || logits.shape()[0] != n || logits.dtype() != DType::kF32) {
+      return InvalidArgument(graph.source + ": output '" + model->output_names()[0] +
+                             "' has shape " + ShapeToString(logits.shape()) +
+                             ", expected [N, classes]");
+    }
+    const int64_t classes = logits.shape()[1];
+    const float* p = logits.data<float>();
+    for (int64_t i = 0; i < n; ++i) {
+      const int64_t label = labels[i];
+      if (label < 0 || label >= classes) {
+        return InvalidArgument("label " + std::to_string(label) + " of sample " +
+                               std::to_string(begin + done + i) + " is outside the model's " +
+                               std::to_string(classes) + " classes");
+      }
+      const float* row = p + i * classes;
+      // Rank of the true class, ties going to the lower index as in argmax
+      // (PyTorch's reference accuracy uses argmax).
+      int64_t higher = 0;
+      for (int64_t c = 0; c < classes; ++c) {
+        if (row[c] > row[label] || (row[c] == row[label] && c < label)) ++higher;
+      }
+      if (higher == 0) ++counts.correct1;
+      if (higher < 5) ++counts.correct5;
+      if (options.top1 != nullptr || options.reference_top1 != nullptr) {
+        // Argmax, ties to the lower index as above.
+        const int32_t top = static_cast<int32_t>(std::max_element(row, row + classes) - row);
+        if (options.top1 != nullptr) options.top1->push_back(top);
+        if (options.reference_top1 != nullptr && (*options.reference_top1)[done + i] == top) {
+          ++counts.agree1;
+        }
+      }
+    }
+    done += n;
+    counts.samples = done;
+    if (options.progress) options.progress(done, count);
+  }
+  counts.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return counts;
+}
+
+}  // namespace mixq

@@ -1,0 +1,86 @@
+// Add/Sub/Mul/Div with numpy broadcasting. oneDNN's binary primitive only
+// broadcasts its second source, so: a broadcast first operand is swapped to
+// second place (Sub and Div then fix the result with a post-op: -x, 1/x),
+// and when both operands broadcast the first is expanded to the full shape.
+// The result takes the full-shaped operand's layout, so blocked tensors stay
+// blocked; a full-shaped second operand is brought to the same layout.
+#include "engine/runtime/lower/lowering.h"
+#include "engine/runtime/lower/post_ops.h"
+
+namespace mixq {
+
+using dnnl::algorithm;
+using dnnl::memory;
+
+namespace {
+
+algorithm BinaryAlgorithm(OpType op) {
+  switch (op) {
+    case OpType::kSub:
+      return algorithm::binary_sub;
+    case OpType::kMul:
+      return algorithm::binary_mul;
+    case OpType::kDiv:
+      return algorithm::binary_div;
+    default:
+      return algorithm::binary_add;
+  }
+}
+
+memory::dims PaddedDims(const Shape& shape, size_t rank) {
+  memory::dims dims(rank, 1);
+  for (size_t i = 0; i < shape.size(); ++i) dims[rank - shape.size() + i] = shape[i];
+  return dims;
+}
+
+}  // namespace
+
+Status LowerBinary(const Node& node, CompileContext* ctx) {
+  if (node.inputs.size() != 2) return InvalidArgument("binary op needs two inputs");
+  MIXQ_ASSIGN_OR_RETURN(memory::dims y_dims, ctx->Dims(node.outputs[0]));
+  const size_t rank = y_dims.size();
+  std::string first = node.inputs[0], second = node.inputs[1];
+  memory::dims a_dims = PaddedDims(ctx->graph().values.at(first).shape, rank);
+  memory::dims b_dims = PaddedDims(ctx->graph().values.at(second).shape, rank);
+  dnnl::post_ops ops;
+  memory src0;
+  if (a_dims != y_dims && b_dims == y_dims) {
+    std::swap(first, second);
+    std::swap(a_dims, b_dims);
+    if (node.op == OpType::kSub) ops.append_eltwise(1.f, algorithm::eltwise_linear, -1.f, 0.f);
+    if (node.op == OpType::kDiv) ops.append_eltwise(1.f, algorithm::eltwise_pow, 1.f, -1.f);
+  }
+  if (a_dims != y_dims) {
+    // Neither operand has the full shape: expand the first (0 + a).
+    Tensor zeros(DType::kF32, Shape(y_dims.begin(), y_dims.end()));
+    MIXQ_ASSIGN_OR_RETURN(memory zero,
+                          ctx->ConstantAs(zeros, PlainDesc(y_dims), PlainDesc(y_dims)));
+    MIXQ_ASSIGN_OR_RETURN(memory a, ctx->PlainValue(first));
+    memory a_view = ctx->View(a, PlainDesc(a_dims));
+    src0 = ctx->NewBuffer(PlainDesc(y_dims));
+    dnnl::binary::desc desc(algorithm::binary_add, zero.get_desc(), a_view.get_desc(),
+                            src0.get_desc());
+    dnnl::binary::primitive_desc pd(desc, ctx->engine());
+    ctx->AddStep("binary", dnnl::binary(pd), pd.impl_info_str(),
+                 {{DNNL_ARG_SRC_0, zero}, {DNNL_ARG_SRC_1, a_view}, {DNNL_ARG_DST, src0}});
+  } else {
+    MIXQ_ASSIGN_OR_RETURN(src0, ctx->Value(first));
+  }
+  const memory::desc dst_md = src0.get_desc();
+  memory src1;
+  if (b_dims == y_dims) {
+    MIXQ_ASSIGN_OR_RETURN(src1, ctx->ValueAs(second, dst_md));
+  } else {
+    MIXQ_ASSIGN_OR_RETURN(memory b, ctx->PlainValue(second));
+    src1 = ctx->View(b, PlainDesc(b_dims));
+  }
+  MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node, ops));
+  dnnl::binary::desc desc(BinaryAlgorithm(node.op), dst_md, src1.get_desc(), dst_md);
+  dnnl::binary::primitive_desc pd(desc, attr, ctx->engine());
+  memory dst = ctx->DefineValue(node.outputs[0], dst_md);
+  ctx->AddStep("binary", dnnl::binary(pd), pd.impl_info_str(),
+               {{DNNL_ARG_SRC_0, src0}, {DNNL_ARG_SRC_1, src1}, {DNNL_ARG_DST, dst}});
+  return Status::Ok();
+}
+
+}  // namespace mixq

@@ -1,0 +1,115 @@
+// FP32 convolution: format_tag::any on source, weights and destination so
+// oneDNN picks its blocked layouts; weights are reordered once here. 3x3
+// stride-1 ones go to mixq's Winograd kernel where it applies
+// (conv_winograd.cc), in the layouts oneDNN chose. A fused
+// residual sum finds the residual already in the destination buffer: the
+// residual's buffer is reused in place when nothing reads it later, else it
+// is copied (reordered) into the destination before the convolution runs.
+#include <algorithm>
+
+#include "engine/runtime/lower/conv_params.h"
+#include "engine/runtime/lower/lowering.h"
+#include "engine/runtime/lower/post_ops.h"
+
+namespace mixq {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+StatusOr<ConvParams> ParseConv(const Node& node, CompileContext* ctx) {
+  ConvParams p;
+  if (node.inputs.size() < 2) return InvalidArgument("Conv needs inputs X and W");
+  p.weights = ctx->FindConstant(node.inputs[1]);
+  if (p.weights == nullptr) return Unimplemented("Conv with non-constant weights");
+  const bool has_bias = node.inputs.size() > 2 && !node.inputs[2].empty();
+  p.bias = has_bias ? ctx->FindConstant(node.inputs[2]) : nullptr;
+  if (has_bias && p.bias == nullptr) return Unimplemented("Conv with non-constant bias");
+  MIXQ_ASSIGN_OR_RETURN(p.x_dims, ctx->Dims(node.inputs[0]));
+  MIXQ_ASSIGN_OR_RETURN(p.y_dims, ctx->Dims(node.outputs[0]));
+  const int spatial = static_cast<int>(p.x_dims.size()) - 2;
+  if (spatial < 1 || spatial > 3 || p.weights->rank() != spatial + 2) {
+    return Unimplemented("Conv of rank " + std::to_string(p.x_dims.size()));
+  }
+  p.group = node.attrs.Int("group", 1);
+  p.oc = p.weights->shape()[0];
+  if (p.group < 1 || p.oc % p.group != 0 || p.x_dims[1] != p.weights->shape()[1] * p.group) {
+    return InvalidArgument("Conv weights " + ShapeToString(p.weights->shape()) +
+                           " do not fit input channels and group " + std::to_string(p.group));
+  }
+  auto spatial_attr = [&](const char* name, int64_t fallback, size_t count) {
+    std::vector<int64_t> v = node.attrs.Ints(name);
+    if (v.size() != count) v.assign(count, fallback);
+    return v;
+  };
+  std::vector<int64_t> strides = spatial_attr("strides", 1, spatial);
+  std::vector<int64_t> dilations = spatial_attr("dilations", 1, spatial);
+  std::vector<int64_t> pads = spatial_attr("pads", 0, 2 * spatial);
+  p.strides.assign(strides.begin(), strides.end());
+  for (int i = 0; i < spatial; ++i) {
+    p.dilations.push_back(dilations[i] - 1);  // oneDNN counts the gaps
+    p.pad_l.push_back(pads[i]);
+    p.pad_r.push_back(pads[spatial + i]);
+  }
+  p.w_dims = ToDims(p.weights->shape());
+  if (p.group > 1) {
+    p.w_dims.insert(p.w_dims.begin(), p.group);
+    p.w_dims[1] = p.oc / p.group;
+  }
+  return p;
+}
+
+std::string SumInput(const Node& node) {
+  for (const PostOp& op : node.post_ops) {
+    if (op.kind == PostOp::Kind::kSum) return op.sum_input;
+  }
+  return "";
+}
+
+StatusOr<memory> ConvDestination(const Node& node, const memory::desc& dst_desc,
+                                 CompileContext* ctx) {
+  const std::string residual = SumInput(node);
+  if (residual.empty()) return ctx->DefineValue(node.outputs[0], dst_desc);
+  MIXQ_ASSIGN_OR_RETURN(memory res, ctx->Value(residual));
+  const bool reads_residual =
+      std::find(node.inputs.begin(), node.inputs.end(), residual) != node.inputs.end();
+  if (!reads_residual && res.get_desc() == dst_desc && ctx->CanOverwrite(residual)) {
+    ctx->DefineSame(node.outputs[0], res);
+    return res;
+  }
+  memory dst = ctx->DefineValue(node.outputs[0], dst_desc);
+  ctx->AddReorder(res, dst);
+  return dst;
+}
+
+Status LowerConv(const Node& node, CompileContext* ctx) {
+  MIXQ_ASSIGN_OR_RETURN(ConvParams p, ParseConv(node, ctx));
+  memory::desc src_md(p.x_dims, dt::f32, tag::any);
+  memory::desc w_md(p.w_dims, dt::f32, tag::any);
+  memory::desc b_md({p.oc}, dt::f32, tag::x);
+  memory::desc dst_md(p.y_dims, dt::f32, tag::any);
+  auto prop = dnnl::prop_kind::forward_inference;
+  auto alg = dnnl::algorithm::convolution_direct;
+  dnnl::convolution_forward::desc desc =
+      p.bias ? dnnl::convolution_forward::desc(prop, alg, src_md, w_md, b_md, dst_md, p.strides,
+                                               p.dilations, p.pad_l, p.pad_r)
+             : dnnl::convolution_forward::desc(prop, alg, src_md, w_md, dst_md, p.strides,
+                                               p.dilations, p.pad_l, p.pad_r);
+  MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node));
+  dnnl::convolution_forward::primitive_desc pd(desc, attr, ctx->engine());
+  MIXQ_ASSIGN_OR_RETURN(bool winograd, TryLowerWinogradConv(node, p, pd, ctx));
+  if (winograd) return Status::Ok();
+
+  std::unordered_map<int, memory> args;
+  MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_SRC], ctx->ValueAs(node.inputs[0], pd.src_desc()));
+  MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_WEIGHTS],
+                        ctx->ConstantAs(*p.weights, PlainDesc(p.w_dims), pd.weights_desc()));
+  if (p.bias) {
+    MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_BIAS], ctx->ConstantAs(*p.bias, PlainDesc({p.oc}), b_md));
+  }
+  MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_DST], ConvDestination(node, pd.dst_desc(), ctx));
+  ctx->AddStep("convolution", dnnl::convolution_forward(pd), pd.impl_info_str(), std::move(args));
+  return Status::Ok();
+}
+
+}  // namespace mixq

@@ -1,0 +1,36 @@
+// Per-op lowerings: each turns one node of a specialised graph into oneDNN
+// primitives appended to a CompileContext, reading its inputs with
+// ctx->Value()/ValueAs() and defining its outputs. One op family per file
+// (conv.cc, gemm.cc, pool.cc, ...). A new precision (INT8) adds its own
+// lowering for a family and FindLowering() picks it per node.
+//
+// A lowering may throw dnnl::error; the compiler catches it and names the node.
+#ifndef MIXQ_ENGINE_RUNTIME_LOWER_LOWERING_H_
+#define MIXQ_ENGINE_RUNTIME_LOWER_LOWERING_H_
+
+#include "common/status.h"
+#include "engine/ir/graph.h"
+#include "engine/runtime/lower/compile_context.h"
+
+namespace mixq {
+
+using LowerFn = Status (*)(const Node& node, CompileContext* ctx);
+
+// The FP32 lowering of `op`, or nullptr when the executor has none.
+LowerFn FindLowering(OpType op);
+
+Status LowerConv(const Node& node, CompileContext* ctx);       // conv.cc
+Status LowerGemm(const Node& node, CompileContext* ctx);       // gemm.cc
+Status LowerMatMul(const Node& node, CompileContext* ctx);     // gemm.cc
+Status LowerBatchNorm(const Node& node, CompileContext* ctx);  // batchnorm.cc
+Status LowerEltwise(const Node& node, CompileContext* ctx);    // eltwise.cc
+Status LowerBinary(const Node& node, CompileContext* ctx);     // binary.cc
+Status LowerPool(const Node& node, CompileContext* ctx);       // pool.cc
+Status LowerReshape(const Node& node, CompileContext* ctx);    // layout.cc
+Status LowerTranspose(const Node& node, CompileContext* ctx);  // layout.cc
+Status LowerConcat(const Node& node, CompileContext* ctx);     // layout.cc
+Status LowerSoftmax(const Node& node, CompileContext* ctx);    // softmax.cc
+
+}  // namespace mixq
+
+#endif  // MIXQ_ENGINE_RUNTIME_LOWER_LOWERING_H_

@@ -1,0 +1,696 @@
+#include "search/strategy.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "search/candidates.h"
+
+namespace mixq {
+
+namespace {
+
+constexpr int kMaxExhaustiveLayers = 12;
+
+// Shared bookkeeping of one strategy run: memoised measurements (a mask is
+// measured once per run), counts, steps and the observer.
+class SearchRun {
+ public:
+  SearchRun(const SearchSpace& space, const SearchSettings& settings, SearchBackend* backend,
+            const StepObserver& observer)
+      : space_(space), settings_(settings), backend_(backend), observer_(observer) {}
+
+  int RemainingFull() const {
+    return std::max(0, settings_.max_full_evaluations - outcome_.full_evaluations);
+  }
+  bool HasFull(const Mask& m) const { return full_.count(m) != 0; }
+  double FullAccuracy(const Mask& m) const { return full_.at(m); }
+  double Drop(double accuracy) const { return outcome_.fp32_accuracy - accuracy; }
+  const std::map<Mask, double>& full() const { return full_; }
+
+  // Full evaluations of the masks not measured yet; `predicted` (drop, ms)
+  // pairs are recorded with them when known.
+  Status Full(const std::vector<Mask>& masks, const std::string& reason,
+              const std::vector<std::pair<double, double>>& predicted = {}) {
+    std::vector<Mask> todo;
+    std::vector<size_t> index;
+    for (size_t i = 0; i < masks.size(); ++i) {
+      if (!HasFull(masks[i]) && std::find(todo.begin(), todo.end(), masks[i]) == todo.end()) {
+        todo.push_back(masks[i]);
+        index.push_back(i);
+      }
+    }
+    if (todo.empty()) return Status::Ok();
+    MIXQ_ASSIGN_OR_RETURN(std::vector<double> acc, backend_->EvaluateFull(todo));
+    if (acc.size() != todo.size()) return Internal("backend returned the wrong number of results");
+    for (size_t k = 0; k < todo.size(); ++k) {
+      full_[todo[k]] = acc[k];
+      // Drops of the same round are measured against it.
+      if (CountInt8(todo[k]) == 0) outcome_.fp32_accuracy = acc[k];
+    }
+    for (size_t k = 0; k < todo.size(); ++k) {
+      ++outcome_.full_evaluations;
+      SearchStep step;
+      step.kind = "full";
+      step.mask = todo[k];
+      step.reason = reason;
+      if (index[k] < predicted.size()) {
+        step.predicted_drop = predicted[index[k]].first;
+        step.predicted_ms = predicted[index[k]].second;
+      }
+      step.accuracy = acc[k];
+      step.drop = CountInt8(todo[k]) == 0 ? 0.0 : Drop(acc[k]);
+      Emit(step);
+    }
+    return Status::Ok();
+  }
+
+  StatusOr<std::vector<double>> Ranking(const std::vector<Mask>& masks, const std::string& reason) {
+    MIXQ_ASSIGN_OR_RETURN(std::vector<double> acc, backend_->EvaluateRanking(masks));
+    if (acc.size() != masks.size()) return Internal("backend returned the wrong number of results");
+    for (size_t k = 0; k < masks.size(); ++k) {
+      ++outcome_.ranking_evaluations;
+      SearchStep step;
+      step.kind = "ranking";
+      step.mask = masks[k];
+      step.reason = reason;
+      step.accuracy = acc[k];
+      Emit(step);
+    }
+    return acc;
+  }
+
+  Status Bench(const std::vector<Mask>& masks, const std::string& reason,
+               const SpeedModel* speed = nullptr) {
+    std::vector<Mask> todo;
+    for (const Mask& m : masks) {
+      if (!bench_.count(m) && std::find(todo.begin(), todo.end(), m) == todo.end()) {
+        todo.push_back(m);
+      }
+    }
+    if (todo.empty()) return Status::Ok();
+    MIXQ_ASSIGN_OR_RETURN(std::vector<double> ms, backend_->Benchmark(todo, 0));
+    if (ms.size() != todo.size()) return Internal("backend returned the wrong number of results");
+    for (size_t k = 0; k < todo.size(); ++k) {
+      bench_[todo[k]] = ms[k];
+      EmitBenchmark(todo[k], ms[k], reason, speed);
+    }
+    return Status::Ok();
+  }
+  double BenchMs(const Mask& m) const { return bench_.at(m); }
+  // `masks` (benchmarked) timed again in rounds 1..confirm_rounds; SteadyMs
+  // is then the median with the first timing, steadier than one timing when
+  // a search weighs a further full evaluation against it.
+  Status SteadyBench(const std::vector<Mask>& masks) {
+    if (settings_.confirm_rounds == 0 || masks.empty()) return Status::Ok();
+    MIXQ_ASSIGN_OR_RETURN(auto median, Rounds(masks, 1, "verified within budget", true));
+    for (const auto& [mask, ms] : median) steady_[mask] = ms;
+    return Status::Ok();
+  }
+  // The largest spread (max - min over the median) of one config's timings
+  // across rounds so far: how much two timings of the same config differ on
+  // this class, which a predicted gain must exceed to be worth verifying.
+  double TimingSpread() const { return spread_; }
+  double SteadyMs(const Mask& m) const {
+    auto it = steady_.find(m);
+    return it != steady_.end() ? it->second : bench_.at(m);
+  }
+  bool HasBench(const Mask& m) const { return bench_.count(m) != 0; }
+  const std::map<Mask, double>& benched() const { return bench_; }
+
+  StatusOr<ProfileData> Profile() {
+    MIXQ_ASSIGN_OR_RETURN(ProfileData profile, backend_->Profile());
+    if (profile.layers.size() != space_.layers.size()) {
+      return Internal("profile has " + std::to_string(profile.layers.size()) +
+                      " layers, the model " + std::to_string(space_.layers.size()));
+    }
+    SearchStep step;
+    step.kind = "profile";
+    step.reason = "per-layer FP32/INT8 times and boundary reorders";
+    Emit(step);
+    return profile;
+  }
+
+  // FP32 and all-INT8: measured accuracy and speed, the two ends of the range.
+  Status Baselines() {
+    const Mask fp32 = space_.AllFp32(), int8 = space_.AllInt8();
+    MIXQ_RETURN_IF_ERROR(Full({fp32}, "FP32 reference"));
+    MIXQ_RETURN_IF_ERROR(Full({int8}, "all-INT8"));
+    MIXQ_RETURN_IF_ERROR(Bench({fp32, int8}, "FP32 and all-INT8 speed"));
+    SetReferences(bench_[fp32], bench_[int8]);
+    return Status::Ok();
+  }
+
+  // The FP32 reference, and all-INT8 when it was evaluated in full (NaN
+  // otherwise: speed_aware may never need it).
+  void SetReferences(double fp32_ms, double int8_ms) {
+    const Mask fp32 = space_.AllFp32(), int8 = space_.AllInt8();
+    outcome_.fp32_accuracy = full_.at(fp32);
+    outcome_.int8_accuracy =
+        HasFull(int8) ? full_.at(int8) : std::numeric_limits<double>::quiet_NaN();
+    outcome_.fp32_ms = fp32_ms;
+    outcome_.int8_ms = int8_ms;
+  }
+
+  // Each contender benchmarked again in settings_.confirm_rounds rounds
+  // (backend rounds first_round, first_round + 1, ...), all of them in every
+  // round, in reverse order every other round so that a drift in machine
+  // load hits all alike; their medians over the rounds (and round 0 when
+  // `with_first`).
+  StatusOr<std::map<Mask, double>> Rounds(const std::vector<Mask>& contenders, int first_round,
+                                          const std::string& reason, bool with_first) {
+    const int rounds = settings_.confirm_rounds;
+    std::map<Mask, std::vector<double>> times;
+    if (with_first) {
+      for (const Mask& m : contenders) times[m].push_back(bench_.at(m));
+    }
+    for (int r = 1; r <= rounds; ++r) {
+      std::vector<Mask> order = contenders;
+      if (r % 2 == 0) std::reverse(order.begin(), order.end());
+      MIXQ_ASSIGN_OR_RETURN(std::vector<double> ms,
+                            backend_->Benchmark(order, first_round + r - 1));
+      if (ms.size() != order.size())
+        return Internal("backend returned the wrong number of results");
+      for (size_t k = 0; k < order.size(); ++k) {
+        times[order[k]].push_back(ms[k]);
+        EmitBenchmark(order[k], ms[k],
+                      reason + ", round " + std::to_string(r) + " of " + std::to_string(rounds));
+      }
+    }
+    std::map<Mask, double> median;
+    for (auto& [mask, v] : times) {
+      std::sort(v.begin(), v.end());
+      const size_t n = v.size();
+      median[mask] = n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+      if (median[mask] > 0.0) spread_ = std::max(spread_, (v.back() - v.front()) / median[mask]);
+    }
+    return median;
+  }
+
+  // Ends the run with `chosen` (benchmarked if it was not yet). With
+  // head-to-head rounds, `rivals` (feasible, benchmarked) within
+  // kRivalMargin of its first timing meet it and FP32 and all-INT8 in the
+  // same rounds; the fastest median among the feasible quantized ones
+  // (all-INT8 included when it was evaluated within budget) is the answer,
+  // and the reported times are those medians.
+  StatusOr<SearchOutcome> Finish(Mask chosen, bool met, const std::string& verdict,
+                                 std::vector<Mask> rivals = {}) {
+    MIXQ_RETURN_IF_ERROR(Bench({chosen}, "the answer's speed"));
+    outcome_.chosen_ms = bench_.at(chosen);
+    if (settings_.confirm_rounds > 0) {
+      std::sort(rivals.begin(), rivals.end(),
+                [&](const Mask& a, const Mask& b) { return SteadyMs(a) < SteadyMs(b); });
+      std::vector<Mask> field = {chosen};
+      for (const Mask& m : rivals) {
+        if (static_cast<int>(field.size()) > kMaxRivals) break;
+        if (m == chosen || SteadyMs(m) > SteadyMs(chosen) * (1.0 + kRivalMargin)) continue;
+        field.push_back(m);
+      }
+      std::vector<Mask> contenders = field;
+      const Mask fp32 = space_.AllFp32(), int8 = space_.AllInt8();
+      for (const Mask& ref : {fp32, int8}) {
+        if (HasBench(ref) &&
+            std::find(contenders.begin(), contenders.end(), ref) == contenders.end()) {
+          contenders.push_back(ref);
+        }
+      }
+      // Rounds after those SteadyBench may have used.
+      MIXQ_ASSIGN_OR_RETURN(auto median, Rounds(contenders, settings_.confirm_rounds + 1,
+                                                "head to head with the answer", false));
+      if (met) {
+        // A reference timed in the same rounds can win too: a first timing
+        // may have flattered the answer over all-INT8.
+        for (const Mask& m : contenders) {
+          const bool feasible =
+              CountInt8(m) > 0 && HasFull(m) && Drop(full_.at(m)) <= settings_.max_drop;
+          if (feasible && median.at(m) < median.at(chosen)) chosen = m;
+        }
+      }
+      outcome_.chosen_ms = median.at(chosen);
+      outcome_.timing_rounds = settings_.confirm_rounds;
+      if (median.count(fp32)) outcome_.fp32_ms = median.at(fp32);
+      if (median.count(int8)) outcome_.int8_ms = median.at(int8);
+    }
+    outcome_.met = met;
+    outcome_.verdict = verdict;
+    outcome_.chosen = chosen;
+    outcome_.chosen_accuracy = full_.at(chosen);
+    SearchStep step;
+    step.kind = "answer";
+    step.mask = chosen;
+    step.reason = verdict;
+    step.accuracy = outcome_.chosen_accuracy;
+    step.drop = Drop(step.accuracy);
+    step.ms = outcome_.chosen_ms;
+    Emit(step);
+    return outcome_;
+  }
+
+  // The closest quantized config measured so far (least drop, then fastest).
+  Mask Closest() const {
+    Mask best;
+    double best_drop = 0.0;
+    for (const auto& [mask, acc] : full_) {
+      if (CountInt8(mask) == 0) continue;
+      if (best.empty() || Drop(acc) < best_drop) {
+        best = mask;
+        best_drop = Drop(acc);
+      }
+    }
+    return best;
+  }
+
+  StatusOr<SearchOutcome> NotMet(const std::string& why) {
+    const Mask closest = Closest();
+    char text[160];
+    std::snprintf(text, sizeof(text), "%s; closest config loses %.2f points (budget %.2f)",
+                  why.c_str(), Drop(full_.at(closest)), settings_.max_drop);
+    return Finish(closest, false, text);
+  }
+
+  const SearchOutcome& outcome() const { return outcome_; }
+  const SearchSettings& settings() const { return settings_; }
+  const SearchSpace& space() const { return space_; }
+
+ private:
+  void Emit(const SearchStep& step) {
+    outcome_.steps.push_back(step);
+    if (observer_) observer_(step, outcome_);
+  }
+  // A benchmark step (and its count), with the accuracy when known.
+  void EmitBenchmark(const Mask& mask, double ms, const std::string& reason,
+                     const SpeedModel* speed = nullptr) {
+    ++outcome_.benchmarks;
+    SearchStep step;
+    step.kind = "benchmark";
+    step.mask = mask;
+    step.reason = reason;
+    if (speed) step.predicted_ms = speed->PredictMs(mask);
+    if (HasFull(mask)) {
+      step.accuracy = full_.at(mask);
+      step.drop = Drop(step.accuracy);
+    }
+    step.ms = ms;
+    Emit(step);
+  }
+
+  const SearchSpace& space_;
+  const SearchSettings& settings_;
+  SearchBackend* backend_;
+  StepObserver observer_;
+  SearchOutcome outcome_;
+  std::map<Mask, double> full_;
+  std::map<Mask, double> bench_;   // first timings (round 0)
+  std::map<Mask, double> steady_;  // SteadyBench's medians
+  double spread_ = 0.0;
+};
+
+// Ranks the INT8 layers of `current`: the ranking-subset accuracy of
+// `current` with each one back in FP32, best recovery first.
+StatusOr<std::vector<int>> RankLayers(SearchRun* run, const Mask& current) {
+  std::vector<Mask> masks = {current};
+  std::vector<int> layers;
+  for (int i = 0; i < run->space().size(); ++i) {
+    if (!current[i]) continue;
+    Mask m = current;
+    m[i] = false;
+    masks.push_back(m);
+    layers.push_back(i);
+  }
+  if (layers.empty()) return layers;
+  MIXQ_ASSIGN_OR_RETURN(std::vector<double> acc,
+                        run->Ranking(masks, "rank layers: each INT8 layer back to FP32"));
+  std::vector<int> order(layers.size());
+  for (size_t k = 0; k < order.size(); ++k) order[k] = static_cast<int>(k);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](int a, int b) { return acc[a + 1] > acc[b + 1]; });
+  std::vector<int> ranked;
+  for (int k : order) ranked.push_back(layers[k]);
+  return ranked;
+}
+
+StatusOr<SearchOutcome> AccuracyAware(SearchRun* run) {
+  const double budget = run->settings().max_drop;
+  MIXQ_RETURN_IF_ERROR(run->Baselines());
+  Mask current = run->space().AllInt8();
+  if (run->Drop(run->FullAccuracy(current)) <= budget) {
+    return run->Finish(current, true, "all-INT8 is within budget");
+  }
+  double current_acc = run->FullAccuracy(current);
+  MIXQ_ASSIGN_OR_RETURN(std::vector<int> order, RankLayers(run, current));
+  size_t next = 0;
+  while (run->RemainingFull() > 0) {
+    if (next >= order.size()) break;
+    Mask candidate = current;
+    candidate[order[next++]] = false;
+    if (CountInt8(candidate) == 0) break;
+    MIXQ_RETURN_IF_ERROR(run->Full({candidate}, "revert the worst-ranked layer to FP32"));
+    const double acc = run->FullAccuracy(candidate);
+    if (run->Drop(acc) <= budget) {
+      return run->Finish(candidate, true, "within budget after reverting layers in rank order");
+    }
+    const bool worse = acc < current_acc;
+    current = candidate;
+    current_acc = acc;
+    if (worse) {
+      MIXQ_ASSIGN_OR_RETURN(order, RankLayers(run, current));
+      next = 0;
+    }
+  }
+  if (run->RemainingFull() == 0) return run->NotMet("full-evaluation limit reached");
+  return run->NotMet("only FP32 meets the budget");
+}
+
+StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
+  const SearchSpace& space = run->space();
+  const double budget = run->settings().max_drop;
+  const Mask int8 = space.AllInt8(), fp32 = space.AllFp32();
+  // Speed first: profiles and benchmarks cost no full evaluation. The
+  // config predicted fastest regardless of accuracy (all-INT8 with the
+  // layers that are slower in INT8 on this class back in FP32) is measured
+  // against all-INT8, and the faster of the two is the first one verified.
+  MIXQ_ASSIGN_OR_RETURN(ProfileData profile, run->Profile());
+  SpeedModel speed(space, std::move(profile));
+  Mask first = FastestPredicted(space, speed);
+  if (CountInt8(first) == 0) first = int8;
+  MIXQ_RETURN_IF_ERROR(
+      run->Bench({fp32, int8, first}, "FP32, all-INT8 and the config predicted fastest", &speed));
+  if (run->BenchMs(first) >= run->BenchMs(int8)) first = int8;
+  // Together with FP32 in one round. When `first` fits, the search ends
+  // with as many full evaluations as the accuracy-aware baseline (FP32 and
+  // all-INT8) and an answer at least as fast as all-INT8, measured.
+  std::vector<Mask> round = {fp32, first};
+  if (run->settings().reference_int8) round.push_back(int8);
+  MIXQ_RETURN_IF_ERROR(run->Full(
+      round, first == int8 ? "FP32 reference and all-INT8"
+                           : "FP32 reference and the config measured fastest (all-INT8 with the "
+                             "layers that are slower in INT8 back in FP32)"));
+  run->SetReferences(run->BenchMs(fp32), run->BenchMs(int8));
+  const double first_drop = run->Drop(run->FullAccuracy(first));
+  if (first_drop <= budget) {
+    return run->Finish(first, true,
+                       first == int8 ? "all-INT8 is within budget and the fastest measured"
+                                     : "the fastest measured config is within budget");
+  }
+
+  // Sensitivity from both ends on the ranking subset: each layer back to
+  // FP32 from all-INT8, and each layer alone in INT8 from FP32.
+  std::vector<double> recovery(space.size(), 0.0), sensitivity(space.size(), 0.0);
+  double kappa = 1.0;
+  {
+    std::vector<Mask> masks = {fp32, int8};
+    for (int i = 0; i < space.size(); ++i) {
+      Mask m = int8;
+      m[i] = false;
+      masks.push_back(m);
+    }
+    for (int i = 0; i < space.size(); ++i) {
+      Mask m = fp32;
+      m[i] = true;
+      masks.push_back(m);
+    }
+    const size_t first_index = first == int8 ? 1 : masks.size();
+    if (first != int8) masks.push_back(first);
+    MIXQ_ASSIGN_OR_RETURN(
+        std::vector<double> acc,
+        run->Ranking(masks, "sensitivity: each layer back to FP32 / alone in INT8"));
+    const int n = space.size();
+    for (int i = 0; i < n; ++i) {
+      recovery[i] = acc[i + 2] - acc[1];
+      sensitivity[i] = acc[0] - acc[n + i + 2];
+    }
+    // Subset points to full-set points, from the verified config.
+    const double ranking_drop = acc[0] - acc[first_index];
+    if (ranking_drop > 0.0) kappa = first_drop / ranking_drop;
+  }
+  DropModel drop(recovery, sensitivity, kappa);
+  drop.Learn(fp32, 0.0);
+  for (const auto& [mask, acc] : run->full()) {
+    if (CountInt8(mask) > 0) drop.Learn(mask, run->Drop(acc));
+  }
+
+  // Speed in measured milliseconds: the profile's prediction scaled by the
+  // mean measured/predicted ratio of the configs benchmarked so far (a
+  // profile misses a share of a whole run, and boundaries cost more than
+  // their reorders), so that a candidate compares with measured answers.
+  auto expected_ms = [&](const Mask& m) {
+    double ratio = 0.0;
+    for (const auto& [mask, ms] : run->benched()) ratio += ms / speed.PredictMs(mask);
+    if (!run->benched().empty()) ratio /= static_cast<double>(run->benched().size());
+    return speed.PredictMs(m) * (ratio > 0.0 ? ratio : 1.0);
+  };
+  // The fastest measured config within budget (FP32 at first).
+  auto best_measured_ms = [&]() {
+    double best = std::numeric_limits<double>::infinity();
+    for (const auto& [mask, acc] : run->full()) {
+      if (run->Drop(acc) <= budget && run->HasBench(mask))
+        best = std::min(best, run->SteadyMs(mask));
+    }
+    return best;
+  };
+  // How far the drop model over-predicted a verified config, before it
+  // learned from it: a config predicted over budget by less than that may
+  // well fit. The model never predicts a gain, so a measured gain over FP32
+  // (noise on the evaluation set) counts as no drop, not as an error.
+  double overestimate = 0.0;
+  auto verify = [&](const std::vector<Mask>& batch, const std::string& reason) -> Status {
+    std::vector<std::pair<double, double>> predicted;
+    for (const Mask& m : batch) predicted.emplace_back(drop.Predict(m), speed.PredictMs(m));
+    MIXQ_RETURN_IF_ERROR(run->Full(batch, reason, predicted));
+    std::vector<Mask> fits;
+    for (size_t k = 0; k < batch.size(); ++k) {
+      const double measured = run->Drop(run->FullAccuracy(batch[k]));
+      overestimate = std::max(overestimate, predicted[k].first - std::max(0.0, measured));
+      drop.Learn(batch[k], measured);
+      if (measured <= budget) fits.push_back(batch[k]);
+    }
+    // Measured at once, in several rounds: the next candidates must beat its
+    // real speed, and one noisy timing would buy a full evaluation.
+    MIXQ_RETURN_IF_ERROR(run->Bench(fits, "verified within budget", &speed));
+    return run->SteadyBench(fits);
+  };
+  const auto per_round = [&] { return std::min(run->settings().parallel, run->RemainingFull()); };
+  bool refined = false;
+  while (run->RemainingFull() > 0) {
+    std::vector<Mask> pool = ProposeCandidates(space, speed, drop, budget);
+    // Worth a full evaluation only if expected faster than the fastest
+    // measured config within budget by more than min_gain, and by more than
+    // the same config's timings have spread across rounds: smaller gains are
+    // within what the prediction and a benchmark resolve on this class.
+    const double gain = std::min(0.5, std::max(run->settings().min_gain, run->TimingSpread()));
+    const double worth = best_measured_ms() * (1.0 - gain);
+    std::vector<Mask> batch;
+    for (const Mask& m : pool) {
+      if (run->HasFull(m) || expected_ms(m) >= worth) continue;
+      batch.push_back(m);
+      if (static_cast<int>(batch.size()) >= per_round()) break;
+    }
+    if (!batch.empty()) {
+      MIXQ_RETURN_IF_ERROR(verify(batch, "fastest predicted within budget"));
+      continue;
+    }
+    // Nothing left predicted within budget and faster. Once, refine
+    // locally: the faster one-layer flips of the fastest verified config
+    // whose predicted drop is over budget by less than the model has
+    // over-predicted so far.
+    if (refined || overestimate <= 0.0) break;
+    refined = true;
+    Mask anchor;
+    for (const auto& [mask, acc] : run->full()) {
+      if (CountInt8(mask) == 0 || run->Drop(acc) > budget || !run->HasBench(mask)) continue;
+      if (anchor.empty() || run->BenchMs(mask) < run->BenchMs(anchor)) anchor = mask;
+    }
+    if (anchor.empty()) break;
+    std::vector<std::pair<double, Mask>> flips;
+    for (int i = 0; i < space.size(); ++i) {
+      Mask m = anchor;
+      m[i] = !m[i];
+      if (CountInt8(m) == 0 || run->HasFull(m) || expected_ms(m) >= worth) continue;
+      if (drop.Predict(m) <= budget + overestimate) flips.emplace_back(speed.PredictMs(m), m);
+    }
+    std::sort(flips.begin(), flips.end());
+    for (const auto& [ms, m] : flips) {
+      batch.push_back(m);
+      if (static_cast<int>(batch.size()) >= per_round()) break;
+    }
+    if (batch.empty()) break;
+    MIXQ_RETURN_IF_ERROR(
+        verify(batch, "one flip from the fastest verified config, within the model's error"));
+  }
+
+  // Every verified feasible config was benchmarked when it was verified;
+  // the fastest measured one is the answer.
+  std::vector<Mask> feasible;
+  for (const auto& [mask, acc] : run->full()) {
+    if (run->Drop(acc) <= budget && CountInt8(mask) > 0) feasible.push_back(mask);
+  }
+  if (feasible.empty()) {
+    if (run->RemainingFull() == 0) return run->NotMet("full-evaluation limit reached");
+    return run->NotMet(
+        "no quantized config verified within budget; none left predicted within "
+        "budget and faster than FP32");
+  }
+  MIXQ_RETURN_IF_ERROR(run->Bench(feasible, "verified within budget", &speed));  // none left
+  Mask chosen = feasible.front();
+  for (const Mask& m : feasible) {
+    if (run->SteadyMs(m) < run->SteadyMs(chosen)) chosen = m;
+  }
+  return run->Finish(chosen, true, "fastest measured config within budget", feasible);
+}
+
+StatusOr<SearchOutcome> Exhaustive(SearchRun* run) {
+  const SearchSpace& space = run->space();
+  const double budget = run->settings().max_drop;
+  MIXQ_RETURN_IF_ERROR(run->Baselines());
+  const int n = space.size();
+  std::vector<Mask> all;
+  for (uint32_t bits = 0; bits < (1u << n); ++bits) {
+    Mask m(n);
+    for (int i = 0; i < n; ++i) m[i] = (bits >> i) & 1u;
+    all.push_back(m);
+  }
+  constexpr size_t kChunk = 64;
+  for (size_t start = 0; start < all.size(); start += kChunk) {
+    std::vector<Mask> chunk(all.begin() + start,
+                            all.begin() + std::min(all.size(), start + kChunk));
+    MIXQ_RETURN_IF_ERROR(run->Full(chunk, "exhaustive"));
+  }
+  MIXQ_ASSIGN_OR_RETURN(ProfileData profile, run->Profile());
+  SpeedModel speed(space, std::move(profile));
+  std::vector<Mask> feasible;
+  for (const Mask& m : all) {
+    if (CountInt8(m) > 0 && run->Drop(run->FullAccuracy(m)) <= budget) feasible.push_back(m);
+  }
+  if (feasible.empty()) return run->NotMet("only FP32 meets the budget");
+  std::sort(feasible.begin(), feasible.end(),
+            [&](const Mask& a, const Mask& b) { return speed.PredictMs(a) < speed.PredictMs(b); });
+  const int limit = run->settings().exhaustive_benchmarks;
+  if (limit > 0 && feasible.size() > static_cast<size_t>(limit)) feasible.resize(limit);
+  MIXQ_RETURN_IF_ERROR(run->Bench(feasible, "exhaustive: feasible", &speed));
+  Mask chosen = feasible.front();
+  for (const Mask& m : feasible) {
+    if (run->BenchMs(m) < run->BenchMs(chosen)) chosen = m;
+  }
+  return run->Finish(chosen, true, "fastest measured of all configs within budget", feasible);
+}
+
+// Answers repeated requests from memory; forwards the rest in one batch.
+class MemoBackend final : public SearchBackend {
+ public:
+  explicit MemoBackend(SearchBackend* inner) : inner_(inner) {}
+  StatusOr<std::vector<double>> EvaluateFull(const std::vector<Mask>& masks) override {
+    return Memo(
+        masks, &full_, [&](const std::vector<Mask>& m) { return inner_->EvaluateFull(m); },
+        &new_full_);
+  }
+  StatusOr<std::vector<double>> EvaluateRanking(const std::vector<Mask>& masks) override {
+    int unused = 0;
+    return Memo(
+        masks, &ranking_, [&](const std::vector<Mask>& m) { return inner_->EvaluateRanking(m); },
+        &unused);
+  }
+  StatusOr<std::vector<double>> Benchmark(const std::vector<Mask>& masks, int round) override {
+    int unused = 0;
+    return Memo(
+        masks, &bench_[round],
+        [&](const std::vector<Mask>& m) { return inner_->Benchmark(m, round); }, &unused);
+  }
+  StatusOr<ProfileData> Profile() override {
+    if (!profile_) {
+      MIXQ_ASSIGN_OR_RETURN(ProfileData profile, inner_->Profile());
+      profile_ = std::make_unique<ProfileData>(std::move(profile));
+    }
+    return *profile_;
+  }
+  int new_full() const { return new_full_; }
+
+ private:
+  template <typename Fn>
+  StatusOr<std::vector<double>> Memo(const std::vector<Mask>& masks, std::map<Mask, double>* memo,
+                                     Fn fetch, int* fetched) {
+    std::vector<Mask> missing;
+    for (const Mask& m : masks) {
+      if (!memo->count(m) && std::find(missing.begin(), missing.end(), m) == missing.end()) {
+        missing.push_back(m);
+      }
+    }
+    if (!missing.empty()) {
+      MIXQ_ASSIGN_OR_RETURN(std::vector<double> values, fetch(missing));
+      if (values.size() != missing.size()) {
+        return Internal("backend returned the wrong number of results");
+      }
+      for (size_t i = 0; i < missing.size(); ++i) (*memo)[missing[i]] = values[i];
+      *fetched += static_cast<int>(missing.size());
+    }
+    std::vector<double> out;
+    for (const Mask& m : masks) out.push_back(memo->at(m));
+    return out;
+  }
+
+  SearchBackend* inner_;
+  std::map<Mask, double> full_, ranking_;
+  std::map<int, std::map<Mask, double>> bench_;  // per round
+  std::unique_ptr<ProfileData> profile_;
+  int new_full_ = 0;
+};
+
+}  // namespace
+
+const std::vector<std::string>& StrategyNames() {
+  static const std::vector<std::string> kNames = {"accuracy_aware", "speed_aware", "exhaustive"};
+  return kNames;
+}
+
+StatusOr<SearchOutcome> RunStrategy(const std::string& strategy, const SearchSpace& space,
+                                    const SearchSettings& settings, SearchBackend* backend,
+                                    const StepObserver& observer) {
+  if (space.size() == 0) return InvalidArgument("the model has no quantizable layers");
+  if (!(settings.max_drop >= 0.0)) return InvalidArgument("budget must be >= 0 points");
+  if (settings.max_full_evaluations < 2) {
+    return InvalidArgument("max_full_evaluations must be at least 2 (FP32 and all-INT8)");
+  }
+  if (!(settings.min_gain >= 0.0 && settings.min_gain < 1.0)) {
+    return InvalidArgument("min_gain must be in [0, 1) (a fraction of the time)");
+  }
+  if (settings.confirm_rounds < 0 || settings.confirm_rounds > kMaxConfirmRounds) {
+    return InvalidArgument("confirm_rounds must be in [0, " + std::to_string(kMaxConfirmRounds) +
+                           "]");
+  }
+  SearchRun run(space, settings, backend, observer);
+  if (strategy == "accuracy_aware") return AccuracyAware(&run);
+  if (strategy == "speed_aware") return SpeedAware(&run);
+  if (strategy == "exhaustive") {
+    if (space.size() > kMaxExhaustiveLayers) {
+      return InvalidArgument("exhaustive search handles at most " +
+                             std::to_string(kMaxExhaustiveLayers) + " layers; the model has " +
+                             std::to_string(space.size()));
+    }
+    return Exhaustive(&run);
+  }
+  return InvalidArgument("unknown strategy '" + strategy +
+                         "' (accuracy_aware, speed_aware, exhaustive)");
+}
+
+StatusOr<std::vector<SearchOutcome>> RunPareto(const SearchSpace& space,
+                                               std::vector<double> budgets,
+                                               const SearchSettings& settings,
+                                               SearchBackend* backend, int* new_full_evaluations,
+                                               const StepObserver& observer) {
+  if (budgets.empty()) return InvalidArgument("pareto needs at least one budget");
+  std::sort(budgets.begin(), budgets.end());
+  MemoBackend memo(backend);
+  std::vector<SearchOutcome> outcomes;
+  for (double budget : budgets) {
+    SearchSettings one = settings;
+    one.max_drop = budget;
+    MIXQ_ASSIGN_OR_RETURN(SearchOutcome outcome,
+                          RunStrategy("speed_aware", space, one, &memo, observer));
+    outcomes.push_back(std::move(outcome));
+  }
+  if (new_full_evaluations) *new_full_evaluations = memo.new_full();
+  return outcomes;
+}
+
+}  // namespace mixq

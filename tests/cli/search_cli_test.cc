@@ -1,0 +1,98 @@
+// `mixq search` end to end on a reference model, in one process: the answer
+// is within budget as measured, the outputs are written and usable (the
+// config parses for the model, the QDQ export re-imports with the chosen
+// precisions), and bad arguments are refused with one line.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/precision_config.h"
+#include "common/sha256.h"
+#include "engine/onnx/onnx_importer.h"
+#include "engine/onnx/qdq_import.h"
+#include "tests/cli/mixq_runner.h"
+
+namespace mixq {
+namespace {
+
+using mixq_test::CountLines;
+using mixq_test::MixqResult;
+using mixq_test::RunMixq;
+
+const std::string kSrc = MIXQ_SOURCE_DIR;
+const std::string kModel = kSrc + "/models/fm_mobilenet.onnx";
+const std::string kTrain = kSrc + "/configs/datasets/fashion_mnist_train.yaml";
+const std::string kTest = kSrc + "/configs/datasets/fashion_mnist_test.yaml";
+
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(SearchCli, FindsAConfigWithinBudgetAndWritesItsOutputs) {
+  const std::string out = ::testing::TempDir() + "/search_cli_" + std::to_string(getpid());
+  std::filesystem::remove_all(out);
+  MixqResult r = RunMixq("search --json --threads 2 --model " + kModel + " --dataset " + kTest +
+                             " --count 500 --calibration-dataset " + kTrain +
+                             " --calibration-samples 100 --budget 0.6 --batch 4 "
+                             "--ranking-samples 100 -o " +
+                             out,
+                         false);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["results"].size(), 1u);
+  const nlohmann::json& res = j["results"][0];
+  EXPECT_TRUE(res["met"].get<bool>());
+  EXPECT_LE(res["chosen_drop"].get<double>(), 0.6);
+  EXPECT_GE(res["full_evaluations"].get<int>(), 2);
+  EXPECT_GT(res["speedup"].get<double>(), 0.0);
+  EXPECT_EQ(j["strategy"], "speed_aware");
+
+  // The chosen config file is a valid config of this model.
+  StatusOr<Graph> graph = ImportOnnx(kModel);
+  ASSERT_TRUE(graph.ok());
+  StatusOr<std::string> sha = Sha256File(kModel);
+  ASSERT_TRUE(sha.ok());
+  std::string config_path;
+  for (const auto& entry : std::filesystem::directory_iterator(out)) {
+    if (entry.path().filename().string().rfind("config-", 0) == 0) config_path = entry.path();
+  }
+  ASSERT_FALSE(config_path.empty());
+  StatusOr<PrecisionConfig> config =
+      ParsePrecisionConfig(ReadAll(config_path), graph->QuantizableLayers(), *sha);
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  // The export carries exactly that config.
+  StatusOr<QdqModel> qdq = ImportOnnxWithQdq(out + "/model.qdq.onnx");
+  ASSERT_TRUE(qdq.ok()) << qdq.status().ToString();
+  for (const auto& [layer, precision] : config->layers) {
+    auto it = qdq->spec.layers.find(layer);
+    const Precision exported = it == qdq->spec.layers.end() ? Precision::kFp32 : it->second;
+    EXPECT_EQ(exported, precision) << layer;
+  }
+  EXPECT_NE(ReadAll(out + "/summary.txt").find("chosen"), std::string::npos);
+  std::filesystem::remove_all(out);
+}
+
+TEST(SearchCli, BadArgumentsAreRefusedWithOneLine) {
+  for (const std::string& args : std::vector<std::string>{
+           "--budget -1 --calibration-dataset " + kTrain,
+           std::string("--budget 0.3"),  // neither calibration option
+           "--budget 0.3 --calibration-dataset " + kTrain + " --strategy random",
+           "--budget 0.3 --calibration-dataset " + kTrain + " --metric top3",
+           "--budget 0.3 --calibration-dataset " + kTrain + " --min-gain 1.5",
+           "--budget 0.3 --calibration-dataset " + kTrain + " --confirm-rounds 20"}) {
+    MixqResult r =
+        RunMixq("search --model " + kModel + " --dataset " + kTest + " --count 100 " + args);
+    EXPECT_NE(r.exit_code, 0) << args;
+    EXPECT_EQ(CountLines(r.out), 1) << args << "\n" << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace mixq

@@ -1,0 +1,150 @@
+#include "coordinator/job_spec.h"
+
+#include <gtest/gtest.h>
+
+namespace mixq {
+namespace {
+
+TEST(JobSpec, ParsesEvaluateJobAndResolvesPaths) {
+  StatusOr<JobSpec> job = ParseJobSpec(
+      "name: j\nmodel: m.onnx\n"
+      "data: {evaluation: {dataset: d.yaml, shard_size: 250, count: 2000}}\n"
+      "benchmark: {batches: [1, 8], seconds: 0.5, round: 2}\n"
+      "budget: {max_drop: 0.3}\n",
+      "/base", "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_EQ(job->name, "j");
+  EXPECT_EQ(job->model, "/base/m.onnx");
+  EXPECT_EQ(job->eval_dataset, "/base/d.yaml");
+  EXPECT_EQ(job->shard_size, 250);
+  EXPECT_EQ(job->count, 2000);
+  EXPECT_EQ(job->bench_batches, (std::vector<int64_t>{1, 8}));
+  EXPECT_DOUBLE_EQ(job->bench_seconds, 0.5);
+  EXPECT_EQ(job->bench_round, 2);
+  EXPECT_EQ(job->configs, std::vector<std::string>{"fp32"});
+  EXPECT_EQ(job->hardware, std::vector<std::string>{"any"});
+  EXPECT_EQ(job->search.count("budget"), 1u);
+}
+
+TEST(JobSpec, CalibrationFileIsResolvedAndInt8KeptAsAWord) {
+  StatusOr<JobSpec> job = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+      "configs: [fp32, int8, c/mixed.json]\ncalibration: cal/m.json\nprofile: true\n"
+      "seven_bit: first\n",
+      "/base", "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_EQ(job->configs, (std::vector<std::string>{"fp32", "int8", "/base/c/mixed.json"}));
+  EXPECT_EQ(job->calibration_file, "/base/cal/m.json");
+  EXPECT_TRUE(job->profile);
+  EXPECT_EQ(job->seven_bit, "first");
+  EXPECT_EQ(job->search.count("calibration"), 0u);
+}
+
+TEST(JobSpec, CalibrationMappingStaysASearchSetting) {
+  StatusOr<JobSpec> job = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+      "calibration: {method: kl}\n",
+      "/base", "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_EQ(job->calibration_file, "");
+  EXPECT_FALSE(job->profile);
+  EXPECT_EQ(job->seven_bit, "none");
+  EXPECT_EQ(job->search.count("calibration"), 1u);
+  StatusOr<JobSpec> bad = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\nprofile: maybe\n", "",
+      "j.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("'profile' must be true or false"), std::string::npos)
+      << bad.status().message();
+}
+
+TEST(JobSpec, RefusesUnknownKeyByPath) {
+  StatusOr<JobSpec> job =
+      ParseJobSpec("name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml, shard_sise: 3}}\n",
+                   "", "j.yaml");
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("'data.evaluation.shard_sise'"), std::string::npos)
+      << job.status().message();
+}
+
+TEST(JobSpec, RefusesMissingModelAndBadValues) {
+  EXPECT_FALSE(ParseJobSpec("name: j\ndata: {evaluation: {dataset: d}}\n", "", "x").ok());
+  StatusOr<JobSpec> job =
+      ParseJobSpec("name: j\nmodel: m\ndata: {evaluation: {dataset: d, shard_size: 0}}\n", "", "x");
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("shard_size"), std::string::npos);
+  EXPECT_FALSE(ParseJobSpec("name: [", "", "x").ok());
+}
+
+}  // namespace
+}  // namespace mixq
+
+namespace mixq {
+namespace {
+
+TEST(JobSpec, CalibrationMappingAsksTheCoordinatorToCalibrate) {
+  StatusOr<JobSpec> job = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}, "
+      "calibration: {dataset: train.yaml, samples: 200}}\n"
+      "calibration: {methods: [kl, percentile], weights: per_channel, shard_size: 50}\n",
+      "/base", "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_TRUE(job->calibrate.enabled);
+  EXPECT_EQ(job->calibrate.dataset, "/base/train.yaml");
+  EXPECT_EQ(job->calibrate.samples, 200);
+  EXPECT_EQ(job->calibrate.begin, 0);
+  EXPECT_EQ(job->calibrate.shard_size, 50);
+  EXPECT_EQ(job->calibrate.method, "kl");  // the first of the search's methods
+  // Still there for the search.
+  EXPECT_EQ(job->search.count("calibration"), 1u);
+
+  job = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+      "calibration: {method: percentile, percentile: 99.9, samples: 100, begin: 7}\n",
+      "", "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_EQ(job->calibrate.method, "percentile");
+  EXPECT_DOUBLE_EQ(job->calibrate.percentile, 99.9);
+  EXPECT_EQ(job->calibrate.samples, 100);
+  EXPECT_EQ(job->calibrate.begin, 7);
+  EXPECT_EQ(job->calibrate.dataset, "");  // the evaluation dataset
+}
+
+TEST(JobSpec, CalibrateJobsAndBadCalibrationSettings) {
+  StatusOr<JobSpec> job = ParseJobSpec(
+      "name: j\nkind: calibrate\nmodel: m.onnx\ndata: {calibration: {dataset: t.yaml}}\n"
+      "calibration: {method: mse}\noutput: out/c.json\n",
+      "/base", "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_EQ(job->kind, "calibrate");
+  EXPECT_EQ(job->output, "/base/out/c.json");
+  EXPECT_EQ(job->calibrate.dataset, "/base/t.yaml");
+  EXPECT_EQ(job->eval_dataset, "");
+
+  auto error = [](const std::string& yaml) {
+    StatusOr<JobSpec> j = ParseJobSpec(yaml, "", "j.yaml");
+    return j.ok() ? std::string() : j.status().message();
+  };
+  EXPECT_NE(error("name: j\nkind: calibrate\nmodel: m.onnx\ndata: {}\ncalibration: c.json\n")
+                .find("needs 'calibration' as a mapping"),
+            std::string::npos);
+  EXPECT_NE(error("name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+                  "calibration: {method: entropy}\n")
+                .find("'calibration.method' must be"),
+            std::string::npos);
+  EXPECT_NE(error("name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+                  "calibration: {method: [kl, minmax]}\n")
+                .find("a list is for search jobs"),
+            std::string::npos);
+  EXPECT_NE(error("name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+                  "calibration: {samples: 0}\n")
+                .find("'calibration.samples' must be >= 1"),
+            std::string::npos);
+  EXPECT_NE(error("name: j\nmodel: m.onnx\ndata: {calibration: {dataset: t.yaml}}\n"
+                  "calibration: {method: kl}\n")
+                .find("missing key 'data.evaluation'"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace mixq

@@ -1,0 +1,83 @@
+// Helpers for INT8 executor tests: minmax activation parameters from an FP32
+// run that exposes every calibration point, all-INT8 specs, relative error.
+#ifndef MIXQ_TESTS_ENGINE_INT8_TEST_UTIL_H_
+#define MIXQ_TESTS_ENGINE_INT8_TEST_UTIL_H_
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "engine/quant/scale_methods.h"
+#include "engine/quant/tensor_stats.h"
+#include "engine/runtime/executor.h"
+
+namespace mixq::testing {
+
+// Min/max statistics of every calibration point of `graph` over the batches
+// in `inputs` (one input tensor per run).
+inline CalibrationStats MinMaxStats(const Graph& graph, const std::vector<const Tensor*>& inputs) {
+  ExecutorOptions options;
+  options.extra_outputs = CalibrationPoints(graph, options);
+  CalibrationStats stats;
+  auto model = CompiledModel::Compile(graph, options);
+  EXPECT_TRUE(model.ok()) << model.status().ToString();
+  if (!model.ok()) return stats;
+  std::vector<Tensor> outputs = (*model)->MakeOutputs();
+  const size_t first = graph.outputs.size();
+  for (const Tensor* x : inputs) {
+    Status status = (*model)->Run({x}, &outputs);
+    EXPECT_TRUE(status.ok()) << status.ToString();
+    for (size_t i = 0; i < options.extra_outputs.size(); ++i) {
+      const Tensor& t = outputs[first + i];
+      ObserveRange(t.data<float>(), t.size(), &stats[options.extra_outputs[i]]);
+    }
+  }
+  return stats;
+}
+
+inline std::map<std::string, QuantParams> MinMaxParams(const Graph& graph,
+                                                       const std::vector<const Tensor*>& inputs) {
+  ScaleOptions options;
+  options.method = ScaleMethod::kMinMax;
+  auto params = ActivationQuantParams(MinMaxStats(graph, inputs), options);
+  EXPECT_TRUE(params.ok()) << params.status().ToString();
+  return params.ok() ? *params : std::map<std::string, QuantParams>{};
+}
+
+// oneDNN's ISAs from avx512_core_vnni up (bf16, amx) all have VNNI.
+inline bool HasVnni(const std::string& isa) {
+  for (const char* name : {"vnni", "bf16", "amx"}) {
+    if (isa.find(name) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Every quantizable layer INT8, with `params`. Without VNNI the weights are
+// 7-bit: the tests' uniform weights and full-range inputs would saturate
+// (seven_bit_weights_test.cc shows that on its own).
+inline QuantSpec AllInt8(const Graph& graph, std::map<std::string, QuantParams> params) {
+  QuantSpec spec;
+  if (!HasVnni(EffectiveIsaName())) spec.seven_bit = SevenBitWeights::kAll;
+  for (const std::string& name : graph.QuantizableLayers()) spec.layers[name] = Precision::kInt8;
+  spec.activations = std::move(params);
+  return spec;
+}
+
+// ||a - e|| / ||e||.
+inline double RelativeError(const Tensor& actual, const Tensor& expected) {
+  EXPECT_EQ(actual.shape(), expected.shape());
+  double num = 0, den = 0;
+  for (int64_t i = 0; i < expected.size(); ++i) {
+    const double d = actual.data<float>()[i] - expected.data<float>()[i];
+    num += d * d;
+    den += static_cast<double>(expected.data<float>()[i]) * expected.data<float>()[i];
+  }
+  return std::sqrt(num / std::max(den, 1e-30));
+}
+
+}  // namespace mixq::testing
+
+#endif  // MIXQ_TESTS_ENGINE_INT8_TEST_UTIL_H_

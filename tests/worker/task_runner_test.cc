@@ -1,0 +1,163 @@
+// TaskRunner's calibrate tasks and the FP32 predictions behind agreement:
+// statistics cross the wire as CalibrateResult messages and must come back
+// bit for bit; three sharded calibrate passes merged must equal one
+// Calibrate() over the same samples.
+#include "worker/task_runner.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/dataset.h"
+#include "common/sha256.h"
+#include "engine/onnx/onnx_importer.h"
+#include "engine/runtime/calibrator.h"
+
+namespace mixq {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string kModel = std::string(MIXQ_SOURCE_DIR) + "/models/fm_resnet.onnx";
+const std::string kTrain =
+    std::string(MIXQ_SOURCE_DIR) + "/configs/datasets/fashion_mnist_train.yaml";
+
+// A calibrate task as the coordinator plans it, over [begin, begin + count).
+proto::TaskAssign CalibrateTask(const DatasetSpec& spec, int64_t begin, int64_t count, int pass,
+                                const std::string& ranges_json) {
+  proto::TaskAssign task;
+  task.set_task_id("calibrate-" + std::to_string(pass) + "-" + std::to_string(begin));
+  task.set_kind(proto::TASK_KIND_CALIBRATE);
+  task.mutable_model()->set_sha256(Sha256File(kModel).value());
+  proto::DatasetRef* ds = task.mutable_dataset();
+  ds->set_format(spec.format);
+  ds->set_scale(spec.preprocess.scale);
+  for (float m : spec.preprocess.mean) ds->add_mean(m);
+  for (float s : spec.preprocess.std) ds->add_std(s);
+  ds->set_layout("nchw");
+  ds->set_stored_layout("nchw");
+  task.set_begin(begin);
+  task.set_count(count);
+  task.set_config_json("fp32");
+  task.mutable_calibrate()->set_pass(pass);
+  task.mutable_calibrate()->set_batch(100);
+  if (pass == 2) {
+    task.mutable_calibrate()->set_bins(kDefaultHistogramBins);
+    task.mutable_calibrate()->set_ranges_json(ranges_json);
+  }
+  return task;
+}
+
+// The result as the coordinator sees it: serialized, parsed, decoded.
+CalibrationStats OverTheWire(const proto::TaskResult& result, int pass) {
+  proto::TaskResult received;
+  EXPECT_TRUE(received.ParseFromString(result.SerializeAsString()));
+  EXPECT_TRUE(received.has_calibrate());
+  EXPECT_EQ(received.calibrate().pass(), pass);
+  StatusOr<CalibrationStats> stats =
+      StatsFromJson(nlohmann::json::parse(received.calibrate().stats_json(), nullptr, false));
+  EXPECT_TRUE(stats.ok()) << stats.status().message();
+  return stats.ok() ? *stats : CalibrationStats();
+}
+
+TEST(TaskRunner, ThreeCalibrateShardsMergedEqualOneCalibrationBitForBit) {
+  StatusOr<DatasetSpec> spec = LoadDatasetSpec(kTrain);
+  ASSERT_TRUE(spec.ok());
+  TaskFiles files;
+  files.model = kModel;
+  files.images = spec->images;
+  files.labels = spec->labels;
+  TaskRunner runner(1);
+
+  CalibrationStats ranges;
+  for (int k : {2, 0, 1}) {
+    StatusOr<proto::TaskResult> r = runner.Run(CalibrateTask(*spec, 100 * k, 100, 1, ""), files);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    EXPECT_EQ(r->calibrate().samples(), 100);
+    ASSERT_TRUE(Merge(OverTheWire(*r, 1), &ranges).ok());
+  }
+  const std::string ranges_json = StatsToJson(ranges).dump();
+  CalibrationStats histograms;
+  for (int k : {1, 2, 0}) {
+    StatusOr<proto::TaskResult> r =
+        runner.Run(CalibrateTask(*spec, 100 * k, 100, 2, ranges_json), files);
+    ASSERT_TRUE(r.ok()) << r.status().message();
+    ASSERT_TRUE(Merge(OverTheWire(*r, 2), &histograms).ok());
+  }
+
+  StatusOr<Graph> graph = ImportOnnx(kModel);
+  StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(*spec);
+  ASSERT_TRUE(graph.ok() && dataset.ok());
+  CalibratorOptions options;
+  options.executor.threads = 1;
+  ScaleOptions kl;
+  kl.method = ScaleMethod::kKl;
+  StatusOr<Calibration> whole = Calibrate(*graph, **dataset, 0, 300, kl, {"", kTrain}, options);
+  ASSERT_TRUE(whole.ok()) << whole.status().message();
+  ASSERT_FALSE(whole->stats.empty());
+  EXPECT_EQ(histograms, whole->stats);
+  for (const auto& [name, stats] : histograms) {
+    EXPECT_TRUE(stats.has_histogram()) << name;
+    EXPECT_GT(stats.HistogramTotal(), 0) << name;
+  }
+}
+
+TEST(TaskRunner, CalibratePassOtherThanOneOrTwoIsRefused) {
+  StatusOr<DatasetSpec> spec = LoadDatasetSpec(kTrain);
+  ASSERT_TRUE(spec.ok());
+  TaskFiles files{kModel, spec->images, spec->labels, ""};
+  TaskRunner runner(1);
+  StatusOr<proto::TaskResult> r = runner.Run(CalibrateTask(*spec, 0, 10, 3, ""), files);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+  // Pass 2 with ranges that do not parse names them.
+  r = runner.Run(CalibrateTask(*spec, 0, 10, 2, "{not json"), files);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("ranges"), std::string::npos) << r.status().message();
+}
+
+TEST(Top1Cache, RoundTripAndDamagedOrMissingEntriesMiss) {
+  char tmpl[] = "/tmp/mixq-top1-test-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  Top1Cache cache(dir);
+  const std::vector<int32_t> top1 = {3, 1, 4, 1, 5, 9, 2, 6};
+  EXPECT_FALSE(cache.Find("k", 8).has_value());
+  ASSERT_TRUE(cache.Put("k", top1).ok());
+  std::optional<std::vector<int32_t>> back = cache.Find("k", 8);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(*back, top1);
+  // Another slice length is another entry; a truncated file is no entry.
+  EXPECT_FALSE(cache.Find("k", 7).has_value());
+  fs::resize_file(dir + "/fp32-top1-k", fs::file_size(dir + "/fp32-top1-k") - 4);
+  EXPECT_FALSE(cache.Find("k", 8).has_value());
+  // No folder: nothing kept, nothing found.
+  Top1Cache none("");
+  EXPECT_TRUE(none.Put("k", top1).ok());
+  EXPECT_FALSE(none.Find("k", 8).has_value());
+  std::error_code ec;
+  fs::remove_all(dir, ec);
+}
+
+TEST(Top1Cache, KeyIgnoresPathsButNotContentSliceOrIsa) {
+  proto::TaskAssign a;
+  a.mutable_model()->set_sha256("m");
+  a.mutable_dataset()->mutable_images()->set_sha256("i");
+  a.mutable_dataset()->mutable_images()->set_path("/one/images");
+  a.set_begin(0);
+  a.set_count(100);
+  a.set_batch(100);
+  proto::TaskAssign b = a;
+  b.mutable_dataset()->mutable_images()->set_path("/two/images");
+  EXPECT_EQ(Top1Key(a, "avx2"), Top1Key(b, "avx2"));
+  EXPECT_NE(Top1Key(a, "avx2"), Top1Key(a, "avx512_core"));
+  b.set_begin(100);
+  EXPECT_NE(Top1Key(a, "avx2"), Top1Key(b, "avx2"));
+  b = a;
+  b.mutable_dataset()->mutable_images()->set_sha256("j");
+  EXPECT_NE(Top1Key(a, "avx2"), Top1Key(b, "avx2"));
+}
+
+}  // namespace
+}  // namespace mixq

@@ -1,0 +1,201 @@
+#include "worker/task_runner.h"
+
+#include "common/log.h"
+#include "common/precision_config.h"
+#include "engine/onnx/onnx_importer.h"
+#include "engine/quant/calibration_file.h"
+#include "engine/runtime/benchmark.h"
+#include "engine/runtime/calibrator.h"
+#include "engine/runtime/evaluator.h"
+#include "engine/runtime/isa.h"
+#include "engine/runtime/layer_profile.h"
+
+namespace mixq {
+
+Status TaskRunner::LoadModel(const std::string& sha256, const std::string& path) {
+  if (graph_ && model_sha256_ == sha256) return Status::Ok();
+  graph_.reset();
+  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(path));
+  graph_ = std::make_unique<Graph>(std::move(graph));
+  model_sha256_ = sha256;
+  return Status::Ok();
+}
+
+Status TaskRunner::LoadDataset(const proto::DatasetRef& ref, const TaskFiles& files) {
+  const std::string key = ref.SerializeAsString();
+  if (dataset_ && dataset_key_ == key) return Status::Ok();
+  dataset_.reset();
+  DatasetSpec spec;
+  spec.source = "task dataset " + ref.images().sha256().substr(0, 12);
+  spec.format = ref.format();
+  spec.images = files.images;
+  spec.labels = files.labels;
+  spec.preprocess.scale = ref.scale();
+  spec.preprocess.mean.assign(ref.mean().begin(), ref.mean().end());
+  spec.preprocess.std.assign(ref.std().begin(), ref.std().end());
+  spec.preprocess.layout =
+      ref.layout() == "nhwc" ? Preprocess::Layout::kNhwc : Preprocess::Layout::kNchw;
+  spec.stored_layout =
+      ref.stored_layout() == "nhwc" ? Preprocess::Layout::kNhwc : Preprocess::Layout::kNchw;
+  MIXQ_ASSIGN_OR_RETURN(dataset_, Dataset::Open(spec));
+  dataset_key_ = key;
+  return Status::Ok();
+}
+
+Status TaskRunner::LoadQuant(const proto::TaskAssign& task, const TaskFiles& files) {
+  const std::string key = task.model().sha256() + "\n" + task.calibration_sha256() + "\n" +
+                          task.seven_bit() + "\n" + task.config_json();
+  if (key == quant_key_) return Status::Ok();
+  quant_key_.clear();
+  quant_ = QuantSpec();
+  if (task.config_json() != "fp32") {
+    const std::string& model_sha256 = task.model().sha256();
+    MIXQ_ASSIGN_OR_RETURN(
+        PrecisionConfig config,
+        ParsePrecisionConfig(task.config_json(), graph_->QuantizableLayers(), model_sha256));
+    Calibration calibration;
+    calibration.model_sha256 = model_sha256;
+    if (!task.calibration_sha256().empty()) {
+      if (files.calibration.empty()) {
+        return InvalidArgument("task " + task.task_id() + ": calibration blob missing");
+      }
+      MIXQ_ASSIGN_OR_RETURN(calibration, LoadCalibration(files.calibration));
+    }
+    MIXQ_ASSIGN_OR_RETURN(
+        SevenBitWeights seven_bit,
+        ParseSevenBitWeights(task.seven_bit().empty() ? "none" : task.seven_bit()));
+    StatusOr<QuantSpec> spec = MakeQuantSpec(config, calibration, seven_bit);
+    if (!spec.ok()) return spec.status().WithContext("task " + task.task_id());
+    quant_ = std::move(*spec);
+  }
+  quant_key_ = key;
+  return Status::Ok();
+}
+
+StatusOr<std::vector<int32_t>> TaskRunner::Fp32Top1(const proto::TaskAssign& task) {
+  const std::string key = Top1Key(task, EffectiveIsaName());
+  if (std::optional<std::vector<int32_t>> cached = top1_cache_.Find(key, task.count())) {
+    return std::move(*cached);
+  }
+  std::vector<int32_t> top1;
+  EvalOptions options;
+  options.batch = task.batch() > 0 ? task.batch() : 100;
+  options.begin = task.begin();
+  options.count = task.count();
+  options.executor.threads = threads_;
+  options.top1 = &top1;
+  MIXQ_RETURN_IF_ERROR(mixq::Evaluate(*graph_, *dataset_, options).status());
+  Status saved = top1_cache_.Put(key, top1);
+  if (!saved.ok()) log().warn("FP32 predictions not cached: {}", saved.message());
+  return top1;
+}
+
+StatusOr<proto::TaskResult> TaskRunner::Evaluate(const proto::TaskAssign& task) {
+  const bool fp32 = task.config_json() == "fp32";
+  std::vector<int32_t> top1;       // fp32: this run's predictions, kept for later tasks
+  std::vector<int32_t> reference;  // otherwise: FP32's, to count agreement
+  if (!fp32) {
+    MIXQ_ASSIGN_OR_RETURN(reference, Fp32Top1(task));
+  }
+  EvalOptions options;
+  options.batch = task.batch() > 0 ? task.batch() : 100;
+  options.begin = task.begin();
+  options.count = task.count();
+  options.executor.threads = threads_;
+  options.executor.quant = quant_;
+  if (fp32) {
+    options.top1 = &top1;
+  } else {
+    options.reference_top1 = &reference;
+  }
+  MIXQ_ASSIGN_OR_RETURN(EvalCounts counts, mixq::Evaluate(*graph_, *dataset_, options));
+  if (fp32) {
+    Status saved = top1_cache_.Put(Top1Key(task, EffectiveIsaName()), top1);
+    if (!saved.ok()) log().warn("FP32 predictions not cached: {}", saved.message());
+  }
+  proto::TaskResult result;
+  result.set_task_id(task.task_id());
+  proto::EvalResult* eval = result.mutable_eval();
+  eval->set_samples(counts.samples);
+  eval->set_correct1(counts.correct1);
+  eval->set_correct5(counts.correct5);
+  eval->set_agree1(fp32 ? counts.samples : counts.agree1);
+  eval->set_seconds(counts.seconds);
+  return result;
+}
+
+StatusOr<proto::TaskResult> TaskRunner::Calibrate(const proto::TaskAssign& task) {
+  const proto::CalibrateParams& params = task.calibrate();
+  CalibratorOptions options;
+  options.batch = params.batch() > 0 ? params.batch() : 100;
+  options.executor.threads = threads_;
+  CalibrationStats stats;
+  if (params.pass() == 1) {
+    MIXQ_ASSIGN_OR_RETURN(stats,
+                          CollectRanges(*graph_, *dataset_, task.begin(), task.count(), options));
+  } else if (params.pass() == 2) {
+    const nlohmann::json doc = nlohmann::json::parse(params.ranges_json(), nullptr, false);
+    StatusOr<CalibrationStats> ranges = StatsFromJson(doc);
+    if (!ranges.ok()) return ranges.status().WithContext("task " + task.task_id() + ": ranges");
+    MIXQ_RETURN_IF_ERROR(InitHistograms(params.bins(), &*ranges));
+    MIXQ_ASSIGN_OR_RETURN(
+        stats, CollectHistograms(*graph_, *dataset_, task.begin(), task.count(), *ranges, options));
+  } else {
+    return InvalidArgument("task " + task.task_id() + ": calibrate pass " +
+                           std::to_string(params.pass()) + " (expected 1 or 2)");
+  }
+  proto::TaskResult result;
+  result.set_task_id(task.task_id());
+  proto::CalibrateResult* out = result.mutable_calibrate();
+  out->set_pass(params.pass());
+  out->set_samples(task.count());
+  out->set_stats_json(StatsToJson(stats).dump());
+  return result;
+}
+
+StatusOr<proto::TaskResult> TaskRunner::Run(const proto::TaskAssign& task, const TaskFiles& files) {
+  MIXQ_RETURN_IF_ERROR(LoadModel(task.model().sha256(), files.model));
+  MIXQ_RETURN_IF_ERROR(LoadQuant(task, files));
+  proto::TaskResult result;
+  result.set_task_id(task.task_id());
+  switch (task.kind()) {
+    case proto::TASK_KIND_EVALUATE:
+      MIXQ_RETURN_IF_ERROR(LoadDataset(task.dataset(), files));
+      return Evaluate(task);
+    case proto::TASK_KIND_CALIBRATE:
+      MIXQ_RETURN_IF_ERROR(LoadDataset(task.dataset(), files));
+      return Calibrate(task);
+    case proto::TASK_KIND_BENCHMARK: {
+      BenchOptions options;
+      options.batch = task.batch() > 0 ? task.batch() : 1;
+      options.executor.threads = threads_;
+      options.executor.quant = quant_;
+      if (task.min_seconds() > 0) options.min_seconds = task.min_seconds();
+      MIXQ_ASSIGN_OR_RETURN(BenchResult bench, Benchmark(*graph_, options));
+      proto::BenchResult* out = result.mutable_bench();
+      out->set_batch(bench.batch);
+      out->set_threads(bench.threads);
+      out->set_iterations(bench.iterations);
+      out->set_latency_ms_median(bench.latency_ms_median);
+      out->set_latency_ms_p90(bench.latency_ms_p90);
+      out->set_images_per_second(bench.images_per_second);
+      return result;
+    }
+    case proto::TASK_KIND_PROFILE: {
+      LayerProfileOptions options;
+      options.batch = task.batch() > 0 ? task.batch() : 1;
+      options.threads = threads_;
+      MIXQ_ASSIGN_OR_RETURN(LayerProfile profile, ProfileLayers(*graph_, quant_, options));
+      proto::ProfileResult* out = result.mutable_profile();
+      out->set_batch(options.batch);
+      out->set_threads(threads_);
+      out->set_json(LayerProfileToJson(profile).dump());
+      return result;
+    }
+    default:
+      return Unimplemented("task " + task.task_id() + ": kind " +
+                           proto::TaskKind_Name(task.kind()) + " is not supported by this worker");
+  }
+}
+
+}  // namespace mixq

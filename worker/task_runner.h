@@ -1,0 +1,64 @@
+// Runs one task on this worker: the single place where a TaskAssign becomes
+// engine calls (import, Evaluate, Benchmark, ProfileLayers), with the
+// QuantSpec built from the task's config and calibration (MakeQuantSpec).
+// Keeps the last imported model, opened dataset and built spec, as a worker
+// usually gets many shards of the same ones in a row. An evaluate task of a
+// quantised config also counts top-1 agreement with the FP32 model on its
+// shard; the FP32 predictions come from the worker's cache (top1_cache.h).
+#ifndef MIXQ_WORKER_TASK_RUNNER_H_
+#define MIXQ_WORKER_TASK_RUNNER_H_
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/dataset.h"
+#include "common/status.h"
+#include "engine/ir/graph.h"
+#include "engine/quant/quant_spec.h"
+#include "schemas/mixq.pb.h"
+#include "worker/top1_cache.h"
+
+namespace mixq {
+
+// Local files for a task's blobs (from the BlobCache).
+struct TaskFiles {
+  std::string model;
+  std::string images;       // evaluate and calibrate only
+  std::string labels;       // evaluate and calibrate only
+  std::string calibration;  // tasks with a calibration_sha256 only
+};
+
+class TaskRunner {
+ public:
+  // `cache_dir`: where FP32 predictions are kept ("" = recomputed each time).
+  explicit TaskRunner(int threads, std::string cache_dir = "")
+      : threads_(threads), top1_cache_(std::move(cache_dir)) {}
+
+  // The result, or an error: InvalidArgument/Unimplemented/NotFound mean the
+  // task fails the same way everywhere (not worth retrying).
+  StatusOr<proto::TaskResult> Run(const proto::TaskAssign& task, const TaskFiles& files);
+
+ private:
+  Status LoadModel(const std::string& sha256, const std::string& path);
+  Status LoadDataset(const proto::DatasetRef& ref, const TaskFiles& files);
+  // The spec of the task's config and calibration (empty for "fp32").
+  Status LoadQuant(const proto::TaskAssign& task, const TaskFiles& files);
+  StatusOr<proto::TaskResult> Evaluate(const proto::TaskAssign& task);
+  // The FP32 model's top-1 classes on the task's slice, cached.
+  StatusOr<std::vector<int32_t>> Fp32Top1(const proto::TaskAssign& task);
+  StatusOr<proto::TaskResult> Calibrate(const proto::TaskAssign& task);
+
+  int threads_;
+  Top1Cache top1_cache_;
+  std::string model_sha256_;
+  std::unique_ptr<Graph> graph_;
+  std::string dataset_key_;
+  std::unique_ptr<Dataset> dataset_;
+  std::string quant_key_;
+  QuantSpec quant_;
+};
+
+}  // namespace mixq
+
+#endif  // MIXQ_WORKER_TASK_RUNNER_H_

@@ -1,0 +1,34 @@
+// The worker daemon (schemas/protocol.md, worker side): a DEALER socket that
+// says HELLO with this machine's hardware class, heartbeats, fetches the
+// blobs a task needs, runs one task at a time on a separate thread (so a
+// long task never silences the heartbeat) and reconnects with back-off
+// (1 s doubling to 32 s) when the coordinator goes quiet. Only the daemon's
+// own thread touches the socket.
+#ifndef MIXQ_WORKER_WORKER_DAEMON_H_
+#define MIXQ_WORKER_WORKER_DAEMON_H_
+
+#include <cstdint>
+#include <string>
+
+#include "common/status.h"
+
+namespace mixq {
+
+struct WorkerOptions {
+  std::string connect = "tcp://localhost:5555";  // coordinator endpoint
+  int threads = 0;                               // oneDNN threads; 0 = all usable cores
+  std::string max_isa;                           // oneDNN ISA cap; "" = the CPU's own
+  std::string cache = "";                        // blob cache folder; "" = $TMPDIR/mixq-cache
+  bool use_local_paths = true;                   // use a blob's own path when the hash matches
+  uint32_t protocol_version = 0;                 // 0 = ours; tests pretend to be another version
+  uint32_t task_delay_ms = 0;                    // tests: sleep before each task, to kill mid-task
+  uint32_t initial_heartbeat_ms = 1000;          // until WELCOME says otherwise
+};
+
+// Runs until SIGINT/SIGTERM (OK) or a REFUSE (FailedPrecondition carrying the
+// coordinator's reason). Applies the ISA cap before oneDNN is touched.
+Status RunWorker(const WorkerOptions& options);
+
+}  // namespace mixq
+
+#endif  // MIXQ_WORKER_WORKER_DAEMON_H_
