@@ -7,18 +7,18 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/command_line.h"
+#include "cli/commands.h"
 #include "common/dataset.h"
 #include "common/sha256.h"
 #include "engine/onnx/onnx_importer.h"
 #include "engine/runtime/calibrator.h"
 #include "engine/runtime/executor.h"
-#include "engine/runtime/isa.h"
 
 namespace mixq {
 
 Status RunCalibrateCommand(const CalibrateCommandOptions& options, std::ostream& out) {
-  if (options.engine.threads < 0) return InvalidArgument("--threads must be >= 0");
-  if (!options.engine.max_isa.empty()) MIXQ_RETURN_IF_ERROR(SetMaxIsa(options.engine.max_isa));
+  MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
   if (options.output.empty()) return InvalidArgument("-o/--output is required");
   ScaleOptions scale;
   MIXQ_ASSIGN_OR_RETURN(scale.method, ParseScaleMethod(options.method));
@@ -99,6 +99,32 @@ Status RunCalibrateCommand(const CalibrateCommandOptions& options, std::ostream&
   out << "time        " << std::fixed << std::setprecision(2) << seconds << " s\n";
   out << "wrote       " << options.output << "\n";
   return Status::Ok();
+}
+
+int CalibrateMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  namespace po = boost::program_options;
+  CalibrateCommandOptions o;
+  bool quiet = false;
+  po::options_description desc("mixq calibrate: INT8 activation scales from a dataset slice");
+  desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
+      "dataset", po::value<std::string>(&o.dataset),
+      "dataset YAML; a slice disjoint from the evaluation set")(
+      "synthetic", po::bool_switch(&o.synthetic),
+      "random inputs instead of a dataset: scales for timing and export tests, not accuracy")(
+      "output,o", po::value<std::string>(&o.output)->required(), "calibration file to write")(
+      "method", po::value<std::string>(&o.method)->default_value("minmax"),
+      "minmax|percentile|kl|mse")("percentile",
+                                  po::value<double>(&o.percentile)->default_value(99.99),
+                                  "for --method percentile")(
+      "samples", po::value<int64_t>(&o.samples)->default_value(300), "calibration samples")(
+      "begin", po::value<int64_t>(&o.begin)->default_value(0), "first sample")(
+      "batch", po::value<int64_t>(&o.batch)->default_value(100), "samples per forward pass")(
+      "json", po::bool_switch(&o.json), "print one JSON object")("quiet,q", po::bool_switch(&quiet),
+                                                                 "no progress on stderr");
+  AddEngineOptions(&desc, &o.engine);
+  if (!ParseCommandLine("calibrate", desc, args, out)) return 0;
+  o.progress = !quiet;
+  return ExitCode("calibrate", RunCalibrateCommand(o, out), err);
 }
 
 }  // namespace mixq

@@ -1,4 +1,4 @@
-// `mixq calibrate`: runs the two-pass calibration (engine/quant/
+// `mixq calibrate` (CalibrateMain in commands.h): runs the two-pass calibration (engine/quant/
 // calibrator.h) of a model over a dataset slice in this process and writes
 // the calibration file (calibration_file.h) that eval, bench, profile and
 // export read. Progress goes to stderr; the summary (tensors, u8/s8 counts,
@@ -10,7 +10,7 @@
 #include <ostream>
 #include <string>
 
-#include "cli/engine_commands.h"
+#include "cli/engine_options.h"
 #include "common/status.h"
 
 namespace mixq {

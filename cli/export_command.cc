@@ -1,10 +1,15 @@
-#include "cli/export_command.h"
-
+// `mixq export`: writes a model and a precision config as a standard QDQ ONNX
+// model (engine/onnx/qdq_export.h) that ONNX Runtime and mixq itself can run.
+// The config (a file, or the shorthand int8 / fp32) is checked against the
+// model like every other command's; the calibration file gives the
+// activation scales.
 #include <boost/program_options.hpp>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 
+#include "cli/command_line.h"
+#include "cli/commands.h"
 #include "common/precision_config.h"
 #include "common/sha256.h"
 #include "engine/onnx/onnx_importer.h"
@@ -15,6 +20,16 @@
 namespace mixq {
 namespace {
 
+namespace po = boost::program_options;
+
+struct ExportCommandOptions {
+  std::string model;               // .onnx path
+  std::string config;              // config JSON path, or "int8" / "fp32"
+  std::string calibration;         // calibration JSON (calibration_file.h)
+  std::string output;              // the QDQ .onnx to write
+  std::string seven_bit = "none";  // none | first | all
+};
+
 // The config's JSON text: the shorthand word itself, or the file's contents.
 StatusOr<std::string> ConfigText(const std::string& config) {
   if (config == "int8" || config == "fp32" || config == "bf16") return config;
@@ -23,9 +38,8 @@ StatusOr<std::string> ConfigText(const std::string& config) {
   return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
-}  // namespace
-
-Status RunExportCommand(const ExportCommandOptions& options, std::ostream& out) {
+// Writes the QDQ model and one summary line to `out`.
+Status RunExport(const ExportCommandOptions& options, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(SevenBitWeights seven_bit, ParseSevenBitWeights(options.seven_bit));
   MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
   MIXQ_ASSIGN_OR_RETURN(std::string sha, Sha256File(options.model));
@@ -49,8 +63,9 @@ Status RunExportCommand(const ExportCommandOptions& options, std::ostream& out) 
   return Status::Ok();
 }
 
-int ExportMain(const std::vector<std::string>& args) {
-  namespace po = boost::program_options;
+}  // namespace
+
+int ExportMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   ExportCommandOptions o;
   std::string max_isa;
   po::options_description desc("mixq export: a precision config as a QDQ ONNX model");
@@ -63,20 +78,11 @@ int ExportMain(const std::vector<std::string>& args) {
       "seven-bit", po::value<std::string>(&o.seven_bit)->default_value("none"),
       "7-bit weights: none | first | all")(
       "max-isa", po::value<std::string>(&max_isa),
-      "cap oneDNN's ISA, as on every command (export itself runs no kernels)")("help,h",
-                                                                               "show this help");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    std::cout << "usage: mixq export [options]\n" << desc;
-    return 0;
-  }
-  po::notify(vm);
+      "cap oneDNN's ISA, as on every command (export itself runs no kernels)");
+  if (!ParseCommandLine("export", desc, args, out)) return 0;
   Status s = max_isa.empty() ? Status::Ok() : SetMaxIsa(max_isa);
-  if (s.ok()) s = RunExportCommand(o, std::cout);
-  if (s.ok()) return 0;
-  std::cerr << "mixq export: " << s.message() << "\n";
-  return 1;
+  if (s.ok()) s = RunExport(o, out);
+  return ExitCode("export", s, err);
 }
 
 }  // namespace mixq

@@ -1,5 +1,11 @@
-#include "cli/run_command.h"
-
+// `mixq run JOB.yaml`: one job on this machine, on an embedded coordinator
+// and local worker processes that it starts and stops. Evaluate and
+// calibrate jobs are submitted and waited for; a search job's driver runs in
+// the coordinator (its progress on the coordinator's stderr, which is ours)
+// and its report is printed from its output folder; a compare job
+// (results/compare_job.h) is expanded here into an evaluate sub-job per
+// model, calibrating models in this process when it must. Progress goes to
+// stderr, results to `out`.
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -7,17 +13,21 @@
 
 #include <algorithm>
 #include <chrono>
-#include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <iostream>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "cli/calibrate_command.h"
+#include "cli/command_line.h"
+#include "cli/commands.h"
+#include "cli/job_client.h"
 #include "common/hardware_info.h"
+#include "common/table_format.h"
 #include "coordinator/coordinator_client.h"
 #include "coordinator/job_spec.h"
 #include "coordinator/store.h"
@@ -32,10 +42,17 @@ namespace mixq {
 namespace {
 
 namespace fs = std::filesystem;
+namespace po = boost::program_options;
 using std::chrono::milliseconds;
 
-volatile std::sig_atomic_t g_interrupted = 0;
-void OnInterrupt(int) { g_interrupted = 1; }
+struct RunCommandOptions {
+  std::string job;  // job YAML (schemas/job.md)
+  int workers = 0;  // local worker processes; 0 = max(1, cores / 2)
+  std::string db = "mixq.db";
+  int threads = 0;      // oneDNN threads per worker; 0 = cores / workers
+  std::string max_isa;  // passed to every worker
+  bool progress = true;
+};
 
 // Child processes that are stopped (SIGTERM, then SIGKILL) when this object
 // goes away, however the command ends.
@@ -86,103 +103,6 @@ std::string BinaryDir() {
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
   return ec ? std::string(".") : self.parent_path().string();
-}
-
-StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return NotFound(path + ": cannot open");
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// A search job's progress lines: all of them, or the last `last` (0 = all).
-void PrintSearchLog(const proto::StatusReply& s, size_t last, std::ostream& out) {
-  const size_t n = static_cast<size_t>(s.search_log_size());
-  const size_t skip = last > 0 && n > last ? n - last : 0;
-  if (skip > 0) out << "  (" << skip << " earlier search line(s))\n";
-  for (size_t i = skip; i < n; ++i) out << "  " << s.search_log(static_cast<int>(i)) << "\n";
-}
-
-void PrintResult(const proto::StatusReply& s, std::ostream& out, size_t search_lines = 0) {
-  char line[256];
-  out << "job " << s.job_id() << ": " << s.state();
-  // A search job's measurements are its sub-jobs' tasks; its log says more.
-  if (s.tasks_total() > 0 || s.search_log_next() == 0)
-    out << ", " << s.tasks_done() << "/" << s.tasks_total() << " tasks";
-  if (s.tasks_failed() > 0) out << ", " << s.tasks_failed() << " failed";
-  out << "\n";
-  for (const std::string& error : s.task_errors()) out << "  failed: " << error << "\n";
-  PrintSearchLog(s, search_lines, out);
-  if (s.evaluations_size() > 0) {
-    std::snprintf(line, sizeof(line), "%-12s %-10s %9s %9s %9s %8s %8s %8s\n", "config", "hardware",
-                  "samples", "correct1", "correct5", "top1 %", "top5 %", "agree %");
-    out << line;
-    for (const auto& e : s.evaluations()) {
-      const double n = e.samples() > 0 ? static_cast<double>(e.samples()) : 1.0;
-      // Agreement: top-1 equal to the all-FP32 model's on the same samples.
-      char agree[16] = "       -";
-      if (e.has_agree1()) std::snprintf(agree, sizeof(agree), "%8.2f", 100.0 * e.agree1() / n);
-      std::snprintf(line, sizeof(line), "%-12s %-10s %9lld %9lld %9lld %8.2f %8.2f %s\n",
-                    e.config().c_str(), e.hardware_class().c_str(),
-                    static_cast<long long>(e.samples()), static_cast<long long>(e.correct1()),
-                    static_cast<long long>(e.correct5()), 100.0 * e.correct1() / n,
-                    100.0 * e.correct5() / n, agree);
-      out << line;
-    }
-  }
-  if (s.benchmarks_size() > 0) {
-    std::snprintf(line, sizeof(line), "%-12s %6s %12s %12s  %s\n", "config", "batch", "images/s",
-                  "latency ms", "hardware");
-    out << line;
-    for (const auto& b : s.benchmarks()) {
-      std::snprintf(line, sizeof(line), "%-12s %6lld %12.1f %12.3f  %s\n", b.config().c_str(),
-                    static_cast<long long>(b.batch()), b.images_per_second(), b.latency_ms_median(),
-                    b.hardware_class().c_str());
-      out << line;
-    }
-  }
-}
-
-// Polls the job until it ends; progress on stderr. `alive` is checked each
-// round (false: the coordinator died).
-StatusOr<proto::StatusReply> WaitForJob(CoordinatorClient* client, int64_t job_id, bool progress,
-                                        const std::function<bool()>& alive) {
-  const auto start = std::chrono::steady_clock::now();
-  int64_t first_done = -1;
-  int64_t last_printed = -1;
-  int64_t search_next = 0;  // a search job's progress lines seen so far
-  while (true) {
-    if (g_interrupted) return Unavailable("interrupted");
-    if (!alive()) return Unavailable("the coordinator exited");
-    StatusOr<proto::StatusReply> s = client->GetStatus(job_id, milliseconds(10000), search_next);
-    if (!s.ok()) return s.status();
-    if (!s->error().empty()) return Internal(s->error());
-    // The lines of the reply that ends the wait are the caller's to print.
-    if (s->state() != "running") return s;
-    if (progress) {
-      for (const std::string& line : s->search_log()) std::fprintf(stderr, "%s\n", line.c_str());
-    }
-    // A restarted coordinator's resumed driver numbers its lines from 0
-    // again: ask for all of them next time.
-    search_next = s->search_log_next() < search_next ? 0 : s->search_log_next();
-    if (first_done < 0) first_done = s->tasks_done();
-    // A search job has no tasks of its own (its sub-jobs have them).
-    if (progress && s->tasks_total() > 0 && s->tasks_done() != last_printed) {
-      last_printed = s->tasks_done();
-      const double secs =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      const double rate = secs > 0 ? (s->tasks_done() - first_done) / secs : 0;
-      const int64_t left = s->tasks_total() - s->tasks_done();
-      std::fprintf(stderr, "job %lld: %lld/%lld tasks done, %lld running, %d workers",
-                   static_cast<long long>(job_id), static_cast<long long>(s->tasks_done()),
-                   static_cast<long long>(s->tasks_total()),
-                   static_cast<long long>(s->tasks_running()), s->workers());
-      if (rate > 0) std::fprintf(stderr, ", ETA %.0f s", left / rate);
-      std::fprintf(stderr, "\n");
-    }
-    std::this_thread::sleep_for(milliseconds(300));
-  }
 }
 
 std::vector<std::string> SplitCommas(const std::string& text) {
@@ -278,7 +198,7 @@ Status RunSearch(CoordinatorClient* client, const std::string& yaml, const std::
                  const std::function<bool()>& alive, std::ostream& out) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (true) {
-    if (g_interrupted) return Unavailable("interrupted");
+    if (InterruptScope::Raised()) return Unavailable("interrupted");
     if (!alive()) return Unavailable("the coordinator exited");
     StatusOr<proto::StatusReply> s = client->GetStatus(0, milliseconds(10000));
     if (s.ok() && s->workers() >= workers) break;
@@ -293,7 +213,7 @@ Status RunSearch(CoordinatorClient* client, const std::string& yaml, const std::
   MIXQ_ASSIGN_OR_RETURN(proto::StatusReply final_status,
                         WaitForJob(client, submitted.job_id(), false, alive));
   const std::string output = SearchOutputDir(search, options.db, submitted.job_id());
-  StatusOr<std::string> report = ReadFile(output + "/search.txt");
+  StatusOr<std::string> report = ReadJobFile(output + "/search.txt");
   if (final_status.state() != "done") {
     return Internal("search job " + std::to_string(submitted.job_id()) + " ended " +
                     final_status.state() + " (its error is in the log above)");
@@ -323,10 +243,8 @@ Status SubmitAndWait(CoordinatorClient* client, const std::string& yaml,
   return Status::Ok();
 }
 
-}  // namespace
-
-Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
-  MIXQ_ASSIGN_OR_RETURN(std::string yaml, ReadFile(options.job));
+Status RunJob(const RunCommandOptions& options, std::ostream& out) {
+  MIXQ_ASSIGN_OR_RETURN(std::string yaml, ReadJobFile(options.job));
   const bool compare = IsCompareJob(yaml);
   CompareSpec compare_spec;
   SearchJobSpec search;
@@ -366,8 +284,7 @@ Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
     sub_jobs = std::move(*expanded);
   }
 
-  std::signal(SIGINT, OnInterrupt);
-  std::signal(SIGTERM, OnInterrupt);
+  InterruptScope interrupt_scope;  // Ctrl-C stops the children below, not this process
   Status result;
   {
     Children children;
@@ -401,54 +318,30 @@ Status RunJobCommand(const RunCommandOptions& options, std::ostream& out) {
   }  // children stopped here, also on errors and Ctrl-C
   std::error_code ec;
   fs::remove_all(dir, ec);
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
   return result;
 }
 
-Status SubmitCommand(const ClientCommandOptions& options, std::ostream& out) {
-  MIXQ_ASSIGN_OR_RETURN(JobSpec job, LoadJobSpec(options.job));
-  MIXQ_ASSIGN_OR_RETURN(std::string yaml, ReadFile(options.job));
-  CoordinatorClient client(options.coordinator);
-  const std::string base = fs::absolute(options.job).parent_path().string();
-  MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply reply,
-                        client.Submit(yaml, base, milliseconds(options.timeout_ms)));
-  if (!reply.error().empty()) return InvalidArgument(reply.error());
-  if (job.kind == "search") {
-    out << "job " << reply.job_id()
-        << ": search job; its driver runs on the coordinator (follow it with `mixq status "
-        << reply.job_id() << "`)\n";
-  } else {
-    out << "job " << reply.job_id() << ": " << reply.tasks_total() << " task(s), "
-        << reply.tasks_planned() << " to run\n";
-  }
-  if (!options.wait) return Status::Ok();
-  MIXQ_ASSIGN_OR_RETURN(proto::StatusReply status,
-                        WaitForJob(&client, reply.job_id(), true, [] { return true; }));
-  PrintResult(status, out);
-  return Status::Ok();
-}
+}  // namespace
 
-Status StatusCommand(const ClientCommandOptions& options, std::ostream& out) {
-  CoordinatorClient client(options.coordinator);
-  MIXQ_ASSIGN_OR_RETURN(proto::StatusReply reply,
-                        client.GetStatus(options.job_id, milliseconds(options.timeout_ms)));
-  if (!reply.error().empty()) return Internal(reply.error());
-  out << "coordinator " << options.coordinator << ": " << reply.workers() << " worker(s)";
-  for (const auto& [kind, n] : reply.malformed()) out << ", " << n << " malformed (" << kind << ")";
-  out << "\n";
-  // A long search's log is shown by its latest lines: where it stands.
-  if (options.job_id > 0) PrintResult(reply, out, 12);
-  return Status::Ok();
-}
-
-Status CancelCommand(const ClientCommandOptions& options, std::ostream& out) {
-  CoordinatorClient client(options.coordinator);
-  MIXQ_ASSIGN_OR_RETURN(proto::CancelReply reply,
-                        client.Cancel(options.job_id, milliseconds(options.timeout_ms)));
-  if (!reply.error().empty()) return FailedPrecondition(reply.error());
-  out << "job " << options.job_id << " cancelled\n";
-  return Status::Ok();
+int RunMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  RunCommandOptions o;
+  bool quiet = false;
+  po::options_description desc("mixq run JOB.yaml: a job on this machine");
+  desc.add_options()("job", po::value<std::string>(&o.job)->required(), "job YAML")(
+      "workers", po::value<int>(&o.workers)->default_value(0),
+      "local worker processes; 0 = max(1, cores/2)")(
+      "db", po::value<std::string>(&o.db)->default_value("mixq.db"), "results database")(
+      "threads", po::value<int>(&o.threads)->default_value(0),
+      "oneDNN threads per worker; 0 = cores/workers")(
+      "max-isa", po::value<std::string>(&o.max_isa),
+      "cap oneDNN's ISA in every worker; a list (avx2,avx,sse41) starts --workers workers "
+      "per ISA, one hardware class each")("quiet,q", po::bool_switch(&quiet),
+                                          "no progress on stderr");
+  po::positional_options_description positional;
+  positional.add("job", 1);
+  if (!ParseCommandLine("run", desc, args, out, positional)) return 0;
+  o.progress = !quiet;
+  return ExitCode("run", RunJob(o, out), err);
 }
 
 }  // namespace mixq

@@ -1,26 +1,54 @@
-#include "cli/search_command.h"
-
+// `mixq search`: the accuracy-aware search on this machine, in this process
+// (LocalBackend): calibrates, then runs a strategy for one budget or a list
+// of budgets (pareto), printing each step, and writes the summary, the chosen
+// config and its QDQ export to an output folder. The distributed form runs
+// the same strategies through the coordinator (`mixq run`, kind: search).
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
+#include "cli/command_line.h"
+#include "cli/commands.h"
+#include "cli/engine_options.h"
 #include "common/dataset.h"
 #include "common/sha256.h"
 #include "engine/onnx/onnx_importer.h"
 #include "engine/onnx/qdq_export.h"
 #include "engine/runtime/calibrator.h"
 #include "engine/runtime/executor.h"
-#include "engine/runtime/isa.h"
 #include "search/local/local_backend.h"
 #include "search/search_space.h"
 #include "search/search_summary.h"
 #include "search/strategy.h"
 
 namespace mixq {
-
 namespace {
+
+namespace po = boost::program_options;
+
+struct SearchCommandOptions {
+  std::string model;
+  std::string calibration_dataset;  // dataset YAML for calibration (e.g. the training set)
+  int64_t calibration_samples = 300;
+  std::string method = "minmax";  // scale method
+  std::string calibration;        // an existing calibration file instead of calibrating
+  std::string dataset;            // evaluation dataset YAML
+  int64_t eval_count = -1;        // samples of the evaluation set (-1 = all)
+  int64_t ranking_samples = 300;
+  std::string metric = "top1";           // top1 | top5
+  std::vector<double> budgets = {1.0};   // absolute points; more than one = pareto
+  std::string objective = "throughput";  // throughput (at --batch) | latency (batch 1)
+  int64_t batch = 16;
+  std::string strategy = "speed_aware";
+  // --max-full-evaluations, --parallel, --reference-int8, --min-gain,
+  // --confirm-rounds; max_drop is set per budget.
+  SearchSettings settings;
+  std::string output;  // output folder ("" = none)
+  bool json = false;
+  EngineOptions engine;
+};
 
 using Clock = std::chrono::steady_clock;
 
@@ -52,15 +80,12 @@ nlohmann::json OutcomeJson(const SearchSpace& space, const SearchOutcome& o, dou
           {"seconds", seconds}};
 }
 
-}  // namespace
-
-Status RunSearchCommand(const SearchCommandOptions& options, std::ostream& out) {
-  if (options.engine.threads < 0) return InvalidArgument("--threads must be >= 0");
-  if (!options.engine.max_isa.empty()) MIXQ_RETURN_IF_ERROR(SetMaxIsa(options.engine.max_isa));
-  if (!(options.min_gain >= 0.0 && options.min_gain < 1.0)) {
+Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
+  MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
+  if (!(options.settings.min_gain >= 0.0 && options.settings.min_gain < 1.0)) {
     return InvalidArgument("--min-gain must be in [0, 1) (a fraction of the time)");
   }
-  if (options.confirm_rounds < 0 || options.confirm_rounds > kMaxConfirmRounds) {
+  if (options.settings.confirm_rounds < 0 || options.settings.confirm_rounds > kMaxConfirmRounds) {
     return InvalidArgument("--confirm-rounds must be in [0, " + std::to_string(kMaxConfirmRounds) +
                            "]");
   }
@@ -127,12 +152,7 @@ Status RunSearchCommand(const SearchCommandOptions& options, std::ostream& out) 
   backend_options.progress = note;
   LocalBackend backend(graph, space, model_sha256, calibration, *eval_set, backend_options);
 
-  SearchSettings settings;
-  settings.max_full_evaluations = options.max_full_evaluations;
-  settings.parallel = options.parallel;
-  settings.reference_int8 = options.reference_int8;
-  settings.min_gain = options.min_gain;
-  settings.confirm_rounds = options.confirm_rounds;
+  SearchSettings settings = options.settings;
   StepObserver observer = [&](const SearchStep& step, const SearchOutcome& so_far) {
     if (step.kind != "full" && step.kind != "answer") return;
     std::string line = step.kind + " #" + std::to_string(so_far.full_evaluations) + ": " +
@@ -209,6 +229,53 @@ Status RunSearchCommand(const SearchCommandOptions& options, std::ostream& out) 
   if (!options.output.empty()) out << "; outputs in " << options.output;
   out << "\n";
   return Status::Ok();
+}
+
+}  // namespace
+
+int SearchMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  SearchCommandOptions o;
+  std::string budgets = "1.0";
+  po::options_description desc(
+      "mixq search: the fastest FP32/INT8 config within an accuracy budget, on this machine");
+  desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
+      "dataset", po::value<std::string>(&o.dataset)->required(), "evaluation dataset YAML")(
+      "count", po::value<int64_t>(&o.eval_count)->default_value(-1),
+      "evaluation samples (-1 = all)")("calibration-dataset",
+                                       po::value<std::string>(&o.calibration_dataset),
+                                       "dataset YAML to calibrate on (disjoint from evaluation)")(
+      "calibration-samples", po::value<int64_t>(&o.calibration_samples)->default_value(300),
+      "calibration samples")("method", po::value<std::string>(&o.method)->default_value("minmax"),
+                             "scale method: minmax|percentile|kl|mse")(
+      "calibration", po::value<std::string>(&o.calibration),
+      "an existing calibration file instead of --calibration-dataset")(
+      "ranking-samples", po::value<int64_t>(&o.ranking_samples)->default_value(300),
+      "samples of the ranking subset (the first of the evaluation set)")(
+      "metric", po::value<std::string>(&o.metric)->default_value("top1"), "top1|top5")(
+      "budget", po::value<std::string>(&budgets)->default_value("1.0"),
+      "max accuracy drop in points; a list (0.1,0.3,1) = pareto")(
+      "objective", po::value<std::string>(&o.objective)->default_value("throughput"),
+      "throughput (at --batch) | latency (batch 1)")(
+      "batch", po::value<int64_t>(&o.batch)->default_value(16), "batch for throughput")(
+      "strategy", po::value<std::string>(&o.strategy)->default_value("speed_aware"),
+      "speed_aware|accuracy_aware|exhaustive")(
+      "max-full-evaluations", po::value<int>(&o.settings.max_full_evaluations)->default_value(40),
+      "limit on full evaluations (FP32 and all-INT8 included)")(
+      "parallel", po::value<int>(&o.settings.parallel)->default_value(1),
+      "speed_aware: configs verified per round")(
+      "min-gain", po::value<double>(&o.settings.min_gain)->default_value(0.05),
+      "speed_aware: verify a config only if predicted this fraction faster than the best "
+      "verified")("confirm-rounds", po::value<int>(&o.settings.confirm_rounds)->default_value(3),
+                  "head-to-head rounds at the end: the answer, its close rivals, FP32 and "
+                  "all-INT8 benchmarked again together (0 = none)")(
+      "reference-int8", po::bool_switch(&o.settings.reference_int8),
+      "speed_aware: evaluate all-INT8 in full even when not needed (for the summary)")(
+      "output,o", po::value<std::string>(&o.output), "output folder (summary, config, QDQ)")(
+      "json", po::bool_switch(&o.json), "print one JSON object");
+  AddEngineOptions(&desc, &o.engine);
+  if (!ParseCommandLine("search", desc, args, out)) return 0;
+  o.budgets = ParseDoubleList(budgets, "--budget");
+  return ExitCode("search", RunSearch(o, out), err);
 }
 
 }  // namespace mixq

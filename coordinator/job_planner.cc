@@ -21,20 +21,6 @@ namespace {
 // Links a planned task to the job; true when it still has to run.
 using TaskAdder = std::function<StatusOr<bool>(PlannedTask)>;
 
-StatusOr<proto::BlobRef> RegisterBlob(Store* store, const std::string& path) {
-  MIXQ_ASSIGN_OR_RETURN(std::string sha, Sha256File(path));
-  std::error_code ec;
-  const auto size = std::filesystem::file_size(path, ec);
-  if (ec) return NotFound(path + ": " + ec.message());
-  const std::string absolute = std::filesystem::absolute(path).lexically_normal().string();
-  MIXQ_RETURN_IF_ERROR(store->UpsertBlob(sha, absolute, static_cast<int64_t>(size)));
-  proto::BlobRef ref;
-  ref.set_sha256(sha);
-  ref.set_size(size);
-  ref.set_path(absolute);
-  return ref;
-}
-
 struct ConfigRef {
   std::string name, sha256, text;
 };
@@ -117,8 +103,8 @@ StatusOr<DatasetInputs> RegisterDataset(Store* store, const std::string& yaml_pa
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
   proto::DatasetRef ds;
   ds.set_format(spec.format);
-  MIXQ_ASSIGN_OR_RETURN(*ds.mutable_images(), RegisterBlob(store, spec.images));
-  MIXQ_ASSIGN_OR_RETURN(*ds.mutable_labels(), RegisterBlob(store, spec.labels));
+  MIXQ_ASSIGN_OR_RETURN(*ds.mutable_images(), store->RegisterBlob(spec.images));
+  MIXQ_ASSIGN_OR_RETURN(*ds.mutable_labels(), store->RegisterBlob(spec.labels));
   ds.set_scale(spec.preprocess.scale);
   for (float m : spec.preprocess.mean) ds.add_mean(m);
   for (float s : spec.preprocess.std) ds.add_std(s);
@@ -167,7 +153,7 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
                              model.sha256().substr(0, 12) + ")");
     }
     check.calibration_file = calibration_file;
-    MIXQ_ASSIGN_OR_RETURN(calibration, RegisterBlob(store, calibration_file));
+    MIXQ_ASSIGN_OR_RETURN(calibration, store->RegisterBlob(calibration_file));
   }
   for (const std::string& entry : job.configs) {
     MIXQ_ASSIGN_OR_RETURN(ConfigRef config, LoadConfig(entry, job.model, model.sha256(), &check));
@@ -369,7 +355,7 @@ StatusOr<std::optional<std::string>> PlanCalibration(Store* store, const JobSpec
     std::filesystem::rename(part, path, ec);
     if (ec) return Unavailable(path + ": " + ec.message());
   }
-  MIXQ_ASSIGN_OR_RETURN(proto::BlobRef blob, RegisterBlob(store, path));
+  MIXQ_ASSIGN_OR_RETURN(proto::BlobRef blob, store->RegisterBlob(path));
   MIXQ_RETURN_IF_ERROR(store
                            ->UpsertCalibration(blob.sha256(), model_id, ds.id, c.method, c.samples,
                                                StatsToJson(calibration.stats).dump())
@@ -381,7 +367,7 @@ StatusOr<std::optional<std::string>> PlanCalibration(Store* store, const JobSpec
 // passes first (if it has `calibration:` as a mapping), then its configs.
 Status PlanPhases(Store* store, const JobSpec& job, const std::string& calibration_dir,
                   const TaskAdder& add) {
-  MIXQ_ASSIGN_OR_RETURN(proto::BlobRef model, RegisterBlob(store, job.model));
+  MIXQ_ASSIGN_OR_RETURN(proto::BlobRef model, store->RegisterBlob(job.model));
   MIXQ_ASSIGN_OR_RETURN(int64_t model_id, store->UpsertModel(model.sha256(), model.path()));
   std::string calibration_file = job.calibration_file;
   if (job.calibrate.enabled) {
@@ -423,7 +409,7 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
   // calibration's.
   const std::string dataset_path =
       !job.eval_dataset.empty() ? job.eval_dataset : job.calibrate.dataset;
-  MIXQ_ASSIGN_OR_RETURN(proto::BlobRef model, RegisterBlob(store, job.model));
+  MIXQ_ASSIGN_OR_RETURN(proto::BlobRef model, store->RegisterBlob(job.model));
   MIXQ_ASSIGN_OR_RETURN(int64_t model_id, store->UpsertModel(model.sha256(), model.path()));
   MIXQ_ASSIGN_OR_RETURN(DatasetInputs ds, RegisterDataset(store, dataset_path));
   if (job.calibrate.enabled && job.kind != "calibrate") {

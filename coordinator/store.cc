@@ -1,7 +1,10 @@
 #include "coordinator/store.h"
 
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <tuple>
+
+#include "common/sha256.h"
 
 namespace mixq {
 namespace {
@@ -97,6 +100,22 @@ Status Store::UpsertBlob(const std::string& sha256, const std::string& path, int
                                      "ON CONFLICT(sha256) DO UPDATE SET path=excluded.path"));
   stmt->Bind(1, sha256).Bind(2, path).Bind(3, size);
   return stmt->Run();
+}
+
+StatusOr<proto::BlobRef> Store::RegisterBlob(const std::string& path, std::string sha256) {
+  if (sha256.empty()) {
+    MIXQ_ASSIGN_OR_RETURN(sha256, Sha256File(path));
+  }
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return NotFound(path + ": " + ec.message());
+  const std::string absolute = std::filesystem::absolute(path).lexically_normal().string();
+  MIXQ_RETURN_IF_ERROR(UpsertBlob(sha256, absolute, static_cast<int64_t>(size)));
+  proto::BlobRef ref;
+  ref.set_sha256(sha256);
+  ref.set_size(size);
+  ref.set_path(absolute);
+  return ref;
 }
 
 StatusOr<std::optional<std::pair<std::string, int64_t>>> Store::FindBlob(

@@ -70,6 +70,11 @@ class Store {
   Status Rollback();
 
   Status UpsertBlob(const std::string& sha256, const std::string& path, int64_t size);
+  // Registers the file at `path` as a blob (its absolute path and size) and
+  // returns the reference tasks carry; `sha256` is the file's digest when
+  // the caller has it already, else "" to have it computed. NotFound when
+  // the file cannot be read.
+  StatusOr<proto::BlobRef> RegisterBlob(const std::string& path, std::string sha256 = "");
   // The path and size the blob was registered with, if any.
   StatusOr<std::optional<std::pair<std::string, int64_t>>> FindBlob(const std::string& sha256);
 

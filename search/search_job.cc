@@ -66,14 +66,6 @@ Status WriteText(const std::string& path, const std::string& text) {
   return file ? Status::Ok() : Unavailable(path + ": write failed");
 }
 
-// Registers a file as a blob (tables that name files reference blobs).
-Status RegisterBlob(Store* store, const std::string& path, const std::string& sha256) {
-  std::error_code ec;
-  const auto size = fs::file_size(path, ec);
-  if (ec) return NotFound(path + ": " + ec.message());
-  return store->UpsertBlob(sha256, Absolute(path), static_cast<int64_t>(size));
-}
-
 // Connected classes once at least `min_workers` workers are connected.
 StatusOr<std::vector<std::string>> WaitForWorkers(CoordinatorClient* client,
                                                   const SearchJobOptions& options) {
@@ -367,8 +359,8 @@ StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, const 
   // Recorded in `calibrations` (by the file's hash) for queries.
   MIXQ_ASSIGN_OR_RETURN(std::string file_sha, Sha256File(path));
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> sized, Dataset::Open(ds));
-  MIXQ_RETURN_IF_ERROR(RegisterBlob(store, ds.images, images_sha));
-  MIXQ_RETURN_IF_ERROR(RegisterBlob(store, ds.labels, labels_sha));
+  MIXQ_RETURN_IF_ERROR(store->RegisterBlob(ds.images, images_sha).status());
+  MIXQ_RETURN_IF_ERROR(store->RegisterBlob(ds.labels, labels_sha).status());
   const std::string dataset_sha =
       Sha256Hex("dataset\n" + images_sha + "\n" + labels_sha + "\n" + pre.dump() + "\n");
   MIXQ_ASSIGN_OR_RETURN(int64_t dataset_id,
@@ -395,7 +387,7 @@ std::string SearchOutputDir(const SearchJobSpec& spec, const std::string& db, in
 StatusOr<int64_t> FileSearchJob(Store* store, const SearchJobSpec& spec,
                                 const std::string& yaml_text) {
   MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(spec.job.model));
-  MIXQ_RETURN_IF_ERROR(RegisterBlob(store, spec.job.model, model_sha256));
+  MIXQ_RETURN_IF_ERROR(store->RegisterBlob(spec.job.model, model_sha256).status());
   MIXQ_ASSIGN_OR_RETURN(int64_t model_id,
                         store->UpsertModel(model_sha256, Absolute(spec.job.model)));
   return store->CreateJob(spec.job.name, "search", yaml_text, model_id, 0, spec.job.base_dir);
@@ -502,13 +494,7 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
       result->tasks_total += calibrator.tasks_total();
       result->sub_jobs += calibrator.sub_jobs();
     }
-    SearchSettings settings;
-    settings.max_full_evaluations = spec.max_full_evaluations;
-    settings.parallel = spec.parallel;
-    settings.exhaustive_benchmarks = spec.exhaustive_benchmarks;
-    settings.reference_int8 = spec.reference_int8;
-    settings.min_gain = spec.min_gain;
-    settings.confirm_rounds = spec.confirm_rounds;
+    SearchSettings settings = spec.settings;
 
     // outcomes[budget index] = one HardwareOutcome per class, and the index
     // of the calibration its answer uses.
@@ -538,7 +524,7 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
         std::sort(sorted.begin(), sorted.end());
         Status write_status;
         double current_budget = spec.strategy == "pareto" ? sorted.back() : class_budgets[0];
-        progress.BeginClass(hardware, spec.max_full_evaluations);
+        progress.BeginClass(hardware, spec.settings.max_full_evaluations);
         if (methods.size() > 1) progress.Line("calibration " + methods[m]);
         // With several methods, each step's reason says which scales it used.
         const std::string tag = methods.size() > 1 ? "[" + methods[m] + "] " : "";

@@ -227,16 +227,17 @@ class SearchParser : public YamlFields {
       if (strategy["parallel"]) {
         MIXQ_ASSIGN_OR_RETURN(int64_t p, Int(strategy["parallel"], "strategy.parallel", 1));
         if (p > 64) return Error("'strategy.parallel' must be <= 64");
-        s->parallel = static_cast<int>(p);
+        s->settings.parallel = static_cast<int>(p);
       }
       if (strategy["exhaustive_benchmarks"]) {
         MIXQ_ASSIGN_OR_RETURN(
             int64_t e, Int(strategy["exhaustive_benchmarks"], "strategy.exhaustive_benchmarks", 0));
-        s->exhaustive_benchmarks = static_cast<int>(std::min<int64_t>(e, 1 << 20));
+        s->settings.exhaustive_benchmarks = static_cast<int>(std::min<int64_t>(e, 1 << 20));
       }
       if (strategy["min_gain"]) {
-        MIXQ_ASSIGN_OR_RETURN(s->min_gain, Number(strategy["min_gain"], "strategy.min_gain"));
-        if (!(s->min_gain >= 0.0 && s->min_gain < 1.0)) {
+        MIXQ_ASSIGN_OR_RETURN(s->settings.min_gain,
+                              Number(strategy["min_gain"], "strategy.min_gain"));
+        if (!(s->settings.min_gain >= 0.0 && s->settings.min_gain < 1.0)) {
           return Error("'strategy.min_gain' must be in [0, 1) (a fraction of the time)");
         }
       }
@@ -246,10 +247,10 @@ class SearchParser : public YamlFields {
         if (r > kMaxConfirmRounds) {
           return Error("'strategy.confirm_rounds' must be <= " + std::to_string(kMaxConfirmRounds));
         }
-        s->confirm_rounds = static_cast<int>(r);
+        s->settings.confirm_rounds = static_cast<int>(r);
       }
       if (strategy["reference_int8"]) {
-        MIXQ_ASSIGN_OR_RETURN(s->reference_int8,
+        MIXQ_ASSIGN_OR_RETURN(s->settings.reference_int8,
                               Bool(strategy["reference_int8"], "strategy.reference_int8"));
       }
     }
@@ -279,7 +280,7 @@ class SearchParser : public YamlFields {
       // FP32 and all-INT8 are always evaluated.
       MIXQ_ASSIGN_OR_RETURN(int64_t n,
                             Int(limits["max_full_evaluations"], "limits.max_full_evaluations", 2));
-      s->max_full_evaluations = static_cast<int>(std::min<int64_t>(n, 1 << 20));
+      s->settings.max_full_evaluations = static_cast<int>(std::min<int64_t>(n, 1 << 20));
     }
     if (limits["max_seconds"]) {
       MIXQ_ASSIGN_OR_RETURN(s->max_seconds, Number(limits["max_seconds"], "limits.max_seconds"));

@@ -13,6 +13,7 @@
 
 #include "common/status.h"
 #include "coordinator/job_spec.h"
+#include "search/strategy.h"
 
 namespace mixq {
 
@@ -39,12 +40,10 @@ struct SearchJobSpec {
   std::string objective = "throughput";
   int64_t batch = 16;
   std::string strategy = "speed_aware";  // accuracy_aware | speed_aware | exhaustive | pareto
-  int parallel = 1;
-  int exhaustive_benchmarks = 0;
-  bool reference_int8 = false;
-  double min_gain = 0.05;
-  int confirm_rounds = 3;  // strategy.confirm_rounds (SearchSettings)
-  int max_full_evaluations = 40;
+  // strategy.{parallel, exhaustive_benchmarks, reference_int8, min_gain,
+  // confirm_rounds} and limits.max_full_evaluations, as the strategies take
+  // them; max_drop is set per budget when the search runs.
+  SearchSettings settings;
   double max_seconds = 0.0;  // 0 = no limit
   std::string output;        // resolved; "" = <db dir>/search-<job id>
 };

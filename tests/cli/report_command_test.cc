@@ -7,7 +7,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "cli/query_cli.h"
+#include "cli/commands.h"
 #include "tests/results/query_fixture.h"
 
 namespace mixq {
@@ -30,9 +30,8 @@ TEST(ReportChromium, RenderedPageHasTablesAndPlots) {
   QueryDbFixture f("report_chromium");
   const std::string html = ::testing::TempDir() + "/mixq_report_" + std::to_string(::getpid());
   std::ostringstream out, err;
-  ASSERT_EQ(
-      RunQueryCommand("report", {"--db", f.path(), "--job", "4", "-o", html + ".html"}, out, err),
-      0)
+  ASSERT_EQ(RunCommand("report", {"--db", f.path(), "--job", "4", "-o", html + ".html"}, out, err),
+            0)
       << err.str();
   const std::string cmd = "chromium --headless --no-sandbox --disable-gpu --dump-dom file://" +
                           html + ".html > " + html + ".dom 2>/dev/null";

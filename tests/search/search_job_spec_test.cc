@@ -59,11 +59,11 @@ TEST(SearchJobSpec, ReadsEverySection) {
   EXPECT_EQ(s->batch, 8);
   EXPECT_EQ(s->job.hardware, std::vector<std::string>{"avx2"});
   EXPECT_EQ(s->strategy, "accuracy_aware");
-  EXPECT_EQ(s->parallel, 3);
-  EXPECT_TRUE(s->reference_int8);
-  EXPECT_DOUBLE_EQ(s->min_gain, 0.02);
-  EXPECT_EQ(s->confirm_rounds, 5);
-  EXPECT_EQ(s->max_full_evaluations, 12);
+  EXPECT_EQ(s->settings.parallel, 3);
+  EXPECT_TRUE(s->settings.reference_int8);
+  EXPECT_DOUBLE_EQ(s->settings.min_gain, 0.02);
+  EXPECT_EQ(s->settings.confirm_rounds, 5);
+  EXPECT_EQ(s->settings.max_full_evaluations, 12);
   EXPECT_DOUBLE_EQ(s->max_seconds, 600);
   EXPECT_EQ(s->output, "/jobs/out");
 }

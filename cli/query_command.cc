@@ -1,21 +1,18 @@
-#include "cli/query_cli.h"
-
+// `mixq query <question>`: reads the results database (opened read-only)
+// through results/queries.h and prints the answer as a table, CSV, JSON or
+// Markdown: best, compare, history, layers, jobs.
 #include <boost/program_options.hpp>
-#include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli/command_line.h"
+#include "cli/commands.h"
+#include "common/table_format.h"
 #include "results/queries.h"
-#include "results/report_data.h"
-
-namespace po = boost::program_options;
 
 namespace mixq {
-
-const char kQueryCommandsUsage[] =
-    "  query   read the results database: best, compare, history, layers, jobs\n"
-    "  report  one self-contained HTML page of a job's results\n";
-
 namespace {
+
+namespace po = boost::program_options;
 
 const char kQueryUsage[] =
     "usage: mixq query <question> [options]   (mixq query <question> --help)\n"
@@ -26,38 +23,6 @@ const char kQueryUsage[] =
     "  layers   --model M --hardware H\n"
     "  jobs\n"
     "common: --db FILE (default mixq.db), --format table|csv|json|md\n";
-
-std::vector<std::string> SplitList(const std::vector<std::string>& items) {
-  std::vector<std::string> out;
-  for (const std::string& item : items) {
-    size_t begin = 0;
-    while (begin <= item.size()) {
-      const size_t end = std::min(item.find(',', begin), item.size());
-      if (end > begin) out.push_back(item.substr(begin, end - begin));
-      begin = end + 1;
-    }
-  }
-  return out;
-}
-
-// False after printing help.
-bool Parse(const std::string& command, po::options_description& desc,
-           const std::vector<std::string>& args, std::ostream& out) {
-  desc.add_options()("help,h", "show this help");
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  if (vm.count("help")) {
-    out << "usage: mixq " << command << " [options]\n" << desc;
-    return false;
-  }
-  po::notify(vm);
-  return true;
-}
-
-int Fail(const std::string& command, const Status& status, std::ostream& err) {
-  err << "mixq " << command << ": " << status.message() << "\n";
-  return 1;
-}
 
 Status Print(const Table& table, const std::string& format_name, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(TableFormat format, ParseTableFormat(format_name));
@@ -94,7 +59,9 @@ Status PrintCompare(const CompareTables& tables, const std::string& format_name,
   return Status::Ok();
 }
 
-int Query(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+}  // namespace
+
+int QueryMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     (args.empty() ? err : out) << kQueryUsage;
     return args.empty() ? 2 : 0;
@@ -135,13 +102,13 @@ int Query(const std::vector<std::string>& args, std::ostream& out, std::ostream&
     err << "mixq query: unknown question '" << question << "'\n\n" << kQueryUsage;
     return 2;
   }
-  if (!Parse(command, desc, rest, out)) return 0;
+  if (!ParseCommandLine(command, desc, rest, out)) return 0;
   if (!ParseTableFormat(format).ok()) {
     err << "mixq " << command << ": " << ParseTableFormat(format).status().message() << "\n";
     return 2;
   }
   StatusOr<std::unique_ptr<SqliteDb>> db = OpenQueryDb(db_path);
-  if (!db.ok()) return Fail(command, db.status(), err);
+  if (!db.ok()) return ExitCode(command, db.status(), err);
   Status s = Status::Ok();
   if (question == "compare") {
     compare.models = SplitList(models);
@@ -155,37 +122,7 @@ int Query(const std::vector<std::string>& args, std::ostream& out, std::ostream&
                                                     : QueryJobs(**db);
     s = table.ok() ? Print(*table, format, out) : table.status();
   }
-  return s.ok() ? 0 : Fail(command, s, err);
-}
-
-int Report(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
-  std::string db_path, output;
-  int64_t job = 0;
-  po::options_description desc("mixq report: one self-contained HTML page of a job");
-  desc.add_options()("db", po::value<std::string>(&db_path)->default_value("mixq.db"),
-                     "results database (opened read-only)")(
-      "job", po::value<int64_t>(&job)->required(), "job id")(
-      "output,o", po::value<std::string>(&output)->required(), "HTML file to write");
-  if (!Parse("report", desc, args, out)) return 0;
-  StatusOr<std::unique_ptr<SqliteDb>> db = OpenQueryDb(db_path);
-  if (!db.ok()) return Fail("report", db.status(), err);
-  StatusOr<ReportData> data = LoadReportData(**db, job);
-  if (!data.ok()) return Fail("report", data.status(), err);
-  std::ofstream file(output, std::ios::binary);
-  file << RenderHtmlReport(*data);
-  file.close();
-  if (!file) return Fail("report", Unavailable(output + ": cannot write"), err);
-  out << "wrote " << output << "\n";
-  return 0;
-}
-
-}  // namespace
-
-std::optional<int> RunQueryCommand(const std::string& command, const std::vector<std::string>& args,
-                                   std::ostream& out, std::ostream& err) {
-  if (command == "query") return Query(args, out, err);
-  if (command == "report") return Report(args, out, err);
-  return std::nullopt;
+  return ExitCode(command, s, err);
 }
 
 }  // namespace mixq

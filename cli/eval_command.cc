@@ -1,29 +1,39 @@
-#include "cli/engine_commands.h"
-
+// `mixq eval`: accuracy (top-1, top-5, and top-1 agreement with FP32 for a
+// quantised config) of a model on a labelled dataset, in this process.
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <iomanip>
+#include <memory>
 #include <nlohmann/json.hpp>
 
+#include "cli/command_line.h"
+#include "cli/commands.h"
+#include "cli/engine_options.h"
+#include "cli/quant_setup.h"
 #include "common/dataset.h"
-#include "engine/onnx/onnx_importer.h"
 #include "engine/onnx/qdq_import.h"
-#include "engine/runtime/benchmark.h"
 #include "engine/runtime/evaluator.h"
 #include "engine/runtime/executor.h"
-#include "engine/runtime/isa.h"
 
 namespace mixq {
 namespace {
 
-Status ApplyEngineOptions(const EngineOptions& engine) {
-  if (engine.threads < 0) return InvalidArgument("--threads must be >= 0");
-  if (!engine.max_isa.empty()) MIXQ_RETURN_IF_ERROR(SetMaxIsa(engine.max_isa));
-  return Status::Ok();
-}
+namespace po = boost::program_options;
+
+struct EvalCommandOptions {
+  std::string model;    // .onnx path
+  std::string dataset;  // dataset YAML
+  int64_t batch = 100;
+  int64_t begin = 0;   // first sample
+  int64_t count = -1;  // samples; -1 = all
+  bool json = false;
+  bool progress = true;  // progress lines on stderr
+  EngineOptions engine;
+  QuantArgs quant;  // INT8 layers need quant.calibration
+};
 
 // Progress on stderr: a rewritten line on a terminal, a line per quarter
 // otherwise (logs stay short).
@@ -56,11 +66,7 @@ class Progress {
   int last_quarter_ = -1;
 };
 
-// The precision a report names: fp32, int8, or "mixed (k/n int8)".
-
-}  // namespace
-
-Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
+Status RunEval(const EvalCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
   // A QDQ model runs with the spec it embeds unless --config says otherwise.
   MIXQ_ASSIGN_OR_RETURN(QdqModel model, ImportOnnxWithQdq(options.model));
@@ -149,60 +155,25 @@ Status RunEvalCommand(const EvalCommandOptions& options, std::ostream& out) {
   return Status::Ok();
 }
 
-Status RunBenchCommand(const BenchCommandOptions& options, std::ostream& out) {
-  MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
-  if (options.batches.empty()) return InvalidArgument("--batch needs at least one batch size");
-  MIXQ_ASSIGN_OR_RETURN(QdqModel model, ImportOnnxWithQdq(options.model));
-  const Graph& graph = model.graph;
-  MIXQ_ASSIGN_OR_RETURN(ResolvedQuant quant, ResolveQuant(options.quant, options.model, graph, true,
-                                                          options.engine.threads,
-                                                          model.has_qdq ? &model.spec : nullptr));
-  const std::string isa = EffectiveIsaName();
-  nlohmann::json rows = nlohmann::json::array();
-  if (!options.json) {
-    out << "model " << options.model << "  precision " << quant.Summary() << "\n";
-    out << "isa " << isa << "  threads "
-        << (options.engine.threads ? std::to_string(options.engine.threads)
-                                   : std::string("default"))
-        << "  winograd " << (options.engine.winograd ? "on" : "off") << "\n";
-    out << std::left << std::setw(7) << "batch" << std::right << std::setw(12) << "images/s"
-        << std::setw(12) << "median ms" << std::setw(10) << "p90 ms" << std::setw(8) << "iters"
-        << "\n";
-  }
-  for (int64_t batch : options.batches) {
-    BenchOptions bench;
-    bench.batch = batch;
-    bench.executor.threads = options.engine.threads;
-    bench.executor.winograd = options.engine.winograd;
-    bench.executor.quant = quant.spec;
-    bench.warmup = options.warmup;
-    bench.min_iterations = options.min_iterations;
-    bench.min_seconds = options.min_seconds;
-    MIXQ_ASSIGN_OR_RETURN(BenchResult r, Benchmark(graph, bench));
-    if (options.json) {
-      nlohmann::json row = {{"runtime", "mixq"},
-                            {"model", options.model},
-                            {"batch", r.batch},
-                            {"threads", options.engine.threads},
-                            {"isa", isa},
-                            {"winograd", options.engine.winograd},
-                            {"iterations", r.iterations},
-                            {"images_per_second", r.images_per_second},
-                            {"latency_ms_median", r.latency_ms_median},
-                            {"latency_ms_p90", r.latency_ms_p90},
-                            {"latency_ms_mean", r.latency_ms_mean},
-                            {"compile_ms", r.compile_ms}};
-      row.update(quant.ToJson());
-      rows.push_back(row);
-    } else {
-      out << std::fixed << std::left << std::setw(7) << r.batch << std::right << std::setw(12)
-          << std::setprecision(1) << r.images_per_second << std::setw(12) << std::setprecision(3)
-          << r.latency_ms_median << std::setw(10) << r.latency_ms_p90 << std::setw(8)
-          << r.iterations << "\n";
-    }
-  }
-  if (options.json) out << rows.dump() << "\n";
-  return Status::Ok();
+}  // namespace
+
+int EvalMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  EvalCommandOptions o;
+  bool quiet = false;
+  po::options_description desc("mixq eval: accuracy of a model on a dataset");
+  desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
+      "dataset", po::value<std::string>(&o.dataset)->required(),
+      "dataset YAML (schemas/dataset.md)")(
+      "batch", po::value<int64_t>(&o.batch)->default_value(100), "samples per forward pass")(
+      "begin", po::value<int64_t>(&o.begin)->default_value(0), "first sample")(
+      "count", po::value<int64_t>(&o.count)->default_value(-1), "samples to evaluate; -1 = all")(
+      "json", po::bool_switch(&o.json), "print one JSON object")("quiet,q", po::bool_switch(&quiet),
+                                                                 "no progress on stderr");
+  AddEngineOptions(&desc, &o.engine);
+  AddQuantOptions(&desc, &o.quant);
+  if (!ParseCommandLine("eval", desc, args, out)) return 0;
+  o.progress = !quiet;
+  return ExitCode("eval", RunEval(o, out), err);
 }
 
 }  // namespace mixq

@@ -1,0 +1,36 @@
+// The options of the sub-commands that run the engine in this process (eval,
+// bench, calibrate, profile, search): oneDNN's threads and ISA cap and the
+// Winograd switch, and, for eval, bench and profile, the precision config.
+// ApplyEngineOptions() is the one place that checks --threads and caps the
+// ISA; every engine command calls it first, before any primitive exists
+// (oneDNN takes an ISA cap only then; engine/runtime/isa.h).
+#ifndef MIXQ_CLI_ENGINE_OPTIONS_H_
+#define MIXQ_CLI_ENGINE_OPTIONS_H_
+
+#include <boost/program_options.hpp>
+#include <string>
+
+#include "cli/quant_setup.h"
+#include "common/status.h"
+
+namespace mixq {
+
+struct EngineOptions {
+  int threads = 0;       // oneDNN threads; 0 = OpenMP default (all logical CPUs)
+  std::string max_isa;   // cap oneDNN's ISA ("" = the CPU's own)
+  bool winograd = true;  // ExecutorOptions::winograd: mixq's Winograd 3x3 convolutions
+};
+
+// --threads, --max-isa, --winograd on|off.
+void AddEngineOptions(boost::program_options::options_description* desc, EngineOptions* engine);
+
+// --config, --calibration, --seven-bit.
+void AddQuantOptions(boost::program_options::options_description* desc, QuantArgs* quant);
+
+// InvalidArgument for --threads < 0; then caps oneDNN's ISA at --max-isa
+// when one is given (InvalidArgument for an unknown name).
+Status ApplyEngineOptions(const EngineOptions& engine);
+
+}  // namespace mixq
+
+#endif  // MIXQ_CLI_ENGINE_OPTIONS_H_
