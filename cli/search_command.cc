@@ -22,6 +22,7 @@
 #include "search/search_space.h"
 #include "search/search_summary.h"
 #include "search/strategy.h"
+#include "common/table_format.h"
 
 namespace mixq {
 namespace {
@@ -51,12 +52,6 @@ struct SearchCommandOptions {
 };
 
 using Clock = std::chrono::steady_clock;
-
-std::string Fixed(double v, int digits) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.*f", digits, v);
-  return text;
-}
 
 nlohmann::json OutcomeJson(const SearchSpace& space, const SearchOutcome& o, double budget,
                            double seconds) {

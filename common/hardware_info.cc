@@ -38,4 +38,13 @@ int UsableCores() {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+std::string HardwareClassName(const std::string& cpu_brand, int cores, const std::string& isa) {
+  return cpu_brand + " / " + std::to_string(cores) + " cores / " + isa;
+}
+
+std::string IsaOfHardwareClass(const std::string& hardware_class) {
+  const size_t slash = hardware_class.rfind(" / ");
+  return slash == std::string::npos ? "" : hardware_class.substr(slash + 3);
+}
+
 }  // namespace mixq

@@ -1,6 +1,7 @@
 // What a process can tell about its machine without oneDNN: the CPU brand
-// string and the host name. (The ISA oneDNN will use lives in worker/, which
-// links oneDNN.)
+// string and the host name; and the names of hardware classes, under which
+// results are filed. (The ISA oneDNN will use lives in engine/runtime/isa.h,
+// which links oneDNN.)
 #ifndef MIXQ_COMMON_HARDWARE_INFO_H_
 #define MIXQ_COMMON_HARDWARE_INFO_H_
 
@@ -14,6 +15,12 @@ std::string CpuBrand();
 std::string HostName();
 // Logical CPUs this process may run on (sched_getaffinity), at least 1.
 int UsableCores();
+
+// A hardware class's name, "<cpu brand> / <cores> cores / <isa>": same
+// CPU, core count and effective ISA give the same numbers.
+std::string HardwareClassName(const std::string& cpu_brand, int cores, const std::string& isa);
+// The ISA part of a class name, or "" for a name of another form.
+std::string IsaOfHardwareClass(const std::string& hardware_class);
 
 }  // namespace mixq
 

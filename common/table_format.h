@@ -30,6 +30,10 @@ StatusOr<TableFormat> ParseTableFormat(const std::string& name);
 // numeric columns are never cut. Other formats ignore `width`.
 std::string RenderTable(const Table& table, TableFormat format, int width = 0);
 
+// `value` with `digits` digits after the point ("%.*f"), as tables and
+// progress lines print numbers.
+std::string Fixed(double value, int digits);
+
 // The width of the terminal on stdout: $COLUMNS, else the tty's size, else
 // 0 (not a terminal: no limit).
 int TerminalWidth();

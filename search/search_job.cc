@@ -2,21 +2,22 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
+#include <memory>
 #include <sstream>
 #include <thread>
 
-#include "common/dataset.h"
+#include "common/hardware_info.h"
 #include "common/sha256.h"
 #include "common/table_format.h"
 #include "coordinator/coordinator_client.h"
 #include "engine/onnx/onnx_importer.h"
 #include "engine/onnx/qdq_export.h"
 #include "search/distributed_backend.h"
+#include "search/search_calibration.h"
+#include "search/search_progress.h"
+#include "search/search_records.h"
 #include "search/search_space.h"
 #include "search/search_summary.h"
 #include "search/strategy.h"
@@ -29,34 +30,8 @@ namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-std::string Fixed(double v, int digits) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.*f", digits, v);
-  return text;
-}
-
 std::string Absolute(const std::string& path) {
   return fs::absolute(path).lexically_normal().string();
-}
-
-// The ISA part of a class name ("<cpu brand> / <cores> cores / <isa>").
-std::string IsaOf(const std::string& hardware_class) {
-  const size_t slash = hardware_class.rfind(" / ");
-  return slash == std::string::npos ? "" : hardware_class.substr(slash + 3);
-}
-
-// A short label for progress lines.
-std::string ShortClass(const std::string& hardware_class) {
-  const std::string isa = IsaOf(hardware_class);
-  return isa.empty() ? hardware_class : isa;
-}
-
-void BindOptional(SqliteStatement* stmt, int index, double value) {
-  if (std::isnan(value)) {
-    stmt->BindNull(index);
-  } else {
-    stmt->Bind(index, value);
-  }
 }
 
 Status WriteText(const std::string& path, const std::string& text) {
@@ -85,136 +60,6 @@ StatusOr<std::vector<std::string>> WaitForWorkers(CoordinatorClient* client,
     std::this_thread::sleep_for(milliseconds(200));
   }
 }
-
-StatusOr<int64_t> ConfigId(Store* store, const DistributedBackend& backend, const Mask& mask) {
-  const std::string entry = backend.ConfigEntry(mask);
-  const std::string sha = backend.ConfigSha(mask);
-  const std::string name = entry == "fp32" ? "fp32" : "config-" + sha.substr(0, 12);
-  return store->UpsertConfig(sha, name, entry);
-}
-
-class StepWriter {
- public:
-  StepWriter(Store* store, int64_t job_id, std::string hardware)
-      : store_(store), job_id_(job_id), hardware_(std::move(hardware)) {}
-
-  Status Write(const DistributedBackend& backend, const SearchStep& step) {
-    MIXQ_ASSIGN_OR_RETURN(
-        auto stmt,
-        store_->db().Prepare("INSERT OR REPLACE INTO search_steps(job_id, hardware_class, step, "
-                             "kind, config_id, int8_layers, reason, predicted_drop, predicted_ms, "
-                             "accuracy, drop_points, ms) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
-    stmt->Bind(1, job_id_).Bind(2, hardware_).Bind(3, static_cast<int64_t>(step_++));
-    stmt->Bind(4, step.kind);
-    if (step.mask.empty()) {
-      stmt->BindNull(5).BindNull(6);
-    } else {
-      MIXQ_ASSIGN_OR_RETURN(int64_t config_id, ConfigId(store_, backend, step.mask));
-      stmt->Bind(5, config_id).Bind(6, static_cast<int64_t>(CountInt8(step.mask)));
-    }
-    stmt->Bind(7, step.reason);
-    BindOptional(stmt.get(), 8, step.predicted_drop);
-    BindOptional(stmt.get(), 9, step.predicted_ms);
-    BindOptional(stmt.get(), 10, step.accuracy);
-    BindOptional(stmt.get(), 11, step.drop);
-    BindOptional(stmt.get(), 12, step.ms);
-    return stmt->Run();
-  }
-
- private:
-  Store* store_;
-  int64_t job_id_;
-  std::string hardware_;
-  int step_ = 0;
-};
-
-Status WriteResult(Store* store, const DistributedBackend& backend, int64_t job_id,
-                   const std::string& hardware, double budget, const std::string& strategy,
-                   const SearchOutcome& o, double seconds) {
-  MIXQ_ASSIGN_OR_RETURN(int64_t config_id, ConfigId(store, backend, o.chosen));
-  MIXQ_ASSIGN_OR_RETURN(
-      auto stmt,
-      store->db().Prepare(
-          "INSERT OR REPLACE INTO search_results(job_id, hardware_class, budget, strategy, met, "
-          "verdict, config_id, fp32_accuracy, int8_accuracy, chosen_accuracy, fp32_ms, int8_ms, "
-          "chosen_ms, full_evaluations, wall_seconds) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"));
-  stmt->Bind(1, job_id).Bind(2, hardware).Bind(3, budget).Bind(4, strategy);
-  stmt->Bind(5, static_cast<int64_t>(o.met ? 1 : 0)).Bind(6, o.verdict).Bind(7, config_id);
-  stmt->Bind(8, o.fp32_accuracy).Bind(9, o.int8_accuracy).Bind(10, o.chosen_accuracy);
-  stmt->Bind(11, o.fp32_ms).Bind(12, o.int8_ms).Bind(13, o.chosen_ms);
-  stmt->Bind(14, static_cast<int64_t>(o.full_evaluations)).Bind(15, seconds);
-  return stmt->Run();
-}
-
-// Progress on stderr: each full evaluation with the best config within
-// budget so far, the count done and planned, and an ETA from the pace.
-class Progress {
- public:
-  Progress(bool enabled, std::function<void(const std::string&)> on_line, Clock::time_point start)
-      : enabled_(enabled), on_line_(std::move(on_line)), start_(start) {}
-
-  void Line(const std::string& line) const {
-    char stamp[32];
-    std::snprintf(stamp, sizeof(stamp), "[%7.1f s] ", Seconds());
-    if (enabled_) std::fprintf(stderr, "%s%s\n", stamp, line.c_str());
-    if (on_line_) on_line_(stamp + line);
-  }
-
-  // A line for the on_line listener only (STATUS_REPLY's search log): what
-  // stderr readers see in the report printed at the end.
-  void Note(const std::string& line) const {
-    if (on_line_) on_line_(line);
-  }
-
-  void BeginClass(const std::string& hardware, int planned) {
-    hardware_ = ShortClass(hardware);
-    planned_ = planned;
-    class_start_ = Clock::now();
-    best_.clear();
-    best_drop_ = 0;
-  }
-
-  void Step(const SearchSpace& space, const SearchStep& step, const SearchOutcome& so_far,
-            double budget) {
-    if (step.kind == "answer") {
-      Line(hardware_ + " answer: " + DescribeMask(space, step.mask) + "  acc " +
-           Fixed(step.accuracy, 2) + " %  drop " + Fixed(step.drop, 2) + "  " + Fixed(step.ms, 3) +
-           " ms  [" + step.reason + "]");
-      return;
-    }
-    if (step.kind != "full") return;
-    if (step.drop <= budget && (best_.empty() || CountInt8(step.mask) > best_int8_ ||
-                                (CountInt8(step.mask) == best_int8_ && step.drop < best_drop_))) {
-      best_ = DescribeMask(space, step.mask);
-      best_drop_ = step.drop;
-      best_int8_ = CountInt8(step.mask);
-    }
-    const int done = so_far.full_evaluations;
-    const double secs = std::chrono::duration<double>(Clock::now() - class_start_).count();
-    std::string line = hardware_ + " full " + std::to_string(done) + "/" +
-                       std::to_string(planned_) + " (at most): " + DescribeMask(space, step.mask) +
-                       "  drop " + Fixed(step.drop, 2);
-    if (!std::isnan(step.predicted_drop))
-      line += " (predicted " + Fixed(step.predicted_drop, 2) + ")";
-    line += "  best " +
-            (best_.empty() ? std::string("none yet") : best_ + " drop " + Fixed(best_drop_, 2));
-    if (done > 0) line += "  ETA <= " + Fixed(secs / done * std::max(0, planned_ - done), 0) + " s";
-    Line(line);
-  }
-
-  double Seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
-
- private:
-  bool enabled_;
-  std::function<void(const std::string&)> on_line_;
-  Clock::time_point start_;
-  Clock::time_point class_start_;
-  std::string hardware_;
-  int planned_ = 0;
-  std::string best_;
-  double best_drop_ = 0;
-  int best_int8_ = 0;
-};
 
 // The best of one budget's answers under different calibrations: within
 // budget first, then the fastest measured, then the smallest drop.
@@ -267,6 +112,254 @@ Status WriteOutputs(const std::string& dir, const SearchJobSpec& spec, const Sea
   return Status::Ok();
 }
 
+// One search job being driven. Each public method is a step of
+// DriveSearchJob, in order; together they fill the job's rows, its output
+// folder and the report. The job's row exists before the first step, so a
+// failure of any step ends the job (failed), and a stop leaves it running.
+class SearchJobRun {
+ public:
+  SearchJobRun(int64_t job_id, const SearchJobSpec& spec, const SearchJobOptions& options,
+               Store* store, SearchProgress* progress, SearchJobResult* result,
+               std::function<bool()> stop)
+      : job_id_(job_id),
+        spec_(spec),
+        options_(options),
+        store_(store),
+        progress_(progress),
+        result_(result),
+        client_(options.endpoint),
+        stop_(std::move(stop)) {}
+
+  // Imports the model, builds the search space, waits for workers and
+  // resolves the target classes among the connected ones.
+  Status Prepare() {
+    MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(spec_.job.model));
+    MIXQ_ASSIGN_OR_RETURN(model_sha256_, Sha256File(spec_.job.model));
+    space_ = BuildSearchSpace(graph);
+    if (space_.size() == 0) return InvalidArgument(spec_.job.model + ": no quantizable layers");
+    MIXQ_ASSIGN_OR_RETURN(model_id_, store_->UpsertModel(model_sha256_, Absolute(spec_.job.model)));
+    MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> connected, WaitForWorkers(&client_, options_));
+    MIXQ_ASSIGN_OR_RETURN(targets_, ResolveTargetClasses(spec_.job.hardware, connected));
+    progress_->Line("search job " + std::to_string(job_id_) + " '" + spec_.job.name +
+                    "': " + std::to_string(space_.size()) + " layers, strategy " + spec_.strategy +
+                    ", " + std::to_string(targets_.size()) + " target class(es), output " +
+                    result_->output);
+    backend_options_ = BackendOptions();
+    return Status::Ok();
+  }
+
+  // One calibration per scale method (a file given by the job is the only
+  // one), made by calibrate sub-jobs unless cached.
+  Status Calibrate() {
+    methods_ = spec_.calibration_methods;
+    if (!spec_.calibration_file.empty()) methods_ = {"file"};
+    calibrations_.resize(methods_.size());
+    calibration_files_.resize(methods_.size());
+    const std::string db_dir = fs::absolute(options_.db).parent_path().string();
+    for (size_t m = 0; m < methods_.size(); ++m) {
+      if (spec_.calibration_file.empty()) {
+        progress_->Line("calibrating (" + methods_[m] + ", " +
+                        std::to_string(spec_.calibration_samples) + " samples)");
+      }
+      DistributedBackend calibrator(&client_, store_, space_, model_sha256_, backend_options_);
+      MIXQ_ASSIGN_OR_RETURN(
+          calibration_files_[m],
+          PrepareSearchCalibration(spec_, methods_[m], store_, model_id_, model_sha256_, db_dir,
+                                   &calibrator, &calibrations_[m]));
+      Count(calibrator);
+    }
+    return Status::Ok();
+  }
+
+  const std::vector<std::string>& targets() const { return targets_; }
+
+  // Runs the strategy on `hardware` once per calibration, keeps the best
+  // answer of each budget, and writes the steps and answers to the DB.
+  Status SearchClass(const std::string& hardware) {
+    std::vector<double> class_budgets = spec_.budgets;
+    std::vector<double> sorted;
+    SearchStepWriter writer(store_, job_id_, hardware);
+    // per_method[m][budget index], measured through backends[m].
+    std::vector<std::vector<SearchOutcome>> per_method;
+    std::vector<std::unique_ptr<DistributedBackend>> backends;
+    const auto class_start = Clock::now();
+    SearchSettings settings = spec_.settings;
+    for (size_t m = 0; m < methods_.size(); ++m) {
+      backend_options_.hardware = hardware;
+      backend_options_.calibration_file = calibration_files_[m];
+      backends.push_back(std::make_unique<DistributedBackend>(&client_, store_, space_,
+                                                              model_sha256_, backend_options_));
+      DistributedBackend& backend = *backends.back();
+      if (spec_.relative) {
+        // The FP32 accuracy is measured first (the strategy reuses it: memoized).
+        MIXQ_ASSIGN_OR_RETURN(std::vector<double> fp32, backend.EvaluateFull({space_.AllFp32()}));
+        class_budgets = AbsoluteBudgets(spec_, fp32[0]);
+      }
+      sorted = class_budgets;
+      std::sort(sorted.begin(), sorted.end());
+      Status write_status;
+      const double current_budget = spec_.strategy == "pareto" ? sorted.back() : class_budgets[0];
+      progress_->BeginClass(hardware, spec_.settings.max_full_evaluations);
+      if (methods_.size() > 1) progress_->Line("calibration " + methods_[m]);
+      // With several methods, each step's reason says which scales it used.
+      const std::string tag = methods_.size() > 1 ? "[" + methods_[m] + "] " : "";
+      StepObserver observer = [&](const SearchStep& step, const SearchOutcome& so_far) {
+        SearchStep tagged = step;
+        tagged.reason = tag + step.reason;
+        Status s = writer.Write(backend, tagged);
+        if (!s.ok() && write_status.ok()) write_status = s;
+        progress_->Step(space_, step, so_far, current_budget);
+      };
+      std::vector<SearchOutcome> method_outcomes;
+      if (spec_.strategy == "pareto") {
+        int distinct = 0;
+        MIXQ_ASSIGN_OR_RETURN(method_outcomes, RunPareto(space_, class_budgets, settings, &backend,
+                                                         &distinct, observer));
+      } else {
+        settings.max_drop = class_budgets[0];
+        MIXQ_ASSIGN_OR_RETURN(SearchOutcome o,
+                              RunStrategy(spec_.strategy, space_, settings, &backend, observer));
+        method_outcomes.push_back(std::move(o));
+        sorted = class_budgets;
+      }
+      MIXQ_RETURN_IF_ERROR(write_status);
+      per_method.push_back(std::move(method_outcomes));
+      Count(backend);
+    }
+    const double seconds = std::chrono::duration<double>(Clock::now() - class_start).count();
+    const size_t count = per_method[0].size();
+    outcomes_.resize(count);
+    outcome_calibration_.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+      std::vector<const SearchOutcome*> candidates;
+      for (const auto& method_outcomes : per_method) candidates.push_back(&method_outcomes[i]);
+      const size_t best = BestOutcome(candidates);
+      SearchOutcome chosen = per_method[best][i];
+      if (methods_.size() > 1) MergeMethods(per_method, i, best, &chosen);
+      MIXQ_RETURN_IF_ERROR(WriteSearchResult(store_, *backends[best], job_id_, hardware, sorted[i],
+                                             spec_.strategy, chosen, seconds));
+      result_->met = result_->met && chosen.met;
+      outcomes_[i].push_back({hardware, chosen});
+      outcome_calibration_[i].push_back(best);
+    }
+    budgets_ = sorted;  // relative budgets: the last class's, for folder names
+    return Status::Ok();
+  }
+
+  // What `mixq search -o` writes, per budget (a folder each when several).
+  Status WriteOutputs() const {
+    for (size_t i = 0; i < outcomes_.size(); ++i) {
+      const std::string dir = outcomes_.size() == 1
+                                  ? result_->output
+                                  : result_->output + "/budget-" + Fixed(budgets_[i], 2);
+      std::vector<const Calibration*> used;
+      for (size_t c : outcome_calibration_[i]) used.push_back(&calibrations_[c]);
+      MIXQ_RETURN_IF_ERROR(
+          mixq::WriteOutputs(dir, spec_, space_, model_sha256_, used, outcomes_[i]));
+    }
+    return Status::Ok();
+  }
+
+  // The report: the verdicts (also to the listener) and summary tables, the
+  // tasks run and the wall time, in <output>/search.txt.
+  Status WriteReport() const {
+    std::ostringstream out;
+    out << "search job " << job_id_ << " '" << spec_.job.name << "': strategy " << spec_.strategy
+        << ", objective " << spec_.objective << " (batch " << spec_.batch << ")\n";
+    for (size_t i = 0; i < outcomes_.size(); ++i) {
+      out << "\nbudget " << Fixed(budgets_[i], 2) << " points:\n";
+      for (const HardwareOutcome& h : outcomes_[i]) {
+        out << "  " << VerdictLine(h) << "\n";
+        progress_->Note("budget " + Fixed(budgets_[i], 2) + ": " + VerdictLine(h));
+      }
+      out << RenderTable(SearchSummaryTable(space_, outcomes_[i]), TableFormat::kTable,
+                         TerminalWidth());
+    }
+    out << result_->sub_jobs << " sub-jobs, " << result_->tasks_total << " tasks, "
+        << result_->tasks_planned << " run now (the others reused from the DB)\n";
+    out << "wall time " << Fixed(progress_->Seconds(), 1) << " s; outputs in " << result_->output
+        << "\n";
+    std::error_code ec;
+    fs::create_directories(result_->output, ec);
+    return WriteText(result_->output + "/search.txt", out.str());
+  }
+
+ private:
+  DistributedBackendOptions BackendOptions() const {
+    DistributedBackendOptions o;
+    o.search_name = spec_.job.name;
+    o.parent_job_id = job_id_;
+    o.model = Absolute(spec_.job.model);
+    o.eval_dataset = Absolute(spec_.job.eval_dataset);
+    o.eval_begin = spec_.job.begin;
+    o.eval_count = spec_.job.count;
+    o.shard_size = spec_.job.shard_size;
+    o.eval_batch = spec_.job.eval_batch;
+    o.ranking_count = spec_.ranking_samples;
+    o.top5 = spec_.metric == "top5";
+    o.batch = spec_.batch;
+    o.bench_seconds = spec_.job.bench_seconds;
+    o.seven_bit = spec_.job.seven_bit;
+    if (spec_.max_seconds > 0) {
+      o.deadline =
+          start_ + std::chrono::milliseconds(static_cast<int64_t>(spec_.max_seconds * 1000));
+    }
+    o.progress = [this](const std::string& line) { progress_->Line("  " + line); };
+    o.stop = stop_;
+    return o;
+  }
+
+  // Adds what a backend's sub-jobs ran to the job's counts.
+  void Count(const DistributedBackend& backend) {
+    result_->tasks_planned += backend.tasks_planned();
+    result_->tasks_total += backend.tasks_total();
+    result_->sub_jobs += backend.sub_jobs();
+  }
+
+  // The answer at budget `i` cost every method's measurements; FP32 is one
+  // evaluation shared by all (memoized). Its verdict names the methods tried.
+  void MergeMethods(const std::vector<std::vector<SearchOutcome>>& per_method, size_t i,
+                    size_t best, SearchOutcome* chosen) const {
+    for (size_t m = 0; m < methods_.size(); ++m) {
+      if (m == best) continue;
+      chosen->full_evaluations += per_method[m][i].full_evaluations - 1;
+      chosen->ranking_evaluations += per_method[m][i].ranking_evaluations;
+      chosen->benchmarks += per_method[m][i].benchmarks;
+    }
+    std::string tried;
+    for (size_t m = 0; m < methods_.size(); ++m) {
+      tried += (m ? ", " : "") + methods_[m] + " " +
+               (per_method[m][i].met ? Fixed(per_method[m][i].chosen_ms, 3) + " ms"
+                                     : std::string("not met"));
+    }
+    chosen->verdict += "; calibration " + methods_[best] + " (tried " + tried + ")";
+  }
+
+  const int64_t job_id_;
+  const SearchJobSpec& spec_;
+  const SearchJobOptions& options_;
+  Store* store_;
+  SearchProgress* progress_;
+  SearchJobResult* result_;
+  CoordinatorClient client_;
+  std::function<bool()> stop_;
+  const Clock::time_point start_ = Clock::now();
+
+  std::string model_sha256_;
+  int64_t model_id_ = 0;
+  SearchSpace space_;
+  std::vector<std::string> targets_;
+  DistributedBackendOptions backend_options_;
+  std::vector<std::string> methods_;
+  std::vector<Calibration> calibrations_;
+  std::vector<std::string> calibration_files_;
+  // outcomes_[budget index] = one HardwareOutcome per class, and the index
+  // of the calibration its answer uses.
+  std::vector<std::vector<HardwareOutcome>> outcomes_;
+  std::vector<std::vector<size_t>> outcome_calibration_;
+  std::vector<double> budgets_;
+};
+
 }  // namespace
 
 StatusOr<std::vector<std::string>> ResolveTargetClasses(const std::vector<std::string>& hardware,
@@ -286,7 +379,7 @@ StatusOr<std::vector<std::string>> ResolveTargetClasses(const std::vector<std::s
     } else {
       bool found = false;
       for (const std::string& c : classes) {
-        if (IsaOf(c) == entry) {
+        if (IsaOfHardwareClass(c) == entry) {
           add(c);
           found = true;
         }
@@ -300,83 +393,6 @@ StatusOr<std::vector<std::string>> ResolveTargetClasses(const std::vector<std::s
     }
   }
   return out;
-}
-
-StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, const std::string& method,
-                                               Store* store, int64_t model_id,
-                                               const std::string& model_sha256,
-                                               const std::string& db_dir,
-                                               DistributedBackend* backend,
-                                               Calibration* calibration) {
-  if (!spec.calibration_file.empty()) {
-    MIXQ_ASSIGN_OR_RETURN(*calibration, LoadCalibration(spec.calibration_file));
-    if (calibration->model_sha256 != model_sha256) {
-      return InvalidArgument(spec.job.source + ": calibration '" + spec.calibration_file +
-                             "' was made for another model");
-    }
-    return Absolute(spec.calibration_file);
-  }
-  MIXQ_ASSIGN_OR_RETURN(DatasetSpec ds, LoadDatasetSpec(spec.calibration_dataset));
-  MIXQ_ASSIGN_OR_RETURN(std::string images_sha, Sha256File(ds.images));
-  MIXQ_ASSIGN_OR_RETURN(std::string labels_sha, Sha256File(ds.labels));
-  const nlohmann::json pre = {{"scale", ds.preprocess.scale},
-                              {"mean", ds.preprocess.mean},
-                              {"std", ds.preprocess.std},
-                              {"layout", LayoutName(ds.preprocess.layout)}};
-  // Everything that determines the scales names the cached file.
-  const std::string key = Sha256Hex(model_sha256 + "\n" + images_sha + "\n" + pre.dump() + "\n" +
-                                    std::to_string(spec.calibration_begin) + "\n" +
-                                    std::to_string(spec.calibration_samples) + "\n" + method +
-                                    "\n" + Fixed(spec.calibration_percentile, 6));
-  const std::string path =
-      (fs::path(db_dir) / "calibrations" / ("search-" + key.substr(0, 16) + ".json")).string();
-  std::error_code ec;
-  bool loaded = false;
-  if (fs::exists(path, ec)) {
-    StatusOr<Calibration> cached = LoadCalibration(path);
-    if (cached.ok() && cached->model_sha256 == model_sha256) {
-      *calibration = std::move(*cached);
-      loaded = true;
-    }
-  }
-  if (!loaded) {
-    // Calibrate tasks on the workers; the coordinator merges them and
-    // writes the file where the next run of this search finds it.
-    CalibrateRequest request;
-    request.dataset = Absolute(spec.calibration_dataset);
-    request.begin = spec.calibration_begin;
-    request.samples = spec.calibration_samples;
-    request.method = method;
-    request.percentile = spec.calibration_percentile;
-    request.output = path;
-    MIXQ_ASSIGN_OR_RETURN(int64_t sub_job, backend->Calibrate(request));
-    StatusOr<Calibration> made = LoadCalibration(path);
-    if (!made.ok()) {
-      return made.status().WithContext("calibrate sub-job " + std::to_string(sub_job));
-    }
-    *calibration = std::move(*made);
-  }
-  // Recorded in `calibrations` (by the file's hash) for queries.
-  MIXQ_ASSIGN_OR_RETURN(std::string file_sha, Sha256File(path));
-  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> sized, Dataset::Open(ds));
-  MIXQ_RETURN_IF_ERROR(store->RegisterBlob(ds.images, images_sha).status());
-  MIXQ_RETURN_IF_ERROR(store->RegisterBlob(ds.labels, labels_sha).status());
-  const std::string dataset_sha =
-      Sha256Hex("dataset\n" + images_sha + "\n" + labels_sha + "\n" + pre.dump() + "\n");
-  MIXQ_ASSIGN_OR_RETURN(int64_t dataset_id,
-                        store->UpsertDataset(dataset_sha, spec.calibration_dataset, images_sha,
-                                             labels_sha, pre.dump(), sized->size()));
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  MIXQ_ASSIGN_OR_RETURN(auto stmt,
-                        store->db().Prepare("INSERT OR IGNORE INTO calibrations(sha256, model_id, "
-                                            "dataset_id, method, samples, stats_json) VALUES "
-                                            "(?,?,?,?,?,?)"));
-  stmt->Bind(1, file_sha).Bind(2, model_id).Bind(3, dataset_id).Bind(4, method);
-  stmt->Bind(5, spec.calibration_samples).Bind(6, text.str());
-  MIXQ_RETURN_IF_ERROR(stmt->Run());
-  return Absolute(path);
 }
 
 std::string SearchOutputDir(const SearchJobSpec& spec, const std::string& db, int64_t job_id) {
@@ -419,15 +435,12 @@ StatusOr<std::vector<std::pair<int64_t, SearchJobSpec>>> LoadRunningSearches(Sto
 
 Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJobOptions& options,
                       SearchJobResult* result) {
-  const auto start = Clock::now();
-  Progress progress(options.progress, options.on_line, start);
+  SearchProgress progress(options.progress, options.on_line, Clock::now());
   SearchJobResult unused;
   if (result == nullptr) result = &unused;
   result->job_id = job_id;
   result->output = SearchOutputDir(spec, options.db, job_id);
-  const std::string& output = result->output;
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
-  std::ostringstream out;
   // `mixq cancel` marks the job cancelled in the DB; the driver then gives up.
   MIXQ_ASSIGN_OR_RETURN(auto state_query, store->db().Prepare("SELECT state FROM jobs WHERE id=?"));
   auto cancelled = [&] {
@@ -438,182 +451,20 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
     state_query->Reset();  // an unfinished statement would pin a WAL snapshot
     return yes;
   };
-  // Everything after the job row exists ends the job: done or failed.
-  auto run = [&]() -> Status {
-    MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(spec.job.model));
-    MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(spec.job.model));
-    const SearchSpace space = BuildSearchSpace(graph);
-    if (space.size() == 0) return InvalidArgument(spec.job.model + ": no quantizable layers");
-    MIXQ_ASSIGN_OR_RETURN(int64_t model_id,
-                          store->UpsertModel(model_sha256, Absolute(spec.job.model)));
-    CoordinatorClient client(options.endpoint);
-    MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> connected, WaitForWorkers(&client, options));
-    MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> targets,
-                          ResolveTargetClasses(spec.job.hardware, connected));
-    const std::string db_dir = fs::absolute(options.db).parent_path().string();
-    progress.Line("search job " + std::to_string(job_id) + " '" + spec.job.name +
-                  "': " + std::to_string(space.size()) + " layers, strategy " + spec.strategy +
-                  ", " + std::to_string(targets.size()) + " target class(es), output " + output);
-    DistributedBackendOptions backend_options;
-    backend_options.search_name = spec.job.name;
-    backend_options.parent_job_id = job_id;
-    backend_options.model = Absolute(spec.job.model);
-    backend_options.eval_dataset = Absolute(spec.job.eval_dataset);
-    backend_options.eval_begin = spec.job.begin;
-    backend_options.eval_count = spec.job.count;
-    backend_options.shard_size = spec.job.shard_size;
-    backend_options.eval_batch = spec.job.eval_batch;
-    backend_options.ranking_count = spec.ranking_samples;
-    backend_options.top5 = spec.metric == "top5";
-    backend_options.batch = spec.batch;
-    backend_options.bench_seconds = spec.job.bench_seconds;
-    backend_options.seven_bit = spec.job.seven_bit;
-    if (spec.max_seconds > 0) {
-      backend_options.deadline =
-          start + std::chrono::milliseconds(static_cast<int64_t>(spec.max_seconds * 1000));
-    }
-    backend_options.progress = [&](const std::string& line) { progress.Line("  " + line); };
-    backend_options.stop = [&] { return (options.stop && options.stop()) || cancelled(); };
+  auto stop = [&] { return (options.stop && options.stop()) || cancelled(); };
 
-    // One calibration per method (a file given by the job is the only one).
-    std::vector<std::string> methods = spec.calibration_methods;
-    if (!spec.calibration_file.empty()) methods = {"file"};
-    std::vector<Calibration> calibrations(methods.size());
-    std::vector<std::string> calibration_files(methods.size());
-    for (size_t m = 0; m < methods.size(); ++m) {
-      if (spec.calibration_file.empty()) {
-        progress.Line("calibrating (" + methods[m] + ", " +
-                      std::to_string(spec.calibration_samples) + " samples)");
-      }
-      DistributedBackend calibrator(&client, store.get(), space, model_sha256, backend_options);
-      MIXQ_ASSIGN_OR_RETURN(
-          calibration_files[m],
-          PrepareSearchCalibration(spec, methods[m], store.get(), model_id, model_sha256, db_dir,
-                                   &calibrator, &calibrations[m]));
-      result->tasks_planned += calibrator.tasks_planned();
-      result->tasks_total += calibrator.tasks_total();
-      result->sub_jobs += calibrator.sub_jobs();
-    }
-    SearchSettings settings = spec.settings;
+  // The steps of a search job. Everything after the job row exists ends the
+  // job: done or failed.
+  SearchJobRun run(job_id, spec, options, store.get(), &progress, result, stop);
+  Status status = run.Prepare();
+  if (status.ok()) status = run.Calibrate();
+  for (const std::string& hardware : run.targets()) {
+    if (!status.ok()) break;
+    status = run.SearchClass(hardware);
+  }
+  if (status.ok()) status = run.WriteOutputs();
+  if (status.ok()) status = run.WriteReport();
 
-    // outcomes[budget index] = one HardwareOutcome per class, and the index
-    // of the calibration its answer uses.
-    std::vector<std::vector<HardwareOutcome>> outcomes;
-    std::vector<std::vector<size_t>> outcome_calibration;
-    std::vector<double> budgets;
-    for (const std::string& hardware : targets) {
-      std::vector<double> class_budgets = spec.budgets;
-      std::vector<double> sorted;
-      StepWriter writer(store.get(), job_id, hardware);
-      // per_method[m][budget index], measured through backends[m].
-      std::vector<std::vector<SearchOutcome>> per_method;
-      std::vector<std::unique_ptr<DistributedBackend>> backends;
-      const auto class_start = Clock::now();
-      for (size_t m = 0; m < methods.size(); ++m) {
-        backend_options.hardware = hardware;
-        backend_options.calibration_file = calibration_files[m];
-        backends.push_back(std::make_unique<DistributedBackend>(&client, store.get(), space,
-                                                                model_sha256, backend_options));
-        DistributedBackend& backend = *backends.back();
-        if (spec.relative) {
-          // The FP32 accuracy is measured first (the strategy reuses it: memoized).
-          MIXQ_ASSIGN_OR_RETURN(std::vector<double> fp32, backend.EvaluateFull({space.AllFp32()}));
-          class_budgets = AbsoluteBudgets(spec, fp32[0]);
-        }
-        sorted = class_budgets;
-        std::sort(sorted.begin(), sorted.end());
-        Status write_status;
-        double current_budget = spec.strategy == "pareto" ? sorted.back() : class_budgets[0];
-        progress.BeginClass(hardware, spec.settings.max_full_evaluations);
-        if (methods.size() > 1) progress.Line("calibration " + methods[m]);
-        // With several methods, each step's reason says which scales it used.
-        const std::string tag = methods.size() > 1 ? "[" + methods[m] + "] " : "";
-        StepObserver observer = [&](const SearchStep& step, const SearchOutcome& so_far) {
-          SearchStep tagged = step;
-          tagged.reason = tag + step.reason;
-          Status s = writer.Write(backend, tagged);
-          if (!s.ok() && write_status.ok()) write_status = s;
-          progress.Step(space, step, so_far, current_budget);
-        };
-        std::vector<SearchOutcome> method_outcomes;
-        if (spec.strategy == "pareto") {
-          int distinct = 0;
-          MIXQ_ASSIGN_OR_RETURN(method_outcomes, RunPareto(space, class_budgets, settings, &backend,
-                                                           &distinct, observer));
-        } else {
-          settings.max_drop = class_budgets[0];
-          MIXQ_ASSIGN_OR_RETURN(SearchOutcome o,
-                                RunStrategy(spec.strategy, space, settings, &backend, observer));
-          method_outcomes.push_back(std::move(o));
-          sorted = class_budgets;
-        }
-        MIXQ_RETURN_IF_ERROR(write_status);
-        per_method.push_back(std::move(method_outcomes));
-        result->tasks_planned += backend.tasks_planned();
-        result->tasks_total += backend.tasks_total();
-        result->sub_jobs += backend.sub_jobs();
-      }
-      const double seconds = std::chrono::duration<double>(Clock::now() - class_start).count();
-      const size_t count = per_method[0].size();
-      outcomes.resize(count);
-      outcome_calibration.resize(count);
-      for (size_t i = 0; i < count; ++i) {
-        std::vector<const SearchOutcome*> candidates;
-        for (const auto& method_outcomes : per_method) candidates.push_back(&method_outcomes[i]);
-        const size_t best = BestOutcome(candidates);
-        SearchOutcome chosen = per_method[best][i];
-        if (methods.size() > 1) {
-          // The answer cost every method's measurements; FP32 is one
-          // evaluation shared by all (memoized).
-          for (size_t m = 0; m < methods.size(); ++m) {
-            if (m == best) continue;
-            chosen.full_evaluations += per_method[m][i].full_evaluations - 1;
-            chosen.ranking_evaluations += per_method[m][i].ranking_evaluations;
-            chosen.benchmarks += per_method[m][i].benchmarks;
-          }
-          std::string tried;
-          for (size_t m = 0; m < methods.size(); ++m) {
-            tried += (m ? ", " : "") + methods[m] + " " +
-                     (per_method[m][i].met ? Fixed(per_method[m][i].chosen_ms, 3) + " ms"
-                                           : std::string("not met"));
-          }
-          chosen.verdict += "; calibration " + methods[best] + " (tried " + tried + ")";
-        }
-        MIXQ_RETURN_IF_ERROR(WriteResult(store.get(), *backends[best], job_id, hardware, sorted[i],
-                                         spec.strategy, chosen, seconds));
-        result->met = result->met && chosen.met;
-        outcomes[i].push_back({hardware, chosen});
-        outcome_calibration[i].push_back(best);
-      }
-      budgets = sorted;  // relative budgets: the last class's, for folder names
-    }
-
-    for (size_t i = 0; i < outcomes.size(); ++i) {
-      const std::string dir =
-          outcomes.size() == 1 ? output : output + "/budget-" + Fixed(budgets[i], 2);
-      std::vector<const Calibration*> used;
-      for (size_t c : outcome_calibration[i]) used.push_back(&calibrations[c]);
-      MIXQ_RETURN_IF_ERROR(WriteOutputs(dir, spec, space, model_sha256, used, outcomes[i]));
-    }
-    out << "search job " << job_id << " '" << spec.job.name << "': strategy " << spec.strategy
-        << ", objective " << spec.objective << " (batch " << spec.batch << ")\n";
-    for (size_t i = 0; i < outcomes.size(); ++i) {
-      out << "\nbudget " << Fixed(budgets[i], 2) << " points:\n";
-      for (const HardwareOutcome& h : outcomes[i]) {
-        out << "  " << VerdictLine(h) << "\n";
-        progress.Note("budget " + Fixed(budgets[i], 2) + ": " + VerdictLine(h));
-      }
-      out << RenderTable(SearchSummaryTable(space, outcomes[i]), TableFormat::kTable,
-                         TerminalWidth());
-    }
-    out << result->sub_jobs << " sub-jobs, " << result->tasks_total << " tasks, "
-        << result->tasks_planned << " run now (the others reused from the DB)\n";
-    out << "wall time " << Fixed(progress.Seconds(), 1) << " s; outputs in " << output << "\n";
-    std::error_code ec;
-    fs::create_directories(output, ec);
-    return WriteText(output + "/search.txt", out.str());
-  };
-  Status status = run();
   if (cancelled()) {
     progress.Note("cancelled");
     return FailedPrecondition("search job " + std::to_string(job_id) + " was cancelled");
@@ -625,7 +476,7 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
   // The last line goes out before the state changes, so that a client that
   // sees the job end has seen its log's end too.
   progress.Note(status.ok() ? std::string(result->met ? "done" : "done, budget not met") +
-                                  ": outputs in " + output + " on the coordinator's machine"
+                                  ": outputs in " + result->output + " on the coordinator's machine"
                             : "failed: " + status.message());
   Status state = store->SetJobState(job_id, status.ok() ? "done" : "failed");
   if (!status.ok()) {

@@ -21,7 +21,6 @@
 
 #include "common/status.h"
 #include "coordinator/store.h"
-#include "engine/quant/calibration_file.h"
 #include "search/distributed_backend.h"
 #include "search/search_job_spec.h"
 
@@ -69,19 +68,6 @@ std::string SearchOutputDir(const SearchJobSpec& spec, const std::string& db, in
 // options.stop() turns true it returns Unavailable and leaves the job running.
 Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJobOptions& options,
                       SearchJobResult* result = nullptr);
-
-// The calibration a search uses: the job's file, or one made with `method`
-// from data.calibration by a calibrate sub-job through `backend` (cached by its
-// inputs as <db dir>/calibrations/search-<key>.json, so a resumed search
-// uses the same scales and its tasks keep their keys; a valid cached file
-// needs no sub-job) and recorded in the `calibrations` table. Returns the
-// file's path.
-StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, const std::string& method,
-                                               Store* store, int64_t model_id,
-                                               const std::string& model_sha256,
-                                               const std::string& db_dir,
-                                               DistributedBackend* backend,
-                                               Calibration* calibration);
 
 // The target classes of `hardware` among the connected `classes`: "any",
 // "all" (every connected class), full class names, or an ISA name such as

@@ -6,15 +6,11 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/table_format.h"
+
 namespace mixq {
 
 namespace {
-
-std::string Fixed(double value, int digits) {
-  char text[32];
-  std::snprintf(text, sizeof(text), "%.*f", digits, value);
-  return text;
-}
 
 // A file name part from a hardware class name.
 std::string Slug(const std::string& text) {

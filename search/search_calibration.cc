@@ -1,0 +1,101 @@
+#include "search/search_calibration.h"
+
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/dataset.h"
+#include "common/sha256.h"
+#include "common/table_format.h"
+
+namespace mixq {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string Absolute(const std::string& path) {
+  return fs::absolute(path).lexically_normal().string();
+}
+
+}  // namespace
+
+StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, const std::string& method,
+                                               Store* store, int64_t model_id,
+                                               const std::string& model_sha256,
+                                               const std::string& db_dir,
+                                               DistributedBackend* backend,
+                                               Calibration* calibration) {
+  if (!spec.calibration_file.empty()) {
+    MIXQ_ASSIGN_OR_RETURN(*calibration, LoadCalibration(spec.calibration_file));
+    if (calibration->model_sha256 != model_sha256) {
+      return InvalidArgument(spec.job.source + ": calibration '" + spec.calibration_file +
+                             "' was made for another model");
+    }
+    return Absolute(spec.calibration_file);
+  }
+  MIXQ_ASSIGN_OR_RETURN(DatasetSpec ds, LoadDatasetSpec(spec.calibration_dataset));
+  MIXQ_ASSIGN_OR_RETURN(std::string images_sha, Sha256File(ds.images));
+  MIXQ_ASSIGN_OR_RETURN(std::string labels_sha, Sha256File(ds.labels));
+  const nlohmann::json pre = {{"scale", ds.preprocess.scale},
+                              {"mean", ds.preprocess.mean},
+                              {"std", ds.preprocess.std},
+                              {"layout", LayoutName(ds.preprocess.layout)}};
+  // Everything that determines the scales names the cached file.
+  const std::string key = Sha256Hex(model_sha256 + "\n" + images_sha + "\n" + pre.dump() + "\n" +
+                                    std::to_string(spec.calibration_begin) + "\n" +
+                                    std::to_string(spec.calibration_samples) + "\n" + method +
+                                    "\n" + Fixed(spec.calibration_percentile, 6));
+  const std::string path =
+      (fs::path(db_dir) / "calibrations" / ("search-" + key.substr(0, 16) + ".json")).string();
+  std::error_code ec;
+  bool loaded = false;
+  if (fs::exists(path, ec)) {
+    StatusOr<Calibration> cached = LoadCalibration(path);
+    if (cached.ok() && cached->model_sha256 == model_sha256) {
+      *calibration = std::move(*cached);
+      loaded = true;
+    }
+  }
+  if (!loaded) {
+    // Calibrate tasks on the workers; the coordinator merges them and
+    // writes the file where the next run of this search finds it.
+    CalibrateRequest request;
+    request.dataset = Absolute(spec.calibration_dataset);
+    request.begin = spec.calibration_begin;
+    request.samples = spec.calibration_samples;
+    request.method = method;
+    request.percentile = spec.calibration_percentile;
+    request.output = path;
+    MIXQ_ASSIGN_OR_RETURN(int64_t sub_job, backend->Calibrate(request));
+    StatusOr<Calibration> made = LoadCalibration(path);
+    if (!made.ok()) {
+      return made.status().WithContext("calibrate sub-job " + std::to_string(sub_job));
+    }
+    *calibration = std::move(*made);
+  }
+  // Recorded in `calibrations` (by the file's hash) for queries.
+  MIXQ_ASSIGN_OR_RETURN(std::string file_sha, Sha256File(path));
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> sized, Dataset::Open(ds));
+  MIXQ_RETURN_IF_ERROR(store->RegisterBlob(ds.images, images_sha).status());
+  MIXQ_RETURN_IF_ERROR(store->RegisterBlob(ds.labels, labels_sha).status());
+  const std::string dataset_sha =
+      Sha256Hex("dataset\n" + images_sha + "\n" + labels_sha + "\n" + pre.dump() + "\n");
+  MIXQ_ASSIGN_OR_RETURN(int64_t dataset_id,
+                        store->UpsertDataset(dataset_sha, spec.calibration_dataset, images_sha,
+                                             labels_sha, pre.dump(), sized->size()));
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  MIXQ_ASSIGN_OR_RETURN(auto stmt,
+                        store->db().Prepare("INSERT OR IGNORE INTO calibrations(sha256, model_id, "
+                                            "dataset_id, method, samples, stats_json) VALUES "
+                                            "(?,?,?,?,?,?)"));
+  stmt->Bind(1, file_sha).Bind(2, model_id).Bind(3, dataset_id).Bind(4, method);
+  stmt->Bind(5, spec.calibration_samples).Bind(6, text.str());
+  MIXQ_RETURN_IF_ERROR(stmt->Run());
+  return Absolute(path);
+}
+
+}  // namespace mixq
