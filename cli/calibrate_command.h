@@ -1,5 +1,6 @@
-// `mixq calibrate` (CalibrateMain in commands.h): runs the two-pass calibration (engine/quant/
-// calibrator.h) of a model over a dataset slice in this process and writes
+// `mixq calibrate` (CalibrateMain in commands.h): runs the two-pass
+// calibration (engine/runtime/calibrator.h) of a model over a dataset slice
+// in this process and writes
 // the calibration file (calibration_file.h) that eval, bench, profile and
 // export read. Progress goes to stderr; the summary (tensors, u8/s8 counts,
 // time) to `out`, as a table or with --json one JSON object.
