@@ -7,6 +7,8 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/command_line.h"
+
 namespace mixq {
 namespace {
 
@@ -43,6 +45,18 @@ void AddCoordinatorOptions(boost::program_options::options_description* desc,
       po::value<std::string>(&address->coordinator)->default_value(address->coordinator),
       "coordinator endpoint")(
       "timeout-ms", po::value<int>(&address->timeout_ms)->default_value(10000), "reply timeout");
+}
+
+bool ParseJobCommandLine(const std::string& command, const std::vector<std::string>& args,
+                         std::ostream& out, CoordinatorAddress* address, int64_t* job_id,
+                         const std::string& job_id_help) {
+  namespace po = boost::program_options;
+  po::options_description desc("mixq " + command + ": talk to a running coordinator");
+  AddCoordinatorOptions(&desc, address);
+  desc.add_options()("job-id", po::value<int64_t>(job_id)->default_value(0), job_id_help.c_str());
+  po::positional_options_description positional;
+  positional.add("job-id", 1);
+  return ParseCommandLine(command, desc, args, out, positional);
 }
 
 InterruptScope::InterruptScope() {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "coordinator/coordinator_client.h"
@@ -32,6 +33,15 @@ StatusOr<std::string> ReadJobFile(const std::string& path);
 // --coordinator, --timeout-ms.
 void AddCoordinatorOptions(boost::program_options::options_description* desc,
                            CoordinatorAddress* address);
+
+// The command line of a command about one job of a running coordinator
+// (status, cancel): the coordinator options and the job id, also as the
+// first positional argument (default 0; `job_id_help` says what 0 means).
+// False after printing --help; throws boost::program_options::error like
+// ParseCommandLine().
+bool ParseJobCommandLine(const std::string& command, const std::vector<std::string>& args,
+                         std::ostream& out, CoordinatorAddress* address, int64_t* job_id,
+                         const std::string& job_id_help);
 
 // While one exists, SIGINT and SIGTERM set a flag that WaitForJob() sees
 // (it then returns Unavailable "interrupted"), instead of killing the

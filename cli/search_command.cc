@@ -14,6 +14,7 @@
 #include "cli/engine_options.h"
 #include "common/dataset.h"
 #include "common/sha256.h"
+#include "common/table_format.h"
 #include "engine/onnx/onnx_importer.h"
 #include "engine/onnx/qdq_export.h"
 #include "engine/runtime/calibrator.h"
@@ -22,7 +23,6 @@
 #include "search/search_space.h"
 #include "search/search_summary.h"
 #include "search/strategy.h"
-#include "common/table_format.h"
 
 namespace mixq {
 namespace {

@@ -1,8 +1,6 @@
 // `mixq status [JOB]`: a running coordinator's workers and malformed-message
 // counts, and one job's state, results and latest search log lines.
-#include <boost/program_options.hpp>
 #include <chrono>
-#include <filesystem>
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
@@ -12,7 +10,6 @@
 namespace mixq {
 namespace {
 
-namespace po = boost::program_options;
 using std::chrono::milliseconds;
 
 Status ShowStatus(const CoordinatorAddress& address, int64_t job_id, std::ostream& out) {
@@ -33,13 +30,9 @@ Status ShowStatus(const CoordinatorAddress& address, int64_t job_id, std::ostrea
 int StatusMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
   CoordinatorAddress address;
   int64_t job_id = 0;
-  po::options_description desc("mixq status: talk to a running coordinator");
-  AddCoordinatorOptions(&desc, &address);
-  desc.add_options()("job-id", po::value<int64_t>(&job_id)->default_value(0),
-                     "job id (status: 0 = coordinator only)");
-  po::positional_options_description positional;
-  positional.add("job-id", 1);
-  if (!ParseCommandLine("status", desc, args, out, positional)) return 0;
+  if (!ParseJobCommandLine("status", args, out, &address, &job_id,
+                           "job id (status: 0 = coordinator only)"))
+    return 0;
   return ExitCode("status", ShowStatus(address, job_id, out), err);
 }
 
