@@ -2,52 +2,80 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <stdexcept>
 
 namespace mixq {
 
-size_t DTypeSize(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return 4;
-    case DType::kF64:
-      return 8;
-    case DType::kF16:
-      return 2;
-    case DType::kI64:
-      return 8;
-    case DType::kI32:
-      return 4;
-    case DType::kI8:
-      return 1;
-    case DType::kU8:
-      return 1;
-    case DType::kBool:
-      return 1;
+namespace {
+
+// What each DType is called and whether it holds real numbers, in the
+// enum's order.
+struct DTypeFacts {
+  const char* name;
+  bool floating;
+};
+constexpr DTypeFacts kDTypeFacts[] = {
+    {"float32", true}, {"float64", true}, {"float16", true}, {"int64", false},
+    {"int32", false},  {"int8", false},   {"uint8", false},  {"bool", false},
+};
+static_assert(std::size(kDTypeFacts) == std::tuple_size_v<DTypeStorageTypes>, "one row per DType");
+
+const DTypeFacts* FactsOf(DType dtype) {
+  const size_t i = static_cast<size_t>(dtype);
+  return i < std::size(kDTypeFacts) ? &kDTypeFacts[i] : nullptr;
+}
+
+// Tensors of float16 hold bits that the scalar helpers do not decode or
+// encode; mixq widens float16 to float32 at import, so none reach them.
+void RefuseHalf(DType dtype, const char* caller) {
+  if (dtype == DType::kF16) {
+    throw std::invalid_argument(std::string(caller) + ": unsupported dtype " + DTypeName(dtype));
   }
-  return 1;
+}
+
+// Element i of `tensor` converted to R.
+template <typename R>
+R Load(const Tensor& tensor, int64_t i) {
+  return VisitDType(tensor.dtype(),
+                    [&](auto zero) { return static_cast<R>(tensor.data<decltype(zero)>()[i]); });
+}
+
+// Stores v as element i of `tensor`; bool keeps only whether v is non-zero.
+template <typename V>
+void Store(Tensor* tensor, int64_t i, V v) {
+  if (tensor->dtype() == DType::kBool) {
+    tensor->data<uint8_t>()[i] = v != 0;
+    return;
+  }
+  VisitDType(tensor->dtype(), [&](auto zero) {
+    using T = decltype(zero);
+    tensor->data<T>()[i] = static_cast<T>(v);
+  });
+}
+
+}  // namespace
+
+namespace internal {
+
+void ThrowInvalidDType(DType dtype) {
+  throw std::invalid_argument("invalid DType " + std::to_string(static_cast<int>(dtype)));
+}
+
+}  // namespace internal
+
+size_t DTypeSize(DType dtype) {
+  return VisitDType(dtype, [](auto zero) { return sizeof(zero); });
 }
 
 const char* DTypeName(DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return "float32";
-    case DType::kF64:
-      return "float64";
-    case DType::kF16:
-      return "float16";
-    case DType::kI64:
-      return "int64";
-    case DType::kI32:
-      return "int32";
-    case DType::kI8:
-      return "int8";
-    case DType::kU8:
-      return "uint8";
-    case DType::kBool:
-      return "bool";
-  }
-  return "unknown";
+  const DTypeFacts* facts = FactsOf(dtype);
+  return facts ? facts->name : "unknown";
+}
+
+bool IsFloatingPoint(DType dtype) {
+  const DTypeFacts* facts = FactsOf(dtype);
+  return facts && facts->floating;
 }
 
 int64_t NumElements(const Shape& shape) {
@@ -103,35 +131,29 @@ void Tensor::Reshape(Shape shape) {
 }
 
 int64_t Tensor::IntAt(int64_t i) const {
-  switch (dtype_) {
-    case DType::kF32:
-      return static_cast<int64_t>(data<float>()[i]);
-    case DType::kF64:
-      return static_cast<int64_t>(data<double>()[i]);
-    case DType::kI64:
-      return data<int64_t>()[i];
-    case DType::kI32:
-      return data<int32_t>()[i];
-    case DType::kI8:
-      return data<int8_t>()[i];
-    case DType::kU8:
-      return data<uint8_t>()[i];
-    case DType::kBool:
-      return data<uint8_t>()[i];
-    case DType::kF16:
-      break;
-  }
-  throw std::invalid_argument(std::string("Tensor::IntAt: unsupported dtype ") + DTypeName(dtype_));
+  RefuseHalf(dtype_, "Tensor::IntAt");
+  return Load<int64_t>(*this, i);
 }
 
 double Tensor::FloatAt(int64_t i) const {
-  switch (dtype_) {
-    case DType::kF32:
-      return data<float>()[i];
-    case DType::kF64:
-      return data<double>()[i];
-    default:
-      return static_cast<double>(IntAt(i));
+  RefuseHalf(dtype_, "Tensor::FloatAt");
+  return Load<double>(*this, i);
+}
+
+void Tensor::SetFromDouble(int64_t i, double v) {
+  RefuseHalf(dtype_, "Tensor::SetFromDouble");
+  Store(this, i, v);
+}
+
+void Tensor::SetFromInt(int64_t i, int64_t v) {
+  RefuseHalf(dtype_, "Tensor::SetFromInt");
+  // Through double, as constant folding always stored integer results into
+  // floating tensors: int64 -> double -> float can round differently from
+  // int64 -> float, and folded constants stay as they were.
+  if (IsFloatingPoint(dtype_)) {
+    Store(this, i, static_cast<double>(v));
+  } else {
+    Store(this, i, v);
   }
 }
 

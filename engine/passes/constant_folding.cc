@@ -38,56 +38,19 @@ bool IsFoldable(OpType op) {
   }
 }
 
-bool IsFloat(DType d) { return d == DType::kF32 || d == DType::kF64 || d == DType::kF16; }
-
-void StoreDouble(Tensor* t, int64_t i, double v) {
-  switch (t->dtype()) {
-    case DType::kF32:
-      t->data<float>()[i] = static_cast<float>(v);
-      break;
-    case DType::kF64:
-      t->data<double>()[i] = v;
-      break;
-    case DType::kI64:
-      t->data<int64_t>()[i] = static_cast<int64_t>(v);
-      break;
-    case DType::kI32:
-      t->data<int32_t>()[i] = static_cast<int32_t>(v);
-      break;
-    case DType::kI8:
-      t->data<int8_t>()[i] = static_cast<int8_t>(v);
-      break;
-    case DType::kU8:
-      t->data<uint8_t>()[i] = static_cast<uint8_t>(v);
-      break;
-    case DType::kBool:
-      t->data<uint8_t>()[i] = v != 0;
-      break;
-    case DType::kF16:
-      break;  // never produced: the importer widens float16
-  }
-}
-
-void StoreInt(Tensor* t, int64_t i, int64_t v) {
-  switch (t->dtype()) {
-    case DType::kI64:
-      t->data<int64_t>()[i] = v;
-      break;
-    case DType::kI32:
-      t->data<int32_t>()[i] = static_cast<int32_t>(v);
-      break;
-    case DType::kI8:
-      t->data<int8_t>()[i] = static_cast<int8_t>(v);
-      break;
-    case DType::kU8:
-      t->data<uint8_t>()[i] = static_cast<uint8_t>(v);
-      break;
-    case DType::kBool:
-      t->data<uint8_t>()[i] = v != 0;
-      break;
+// x `op` y for the binary ops Folder::Binary folds (Add, Sub, Mul, Div), in
+// T's arithmetic: double for floating results, int64 for integer ones.
+template <typename T>
+T Arithmetic(OpType op, T x, T y) {
+  switch (op) {
+    case OpType::kAdd:
+      return x + y;
+    case OpType::kSub:
+      return x - y;
+    case OpType::kMul:
+      return x * y;
     default:
-      StoreDouble(t, i, static_cast<double>(v));
-      break;
+      return x / y;
   }
 }
 
@@ -133,7 +96,7 @@ Status Folder::Binary(Tensor* out) const {
   const auto sa = BroadcastStrides(a.shape(), rank);
   const auto sb = BroadcastStrides(b.shape(), rank);
   std::vector<int64_t> index(rank, 0);
-  const bool floating = IsFloat(out->dtype());
+  const bool floating = IsFloatingPoint(out->dtype());
   for (int64_t i = 0; i < out->size(); ++i) {
     int64_t ia = 0, ib = 0;
     for (size_t d = 0; d < rank; ++d) {
@@ -141,42 +104,13 @@ Status Folder::Binary(Tensor* out) const {
       ib += index[d] * sb[d];
     }
     if (floating) {
-      const double x = a.FloatAt(ia), y = b.FloatAt(ib);
-      double r = 0;
-      switch (node_.op) {
-        case OpType::kAdd:
-          r = x + y;
-          break;
-        case OpType::kSub:
-          r = x - y;
-          break;
-        case OpType::kMul:
-          r = x * y;
-          break;
-        default:
-          r = x / y;
-          break;
-      }
-      StoreDouble(out, i, r);
+      out->SetFromDouble(i, Arithmetic(node_.op, a.FloatAt(ia), b.FloatAt(ib)));
     } else {
       const int64_t x = a.IntAt(ia), y = b.IntAt(ib);
-      int64_t r = 0;
-      switch (node_.op) {
-        case OpType::kAdd:
-          r = x + y;
-          break;
-        case OpType::kSub:
-          r = x - y;
-          break;
-        case OpType::kMul:
-          r = x * y;
-          break;
-        default:
-          if (y == 0) return Invalid("integer division by zero in constant folding");
-          r = x / y;
-          break;
+      if (node_.op == OpType::kDiv && y == 0) {
+        return Invalid("integer division by zero in constant folding");
       }
-      StoreInt(out, i, r);
+      out->SetFromInt(i, Arithmetic(node_.op, x, y));
     }
     for (size_t d = rank; d-- > 0;) {
       if (++index[d] < out->shape()[d]) break;
@@ -266,10 +200,10 @@ Status Folder::Evaluate(Tensor* out) const {
     }
     case OpType::kCast:
       for (int64_t i = 0; i < out->size(); ++i) {
-        if (IsFloat(In(0).dtype())) {
-          StoreDouble(out, i, In(0).FloatAt(i));
+        if (IsFloatingPoint(In(0).dtype())) {
+          out->SetFromDouble(i, In(0).FloatAt(i));
         } else {
-          StoreInt(out, i, In(0).IntAt(i));
+          out->SetFromInt(i, In(0).IntAt(i));
         }
       }
       return Status::Ok();
@@ -332,7 +266,7 @@ StatusOr<bool> TryFoldNode(Graph* graph, const Node& node) {
   MIXQ_RETURN_IF_ERROR(Folder(*graph, scratch).Evaluate(&results[0]));
   // Dropout's mask is all ones in inference.
   if (results.size() > 1 && !scratch.outputs[1].empty()) {
-    for (int64_t i = 0; i < results[1].size(); ++i) StoreInt(&results[1], i, 1);
+    for (int64_t i = 0; i < results[1].size(); ++i) results[1].SetFromInt(i, 1);
   }
   for (size_t i = 0; i < scratch.outputs.size(); ++i) {
     if (!scratch.outputs[i].empty()) graph->constants[scratch.outputs[i]] = std::move(results[i]);

@@ -12,15 +12,14 @@ using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
 
-namespace {
-
-// `tensor` times `factor`, as a new tensor.
 Tensor Scaled(const Tensor& tensor, float factor) {
   Tensor out(tensor);
   float* p = out.data<float>();
   for (int64_t i = 0; i < out.size(); ++i) p[i] *= factor;
   return out;
 }
+
+namespace {
 
 // Descriptor reading a stored row-major [rows, cols] matrix as its transpose.
 memory::desc TransposedDesc(int64_t rows, int64_t cols) {

@@ -4,6 +4,7 @@
 // output column (inner-product weights [N, K]: axis 0 of B when transB, else
 // axis 1; MatMul's B [K, N]: axis 1).
 #include "engine/runtime/lower/int8_lowering.h"
+#include "engine/runtime/lower/lowering.h"
 
 namespace mixq {
 
@@ -12,13 +13,6 @@ using tag = memory::format_tag;
 using dt = memory::data_type;
 
 namespace {
-
-Tensor Scaled(const Tensor& tensor, float factor) {
-  Tensor out(tensor);
-  float* p = out.data<float>();
-  for (int64_t i = 0; i < out.size(); ++i) p[i] *= factor;
-  return out;
-}
 
 struct LayerPrecision {
   QuantParams src;

@@ -9,6 +9,7 @@
 #define MIXQ_ENGINE_RUNTIME_LOWER_LOWERING_H_
 
 #include "common/status.h"
+#include "common/tensor.h"
 #include "engine/ir/graph.h"
 #include "engine/runtime/lower/compile_context.h"
 
@@ -30,6 +31,10 @@ Status LowerReshape(const Node& node, CompileContext* ctx);    // layout.cc
 Status LowerTranspose(const Node& node, CompileContext* ctx);  // layout.cc
 Status LowerConcat(const Node& node, CompileContext* ctx);     // layout.cc
 Status LowerSoftmax(const Node& node, CompileContext* ctx);    // softmax.cc
+
+// `tensor` (float32) times `factor`, as a new tensor: how the FP32 and the
+// INT8 Gemm fold alpha and beta into a constant B and C. Defined in gemm.cc.
+Tensor Scaled(const Tensor& tensor, float factor);
 
 }  // namespace mixq
 
