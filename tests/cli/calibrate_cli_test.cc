@@ -20,9 +20,10 @@
 namespace mixq {
 namespace {
 
-using mixq_test::CountLines;
-using mixq_test::MixqResult;
-using mixq_test::RunMixq;
+using test::CountLines;
+using test::MixqResult;
+using test::RunMixq;
+using test::StderrTo;
 
 const std::string kSrc = MIXQ_SOURCE_DIR;
 const std::string kResnet = kSrc + "/models/fm_resnet.onnx";
@@ -43,7 +44,7 @@ class CalibrateCli : public testing::Test {
         "calibrate --json --quiet --threads 2 --method percentile --max-isa sse41 "
         "--samples 60 --begin 1000 --batch 25 --model " +
             kResnet + " --dataset " + kTrain + " -o " + resnet_calibration_,
-        false);
+        StderrTo::kNull);
     mobilenet_summary_ =
         RunMixq("calibrate --quiet --threads 2 --samples 20 --model " + kMobilenet + " --dataset " +
                 kTrain + " -o " + mobilenet_calibration_);
@@ -139,7 +140,7 @@ TEST_F(CalibrateCli, EvalRunsTheConfigAndReportsIt) {
       "eval --quiet --json --threads 2 --count 200 --config int8 "
       "--calibration " +
           resnet_calibration_ + " --model " + kResnet + " --dataset " + kTest,
-      false);
+      StderrTo::kNull);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   nlohmann::json j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["precision"], "int8");
@@ -214,7 +215,7 @@ TEST_F(CalibrateCli, BenchInt8WithoutCalibrationSaysSynthetic) {
       "bench --threads 2 --min-seconds 0 --min-iterations 2 --warmup 1 --batch 2 --config int8 "
       "--model " +
       kResnet;
-  MixqResult json = RunMixq(args + " --json", false);
+  MixqResult json = RunMixq(args + " --json", StderrTo::kNull);
   ASSERT_EQ(json.exit_code, 0) << json.out;
   nlohmann::json rows = nlohmann::json::parse(json.out);
   ASSERT_EQ(rows.size(), 1u);
@@ -229,7 +230,7 @@ TEST_F(CalibrateCli, BenchInt8WithoutCalibrationSaysSynthetic) {
       "bench --json --threads 2 --min-seconds 0 --min-iterations 2 "
       "--warmup 1 --batch 2 --model " +
           kResnet,
-      false);
+      StderrTo::kNull);
   ASSERT_EQ(fp32.exit_code, 0) << fp32.out;
   nlohmann::json fp32_rows = nlohmann::json::parse(fp32.out);
   EXPECT_EQ(fp32_rows[0]["precision"], "fp32");

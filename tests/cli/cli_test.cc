@@ -1,45 +1,24 @@
 // The `mixq` binary as a user runs it: exit codes and one-line errors on bad
 // input, and the eval/bench reports on a shipped reference model.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <array>
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "tests/cli/mixq_runner.h"
+
 namespace {
 
-struct Result {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr together
-};
-
-Result RunMixq(const std::string& args) {
-  std::string cmd = std::string(MIXQ_BINARY_DIR) + "/bin/mixq " + args + " 2>&1";
-  Result r;
-  FILE* pipe = popen(cmd.c_str(), "r");
-  if (!pipe) return r;
-  std::array<char, 4096> buf;
-  size_t n;
-  while ((n = fread(buf.data(), 1, buf.size(), pipe)) > 0) r.out.append(buf.data(), n);
-  int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-int CountLines(const std::string& s) {
-  int n = 0;
-  for (char c : s) n += c == '\n';
-  return n;
-}
+using mixq::test::CountLines;
+using mixq::test::MixqResult;
+using mixq::test::RunMixq;
 
 const std::string kSrc = MIXQ_SOURCE_DIR;
 const std::string kTestSet = kSrc + "/configs/datasets/fashion_mnist_test.yaml";
 
 TEST(MixqCli, UnknownCommandIsUsageError) {
-  Result r = RunMixq("frobnicate");
+  MixqResult r = RunMixq("frobnicate");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("unknown command 'frobnicate'"), std::string::npos) << r.out;
 }
@@ -48,7 +27,7 @@ TEST(MixqCli, UnknownCommandIsUsageError) {
 // unknown-command usage names `run`, `query` and the others too.
 TEST(MixqCli, UsageListsEachCommandOnce) {
   for (const std::string args : {"help", "frobnicate"}) {
-    Result r = RunMixq(args);
+    MixqResult r = RunMixq(args);
     for (const std::string command : {"eval", "bench", "search", "run", "submit", "status",
                                       "cancel", "query", "report", "version"}) {
       const std::string line = "\n  " + command + " ";
@@ -62,28 +41,28 @@ TEST(MixqCli, UsageListsEachCommandOnce) {
 }
 
 TEST(MixqCli, MissingModelFailsWithOneLineNamingTheFile) {
-  Result r = RunMixq("bench --model /nonexistent/m.onnx --batch 1");
+  MixqResult r = RunMixq("bench --model /nonexistent/m.onnx --batch 1");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(CountLines(r.out), 1) << r.out;
   EXPECT_NE(r.out.find("/nonexistent/m.onnx"), std::string::npos) << r.out;
 }
 
 TEST(MixqCli, CorruptModelFailsWithOneLine) {
-  Result r = RunMixq("eval --quiet --model " + kSrc + "/tests/data/onnx/truncated.onnx --dataset " +
-                     kTestSet);
+  MixqResult r = RunMixq("eval --quiet --model " + kSrc +
+                         "/tests/data/onnx/truncated.onnx --dataset " + kTestSet);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(CountLines(r.out), 1) << r.out;
   EXPECT_NE(r.out.find("truncated.onnx"), std::string::npos) << r.out;
 }
 
 TEST(MixqCli, BadBatchListIsUsageError) {
-  Result r = RunMixq("bench --model " + kSrc + "/models/fm_resnet.onnx --batch 1,x");
+  MixqResult r = RunMixq("bench --model " + kSrc + "/models/fm_resnet.onnx --batch 1,x");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("'x' is not a positive integer"), std::string::npos) << r.out;
 }
 
 TEST(MixqCli, WinogradTakesOnOrOff) {
-  Result r = RunMixq("bench --model " + kSrc + "/models/fm_resnet.onnx --winograd maybe");
+  MixqResult r = RunMixq("bench --model " + kSrc + "/models/fm_resnet.onnx --winograd maybe");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("--winograd: 'maybe' is not on or off"), std::string::npos) << r.out;
   r = RunMixq("bench --model " + kSrc +
@@ -94,14 +73,14 @@ TEST(MixqCli, WinogradTakesOnOrOff) {
 }
 
 TEST(MixqCli, UnknownIsaIsRefused) {
-  Result r = RunMixq("bench --model " + kSrc + "/models/fm_resnet.onnx --max-isa avx9000");
+  MixqResult r = RunMixq("bench --model " + kSrc + "/models/fm_resnet.onnx --max-isa avx9000");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("unknown ISA 'avx9000'"), std::string::npos) << r.out;
 }
 
 TEST(MixqCli, DatasetThatDoesNotFitTheModelIsRefused) {
   // A 1x28x28 dataset against a 3x224x224 model from ONNX's own test data.
-  Result r = RunMixq(
+  MixqResult r = RunMixq(
       "eval --quiet --model /usr/share/libonnx-testdata/data/pytorch-converted/"
       "test_Conv2d/model.onnx --dataset " +
       kTestSet);
@@ -115,8 +94,8 @@ void ExpectReproducesPyTorch(const std::string& name) {
   std::ifstream expected_file(kSrc + "/models/" + name + ".expected.json");
   ASSERT_TRUE(expected_file) << name;
   nlohmann::json expected = nlohmann::json::parse(expected_file);
-  Result r = RunMixq("eval --quiet --json --threads 2 --model " + kSrc + "/models/" + name +
-                     ".onnx --dataset " + kTestSet);
+  MixqResult r = RunMixq("eval --quiet --json --threads 2 --model " + kSrc + "/models/" + name +
+                         ".onnx --dataset " + kTestSet);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   nlohmann::json got = nlohmann::json::parse(r.out);
   EXPECT_EQ(got["samples"].get<int64_t>(), 10000);
@@ -129,7 +108,7 @@ TEST(MixqCli, EvalReproducesPyTorchTop1OnFmResnet) { ExpectReproducesPyTorch("fm
 TEST(MixqCli, EvalReproducesPyTorchTop1OnFmMobilenet) { ExpectReproducesPyTorch("fm_mobilenet"); }
 
 TEST(MixqCli, BenchJsonHasOneRowPerBatch) {
-  Result r = RunMixq(
+  MixqResult r = RunMixq(
       "bench --json --threads 1 --min-seconds 0 --min-iterations 2 --warmup 1 "
       "--batch 1,4 --model " +
       kSrc + "/models/fm_resnet.onnx");

@@ -28,7 +28,7 @@ const std::string kSrc = MIXQ_SOURCE_DIR;
 const std::string kModel = kSrc + "/models/fm_resnet.onnx";
 const std::string kTestSet = kSrc + "/configs/datasets/fashion_mnist_test.yaml";
 
-using mixq_test::RunMixq;
+using test::RunMixq;
 
 // The original graph with each INT8 layer's weights and bias replaced by the
 // values a QDQ model stores for them: q * s_w[c] and round(b / s_b[c]) * s_b[c]
@@ -117,8 +117,8 @@ TEST_F(MixqExport, ReimportsWithTheSameInt8LayersAndTop1) {
   std::ofstream(config_path) << nlohmann::json{{"layers", layers}}.dump();
   const std::string out = dir_.Path("fm_resnet.qdq.onnx");
 
-  mixq_test::MixqResult r = RunMixq("export --model " + kModel + " --config " + config_path +
-                                    " --calibration " + calibration_path_ + " -o " + out);
+  test::MixqResult r = RunMixq("export --model " + kModel + " --config " + config_path +
+                               " --calibration " + calibration_path_ + " -o " + out);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("5 of 10 layers int8"), std::string::npos) << r.out;
 
@@ -153,8 +153,8 @@ TEST_F(MixqExport, ReimportsWithTheSameInt8LayersAndTop1) {
 
 TEST_F(MixqExport, Int8ShorthandAndBenchOnTheExport) {
   const std::string out = dir_.Path("all.qdq.onnx");
-  mixq_test::MixqResult r = RunMixq("export --model " + kModel + " --config int8 --calibration " +
-                                    calibration_path_ + " -o " + out + " --seven-bit first");
+  test::MixqResult r = RunMixq("export --model " + kModel + " --config int8 --calibration " +
+                               calibration_path_ + " -o " + out + " --seven-bit first");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   auto model = ImportOnnxWithQdq(out);
   ASSERT_TRUE(model.ok()) << model.status().ToString();
@@ -173,8 +173,8 @@ TEST_F(MixqExport, RefusesACalibrationOfAnotherModel) {
   other.model_sha256 = std::string(64, 'a');
   const std::string path = dir_.Path("other.json");
   ASSERT_TRUE(SaveCalibration(other, path).ok());
-  mixq_test::MixqResult r = RunMixq("export --model " + kModel + " --config int8 --calibration " +
-                                    path + " -o " + dir_.Path("x.onnx"));
+  test::MixqResult r = RunMixq("export --model " + kModel + " --config int8 --calibration " + path +
+                               " -o " + dir_.Path("x.onnx"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("another model"), std::string::npos) << r.out;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;

@@ -12,8 +12,9 @@
 namespace mixq {
 namespace {
 
-using mixq_test::MixqResult;
-using mixq_test::RunMixq;
+using test::MixqResult;
+using test::RunMixq;
+using test::StderrTo;
 
 const std::string kSrc = MIXQ_SOURCE_DIR;
 
@@ -22,7 +23,7 @@ void ExpectEveryLayerProfiled(const std::string& name, const std::string& config
   const std::string model = kSrc + "/models/" + name + ".onnx";
   MixqResult r = RunMixq("profile --json --threads 2 --runs 3 --warmup 1 --batch 2 --model " +
                              model + " " + config_args,
-                         false);
+                         StderrTo::kNull);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   nlohmann::json j = nlohmann::json::parse(r.out);
   StatusOr<Graph> graph = ImportOnnx(model);

@@ -19,9 +19,10 @@
 namespace mixq {
 namespace {
 
-using mixq_test::CountLines;
-using mixq_test::MixqResult;
-using mixq_test::RunMixq;
+using test::CountLines;
+using test::MixqResult;
+using test::RunMixq;
+using test::StderrTo;
 
 const std::string kSrc = MIXQ_SOURCE_DIR;
 const std::string kModel = kSrc + "/models/fm_mobilenet.onnx";
@@ -43,7 +44,7 @@ TEST(SearchCli, FindsAConfigWithinBudgetAndWritesItsOutputs) {
                              " --calibration-samples 100 --budget 0.6 --batch 4 "
                              "--ranking-samples 100 -o " +
                              out,
-                         false);
+                         StderrTo::kNull);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const nlohmann::json j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["results"].size(), 1u);

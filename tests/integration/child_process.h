@@ -1,5 +1,6 @@
 // A child process of an integration test (a coordinator, a worker), with its
-// output in a log file; SIGKILLed and reaped when it goes away.
+// output in a log file; stopped (SIGTERM, then SIGKILL) and reaped when it
+// goes away, so a failing test leaves no process behind.
 #ifndef MIXQ_TESTS_INTEGRATION_CHILD_PROCESS_H_
 #define MIXQ_TESTS_INTEGRATION_CHILD_PROCESS_H_
 
@@ -19,7 +20,7 @@
 
 extern char** environ;
 
-namespace mixq_test {
+namespace mixq::test {
 
 using std::chrono::milliseconds;
 
@@ -36,14 +37,22 @@ class Process {
     if (posix_spawn(&pid_, args[0], &actions, nullptr, args.data(), environ) != 0) pid_ = -1;
     posix_spawn_file_actions_destroy(&actions);
   }
-  ~Process() {
-    if (running()) Kill(SIGKILL);
-    Wait(milliseconds(10000));
-  }
+  ~Process() { Stop(milliseconds(5000)); }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
   bool started() const { return pid_ > 0; }
   bool running() const { return pid_ > 0 && !exited_; }
   void Kill(int signal) {
     if (running()) kill(pid_, signal);
+  }
+  // SIGTERM, so the daemon shuts down as an operator would stop it; SIGKILL
+  // after `grace` if it has not, so a hung one cannot outlive the test.
+  void Stop(milliseconds grace) {
+    Kill(SIGTERM);
+    Wait(grace);
+    Kill(SIGKILL);
+    Wait(milliseconds(10000));
   }
   // Exit code once exited within `timeout`; -1 otherwise (or on a signal).
   int Wait(milliseconds timeout) {
@@ -74,16 +83,17 @@ class Process {
   std::string log_;
 };
 
-// Polls `done` every 100 ms for up to `seconds`; its last answer.
-inline bool WaitFor(const std::function<bool()>& done, int seconds) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(seconds);
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(100));
+// Polls `done` every 50 ms for up to `timeout`; its last answer, asked once
+// more at the deadline.
+inline bool WaitFor(const std::function<bool()>& done, milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (done()) return true;
+    std::this_thread::sleep_for(milliseconds(50));
   }
-  return true;
+  return done();
 }
 
-}  // namespace mixq_test
+}  // namespace mixq::test
 
 #endif  // MIXQ_TESTS_INTEGRATION_CHILD_PROCESS_H_

@@ -5,62 +5,31 @@
 // A second run reuses the cached file without a sub-job; a damaged cache
 // file is made again by a sub-job whose tasks are all memoized; a
 // coordinator killed mid-calibration resumes the search to the same scales.
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <functional>
-#include <regex>
 #include <string>
-#include <thread>
 #include <vector>
 
-#include "common/sqlite_db.h"
-#include "coordinator/coordinator_client.h"
 #include "engine/quant/calibration_file.h"
-#include "tests/cli/mixq_runner.h"
-#include "tests/integration/child_process.h"
+#include "tests/integration/cluster.h"
 
-extern char** environ;
-
-namespace mixq {
+namespace mixq::test {
 namespace {
 
-namespace fs = std::filesystem;
-using mixq_test::MixqResult;
-using mixq_test::Process;
-using mixq_test::RunMixq;
-using mixq_test::TasksRunNow;
-using mixq_test::WaitFor;
-using std::chrono::milliseconds;
+using std::chrono::seconds;
 
-const std::string kSrc = MIXQ_SOURCE_DIR;
-const std::string kModel = kSrc + "/models/fm_mobilenet.onnx";
-const std::string kTrain = kSrc + "/configs/datasets/fashion_mnist_train.yaml";
-const std::string kTest = kSrc + "/configs/datasets/fashion_mnist_test.yaml";
-const std::string kBin = std::string(MIXQ_BINARY_DIR) + "/bin";
 // Two calibrate shards (default shard size 100), the second a partial one.
 constexpr int64_t kCalibrationBegin = 50;
 constexpr int64_t kCalibrationSamples = 150;
 
-StatusOr<int64_t> Count(SqliteDb* db, const std::string& sql) {
-  MIXQ_ASSIGN_OR_RETURN(auto stmt, db->Prepare(sql));
-  MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
-  if (!row) return Internal("no row");
-  return stmt->Int(0);
-}
-
 std::vector<std::string> SearchCalibrations(const std::string& dir) {
   std::vector<std::string> files;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
     if (entry.path().filename().string().rfind("search-", 0) == 0) {
       files.push_back(entry.path().string());
     }
@@ -72,14 +41,15 @@ std::vector<std::string> SearchCalibrations(const std::string& dir) {
 // calibrate sub-job (pass 2 too). A loose budget and two full evaluations
 // keep the search itself short.
 std::string SearchYaml(const std::string& name, const std::string& output) {
-  std::string y =
-      "name: " + name + "\nkind: search\nmodel: " + kModel + "\ndata:\n" +
-      "  calibration: {dataset: " + kTrain + ", begin: " + std::to_string(kCalibrationBegin) +
-      ", samples: " + std::to_string(kCalibrationSamples) + "}\n" +
-      "  evaluation: {dataset: " + kTest + ", count: 200, shard_size: 200}\n" +
-      "  ranking: {samples: 100}\n" + "calibration: {method: percentile, percentile: 99.9}\n" +
-      "budget: {max_drop: 50}\nobjective: {batch: 1}\nbenchmark: {seconds: 0.1}\n" +
-      "strategy: {name: accuracy_aware}\nlimits: {max_full_evaluations: 2}\n";
+  std::string y = "name: " + name + "\nkind: search\nmodel: " + kFmMobilenet + "\ndata:\n" +
+                  "  calibration: {dataset: " + kFashionMnistTrain +
+                  ", begin: " + std::to_string(kCalibrationBegin) +
+                  ", samples: " + std::to_string(kCalibrationSamples) + "}\n" +
+                  "  evaluation: {dataset: " + kFashionMnistTest +
+                  ", count: 200, shard_size: 200}\n" + "  ranking: {samples: 100}\n" +
+                  "calibration: {method: percentile, percentile: 99.9}\n" +
+                  "budget: {max_drop: 50}\nobjective: {batch: 1}\nbenchmark: {seconds: 0.1}\n" +
+                  "strategy: {name: accuracy_aware}\nlimits: {max_full_evaluations: 2}\n";
   if (!output.empty()) y += "output: " + output + "\n";
   return y;
 }
@@ -87,8 +57,8 @@ std::string SearchYaml(const std::string& name, const std::string& output) {
 // What `mixq calibrate` makes of the search's slice and method, in one process.
 StatusOr<Calibration> MixqCalibrate(const std::string& dir) {
   const std::string local = dir + "/local.json";
-  MixqResult r = RunMixq("calibrate --model " + kModel + " --dataset " + kTrain + " --begin " +
-                         std::to_string(kCalibrationBegin) + " --samples " +
+  MixqResult r = RunMixq("calibrate --model " + kFmMobilenet + " --dataset " + kFashionMnistTrain +
+                         " --begin " + std::to_string(kCalibrationBegin) + " --samples " +
                          std::to_string(kCalibrationSamples) +
                          " --method percentile --percentile 99.9 --threads 1 -o " + local);
   if (r.exit_code != 0) return Internal("mixq calibrate failed: " + r.out);
@@ -116,62 +86,57 @@ void ExpectSameScales(const std::string& path, const Calibration& expected) {
 }
 
 TEST(Distributed, SearchJobCalibratesWithCalibrateTasksAsMixqCalibrateDoes) {
-  const std::string dir = ::testing::TempDir() + "/dsearch_calib_" + std::to_string(getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  const std::string job = dir + "/search.yaml";
-  std::ofstream(job) << SearchYaml("calib-search", dir + "/out");
-  const std::string db_path = dir + "/mixq.db";
-  const std::string run = "run " + job + " --workers 2 --threads 1 --db " + db_path;
+  Cluster c;  // the folder and database: `mixq run` starts its own processes
+  const std::string job = c.dir() + "/search.yaml";
+  std::ofstream(job) << SearchYaml("calib-search", c.dir() + "/out");
+  const std::string run = "run " + job + " --workers 2 --threads 1 --db " + c.db();
   MixqResult first = RunMixq(run);
   ASSERT_EQ(first.exit_code, 0) << first.out;
   EXPECT_NE(first.out.find("calibrating (percentile, 150 samples)"), std::string::npos)
       << first.out;
   EXPECT_NE(first.out.find("calibrate: sub-job"), std::string::npos) << first.out;
 
-  StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(db_path);
-  ASSERT_TRUE(db.ok()) << db.status().message();
   StatusOr<int64_t> search_id =
-      Count(db->get(), "SELECT id FROM jobs WHERE kind='search' AND state='done'");
+      c.QueryInt("SELECT id FROM jobs WHERE kind='search' AND state='done'");
   ASSERT_TRUE(search_id.ok()) << search_id.status().message();
-  StatusOr<int64_t> n = Count(db->get(),
-                              "SELECT COUNT(*) FROM jobs WHERE kind='calibrate' AND "
-                              "state='done' AND parent_job_id=" +
-                                  std::to_string(*search_id));
+  StatusOr<int64_t> n = c.QueryInt(
+      "SELECT COUNT(*) FROM jobs WHERE kind='calibrate' AND "
+      "state='done' AND parent_job_id=" +
+      std::to_string(*search_id));
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1);
   // Both passes of both shards, each stored from a worker.
-  n = Count(db->get(),
-            "SELECT COUNT(*) FROM jobs j JOIN job_tasks jt ON jt.job_id = j.id JOIN tasks t ON "
-            "t.id = jt.task_id JOIN calibration_stats s ON s.task_id = t.id WHERE "
-            "j.kind='calibrate' AND t.kind='calibrate' AND t.state='done' AND s.worker_id IS "
-            "NOT NULL AND j.parent_job_id=" +
-                std::to_string(*search_id));
+  n = c.QueryInt(
+      "SELECT COUNT(*) FROM jobs j JOIN job_tasks jt ON jt.job_id = j.id JOIN tasks t ON "
+      "t.id = jt.task_id JOIN calibration_stats s ON s.task_id = t.id WHERE "
+      "j.kind='calibrate' AND t.kind='calibrate' AND t.state='done' AND s.worker_id IS "
+      "NOT NULL AND j.parent_job_id=" +
+      std::to_string(*search_id));
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 4);
-  n = Count(db->get(), "SELECT COUNT(DISTINCT pass) FROM calibration_stats");
+  n = c.QueryInt("SELECT COUNT(DISTINCT pass) FROM calibration_stats");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 2);
   // Registered once (the sub-job's file and the search's cache are one file).
-  n = Count(db->get(), "SELECT COUNT(*) FROM calibrations WHERE method='percentile' AND samples=" +
-                           std::to_string(kCalibrationSamples));
+  n = c.QueryInt("SELECT COUNT(*) FROM calibrations WHERE method='percentile' AND samples=" +
+                 std::to_string(kCalibrationSamples));
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1);
 
-  const std::vector<std::string> cached = SearchCalibrations(dir + "/calibrations");
+  const std::vector<std::string> cached = SearchCalibrations(c.dir() + "/calibrations");
   ASSERT_EQ(cached.size(), 1u);
-  StatusOr<Calibration> expected = MixqCalibrate(dir);
+  StatusOr<Calibration> expected = MixqCalibrate(c.dir());
   ASSERT_TRUE(expected.ok()) << expected.status().message();
   ASSERT_FALSE(expected->activations.empty());
   ExpectSameScales(cached[0], *expected);
-  ExpectSameScales(dir + "/out/calibration.json", *expected);
+  ExpectSameScales(c.dir() + "/out/calibration.json", *expected);
 
   // Again: the cached file is used, no calibrate sub-job.
   MixqResult second = RunMixq(run);
   ASSERT_EQ(second.exit_code, 0) << second.out;
   EXPECT_EQ(TasksRunNow(second.out), 0) << second.out;
   EXPECT_EQ(second.out.find("calibrate: sub-job"), std::string::npos) << second.out;
-  n = Count(db->get(), "SELECT COUNT(*) FROM jobs WHERE kind='calibrate'");
+  n = c.QueryInt("SELECT COUNT(*) FROM jobs WHERE kind='calibrate'");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 1);
 
@@ -181,95 +146,68 @@ TEST(Distributed, SearchJobCalibratesWithCalibrateTasksAsMixqCalibrateDoes) {
   ASSERT_EQ(third.exit_code, 0) << third.out;
   EXPECT_NE(third.out.find("calibrate: sub-job"), std::string::npos) << third.out;
   EXPECT_EQ(TasksRunNow(third.out), 0) << third.out;
-  n = Count(db->get(), "SELECT COUNT(*) FROM jobs WHERE kind='calibrate'");
+  n = c.QueryInt("SELECT COUNT(*) FROM jobs WHERE kind='calibrate'");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 2);
-  n = Count(db->get(), "SELECT COUNT(*) FROM calibration_stats");
+  n = c.QueryInt("SELECT COUNT(*) FROM calibration_stats");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 4);
   ExpectSameScales(cached[0], *expected);
-  fs::remove_all(dir);
 }
 
 // `mixq submit` to a coordinator that is SIGKILLed once the first calibrate
 // task is stored, then started again: it resumes the search, whose
 // calibration ends with the same scales, each calibrate task stored once.
 TEST(Distributed, SearchJobCalibrationResumesAfterACoordinatorKill) {
-  const std::string dir = ::testing::TempDir() + "/dsearch_calib_kill_" + std::to_string(getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  const std::string endpoint = "ipc://" + dir + "/coordinator";
-  const std::string db_path = dir + "/mixq.db";
-  const std::vector<std::string> coordinator = {kBin + "/mixq-coordinator", "--bind", endpoint,
-                                                "--db", db_path};
-  auto first = std::make_unique<Process>(coordinator, dir + "/coordinator1.log");
-  ASSERT_TRUE(first->started());
-  std::vector<std::unique_ptr<Process>> workers;
-  for (int i = 0; i < 2; ++i) {
-    // Slow tasks: the kill lands while calibrate tasks are still to run.
-    workers.push_back(std::make_unique<Process>(
-        std::vector<std::string>{kBin + "/mixq-worker", "--connect", endpoint, "--threads", "1",
-                                 "--task-delay-ms", "1000", "--cache", dir + "/cache"},
-        dir + "/worker" + std::to_string(i) + ".log"));
-  }
-  CoordinatorClient client(endpoint);
+  // Both workers on one machine: one cache folder.
+  Cluster c(ClusterOptions{/*ipc=*/true, {}, /*shared_worker_cache=*/true});
+  ASSERT_TRUE(c.StartCoordinator());
+  // Slow tasks: the kill lands while calibrate tasks are still to run.
+  for (int i = 0; i < 2; ++i) c.AddWorker({"--task-delay-ms", "1000"});
   StatusOr<proto::SubmitReply> submitted =
-      client.Submit(SearchYaml("kill-calib-search", ""), dir, std::chrono::seconds(30));
+      c.Submit(SearchYaml("kill-calib-search", ""), c.dir(), seconds(30));
   ASSERT_TRUE(submitted.ok()) << submitted.status().message();
   ASSERT_TRUE(submitted->error().empty()) << submitted->error();
   const int64_t job_id = submitted->job_id();
 
-  StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(db_path);
-  ASSERT_TRUE(db.ok()) << db.status().message();
   ASSERT_TRUE(WaitFor(
       [&] {
-        StatusOr<int64_t> n = Count(db->get(), "SELECT COUNT(*) FROM calibration_stats");
+        StatusOr<int64_t> n = c.QueryInt("SELECT COUNT(*) FROM calibration_stats");
         return n.ok() && *n >= 1;
       },
-      120));
-  first->Kill(SIGKILL);
-  first->Wait(milliseconds(10000));
-  StatusOr<int64_t> stored = Count(db->get(), "SELECT COUNT(*) FROM calibration_stats");
+      seconds(120)));
+  c.KillCoordinator();
+  StatusOr<int64_t> stored = c.QueryInt("SELECT COUNT(*) FROM calibration_stats");
   ASSERT_TRUE(stored.ok());
   ASSERT_LT(*stored, 4) << "the calibration ended before the kill; nothing to resume";
-  EXPECT_TRUE(SearchCalibrations(dir + "/calibrations").empty());
+  EXPECT_TRUE(SearchCalibrations(c.dir() + "/calibrations").empty());
 
-  Process second(coordinator, dir + "/coordinator2.log");
-  ASSERT_TRUE(second.started());
-  std::string state;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        StatusOr<proto::StatusReply> s = client.GetStatus(job_id, std::chrono::seconds(5));
-        state = s.ok() ? s->state() : "";
-        return !state.empty() && state != "running";
-      },
-      240))
-      << second.Log();
-  EXPECT_EQ(state, "done") << second.Log();
+  ASSERT_TRUE(c.RestartCoordinator());
+  proto::StatusReply s;
+  ASSERT_TRUE(c.WaitEnded(job_id, seconds(240), &s)) << c.coordinator().Log();
+  EXPECT_EQ(s.state(), "done") << c.coordinator().Log();
   // Every calibrate sub-job of the search ended done; no task ran twice
   // into a second row.
-  StatusOr<int64_t> n = Count(db->get(),
-                              "SELECT COUNT(*) FROM jobs WHERE kind='calibrate' AND "
-                              "state='done' AND parent_job_id=" +
-                                  std::to_string(job_id));
+  StatusOr<int64_t> n = c.QueryInt(
+      "SELECT COUNT(*) FROM jobs WHERE kind='calibrate' AND "
+      "state='done' AND parent_job_id=" +
+      std::to_string(job_id));
   ASSERT_TRUE(n.ok());
   EXPECT_GE(*n, 1);
-  n = Count(db->get(), "SELECT COUNT(*) FROM jobs WHERE kind='calibrate' AND state!='done'");
+  n = c.QueryInt("SELECT COUNT(*) FROM jobs WHERE kind='calibrate' AND state!='done'");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 0);
-  n = Count(db->get(), "SELECT COUNT(*) FROM calibration_stats");
+  n = c.QueryInt("SELECT COUNT(*) FROM calibration_stats");
   ASSERT_TRUE(n.ok());
   EXPECT_EQ(*n, 4);
 
-  const std::vector<std::string> cached = SearchCalibrations(dir + "/calibrations");
+  const std::vector<std::string> cached = SearchCalibrations(c.dir() + "/calibrations");
   ASSERT_EQ(cached.size(), 1u);
-  StatusOr<Calibration> expected = MixqCalibrate(dir);
+  StatusOr<Calibration> expected = MixqCalibrate(c.dir());
   ASSERT_TRUE(expected.ok()) << expected.status().message();
   ExpectSameScales(cached[0], *expected);
-  ExpectSameScales(dir + "/search-" + std::to_string(job_id) + "/calibration.json", *expected);
-  workers.clear();
-  fs::remove_all(dir);
+  ExpectSameScales(c.dir() + "/search-" + std::to_string(job_id) + "/calibration.json", *expected);
 }
 
 }  // namespace
-}  // namespace mixq
+}  // namespace mixq::test

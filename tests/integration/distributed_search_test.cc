@@ -4,42 +4,25 @@
 // same slices in one process); the steps and answer are rows in the DB, the
 // outputs are written, and running the job again plans no task and gives
 // the same answer (the resume path).
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
-#include <regex>
 #include <sstream>
-#include <thread>
+#include <string>
+#include <vector>
 
-#include "common/sqlite_db.h"
-#include "coordinator/coordinator_client.h"
-#include "tests/cli/mixq_runner.h"
-#include "tests/integration/child_process.h"
+#include "tests/integration/cluster.h"
 
-extern char** environ;
-
-namespace mixq {
+namespace mixq::test {
 namespace {
 
 namespace fs = std::filesystem;
-using mixq_test::MixqResult;
-using mixq_test::RunMixq;
-using mixq_test::TasksRunNow;
-using mixq_test::WaitFor;
+using std::chrono::seconds;
 
-const std::string kSrc = MIXQ_SOURCE_DIR;
-const std::string kModel = kSrc + "/models/fm_mobilenet.onnx";
-const std::string kTrain = kSrc + "/configs/datasets/fashion_mnist_train.yaml";
-const std::string kTest = kSrc + "/configs/datasets/fashion_mnist_test.yaml";
 constexpr int64_t kEvalSamples = 2000;
 constexpr int64_t kRankingSamples = 300;
 constexpr int64_t kCalibrationSamples = 100;
@@ -68,16 +51,6 @@ StatusOr<std::vector<SearchRow>> SearchResults(SqliteDb* db) {
   return rows;
 }
 
-StatusOr<int64_t> Count(SqliteDb* db, const std::string& sql, int64_t arg) {
-  MIXQ_ASSIGN_OR_RETURN(auto stmt, db->Prepare(sql));
-  stmt->Bind(1, arg);
-  MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
-  if (!row) return Internal("no row");
-  return stmt->Int(0);
-}
-
-const std::string kBin = std::string(MIXQ_BINARY_DIR) + "/bin";
-
 bool Contains(const std::vector<std::string>& lines, const std::string& text) {
   for (const std::string& line : lines) {
     if (line.find(text) != std::string::npos) return true;
@@ -91,43 +64,39 @@ std::string Joined(const std::vector<std::string>& lines) {
   return all;
 }
 
-using mixq_test::Process;
-
 TEST(Distributed, SearchJobMatchesLocalSearchAndResumesFromTheDb) {
-  const std::string dir = ::testing::TempDir() + "/dsearch_" + std::to_string(getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  const std::string job = dir + "/search.yaml";
+  Cluster c;  // the folder and database: `mixq run` starts its own processes
+  const std::string job = c.dir() + "/search.yaml";
   {
     std::ofstream y(job);
-    y << "name: it-search\nkind: search\nmodel: " << kModel << "\ndata:\n"
-      << "  calibration: {dataset: " << kTrain << ", samples: " << kCalibrationSamples << "}\n"
-      << "  evaluation: {dataset: " << kTest << ", count: " << kEvalSamples
+    y << "name: it-search\nkind: search\nmodel: " << kFmMobilenet << "\ndata:\n"
+      << "  calibration: {dataset: " << kFashionMnistTrain << ", samples: " << kCalibrationSamples
+      << "}\n"
+      << "  evaluation: {dataset: " << kFashionMnistTest << ", count: " << kEvalSamples
       << ", shard_size: 500}\n"
       << "  ranking: {samples: " << kRankingSamples << "}\n"
       << "calibration: {method: minmax}\nmetric: top1\nbudget: {max_drop: " << kBudget << "}\n"
       << "objective: {measure: throughput, batch: 4}\nbenchmark: {seconds: 0.2}\n"
       << "hardware: any\nstrategy: {name: accuracy_aware}\n"
-      << "limits: {max_full_evaluations: 12}\noutput: " << dir << "/out\n";
+      << "limits: {max_full_evaluations: 12}\noutput: " << c.dir() << "/out\n";
   }
-  const std::string db_path = dir + "/mixq.db";
-  const std::string run = "run " + job + " --workers 2 --threads 1 --db " + db_path;
+  const std::string run = "run " + job + " --workers 2 --threads 1 --db " + c.db();
   MixqResult first = RunMixq(run);
   ASSERT_EQ(first.exit_code, 0) << first.out;
   EXPECT_GT(TasksRunNow(first.out), 0) << first.out;
 
   // The same strategy in one process on the same slices.
-  MixqResult local = RunMixq("search --json --threads 1 --model " + kModel + " --dataset " + kTest +
-                                 " --count " + std::to_string(kEvalSamples) +
-                                 " --calibration-dataset " + kTrain + " --calibration-samples " +
-                                 std::to_string(kCalibrationSamples) + " --ranking-samples " +
-                                 std::to_string(kRankingSamples) + " --budget 0.1 --batch 4 " +
-                                 "--strategy accuracy_aware --max-full-evaluations 12",
-                             false);
+  MixqResult local = RunMixq(
+      "search --json --threads 1 --model " + kFmMobilenet + " --dataset " + kFashionMnistTest +
+          " --count " + std::to_string(kEvalSamples) + " --calibration-dataset " +
+          kFashionMnistTrain + " --calibration-samples " + std::to_string(kCalibrationSamples) +
+          " --ranking-samples " + std::to_string(kRankingSamples) + " --budget 0.1 --batch 4 " +
+          "--strategy accuracy_aware --max-full-evaluations 12",
+      StderrTo::kNull);
   ASSERT_EQ(local.exit_code, 0) << local.out;
   const nlohmann::json answer = nlohmann::json::parse(local.out)["results"][0];
 
-  StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(db_path);
+  StatusOr<std::unique_ptr<SqliteDb>> db = c.OpenDb();
   ASSERT_TRUE(db.ok()) << db.status().message();
   StatusOr<std::vector<SearchRow>> rows = SearchResults(db->get());
   ASSERT_TRUE(rows.ok()) << rows.status().message();
@@ -144,21 +113,20 @@ TEST(Distributed, SearchJobMatchesLocalSearchAndResumesFromTheDb) {
   }
 
   // Steps are rows; every measurement was a sub-job of the search job.
-  StatusOr<int64_t> full_steps = Count(
-      db->get(), "SELECT COUNT(*) FROM search_steps WHERE job_id=? AND kind='full'", row.job_id);
+  StatusOr<int64_t> full_steps =
+      c.QueryInt("SELECT COUNT(*) FROM search_steps WHERE job_id=? AND kind='full'", row.job_id);
   ASSERT_TRUE(full_steps.ok());
   EXPECT_EQ(*full_steps, row.full_evaluations);
-  StatusOr<int64_t> answers = Count(
-      db->get(), "SELECT COUNT(*) FROM search_steps WHERE job_id=? AND kind='answer'", row.job_id);
+  StatusOr<int64_t> answers =
+      c.QueryInt("SELECT COUNT(*) FROM search_steps WHERE job_id=? AND kind='answer'", row.job_id);
   ASSERT_TRUE(answers.ok());
   EXPECT_EQ(*answers, 1);
-  StatusOr<int64_t> sub_jobs = Count(
-      db->get(), "SELECT COUNT(*) FROM jobs WHERE parent_job_id=? AND state='done'", row.job_id);
+  StatusOr<int64_t> sub_jobs =
+      c.QueryInt("SELECT COUNT(*) FROM jobs WHERE parent_job_id=? AND state='done'", row.job_id);
   ASSERT_TRUE(sub_jobs.ok());
   EXPECT_GE(*sub_jobs, 2);
-  StatusOr<int64_t> state =
-      Count(db->get(), "SELECT COUNT(*) FROM jobs WHERE id=? AND kind='search' AND state='done'",
-            row.job_id);
+  StatusOr<int64_t> state = c.QueryInt(
+      "SELECT COUNT(*) FROM jobs WHERE id=? AND kind='search' AND state='done'", row.job_id);
   ASSERT_TRUE(state.ok());
   EXPECT_EQ(*state, 1);
 
@@ -197,7 +165,7 @@ TEST(Distributed, SearchJobMatchesLocalSearchAndResumesFromTheDb) {
 
   for (const char* file :
        {"summary.txt", "summary.md", "calibration.json", "model.qdq.onnx", "config-any.json"}) {
-    EXPECT_TRUE(fs::exists(dir + "/out/" + file)) << file;
+    EXPECT_TRUE(fs::exists(c.dir() + "/out/" + file)) << file;
   }
 
   // Again: every measurement is memoized, the answer is the same.
@@ -210,132 +178,107 @@ TEST(Distributed, SearchJobMatchesLocalSearchAndResumesFromTheDb) {
   EXPECT_GT((*rows)[1].job_id, row.job_id);
   EXPECT_EQ((*rows)[1].config_json, row.config_json);
   EXPECT_DOUBLE_EQ((*rows)[1].chosen_accuracy, row.chosen_accuracy);
-  fs::remove_all(dir);
 }
 
 // `mixq submit` to a running coordinator, which is SIGKILLed once the search
 // has measured something and started again: it resumes the search job and
 // ends it with an answer within budget.
 TEST(Distributed, SearchJobSurvivesACoordinatorKill) {
-  const std::string dir = ::testing::TempDir() + "/dsearch_kill_" + std::to_string(getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  const std::string endpoint = "ipc://" + dir + "/coordinator";
-  const std::string db_path = dir + "/mixq.db";
-  const std::string yaml = "name: kill-search\nkind: search\nmodel: " + kModel +
-                           "\ndata:\n  calibration: {dataset: " + kTrain +
-                           ", samples: 120}\n  evaluation: {dataset: " + kTest +
+  // Both workers on one machine: one cache folder.
+  Cluster c(ClusterOptions{/*ipc=*/true, {}, /*shared_worker_cache=*/true});
+  const std::string yaml = "name: kill-search\nkind: search\nmodel: " + kFmMobilenet +
+                           "\ndata:\n  calibration: {dataset: " + kFashionMnistTrain +
+                           ", samples: 120}\n  evaluation: {dataset: " + kFashionMnistTest +
                            ", count: " + std::to_string(kEvalSamples) +
                            ", shard_size: 250}\n  ranking: {samples: 200}\n" +
                            "budget: {max_drop: " + std::to_string(kBudget) +
                            "}\nobjective: {batch: 4}\n" +
                            "benchmark: {seconds: 0.2}\nstrategy: {name: accuracy_aware}\n";
-  const std::vector<std::string> coordinator = {kBin + "/mixq-coordinator", "--bind", endpoint,
-                                                "--db", db_path};
-  auto first = std::make_unique<Process>(coordinator, dir + "/coordinator1.log");
-  ASSERT_TRUE(first->started());
-  std::vector<std::unique_ptr<Process>> workers;
-  for (int i = 0; i < 2; ++i) {
-    workers.push_back(std::make_unique<Process>(
-        std::vector<std::string>{kBin + "/mixq-worker", "--connect", endpoint, "--threads", "1",
-                                 "--cache", dir + "/cache"},
-        dir + "/worker" + std::to_string(i) + ".log"));
-  }
-  CoordinatorClient client(endpoint);
-  StatusOr<proto::SubmitReply> submitted = client.Submit(yaml, dir, std::chrono::seconds(30));
+  ASSERT_TRUE(c.StartCoordinator());
+  for (int i = 0; i < 2; ++i) c.AddWorker();
+  StatusOr<proto::SubmitReply> submitted = c.Submit(yaml, c.dir(), seconds(30));
   ASSERT_TRUE(submitted.ok()) << submitted.status().message();
   ASSERT_TRUE(submitted->error().empty()) << submitted->error();
   const int64_t job_id = submitted->job_id();
 
-  StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(db_path);
-  ASSERT_TRUE(db.ok()) << db.status().message();
   const std::string full_steps = "SELECT COUNT(*) FROM search_steps WHERE job_id=? AND kind='full'";
   // Killed once FP32 and all-INT8 are measured, before the answer. The
   // submitter sees the same progress lines as the coordinator's stderr.
   std::vector<std::string> log;
   ASSERT_TRUE(WaitFor(
       [&] {
-        StatusOr<int64_t> n = Count(db->get(), full_steps, job_id);
-        StatusOr<proto::StatusReply> s = client.GetStatus(job_id, std::chrono::seconds(5));
+        StatusOr<int64_t> n = c.QueryInt(full_steps, job_id);
+        StatusOr<proto::StatusReply> s = c.client().GetStatus(job_id, seconds(5));
         if (!s.ok()) return false;
         log.assign(s->search_log().begin(), s->search_log().end());
         return n.ok() && *n >= 2 && Contains(log, "full 2/");
       },
-      120))
+      seconds(120)))
       << Joined(log);
   EXPECT_TRUE(Contains(log, "full 1/")) << Joined(log);
   EXPECT_FALSE(Contains(log, "answer:")) << Joined(log);
-  first->Kill(SIGKILL);
-  first->Wait(std::chrono::milliseconds(10000));
+  c.KillCoordinator();
   StatusOr<int64_t> running =
-      Count(db->get(), "SELECT COUNT(*) FROM jobs WHERE id=? AND state='running'", job_id);
+      c.QueryInt("SELECT COUNT(*) FROM jobs WHERE id=? AND state='running'", job_id);
   ASSERT_TRUE(running.ok());
   ASSERT_EQ(*running, 1) << "the search ended before the kill; nothing to resume";
 
-  Process second(coordinator, dir + "/coordinator2.log");
-  ASSERT_TRUE(second.started());
-  std::string state;
-  ASSERT_TRUE(WaitFor(
-      [&] {
-        StatusOr<proto::StatusReply> s = client.GetStatus(job_id, std::chrono::seconds(5));
-        state = s.ok() ? s->state() : "";
-        return !state.empty() && state != "running";
-      },
-      240));
-  EXPECT_EQ(state, "done");
+  ASSERT_TRUE(c.RestartCoordinator());
+  proto::StatusReply s;
+  ASSERT_TRUE(c.WaitEnded(job_id, seconds(240), &s));
+  EXPECT_EQ(s.state(), "done");
   // The resumed driver's log, in this coordinator: the answer, the verdict
   // and the output folder, in that order at the end. Asking from the last
   // line gives that line alone.
-  StatusOr<proto::StatusReply> ended = client.GetStatus(job_id, std::chrono::seconds(5));
+  StatusOr<proto::StatusReply> ended = c.client().GetStatus(job_id, seconds(5));
   ASSERT_TRUE(ended.ok()) << ended.status().message();
   log.assign(ended->search_log().begin(), ended->search_log().end());
   ASSERT_GE(log.size(), 3u);
   EXPECT_EQ(ended->search_log_next(), static_cast<int64_t>(log.size()));
-  const std::string output = dir + "/search-" + std::to_string(job_id);
+  const std::string output = c.dir() + "/search-" + std::to_string(job_id);
   EXPECT_EQ(log.back(), "done: outputs in " + output + " on the coordinator's machine");
   EXPECT_EQ(log[log.size() - 2].rfind("budget 0.10: any: ", 0), 0u) << Joined(log);
   EXPECT_NE(log[log.size() - 3].find("any answer: "), std::string::npos) << Joined(log);
   StatusOr<proto::StatusReply> tail =
-      client.GetStatus(job_id, std::chrono::seconds(5), ended->search_log_next() - 1);
+      c.client().GetStatus(job_id, seconds(5), ended->search_log_next() - 1);
   ASSERT_TRUE(tail.ok());
   ASSERT_EQ(tail->search_log_size(), 1);
   EXPECT_EQ(tail->search_log(0), log.back());
   // `mixq status` prints where the search stands.
-  MixqResult status = RunMixq("status " + std::to_string(job_id) + " --coordinator " + endpoint);
+  MixqResult status =
+      RunMixq("status " + std::to_string(job_id) + " --coordinator " + c.endpoint());
   EXPECT_EQ(status.exit_code, 0) << status.out;
   EXPECT_NE(status.out.find("job " + std::to_string(job_id) + ": done\n"), std::string::npos)
       << status.out;
   EXPECT_NE(status.out.find("  done: outputs in " + output), std::string::npos) << status.out;
 
+  StatusOr<std::unique_ptr<SqliteDb>> db = c.OpenDb();
+  ASSERT_TRUE(db.ok()) << db.status().message();
   StatusOr<std::vector<SearchRow>> rows = SearchResults(db->get());
   ASSERT_TRUE(rows.ok()) << rows.status().message();
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].job_id, job_id);
   EXPECT_EQ((*rows)[0].met, 1);
   EXPECT_LE((*rows)[0].fp32_accuracy - (*rows)[0].chosen_accuracy, kBudget + 1e-9);
-  StatusOr<int64_t> full = Count(db->get(), full_steps, job_id);
+  StatusOr<int64_t> full = c.QueryInt(full_steps, job_id);
   ASSERT_TRUE(full.ok());
   EXPECT_EQ(*full, (*rows)[0].full_evaluations);
   EXPECT_TRUE(fs::exists(output + "/summary.txt"));
-  workers.clear();
-  fs::remove_all(dir);
 }
 
 TEST(Distributed, SearchJobWithBadKeyIsRefusedBeforeStarting) {
-  const std::string dir = ::testing::TempDir() + "/dsearch_bad_" + std::to_string(getpid());
-  fs::create_directories(dir);
-  const std::string job = dir + "/bad.yaml";
+  Cluster c;  // the folder: `mixq run` would start its own processes
+  const std::string job = c.dir() + "/bad.yaml";
   {
     std::ofstream y(job);
-    y << "name: bad\nkind: search\nmodel: " << kModel
-      << "\ndata:\n  evaluation: {dataset: " << kTest
+    y << "name: bad\nkind: search\nmodel: " << kFmMobilenet
+      << "\ndata:\n  evaluation: {dataset: " << kFashionMnistTest
       << "}\nbudget: {max_drop: 0.3, kind: absolute}\n";
   }
-  MixqResult r = RunMixq("run " + job + " --workers 1 --db " + dir + "/mixq.db");
+  MixqResult r = RunMixq("run " + job + " --workers 1 --db " + c.db());
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.out.find("budget.kind"), std::string::npos) << r.out;
   EXPECT_EQ(r.out.find("coordinator and"), std::string::npos) << r.out;  // nothing spawned
-  fs::remove_all(dir);
 }
 
 // With `calibration.method: [minmax, kl]` the strategy runs once per method
@@ -343,35 +286,33 @@ TEST(Distributed, SearchJobWithBadKeyIsRefusedBeforeStarting) {
 // Each single-method job afterwards replays its measurements from the same
 // DB, so the winner is checked against exactly the numbers the job saw.
 TEST(Distributed, SearchJobWithSeveralCalibrationMethodsKeepsTheBestAnswer) {
-  const std::string dir = ::testing::TempDir() + "/dsearch_methods_" + std::to_string(getpid());
-  fs::remove_all(dir);
-  fs::create_directories(dir);
-  const std::string db_path = dir + "/mixq.db";
+  Cluster c;  // the folder and database: `mixq run` starts its own processes
   auto write_job = [&](const std::string& name, const std::string& methods) {
-    const std::string path = dir + "/" + name + ".yaml";
+    const std::string path = c.dir() + "/" + name + ".yaml";
     std::ofstream y(path);
-    y << "name: " << name << "\nkind: search\nmodel: " << kModel << "\ndata:\n"
-      << "  calibration: {dataset: " << kTrain << ", samples: " << kCalibrationSamples << "}\n"
-      << "  evaluation: {dataset: " << kTest << ", count: 1000, shard_size: 500}\n"
+    y << "name: " << name << "\nkind: search\nmodel: " << kFmMobilenet << "\ndata:\n"
+      << "  calibration: {dataset: " << kFashionMnistTrain << ", samples: " << kCalibrationSamples
+      << "}\n"
+      << "  evaluation: {dataset: " << kFashionMnistTest << ", count: 1000, shard_size: 500}\n"
       << "  ranking: {samples: " << kRankingSamples << "}\n"
       << "calibration: {method: " << methods << "}\nmetric: top1\n"
       << "budget: {max_drop: " << kBudget << "}\n"
       << "objective: {measure: throughput, batch: 4}\nbenchmark: {seconds: 0.2}\n"
       << "hardware: any\nstrategy: {name: accuracy_aware}\n"
-      << "limits: {max_full_evaluations: 12}\noutput: " << dir << "/" << name << "\n";
+      << "limits: {max_full_evaluations: 12}\noutput: " << c.dir() << "/" << name << "\n";
     return path;
   };
   const std::string both = write_job("both", "[minmax, kl]");
-  MixqResult multi = RunMixq("run " + both + " --workers 2 --threads 1 --db " + db_path);
+  MixqResult multi = RunMixq("run " + both + " --workers 2 --threads 1 --db " + c.db());
   ASSERT_EQ(multi.exit_code, 0) << multi.out;
   for (const std::string method : {"minmax", "kl"}) {
     MixqResult single =
-        RunMixq("run " + write_job(method, method) + " --workers 1 --threads 1 --db " + db_path);
+        RunMixq("run " + write_job(method, method) + " --workers 1 --threads 1 --db " + c.db());
     ASSERT_EQ(single.exit_code, 0) << single.out;
     EXPECT_EQ(TasksRunNow(single.out), 0) << single.out;  // all replayed from the DB
   }
 
-  StatusOr<std::unique_ptr<SqliteDb>> db = SqliteDb::Open(db_path);
+  StatusOr<std::unique_ptr<SqliteDb>> db = c.OpenDb();
   ASSERT_TRUE(db.ok()) << db.status().message();
   StatusOr<std::unique_ptr<SqliteStatement>> stmt = (*db)->Prepare(
       "SELECT j.name, r.met, c.json, r.chosen_accuracy, r.fp32_accuracy, r.chosen_ms, "
@@ -427,12 +368,11 @@ TEST(Distributed, SearchJobWithSeveralCalibrationMethodsKeepsTheBestAnswer) {
   EXPECT_GT((*tags)->Int(2), 0);
   EXPECT_EQ((*tags)->Int(0), (*tags)->Int(1) + (*tags)->Int(2));
   // The output folder holds the winner's scales.
-  std::ifstream calibration(dir + "/both/calibration.json");
+  std::ifstream calibration(c.dir() + "/both/calibration.json");
   std::stringstream text;
   text << calibration.rdbuf();
   EXPECT_NE(text.str().find(kl_wins ? "\"kl\"" : "\"minmax\""), std::string::npos);
-  fs::remove_all(dir);
 }
 
 }  // namespace
-}  // namespace mixq
+}  // namespace mixq::test

@@ -1,0 +1,143 @@
+#include "tests/integration/cluster.h"
+
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <utility>
+
+namespace mixq::test {
+namespace {
+
+using std::chrono::milliseconds;
+
+// A loopback port nobody holds now. Another process may take it before the
+// coordinator binds it; the coordinator then fails to start, loudly.
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
+  endpoint_ = options_.ipc ? "ipc://" + dir() + "/coordinator"
+                           : "tcp://127.0.0.1:" + std::to_string(FreePort());
+}
+
+Cluster::~Cluster() {
+  client_.reset();
+  for (auto& worker : workers_) worker->Kill(SIGTERM);
+  workers_.clear();
+  coordinator_.reset();
+}
+
+std::string Cluster::cache(int n) const {
+  return dir() + (options_.shared_worker_cache ? "/cache" : "/cache" + std::to_string(n));
+}
+
+::testing::AssertionResult Cluster::StartCoordinator(std::vector<std::string> extra) {
+  coordinator_extra_ = extra;
+  // Two coordinators must never share the endpoint and the database.
+  coordinator_.reset();
+  client_.reset();
+  std::vector<std::string> argv = {kBinDir + "/mixq-coordinator", "--bind", endpoint_, "--db",
+                                   db()};
+  argv.insert(argv.end(), options_.coordinator_args.begin(), options_.coordinator_args.end());
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  ++coordinator_starts_;
+  coordinator_ = std::make_unique<Process>(
+      argv, dir() + "/coordinator" + std::to_string(coordinator_starts_) + ".log");
+  if (!coordinator_->started()) return ::testing::AssertionFailure() << "cannot start " << argv[0];
+  // Up when it answers.
+  if (!WaitFor([&] { return client().GetStatus(0, milliseconds(500)).ok(); },
+               std::chrono::seconds(60))) {
+    return ::testing::AssertionFailure() << "the coordinator does not answer\n"
+                                         << coordinator_->Log();
+  }
+  return ::testing::AssertionSuccess();
+}
+
+void Cluster::KillCoordinator() {
+  coordinator_->Kill(SIGKILL);
+  coordinator_->Wait(milliseconds(10000));
+  client_.reset();
+}
+
+::testing::AssertionResult Cluster::RestartCoordinator() {
+  if (coordinator_->running()) KillCoordinator();
+  return StartCoordinator(coordinator_extra_);
+}
+
+Process* Cluster::AddWorker(std::vector<std::string> extra) {
+  const int n = static_cast<int>(workers_.size());
+  std::vector<std::string> argv = {
+      kBinDir + "/mixq-worker", "--connect", endpoint_, "--threads", "1", "--cache", cache(n)};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  workers_.push_back(
+      std::make_unique<Process>(argv, dir() + "/worker" + std::to_string(n) + ".log"));
+  return workers_.back().get();
+}
+
+bool Cluster::WaitForWorkers(int n, milliseconds timeout) {
+  return WaitFor([&] { return Status(0).workers() == n; }, timeout);
+}
+
+CoordinatorClient& Cluster::client() {
+  if (!client_) client_ = std::make_unique<CoordinatorClient>(endpoint_);
+  return *client_;
+}
+
+StatusOr<proto::SubmitReply> Cluster::Submit(const std::string& job_yaml,
+                                             const std::string& base_dir, milliseconds timeout) {
+  return client().Submit(job_yaml, base_dir, timeout);
+}
+
+proto::StatusReply Cluster::Status(int64_t job) {
+  StatusOr<proto::StatusReply> s = client().GetStatus(job, milliseconds(5000));
+  return s.ok() ? *s : proto::StatusReply();
+}
+
+bool Cluster::WaitEnded(int64_t job, milliseconds timeout, proto::StatusReply* last) {
+  return WaitFor(
+      [&] {
+        *last = Status(job);
+        return !last->state().empty() && last->state() != "running";
+      },
+      timeout);
+}
+
+proto::StatusReply Cluster::WaitDone(int64_t job) {
+  proto::StatusReply last;
+  EXPECT_TRUE(WaitEnded(job, std::chrono::seconds(90), &last)) << coordinator_->Log();
+  EXPECT_EQ(last.state(), "done") << coordinator_->Log();
+  return last;
+}
+
+StatusOr<std::unique_ptr<SqliteDb>> Cluster::OpenDb() const { return SqliteDb::OpenReadOnly(db()); }
+
+StatusOr<int64_t> Cluster::QueryInt(const std::string& sql, std::optional<int64_t> arg) const {
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, OpenDb());
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<SqliteStatement> stmt, db->Prepare(sql));
+  if (arg) stmt->Bind(1, *arg);
+  MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return Internal(sql + ": no row");
+  return stmt->Int(0);
+}
+
+int64_t Cluster::Count(const std::string& sql) const {
+  StatusOr<int64_t> n = QueryInt(sql);
+  EXPECT_TRUE(n.ok()) << n.status().message();
+  return n.ok() ? *n : -1;
+}
+
+}  // namespace mixq::test
