@@ -9,6 +9,7 @@
 #include <set>
 #include <vector>
 
+#include "common/hardware_info.h"
 #include "common/log.h"
 #include "coordinator/job_planner.h"
 #include "coordinator/job_spec.h"
@@ -23,12 +24,6 @@ namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// The class name results are filed under: same CPU, core count and effective
-// ISA give the same numbers.
-std::string HardwareClassName(const proto::HardwareClass& hw) {
-  return hw.cpu_brand() + " / " + std::to_string(hw.cores()) + " cores / " + hw.isa();
-}
 
 // Calibrations made from calibrate tasks live next to the database.
 std::string CalibrationDir(const std::string& db) {
@@ -215,7 +210,8 @@ class Coordinator::Impl {
     w.identity = identity;
     w.name = hello.host() + ":" + std::to_string(hello.pid());
     w.host = hello.host();
-    w.hardware_class = HardwareClassName(hello.hardware());
+    w.hardware_class = HardwareClassName(hello.hardware().cpu_brand(), hello.hardware().cores(),
+                                         hello.hardware().isa());
     StatusOr<int64_t> hw = store_->UpsertHardwareClass(hello.hardware(), w.hardware_class);
     if (hw.ok()) {
       w.hardware_class_id = *hw;
