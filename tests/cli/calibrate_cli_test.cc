@@ -16,6 +16,7 @@
 #include "engine/quant/calibration_file.h"
 #include "engine/runtime/executor.h"
 #include "tests/cli/mixq_runner.h"
+#include "tests/common/shipped_files.h"
 
 namespace mixq {
 namespace {
@@ -24,12 +25,6 @@ using test::CountLines;
 using test::MixqResult;
 using test::RunMixq;
 using test::StderrTo;
-
-const std::string kSrc = MIXQ_SOURCE_DIR;
-const std::string kResnet = kSrc + "/models/fm_resnet.onnx";
-const std::string kMobilenet = kSrc + "/models/fm_mobilenet.onnx";
-const std::string kTrain = kSrc + "/configs/datasets/fashion_mnist_train.yaml";
-const std::string kTest = kSrc + "/configs/datasets/fashion_mnist_test.yaml";
 
 // ctest runs every test in its own process, in parallel: files are per process.
 std::string Pid() { return std::to_string(getpid()); }
@@ -43,11 +38,12 @@ class CalibrateCli : public testing::Test {
     resnet_summary_ = RunMixq(
         "calibrate --json --quiet --threads 2 --method percentile --max-isa sse41 "
         "--samples 60 --begin 1000 --batch 25 --model " +
-            kResnet + " --dataset " + kTrain + " -o " + resnet_calibration_,
+            test::kFmResnet + " --dataset " + test::kFashionMnistTrain + " -o " +
+            resnet_calibration_,
         StderrTo::kNull);
     mobilenet_summary_ =
-        RunMixq("calibrate --quiet --threads 2 --samples 20 --model " + kMobilenet + " --dataset " +
-                kTrain + " -o " + mobilenet_calibration_);
+        RunMixq("calibrate --quiet --threads 2 --samples 20 --model " + test::kFmMobilenet +
+                " --dataset " + test::kFashionMnistTrain + " -o " + mobilenet_calibration_);
   }
   static void TearDownTestSuite() {
     std::remove(resnet_calibration_.c_str());
@@ -63,7 +59,7 @@ class CalibrateCli : public testing::Test {
     return files_.back();
   }
   static nlohmann::json AllInt8Config() {
-    StatusOr<Graph> graph = ImportOnnx(kResnet);
+    StatusOr<Graph> graph = ImportOnnx(test::kFmResnet);
     EXPECT_TRUE(graph.ok());
     nlohmann::json layers = nlohmann::json::object();
     if (graph.ok()) {
@@ -94,7 +90,7 @@ TEST_F(CalibrateCli, WritesALoadableFileCoveringTheCalibrationPoints) {
   nlohmann::json summary = nlohmann::json::parse(resnet_summary_.out);
   StatusOr<Calibration> c = LoadCalibration(resnet_calibration_);
   ASSERT_TRUE(c.ok()) << c.status().ToString();
-  StatusOr<std::string> sha = Sha256File(kResnet);
+  StatusOr<std::string> sha = Sha256File(test::kFmResnet);
   ASSERT_TRUE(sha.ok());
   EXPECT_EQ(c->model_sha256, *sha);
   EXPECT_EQ(c->scale.method, ScaleMethod::kPercentile);
@@ -102,7 +98,7 @@ TEST_F(CalibrateCli, WritesALoadableFileCoveringTheCalibrationPoints) {
   EXPECT_EQ(c->provenance["begin"], 1000);
   EXPECT_EQ(c->provenance["method"], "percentile");
 
-  StatusOr<Graph> graph = ImportOnnx(kResnet);
+  StatusOr<Graph> graph = ImportOnnx(test::kFmResnet);
   ASSERT_TRUE(graph.ok());
   StatusOr<Graph> specialised = SpecializeForBatch(*graph, 1);
   ASSERT_TRUE(specialised.ok());
@@ -129,8 +125,8 @@ TEST_F(CalibrateCli, TableSummaryNamesTheCounts) {
 }
 
 TEST_F(CalibrateCli, UnknownMethodIsRefused) {
-  ExpectRefused("calibrate --quiet --method entropy --model " + kResnet + " --dataset " + kTrain +
-                    " -o " + testing::TempDir() + "never.json",
+  ExpectRefused("calibrate --quiet --method entropy --model " + test::kFmResnet + " --dataset " +
+                    test::kFashionMnistTrain + " -o " + testing::TempDir() + "never.json",
                 "entropy");
 }
 
@@ -139,7 +135,8 @@ TEST_F(CalibrateCli, EvalRunsTheConfigAndReportsIt) {
   MixqResult r = RunMixq(
       "eval --quiet --json --threads 2 --count 200 --config int8 "
       "--calibration " +
-          resnet_calibration_ + " --model " + kResnet + " --dataset " + kTest,
+          resnet_calibration_ + " --model " + test::kFmResnet + " --dataset " +
+          test::kFashionMnistTest,
       StderrTo::kNull);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   nlohmann::json j = nlohmann::json::parse(r.out);
@@ -158,9 +155,9 @@ TEST_F(CalibrateCli, MixedConfigFileIsCountedInTheTable) {
   nlohmann::json config = AllInt8Config();
   const int layers = static_cast<int>(config["layers"].size());
   config["layers"].begin().value() = "fp32";
-  MixqResult r =
-      RunMixq("eval --quiet --threads 2 --count 100 --config " + Write(config) + " --calibration " +
-              resnet_calibration_ + " --model " + kResnet + " --dataset " + kTest);
+  MixqResult r = RunMixq("eval --quiet --threads 2 --count 100 --config " + Write(config) +
+                         " --calibration " + resnet_calibration_ + " --model " + test::kFmResnet +
+                         " --dataset " + test::kFashionMnistTest);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("mixed (" + std::to_string(layers - 1) + "/" + std::to_string(layers) +
                        " layers int8"),
@@ -172,7 +169,7 @@ TEST_F(CalibrateCli, ConfigWithUnknownLayerIsRefused) {
   nlohmann::json config = AllInt8Config();
   config["layers"]["conv_typo"] = "int8";
   ExpectRefused("eval --quiet --config " + Write(config) + " --calibration " + resnet_calibration_ +
-                    " --model " + kResnet + " --dataset " + kTest,
+                    " --model " + test::kFmResnet + " --dataset " + test::kFashionMnistTest,
                 "conv_typo");
 }
 
@@ -180,41 +177,42 @@ TEST_F(CalibrateCli, ConfigWithMissingLayerIsRefused) {
   nlohmann::json config = AllInt8Config();
   const std::string dropped = config["layers"].begin().key();
   config["layers"].erase(dropped);
-  ExpectRefused("bench --config " + Write(config) + " --model " + kResnet, dropped);
+  ExpectRefused("bench --config " + Write(config) + " --model " + test::kFmResnet, dropped);
 }
 
 TEST_F(CalibrateCli, ConfigForAnotherModelIsRefused) {
   nlohmann::json config = AllInt8Config();
-  StatusOr<std::string> other = Sha256File(kMobilenet);
+  StatusOr<std::string> other = Sha256File(test::kFmMobilenet);
   ASSERT_TRUE(other.ok());
   config["model_sha256"] = *other;
-  ExpectRefused("bench --config " + Write(config) + " --model " + kResnet, "model_sha256");
+  ExpectRefused("bench --config " + Write(config) + " --model " + test::kFmResnet, "model_sha256");
 }
 
 TEST_F(CalibrateCli, CalibrationOfAnotherModelIsRefused) {
   ASSERT_EQ(mobilenet_summary_.exit_code, 0) << mobilenet_summary_.out;
   ExpectRefused("eval --quiet --config int8 --calibration " + mobilenet_calibration_ + " --model " +
-                    kResnet + " --dataset " + kTest,
+                    test::kFmResnet + " --dataset " + test::kFashionMnistTest,
                 "another model");
   ExpectRefused(
-      "bench --config int8 --calibration " + mobilenet_calibration_ + " --model " + kResnet,
+      "bench --config int8 --calibration " + mobilenet_calibration_ + " --model " + test::kFmResnet,
       "another model");
 }
 
 TEST_F(CalibrateCli, EvalOfInt8WithoutCalibrationIsRefused) {
-  ExpectRefused("eval --quiet --config int8 --model " + kResnet + " --dataset " + kTest,
+  ExpectRefused("eval --quiet --config int8 --model " + test::kFmResnet + " --dataset " +
+                    test::kFashionMnistTest,
                 "--calibration");
 }
 
 TEST_F(CalibrateCli, BadSevenBitModeIsRefused) {
-  ExpectRefused("bench --config fp32 --seven-bit half --model " + kResnet, "half");
+  ExpectRefused("bench --config fp32 --seven-bit half --model " + test::kFmResnet, "half");
 }
 
 TEST_F(CalibrateCli, BenchInt8WithoutCalibrationSaysSynthetic) {
   const std::string args =
       "bench --threads 2 --min-seconds 0 --min-iterations 2 --warmup 1 --batch 2 --config int8 "
       "--model " +
-      kResnet;
+      test::kFmResnet;
   MixqResult json = RunMixq(args + " --json", StderrTo::kNull);
   ASSERT_EQ(json.exit_code, 0) << json.out;
   nlohmann::json rows = nlohmann::json::parse(json.out);
@@ -229,7 +227,7 @@ TEST_F(CalibrateCli, BenchInt8WithoutCalibrationSaysSynthetic) {
   MixqResult fp32 = RunMixq(
       "bench --json --threads 2 --min-seconds 0 --min-iterations 2 "
       "--warmup 1 --batch 2 --model " +
-          kResnet,
+          test::kFmResnet,
       StderrTo::kNull);
   ASSERT_EQ(fp32.exit_code, 0) << fp32.out;
   nlohmann::json fp32_rows = nlohmann::json::parse(fp32.out);

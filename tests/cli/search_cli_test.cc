@@ -15,6 +15,7 @@
 #include "engine/onnx/onnx_importer.h"
 #include "engine/onnx/qdq_import.h"
 #include "tests/cli/mixq_runner.h"
+#include "tests/common/shipped_files.h"
 
 namespace mixq {
 namespace {
@@ -23,11 +24,6 @@ using test::CountLines;
 using test::MixqResult;
 using test::RunMixq;
 using test::StderrTo;
-
-const std::string kSrc = MIXQ_SOURCE_DIR;
-const std::string kModel = kSrc + "/models/fm_mobilenet.onnx";
-const std::string kTrain = kSrc + "/configs/datasets/fashion_mnist_train.yaml";
-const std::string kTest = kSrc + "/configs/datasets/fashion_mnist_test.yaml";
 
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path);
@@ -39,8 +35,9 @@ std::string ReadAll(const std::string& path) {
 TEST(SearchCli, FindsAConfigWithinBudgetAndWritesItsOutputs) {
   const std::string out = ::testing::TempDir() + "/search_cli_" + std::to_string(getpid());
   std::filesystem::remove_all(out);
-  MixqResult r = RunMixq("search --json --threads 2 --model " + kModel + " --dataset " + kTest +
-                             " --count 500 --calibration-dataset " + kTrain +
+  MixqResult r = RunMixq("search --json --threads 2 --model " + test::kFmMobilenet + " --dataset " +
+                             test::kFashionMnistTest + " --count 500 --calibration-dataset " +
+                             test::kFashionMnistTrain +
                              " --calibration-samples 100 --budget 0.6 --batch 4 "
                              "--ranking-samples 100 -o " +
                              out,
@@ -56,9 +53,9 @@ TEST(SearchCli, FindsAConfigWithinBudgetAndWritesItsOutputs) {
   EXPECT_EQ(j["strategy"], "speed_aware");
 
   // The chosen config file is a valid config of this model.
-  StatusOr<Graph> graph = ImportOnnx(kModel);
+  StatusOr<Graph> graph = ImportOnnx(test::kFmMobilenet);
   ASSERT_TRUE(graph.ok());
-  StatusOr<std::string> sha = Sha256File(kModel);
+  StatusOr<std::string> sha = Sha256File(test::kFmMobilenet);
   ASSERT_TRUE(sha.ok());
   std::string config_path;
   for (const auto& entry : std::filesystem::directory_iterator(out)) {
@@ -82,14 +79,15 @@ TEST(SearchCli, FindsAConfigWithinBudgetAndWritesItsOutputs) {
 
 TEST(SearchCli, BadArgumentsAreRefusedWithOneLine) {
   for (const std::string& args : std::vector<std::string>{
-           "--budget -1 --calibration-dataset " + kTrain,
+           "--budget -1 --calibration-dataset " + test::kFashionMnistTrain,
            std::string("--budget 0.3"),  // neither calibration option
-           "--budget 0.3 --calibration-dataset " + kTrain + " --strategy random",
-           "--budget 0.3 --calibration-dataset " + kTrain + " --metric top3",
-           "--budget 0.3 --calibration-dataset " + kTrain + " --min-gain 1.5",
-           "--budget 0.3 --calibration-dataset " + kTrain + " --confirm-rounds 20"}) {
-    MixqResult r =
-        RunMixq("search --model " + kModel + " --dataset " + kTest + " --count 100 " + args);
+           "--budget 0.3 --calibration-dataset " + test::kFashionMnistTrain + " --strategy random",
+           "--budget 0.3 --calibration-dataset " + test::kFashionMnistTrain + " --metric top3",
+           "--budget 0.3 --calibration-dataset " + test::kFashionMnistTrain + " --min-gain 1.5",
+           "--budget 0.3 --calibration-dataset " + test::kFashionMnistTrain +
+               " --confirm-rounds 20"}) {
+    MixqResult r = RunMixq("search --model " + test::kFmMobilenet + " --dataset " +
+                           test::kFashionMnistTest + " --count 100 " + args);
     EXPECT_NE(r.exit_code, 0) << args;
     EXPECT_EQ(CountLines(r.out), 1) << args << "\n" << r.out;
   }

@@ -19,21 +19,13 @@
 #include "coordinator/coordinator_client.h"
 #include "tests/cli/mixq_runner.h"
 #include "tests/common/data_files.h"
+#include "tests/common/shipped_files.h"
 #include "tests/integration/child_process.h"
 
 namespace mixq::test {
 
-// The source tree and the built daemons (mixq-coordinator, mixq-worker).
-inline const std::string kSourceDir = MIXQ_SOURCE_DIR;
+// The built daemons (mixq-coordinator, mixq-worker).
 inline const std::string kBinDir = std::string(MIXQ_BINARY_DIR) + "/bin";
-// The reference models (models/README.md) and the Fashion-MNIST dataset
-// specs the jobs evaluate and calibrate them on.
-inline const std::string kFmResnet = kSourceDir + "/models/fm_resnet.onnx";
-inline const std::string kFmMobilenet = kSourceDir + "/models/fm_mobilenet.onnx";
-inline const std::string kFashionMnistTest =
-    kSourceDir + "/configs/datasets/fashion_mnist_test.yaml";
-inline const std::string kFashionMnistTrain =
-    kSourceDir + "/configs/datasets/fashion_mnist_train.yaml";
 
 struct ClusterOptions {
   // An ipc:// socket in the folder; otherwise TCP on a free loopback port.
