@@ -28,40 +28,45 @@ int ExitCode(const std::string& command, const Status& status, std::ostream& err
   return 1;
 }
 
-std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag) {
-  std::vector<int64_t> values;
+namespace {
+
+// The comma-separated items of `text`, each read by `parse`, which throws for
+// an item it refuses; errors name `flag` and say what an item must be.
+template <typename T, typename Parse>
+std::vector<T> ParseList(const std::string& text, const std::string& flag, const char* must_be,
+                         Parse parse) {
+  std::vector<T> values;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
     try {
-      size_t used = 0;
-      long long v = std::stoll(item, &used);
-      if (used != item.size() || v <= 0) throw std::invalid_argument(item);
-      values.push_back(v);
+      values.push_back(parse(item));
     } catch (const std::exception&) {
-      throw po::error(flag + ": '" + item + "' is not a positive integer");
+      throw po::error(flag + ": '" + item + "' is not " + must_be);
     }
   }
   if (values.empty()) throw po::error(flag + " needs at least one value");
   return values;
 }
 
+}  // namespace
+
+std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag) {
+  return ParseList<int64_t>(text, flag, "a positive integer", [](const std::string& item) {
+    size_t used = 0;
+    const long long v = std::stoll(item, &used);
+    if (used != item.size() || v <= 0) throw std::invalid_argument(item);
+    return static_cast<int64_t>(v);
+  });
+}
+
 std::vector<double> ParseDoubleList(const std::string& text, const std::string& flag) {
-  std::vector<double> values;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      size_t used = 0;
-      const double v = std::stod(item, &used);
-      if (used != item.size() || !(v >= 0.0)) throw std::invalid_argument(item);
-      values.push_back(v);
-    } catch (const std::exception&) {
-      throw po::error(flag + ": '" + item + "' is not a number >= 0");
-    }
-  }
-  if (values.empty()) throw po::error(flag + " needs at least one value");
-  return values;
+  return ParseList<double>(text, flag, "a number >= 0", [](const std::string& item) {
+    size_t used = 0;
+    const double v = std::stod(item, &used);
+    if (used != item.size() || !(v >= 0.0)) throw std::invalid_argument(item);
+    return v;
+  });
 }
 
 std::vector<std::string> SplitList(const std::vector<std::string>& items) {
