@@ -70,6 +70,68 @@ enum class OpType {
   kShape,
   kGather,  // attr axis
   kCast,    // attr to (an ONNX TensorProto data type)
+  // Ops defined in engine/ops/ (shape rule and host kernel there; oneDNN
+  // lowerings where oneDNN has the op). Element-wise unary:
+  kAbs,
+  kNeg,
+  kSqrt,
+  kReciprocal,
+  kExp,
+  kLog,
+  kErf,
+  kFloor,
+  kCeil,
+  kRound,
+  kSin,
+  kCos,
+  kElu,   // attr alpha
+  kSelu,  // attrs alpha, gamma
+  kSoftplus,
+  kGelu,  // attr approximate ("none" or "tanh")
+  kNot,
+  // Element-wise binary or variadic, with numpy broadcasting.
+  kPow,
+  kMin,
+  kMax,
+  kSum,
+  kEqual,
+  kGreater,
+  kGreaterOrEqual,
+  kLess,
+  kLessOrEqual,
+  kAnd,
+  kOr,
+  kWhere,  // inputs: condition, X, Y
+  kPRelu,  // inputs: X, slope (broadcast to X)
+  // Reductions (attrs axes, keepdims, noop_with_empty_axes).
+  kReduceMean,
+  kReduceSum,
+  kReduceMax,
+  kReduceMin,
+  kReduceProd,
+  kReduceL1,
+  kReduceL2,
+  kReduceSumSquare,
+  kArgMax,  // attrs axis, keepdims, select_last_index
+  kArgMin,
+  // Normalisation that is not folded.
+  kLayerNormalization,     // inputs: X, scale, [B]; attrs axis, epsilon
+  kInstanceNormalization,  // inputs: X, scale, B; attr epsilon
+  // Convolution-like.
+  kConvTranspose,  // inputs: X, W, [B]
+  kEinsum,         // attr equation
+  // Data movement and generation.
+  kPad,     // inputs: data, pads, [constant_value], [axes]; attr mode
+  kSlice,   // inputs: data, starts, ends, [axes], [steps]
+  kSplit,   // inputs: input, [split]; attrs axis, split, num_outputs
+  kResize,  // inputs: X, [roi], [scales], [sizes]; attrs mode, coordinate_transformation_mode, ...
+  kUpsample,
+  kExpand,           // inputs: input, shape
+  kTile,             // inputs: input, repeats
+  kConstantOfShape,  // input: shape; attr value (a tensor, kept as the node's constant input)
+  kRange,            // inputs: start, limit, delta
+  kDepthToSpace,     // attrs blocksize, mode
+  kSpaceToDepth,     // attr blocksize
   // QDQ annotations (inputs x, scale, [zero_point]; attr axis). Never
   // executed: QdqToQuantSpec() (qdq_import.h) turns them into a QuantSpec.
   kQuantizeLinear,

@@ -132,6 +132,19 @@ StatusOr<Node> ConvertOnnxNode(const onnx::NodeProto& proto, const std::string& 
     case OpType::kDequantizeLinear:
       SetDefault(&attrs, "axis", int64_t{1});
       break;
+    case OpType::kConstantOfShape:
+      // The fill is a one-element tensor attribute, which Attributes cannot
+      // hold: keep its value and element type (see engine/ops/generate.cc).
+      for (const onnx::AttributeProto& attr : proto.attribute()) {
+        if (attr.name() != "value") continue;
+        auto fill = TensorFromProto(attr.t());
+        if (!fill.ok()) return unsupported("value: " + fill.status().message());
+        if (fill->size() != 1) return unsupported("value must hold one element");
+        if (fill->dtype() == DType::kF16) return unsupported("a float16 value is not supported");
+        attrs.Set("value", static_cast<float>(fill->FloatAt(0)));
+        attrs.Set("value_dtype", static_cast<int64_t>(fill->dtype()));
+      }
+      break;
     default:
       break;
   }

@@ -5,7 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/ir/broadcast.h"
 #include "engine/ir/node_error.h"
+#include "engine/ops/op_def.h"
 #include "engine/passes/shape_inference.h"
 
 namespace mixq {
@@ -52,20 +54,6 @@ T Arithmetic(OpType op, T x, T y) {
     default:
       return x / y;
   }
-}
-
-// Row-major strides of `shape` aligned to the last `rank` dims, 0 where
-// the dim broadcasts.
-std::vector<int64_t> BroadcastStrides(const Shape& shape, size_t rank) {
-  std::vector<int64_t> strides(rank, 0);
-  int64_t stride = 1;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    const size_t dim = shape.size() - 1 - i;
-    const size_t out_dim = rank - 1 - i;
-    strides[out_dim] = shape[dim] == 1 ? 0 : stride;
-    stride *= shape[dim];
-  }
-  return strides;
 }
 
 class Folder {
@@ -233,7 +221,9 @@ bool AllKnown(const Shape& s) {
 }  // namespace
 
 StatusOr<bool> TryFoldNode(Graph* graph, const Node& node) {
-  if (!IsFoldable(node.op)) return false;
+  const OpDef* def = FindOpDef(node.op);
+  const bool host = def != nullptr && def->host != nullptr;
+  if (!IsFoldable(node.op) && !host) return false;
   if (node.op == OpType::kShape) {
     if (node.inputs.empty()) return false;
     const ValueInfo* info = graph->FindValue(node.inputs[0]);
@@ -263,6 +253,22 @@ StatusOr<bool> TryFoldNode(Graph* graph, const Node& node) {
     results.emplace_back(info.dtype, info.shape);
   }
   if (results.empty() || scratch.outputs[0].empty()) return false;
+  if (host) {
+    std::vector<const Tensor*> inputs;
+    for (const std::string& in : scratch.inputs) {
+      inputs.push_back(in.empty() ? nullptr : &graph->constants.at(in));
+    }
+    std::vector<MutView> outputs;
+    for (Tensor& t : results) outputs.push_back(MutViewOf(&t));
+    std::vector<ConstView> views;
+    for (const Tensor* t : inputs) views.push_back(t == nullptr ? ConstView{} : ViewOf(*t));
+    Status status = def->host(scratch, views, outputs, SerialParallelism());
+    if (!status.ok()) return NodeError(status.code(), *graph, node, status.message());
+    for (size_t i = 0; i < scratch.outputs.size(); ++i) {
+      if (!scratch.outputs[i].empty()) graph->constants[scratch.outputs[i]] = std::move(results[i]);
+    }
+    return true;
+  }
   MIXQ_RETURN_IF_ERROR(Folder(*graph, scratch).Evaluate(&results[0]));
   // Dropout's mask is all ones in inference.
   if (results.size() > 1 && !scratch.outputs[1].empty()) {

@@ -8,6 +8,7 @@
 
 #include "engine/ir/node_error.h"
 #include "engine/ir/onnx_dtype.h"
+#include "engine/ops/op_def.h"
 
 namespace mixq {
 namespace {
@@ -754,36 +755,17 @@ StatusOr<bool> Inference::Run() {
       return DequantizeLinear();
     case OpType::kConstant:
       return Invalid("Constant node was not converted at import");
+    default:
+      break;
+  }
+  if (const OpDef* def = FindOpDef(node_.op); def != nullptr && def->shape != nullptr) {
+    ShapeContext ctx(&graph_, &node_, concrete_);
+    return def->shape(ctx);
   }
   return Unsupported("no shape inference for this op");
 }
 
 }  // namespace
-
-bool BroadcastShapes(const Shape& a, const Shape& b, Shape* out) {
-  const size_t rank = std::max(a.size(), b.size());
-  out->assign(rank, 1);
-  for (size_t i = 0; i < rank; ++i) {
-    const int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
-    const int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
-    int64_t d;
-    if (da == 1) {
-      d = db;
-    } else if (db == 1) {
-      d = da;
-    } else if (!Known(da)) {
-      d = db;
-    } else if (!Known(db)) {
-      d = da;
-    } else if (da == db) {
-      d = da;
-    } else {
-      return false;
-    }
-    (*out)[i] = d;
-  }
-  return true;
-}
 
 StatusOr<bool> InferNodeShapes(Graph* graph, Node* node, bool concrete) {
   return Inference(graph, node, concrete).Run();

@@ -13,6 +13,7 @@
 #define MIXQ_ENGINE_PASSES_SHAPE_INFERENCE_H_
 
 #include "common/status.h"
+#include "engine/ir/broadcast.h"
 #include "engine/ir/graph.h"
 
 namespace mixq {
@@ -23,10 +24,6 @@ namespace mixq {
 // not knowing an output is an error. Shape mismatches are InvalidArgument,
 // unsupported variants Unimplemented; messages name the file and the node.
 StatusOr<bool> InferNodeShapes(Graph* graph, Node* node, bool concrete);
-
-// numpy-style broadcast of two shapes (-1 dims tolerated); false if they do
-// not broadcast.
-bool BroadcastShapes(const Shape& a, const Shape& b, Shape* out);
 
 }  // namespace mixq
 

@@ -10,6 +10,7 @@
 #include "engine/passes/fusion.h"
 #include "engine/quant/precision_plan.h"
 #include "engine/runtime/lower/compile_context.h"
+#include "engine/runtime/lower/host_op.h"
 #include "engine/runtime/lower/int8_lowering.h"
 #include "engine/runtime/lower/lowering.h"
 
@@ -125,7 +126,8 @@ Status CompiledModelImpl::Lower(const Graph& graph, const std::vector<std::strin
     const Node& node = graph.nodes[i];
     const std::string where = "node '" + node.name + "' (" + OpTypeName(node.op) + ")";
     const bool int8 = plan.IsInt8Node(node.name);
-    LowerFn lower = FindLowering(node.op);
+    LowerFn lower = NeedsHostKernel(node, graph) && HasHostKernel(node.op) ? LowerHostOp
+                                                                           : FindLowering(node.op);
     Int8LowerFn lower_int8 = int8 ? FindInt8Lowering(node.op) : nullptr;
     if (lower == nullptr || (int8 && lower_int8 == nullptr)) {
       return Unimplemented(where + ": op not supported by the executor" + (int8 ? " in INT8" : ""));
@@ -148,11 +150,18 @@ Status CompiledModelImpl::Lower(const Graph& graph, const std::vector<std::strin
     const ValueInfo* info = graph.FindValue(name);
     if (info == nullptr) return InvalidArgument("graph output '" + name + "' has no shape");
     MIXQ_ASSIGN_OR_RETURN(dnnl::memory::dims dims, ctx->Dims(name));
-    MIXQ_ASSIGN_OR_RETURN(dnnl::memory value, ctx->Value(name));
     ctx->set_step_label("output '" + name + "'");
+    dnnl::memory value;
+    if (info->dtype == DType::kF32) {
+      MIXQ_ASSIGN_OR_RETURN(value, ctx->Value(name));
+    }
     dnnl::memory out = ctx->NewOutput(PlainDesc(dims));
     try {
-      ctx->AddReorder(value, out);
+      if (info->dtype != DType::kF32) {
+        MIXQ_RETURN_IF_ERROR(AddConvertToF32(name, out, ctx));
+      } else {
+        ctx->AddReorder(value, out);
+      }
     } catch (const dnnl::error& e) {
       return FromDnnlError(e, "graph output '" + name + "'");
     }

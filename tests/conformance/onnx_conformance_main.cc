@@ -56,6 +56,8 @@ const std::set<std::string> kClaimedOps = {"Conv",
                                            "Shape",
                                            "Gather",
                                            "Cast",
+                                           "ConstantOfShape",
+                                           "Range",
                                            "QuantizeLinear",
                                            "DequantizeLinear"};
 

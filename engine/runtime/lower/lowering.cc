@@ -1,5 +1,7 @@
 #include "engine/runtime/lower/lowering.h"
 
+#include "engine/runtime/lower/host_op.h"
+
 namespace mixq {
 
 LowerFn FindLowering(OpType op) {
@@ -36,7 +38,8 @@ LowerFn FindLowering(OpType op) {
     case OpType::kSoftmax:
       return LowerSoftmax;
     default:
-      return nullptr;
+      // Ops oneDNN lacks run on their host kernels (engine/ops/).
+      return HasHostKernel(op) ? LowerHostOp : nullptr;
   }
 }
 

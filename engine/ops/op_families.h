@@ -1,0 +1,16 @@
+// The op families' lookups, which op_registry.cc consults in turn: each
+// returns its OpDef for the ops it defines and nullptr for the others.
+// Internal to engine/ops/.
+#ifndef MIXQ_ENGINE_OPS_OP_FAMILIES_H_
+#define MIXQ_ENGINE_OPS_OP_FAMILIES_H_
+
+#include "engine/ir/graph.h"
+#include "engine/ops/op_def.h"
+
+namespace mixq {
+
+const OpDef* GenerateOpDef(OpType op);  // generate.cc: ConstantOfShape, Range
+
+}  // namespace mixq
+
+#endif  // MIXQ_ENGINE_OPS_OP_FAMILIES_H_

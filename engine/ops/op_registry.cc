@@ -1,0 +1,16 @@
+#include "engine/ir/graph.h"
+#include "engine/ops/op_def.h"
+#include "engine/ops/op_families.h"
+
+namespace mixq {
+
+const OpDef* FindOpDef(OpType op) {
+  using Lookup = const OpDef* (*)(OpType);
+  static constexpr Lookup kFamilies[] = {GenerateOpDef};
+  for (Lookup lookup : kFamilies) {
+    if (const OpDef* def = lookup(op)) return def;
+  }
+  return nullptr;
+}
+
+}  // namespace mixq
