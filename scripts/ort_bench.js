@@ -21,6 +21,7 @@
 
 const fs = require('fs');
 const path = require('path');
+const {loadOrt: loadOrtFrom} = require('./ort_common');
 
 function usage(message) {
   if (message) process.stderr.write(`ort_bench: ${message}\n`);
@@ -61,14 +62,10 @@ function parseArgs(argv) {
 }
 
 function loadOrt() {
-  const local = path.join(__dirname, '..', '.peers', 'node_modules', 'onnxruntime-node');
-  try {
-    return require(fs.existsSync(local) ? local : 'onnxruntime-node');
-  } catch (e) {
-    process.stderr.write(
-        `ort_bench: cannot load onnxruntime-node (${e.message}); run scripts/setup --peers\n`);
+  return loadOrtFrom((message) => {
+    process.stderr.write(`ort_bench: ${message}\n`);
     process.exit(1);
-  }
+  });
 }
 
 // Minimal protobuf walk over ModelProto to find the first graph input that

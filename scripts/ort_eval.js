@@ -15,6 +15,7 @@
 
 const fs = require('fs');
 const path = require('path');
+const {loadOrt: loadOrtFrom} = require('./ort_common');
 const zlib = require('zlib');
 
 function fail(message, code = 1) {
@@ -84,12 +85,7 @@ function readIdx(file) {
 }
 
 function loadOrt() {
-  const local = path.join(__dirname, '..', '.peers', 'node_modules', 'onnxruntime-node');
-  try {
-    return require(fs.existsSync(local) ? local : 'onnxruntime-node');
-  } catch (e) {
-    fail(`cannot load onnxruntime-node (${e.message}); run scripts/setup --peers`);
-  }
+  return loadOrtFrom(fail);
 }
 
 async function main() {
