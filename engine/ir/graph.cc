@@ -126,6 +126,10 @@ const char* OpTypeName(OpType op) {
       return "And";
     case OpType::kOr:
       return "Or";
+    case OpType::kMod:
+      return "Mod";
+    case OpType::kScatterND:
+      return "ScatterND";
     case OpType::kWhere:
       return "Where";
     case OpType::kPRelu:

@@ -101,6 +101,7 @@ enum class OpType {
   kLessOrEqual,
   kAnd,
   kOr,
+  kMod,    // attr fmod
   kWhere,  // inputs: condition, X, Y
   kPRelu,  // inputs: X, slope (broadcast to X)
   // Reductions (attrs axes, keepdims, noop_with_empty_axes).
@@ -132,6 +133,7 @@ enum class OpType {
   kRange,            // inputs: start, limit, delta
   kDepthToSpace,     // attrs blocksize, mode
   kSpaceToDepth,     // attr blocksize
+  kScatterND,        // inputs: data, indices, updates; attr reduction
   // QDQ annotations (inputs x, scale, [zero_point]; attr axis). Never
   // executed: QdqToQuantSpec() (qdq_import.h) turns them into a QuantSpec.
   kQuantizeLinear,

@@ -10,6 +10,7 @@
 namespace mixq {
 
 const OpDef* GenerateOpDef(OpType op);  // generate.cc: ConstantOfShape, Range
+const OpDef* IndexingOpDef(OpType op);  // indexing.cc: Mod, ScatterND
 
 }  // namespace mixq
 

@@ -6,7 +6,7 @@ namespace mixq {
 
 const OpDef* FindOpDef(OpType op) {
   using Lookup = const OpDef* (*)(OpType);
-  static constexpr Lookup kFamilies[] = {GenerateOpDef};
+  static constexpr Lookup kFamilies[] = {GenerateOpDef, IndexingOpDef};
   for (Lookup lookup : kFamilies) {
     if (const OpDef* def = lookup(op)) return def;
   }

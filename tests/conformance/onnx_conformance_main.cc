@@ -58,6 +58,8 @@ const std::set<std::string> kClaimedOps = {"Conv",
                                            "Cast",
                                            "ConstantOfShape",
                                            "Range",
+                                           "Mod",
+                                           "ScatterND",
                                            "QuantizeLinear",
                                            "DequantizeLinear"};
 
