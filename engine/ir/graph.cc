@@ -205,6 +205,19 @@ bool IsEltwise(OpType op) {
     case OpType::kHardSigmoid:
     case OpType::kHardSwish:
     case OpType::kTanh:
+    // Ops of engine/ops/ that oneDNN runs as eltwise algorithms, stand-alone
+    // (on float32 data) and fused.
+    case OpType::kAbs:
+    case OpType::kNeg:
+    case OpType::kSqrt:
+    case OpType::kReciprocal:
+    case OpType::kExp:
+    case OpType::kLog:
+    case OpType::kRound:
+    case OpType::kElu:
+    case OpType::kSelu:
+    case OpType::kSoftplus:
+    case OpType::kGelu:
       return true;
     default:
       return false;
@@ -274,15 +287,14 @@ std::vector<std::string> Graph::QuantizableLayers() const {
 
 StatusOr<PostOp> EltwisePostOpOf(const Node& node) {
   constexpr float kInf = std::numeric_limits<float>::infinity();
+  if (!IsEltwise(node.op)) {
+    return Unimplemented(std::string(OpTypeName(node.op)) + " is not an element-wise op");
+  }
   PostOp op;
   op.kind = PostOp::Kind::kEltwise;
   op.eltwise = node.op;
+  // Ops not named here have no parameters.
   switch (node.op) {
-    case OpType::kRelu:
-    case OpType::kSigmoid:
-    case OpType::kTanh:
-    case OpType::kHardSwish:
-      break;
     case OpType::kLeakyRelu:
       op.alpha = node.attrs.Float("alpha", 0.01f);
       break;
@@ -294,8 +306,20 @@ StatusOr<PostOp> EltwisePostOpOf(const Node& node) {
       op.alpha = node.attrs.Float("alpha", 0.2f);
       op.beta = node.attrs.Float("beta", 0.5f);
       break;
+    case OpType::kElu:
+      op.alpha = node.attrs.Float("alpha", 1.f);
+      break;
+    case OpType::kSelu:
+      // beta carries Selu's gamma.
+      op.alpha = node.attrs.Float("alpha", 1.67326319217681884765625f);
+      op.beta = node.attrs.Float("gamma", 1.05070102214813232421875f);
+      break;
+    case OpType::kGelu:
+      // alpha 1 marks the tanh approximation, 0 the exact erf form.
+      op.alpha = node.attrs.String("approximate", "none") == "tanh" ? 1.f : 0.f;
+      break;
     default:
-      return Unimplemented(std::string(OpTypeName(node.op)) + " is not an element-wise op");
+      break;
   }
   return op;
 }

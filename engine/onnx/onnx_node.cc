@@ -119,6 +119,29 @@ StatusOr<Node> ConvertOnnxNode(const onnx::NodeProto& proto, const std::string& 
         SetDefault(&attrs, "axis", int64_t{-1});
       }
       break;
+    case OpType::kElu:
+      SetDefault(&attrs, "alpha", 1.f);
+      break;
+    case OpType::kSelu:
+      SetDefault(&attrs, "alpha", 1.67326319217681884765625f);
+      SetDefault(&attrs, "gamma", 1.05070102214813232421875f);
+      break;
+    case OpType::kGelu:
+      SetDefault(&attrs, "approximate", std::string("none"));
+      break;
+    case OpType::kPow:
+    case OpType::kEqual:
+    case OpType::kGreater:
+    case OpType::kLess:
+    case OpType::kAnd:
+    case OpType::kOr:
+      // Before opset 7 these broadcast only with broadcast=1, aligning B's
+      // dims at `axis` when given; without `axis` that is numpy's suffix
+      // alignment, which mixq's shape rules apply.
+      if (attrs.Has("axis")) {
+        return unsupported("broadcasting along 'axis' (opset < 7) is not supported");
+      }
+      break;
     case OpType::kFlatten:
       SetDefault(&attrs, "axis", int64_t{1});
       break;

@@ -1,9 +1,11 @@
-// Add/Sub/Mul/Div with numpy broadcasting. oneDNN's binary primitive only
-// broadcasts its second source, so: a broadcast first operand is swapped to
+// Add/Sub/Mul/Div, and Min/Max/Sum of two inputs (LowerVariadic; other
+// counts run on the host kernel), with numpy broadcasting. oneDNN's binary
+// primitive only broadcasts its second source, so: a broadcast first operand is swapped to
 // second place (Sub and Div then fix the result with a post-op: -x, 1/x),
 // and when both operands broadcast the first is expanded to the full shape.
 // The result takes the full-shaped operand's layout, so blocked tensors stay
 // blocked; a full-shaped second operand is brought to the same layout.
+#include "engine/runtime/lower/host_op.h"
 #include "engine/runtime/lower/lowering.h"
 #include "engine/runtime/lower/post_ops.h"
 
@@ -22,7 +24,11 @@ algorithm BinaryAlgorithm(OpType op) {
       return algorithm::binary_mul;
     case OpType::kDiv:
       return algorithm::binary_div;
-    default:
+    case OpType::kMin:
+      return algorithm::binary_min;
+    case OpType::kMax:
+      return algorithm::binary_max;
+    default:  // Add, Sum
       return algorithm::binary_add;
   }
 }
@@ -81,6 +87,11 @@ Status LowerBinary(const Node& node, CompileContext* ctx) {
   ctx->AddStep("binary", dnnl::binary(pd), pd.impl_info_str(),
                {{DNNL_ARG_SRC_0, src0}, {DNNL_ARG_SRC_1, src1}, {DNNL_ARG_DST, dst}});
   return Status::Ok();
+}
+
+Status LowerVariadic(const Node& node, CompileContext* ctx) {
+  if (node.inputs.size() == 2) return LowerBinary(node, ctx);
+  return LowerHostOp(node, ctx);
 }
 
 }  // namespace mixq

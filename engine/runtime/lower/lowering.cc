@@ -20,6 +20,14 @@ LowerFn FindLowering(OpType op) {
     case OpType::kMul:
     case OpType::kDiv:
       return LowerBinary;
+    case OpType::kMin:
+    case OpType::kMax:
+    case OpType::kSum:
+      return LowerVariadic;
+    case OpType::kPow:
+      return LowerPow;
+    case OpType::kPRelu:
+      return LowerPRelu;
     case OpType::kMaxPool:
     case OpType::kAveragePool:
     case OpType::kGlobalAveragePool:

@@ -26,6 +26,10 @@ Status LowerMatMul(const Node& node, CompileContext* ctx);     // gemm.cc
 Status LowerBatchNorm(const Node& node, CompileContext* ctx);  // batchnorm.cc
 Status LowerEltwise(const Node& node, CompileContext* ctx);    // eltwise.cc
 Status LowerBinary(const Node& node, CompileContext* ctx);     // binary.cc
+// Min/Max/Sum: LowerBinary for two inputs, the host kernel otherwise.
+Status LowerVariadic(const Node& node, CompileContext* ctx);   // binary.cc
+Status LowerPow(const Node& node, CompileContext* ctx);        // eltwise.cc
+Status LowerPRelu(const Node& node, CompileContext* ctx);      // prelu.cc
 Status LowerPool(const Node& node, CompileContext* ctx);       // pool.cc
 Status LowerReshape(const Node& node, CompileContext* ctx);    // layout.cc
 Status LowerTranspose(const Node& node, CompileContext* ctx);  // layout.cc

@@ -28,6 +28,34 @@ StatusOr<std::vector<EltwiseStep>> EltwiseChain(OpType op, float alpha, float be
       // oneDNN 2.6 has no hardsigmoid: max(0, min(1, alpha * x + beta)).
       return std::vector<EltwiseStep>{{algorithm::eltwise_linear, alpha, beta},
                                       {algorithm::eltwise_clip, 0.f, 1.f}};
+    case OpType::kAbs:
+      return std::vector<EltwiseStep>{{algorithm::eltwise_abs, 0.f, 0.f}};
+    case OpType::kNeg:
+      return std::vector<EltwiseStep>{{algorithm::eltwise_linear, -1.f, 0.f}};
+    case OpType::kSqrt:
+      return std::vector<EltwiseStep>{{algorithm::eltwise_sqrt, 0.f, 0.f}};
+    case OpType::kReciprocal:
+      // eltwise_pow computes alpha * x^beta.
+      return std::vector<EltwiseStep>{{algorithm::eltwise_pow, 1.f, -1.f}};
+    case OpType::kExp:
+      return std::vector<EltwiseStep>{{algorithm::eltwise_exp, 0.f, 0.f}};
+    case OpType::kLog:
+      return std::vector<EltwiseStep>{{algorithm::eltwise_log, 0.f, 0.f}};
+    case OpType::kRound:
+      // Rounds halves to even, as ONNX's Round does.
+      return std::vector<EltwiseStep>{{algorithm::eltwise_round, 0.f, 0.f}};
+    case OpType::kElu:
+      return std::vector<EltwiseStep>{{algorithm::eltwise_elu, alpha, 0.f}};
+    case OpType::kSelu:
+      // gamma * elu_alpha(x); beta carries gamma (see EltwisePostOpOf).
+      return std::vector<EltwiseStep>{{algorithm::eltwise_elu, alpha, 0.f},
+                                      {algorithm::eltwise_linear, beta, 0.f}};
+    case OpType::kSoftplus:
+      // oneDNN 2.6's soft_relu is log(1 + e^x), with no parameter.
+      return std::vector<EltwiseStep>{{algorithm::eltwise_soft_relu, 0.f, 0.f}};
+    case OpType::kGelu:
+      return std::vector<EltwiseStep>{
+          {alpha != 0.f ? algorithm::eltwise_gelu_tanh : algorithm::eltwise_gelu_erf, 0.f, 0.f}};
     default:
       break;
   }
