@@ -54,6 +54,17 @@ inline std::vector<std::string> StepKinds(const RunResult& run, const std::strin
   return kinds;
 }
 
+// True when node `name` ran, on steps of `kind` only (and the reorders that
+// bring its inputs to the layout they need).
+inline bool RunsOn(const RunResult& run, const std::string& name, const std::string& kind) {
+  bool any = false;
+  for (const std::string& k : StepKinds(run, name)) {
+    if (k != kind && k != "reorder") return false;
+    any = any || k == kind;
+  }
+  return any;
+}
+
 // Specialises a graph of constants only and returns the folded value of
 // `output` (the graph must keep no node).
 inline Tensor Fold(const Graph& graph, const std::string& output) {
@@ -79,11 +90,13 @@ inline void AddTypedConst(GraphBuilder* b, const std::string& name, const Tensor
   b->graph().values[name].dtype = t.dtype();
 }
 
+// A reference op: the output element from the operands' elements.
+using BroadcastFn = std::function<double(const std::vector<double>&)>;
+
 // out[i] = f(operand values at i), numpy broadcasting, computed in double
 // and stored as `dtype`.
 inline Tensor BroadcastReference(const std::vector<const Tensor*>& operands, const Shape& out,
-                                 DType dtype,
-                                 const std::function<double(const std::vector<double>&)>& f) {
+                                 DType dtype, const BroadcastFn& f) {
   Tensor y(dtype, out);
   std::vector<double> args(operands.size());
   for (int64_t i = 0; i < y.size(); ++i) {

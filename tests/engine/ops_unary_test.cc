@@ -11,14 +11,8 @@
 
 #include "tests/engine/elementwise_test_util.h"
 
-namespace mixq {
+namespace mixq::testing {
 namespace {
-
-using testing::AddTypedConst;
-using testing::ExpectClose;
-using testing::GraphBuilder;
-using testing::RunResult;
-using testing::SpecializeAndRun;
 
 double GeluErf(double x) { return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0))); }
 double GeluTanh(double x) {
@@ -86,7 +80,7 @@ TEST(UnaryOps, MatchReferenceOnFloat32RuntimeData) {
     ExpectClose(run.outputs[0], ref::Unary(x, [&](float v) { return static_cast<float>(c.f(v)); }),
                 2e-5f);
     // One step (two for Selu: elu, then the gamma scaling), all of the kind.
-    const std::vector<std::string> kinds = testing::StepKinds(run, "y");
+    const std::vector<std::string> kinds = StepKinds(run, "y");
     EXPECT_EQ(kinds.size(), c.op == OpType::kSelu ? 2u : 1u);
     for (const std::string& kind : kinds) EXPECT_EQ(kind, c.kind);
   }
@@ -103,7 +97,7 @@ TEST(UnaryOps, FoldOnFloatConstantsInTheirType) {
       AddTypedConst(&g, "x", x);
       g.Op(c.op, "y", {"x"}, {3, 4}).attrs = c.attrs;
       g.Output("y");
-      Tensor y = testing::Fold(g.graph(), "y");
+      Tensor y = Fold(g.graph(), "y");
       ASSERT_EQ(y.dtype(), dtype);
       ASSERT_EQ(y.shape(), (Shape{3, 4}));
       for (int64_t i = 0; i < y.size(); ++i) {
@@ -128,10 +122,10 @@ TEST(UnaryOps, AbsNegAndErfFoldOnInt64Constants) {
                          {OpType::kErf, [](double v) { return std::trunc(std::erf(v)); }}}) {
     SCOPED_TRACE(OpTypeName(c.op));
     GraphBuilder g;
-    AddTypedConst(&g, "x", testing::Values(DType::kI64, {2, 3}, values));
+    AddTypedConst(&g, "x", Values(DType::kI64, {2, 3}, values));
     g.Op(c.op, "y", {"x"}, {2, 3});
     g.Output("y");
-    Tensor y = testing::Fold(g.graph(), "y");
+    Tensor y = Fold(g.graph(), "y");
     ASSERT_EQ(y.dtype(), DType::kI64);
     for (int64_t i = 0; i < y.size(); ++i) {
       EXPECT_EQ(y.IntAt(i), static_cast<int64_t>(c.f(values[i]))) << values[i];
@@ -141,7 +135,7 @@ TEST(UnaryOps, AbsNegAndErfFoldOnInt64Constants) {
 
 TEST(UnaryOps, TypesOnnxDoesNotAdmitAreRefusedNamingTheNode) {
   GraphBuilder g;
-  AddTypedConst(&g, "x", testing::Values(DType::kI64, {2}, {4, 9}));
+  AddTypedConst(&g, "x", Values(DType::kI64, {2}, {4, 9}));
   g.Op(OpType::kSqrt, "root", {"x"}, {2});
   g.Output("root");
   auto specialised = Specialize(g.graph(), {});
@@ -162,4 +156,4 @@ TEST(UnaryOps, TypesOnnxDoesNotAdmitAreRefusedNamingTheNode) {
 }
 
 }  // namespace
-}  // namespace mixq
+}  // namespace mixq::testing
