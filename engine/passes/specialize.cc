@@ -8,6 +8,7 @@
 #include "engine/ir/node_error.h"
 #include "engine/passes/constant_folding.h"
 #include "engine/passes/fold_batch_norm.h"
+#include "engine/passes/gelu_fusion.h"
 #include "engine/passes/graph_cleanup.h"
 
 namespace mixq {
@@ -77,6 +78,7 @@ StatusOr<Graph> Specialize(const Graph& graph, const std::map<std::string, Shape
     }
   }
   MIXQ_RETURN_IF_ERROR(RemoveIdentities(&out));
+  FuseGelu(&out);
   LowerReshapes(&out);
   RemoveDeadCode(&out);
   // Shape ops that did not fold work on runtime data: not executor ops.
