@@ -9,7 +9,9 @@
 #include <string>
 #include <vector>
 
+#include "engine/onnx/onnx_importer.h"
 #include "tests/engine/elementwise_test_util.h"
+#include "tests/engine/onnx_test_util.h"
 
 namespace mixq::testing {
 namespace {
@@ -153,6 +155,40 @@ TEST(UnaryOps, TypesOnnxDoesNotAdmitAreRefusedNamingTheNode) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.status().message().find("approximate 'fast'"), std::string::npos)
       << refused.status().message();
+}
+
+TEST(UnaryOps, OnnxImportFillsTheDefaultsOfGeluSeluAndElu) {
+  // Gelu is an opset 20 op; without attributes it is the erf form.
+  auto model = NewModel(20);
+  AddInput(&model, "x", {2, 3});
+  AddNode(&model, "Gelu", {"x"}, {"g"}, "gelu");
+  AddNode(&model, "Selu", {"g"}, {"s"}, "selu");
+  AddNode(&model, "Elu", {"s"}, {"y"}, "elu");
+  AddOutput(&model, "y", {2, 3});
+  auto graph = ImportOnnxFromBytes(Serialize(model), "m.onnx");
+  ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+  ASSERT_EQ(graph->nodes.size(), 3u);
+  EXPECT_EQ(graph->nodes[0].attrs.String("approximate", ""), "none");
+  EXPECT_FLOAT_EQ(graph->nodes[1].attrs.Float("alpha", 0.f), 1.6732632f);
+  EXPECT_FLOAT_EQ(graph->nodes[1].attrs.Float("gamma", 0.f), 1.0507010f);
+  EXPECT_FLOAT_EQ(graph->nodes[2].attrs.Float("alpha", 0.f), 1.f);
+}
+
+TEST(UnaryOps, OnnxImportRefusesBroadcastingAlongAnAxis) {
+  // Before opset 7, Greater(A, B, broadcast=1, axis=1) aligned B at axis 1.
+  auto model = NewModel(6);
+  AddInput(&model, "a", {2, 3, 4});
+  AddInput(&model, "b", {3});
+  auto* node = AddNode(&model, "Greater", {"a", "b"}, {"y"}, "greater");
+  AddIntAttr(node, "broadcast", 1);
+  AddIntAttr(node, "axis", 1);
+  AddOutput(&model, "y", {2, 3, 4});
+  auto graph = ImportOnnxFromBytes(Serialize(model), "m.onnx");
+  ASSERT_FALSE(graph.ok());
+  EXPECT_EQ(graph.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(graph.status().message().find("node 'greater' (Greater): broadcasting along 'axis'"),
+            std::string::npos)
+      << graph.status().message();
 }
 
 }  // namespace
