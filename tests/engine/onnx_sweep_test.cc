@@ -57,7 +57,8 @@ void CheckModel(const std::filesystem::path& dir, SweepResult* result) {
   for (const auto& file : DataFiles(data_dir, "input_")) {
     std::ifstream pb(file, std::ios::binary);
     onnx::TensorProto tensor;
-    if (tensor.ParseFromIstream(&pb) && tensor.data_type() == onnx::TensorProto::FLOAT) {
+    if (tensor.ParseFromIstream(&pb) && tensor.data_type() == onnx::TensorProto::FLOAT &&
+        tensor.dims_size() > 0) {
       inputs.push_back(file);
     }
   }

@@ -116,8 +116,9 @@ inline std::string Serialize(const onnx::ModelProto& model) {
 
 // The backend tests feed shape-like operands (Reshape's shape, Squeeze's
 // axes, Clip's bounds, ...) as graph inputs; a deployed model has them as
-// initializers. Freeze every non-float input into an initializer from the
-// reference data so those tests exercise mixq's constant-input handling.
+// initializers. Freeze every non-float input, and every scalar (Range's
+// bounds), into an initializer from the reference data so those tests
+// exercise mixq's constant-input handling (as tests/conformance does).
 inline StatusOr<std::string> FreezeNonFloatInputs(const std::string& model_path,
                                                   const std::vector<std::string>& inputs) {
   std::ifstream in(model_path, std::ios::binary);
@@ -141,7 +142,7 @@ inline StatusOr<std::string> FreezeNonFloatInputs(const std::string& model_path,
     if (tensor.data_type() != input.type().tensor_type().elem_type()) {
       return Unimplemented("reference data type differs from the declared one");
     }
-    if (tensor.data_type() == onnx::TensorProto::FLOAT) {
+    if (tensor.data_type() == onnx::TensorProto::FLOAT && tensor.dims_size() > 0) {
       kept.push_back(input);
     } else {
       tensor.set_name(input.name());
