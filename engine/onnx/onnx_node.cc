@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "engine/ir/node_error.h"
+#include "engine/ir/op_kinds.h"
 #include "engine/onnx/tensor_proto.h"
 
 namespace mixq {
@@ -74,6 +75,13 @@ StatusOr<Node> ConvertOnnxNode(const onnx::NodeProto& proto, const std::string& 
   };
   constexpr float kInf = std::numeric_limits<float>::infinity();
   Attributes& attrs = node.attrs;
+  if (IsReduction(node.op)) {
+    // `axes` is an attribute up to opset 17 (12 for ReduceSum) and an input
+    // after; the shape rule moves a constant input into the attribute.
+    // noop_with_empty_axes exists from opset 13 (ReduceSum) / 18.
+    SetDefault(&attrs, "keepdims", int64_t{1});
+    SetDefault(&attrs, "noop_with_empty_axes", int64_t{0});
+  }
   switch (node.op) {
     case OpType::kConv:
       SetDefault(&attrs, "group", int64_t{1});
@@ -154,6 +162,12 @@ StatusOr<Node> ConvertOnnxNode(const onnx::NodeProto& proto, const std::string& 
     case OpType::kQuantizeLinear:
     case OpType::kDequantizeLinear:
       SetDefault(&attrs, "axis", int64_t{1});
+      break;
+    case OpType::kArgMax:
+    case OpType::kArgMin:
+      SetDefault(&attrs, "axis", int64_t{0});
+      SetDefault(&attrs, "keepdims", int64_t{1});
+      SetDefault(&attrs, "select_last_index", int64_t{0});
       break;
     case OpType::kConstantOfShape:
       // The fill is a one-element tensor attribute, which Attributes cannot

@@ -15,6 +15,7 @@ const OpDef* UnaryOpDef(OpType op);     // unary.cc: Abs, Neg, Sqrt, Exp, ..., G
 const OpDef* BinaryOpDef(OpType op);    // binary.cc: Pow, Min, Max, Sum
 const OpDef* LogicOpDef(OpType op);     // logic.cc: Equal, Greater, ..., And, Or, Not, Where
 const OpDef* PReluOpDef(OpType op);     // prelu.cc: PRelu
+const OpDef* ReduceOpDef(OpType op);    // reduce.cc: ReduceMean ... ReduceSumSquare, ArgMax/Min
 
 }  // namespace mixq
 

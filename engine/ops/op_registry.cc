@@ -6,8 +6,8 @@ namespace mixq {
 
 const OpDef* FindOpDef(OpType op) {
   using Lookup = const OpDef* (*)(OpType);
-  static constexpr Lookup kFamilies[] = {GenerateOpDef, IndexingOpDef, UnaryOpDef,
-                                         BinaryOpDef,   LogicOpDef,    PReluOpDef};
+  static constexpr Lookup kFamilies[] = {GenerateOpDef, IndexingOpDef, UnaryOpDef, BinaryOpDef,
+                                         LogicOpDef,    PReluOpDef,    ReduceOpDef};
   for (Lookup lookup : kFamilies) {
     if (const OpDef* def = lookup(op)) return def;
   }

@@ -6,12 +6,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "engine/ir/graph.h"
+#include "engine/passes/specialize.h"
 #include "engine/runtime/executor.h"
 
 namespace mixq::testing {
@@ -66,6 +68,19 @@ inline std::vector<Tensor> RunGraph(const Graph& graph, const std::vector<const 
   EXPECT_TRUE(status.ok()) << status.ToString();
   if (describe) *describe = (*model)->Describe();
   return outputs;
+}
+
+// Specialises `graph` to `shapes` (Specialize()), then RunGraph(); fails
+// the test on error.
+inline std::vector<Tensor> SpecializeAndRun(const Graph& graph,
+                                            const std::map<std::string, Shape>& shapes,
+                                            const std::vector<const Tensor*>& inputs,
+                                            ExecutorOptions options = {},
+                                            std::vector<std::string>* describe = nullptr) {
+  auto specialised = Specialize(graph, shapes);
+  EXPECT_TRUE(specialised.ok()) << specialised.status().ToString();
+  if (!specialised.ok()) return {};
+  return RunGraph(*specialised, inputs, std::move(options), describe);
 }
 
 // Every element within 1e-4 relative (absolute below 1).

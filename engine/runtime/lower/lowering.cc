@@ -1,11 +1,13 @@
 #include "engine/runtime/lower/lowering.h"
 
+#include "engine/ir/op_kinds.h"
 #include "engine/runtime/lower/host_op.h"
 
 namespace mixq {
 
 LowerFn FindLowering(OpType op) {
   if (IsEltwise(op)) return LowerEltwise;
+  if (IsReduction(op)) return LowerReduce;
   switch (op) {
     case OpType::kConv:
       return LowerConv;
