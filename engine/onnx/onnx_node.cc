@@ -169,6 +169,14 @@ StatusOr<Node> ConvertOnnxNode(const onnx::NodeProto& proto, const std::string& 
       SetDefault(&attrs, "keepdims", int64_t{1});
       SetDefault(&attrs, "select_last_index", int64_t{0});
       break;
+    case OpType::kLayerNormalization:
+      SetDefault(&attrs, "axis", int64_t{-1});
+      SetDefault(&attrs, "epsilon", 1e-5f);
+      if (attrs.Int("stash_type", 1) != 1) return unsupported("stash_type must be 1 (float32)");
+      break;
+    case OpType::kInstanceNormalization:
+      SetDefault(&attrs, "epsilon", 1e-5f);
+      break;
     case OpType::kConstantOfShape:
       // The fill is a one-element tensor attribute, which Attributes cannot
       // hold: keep its value and element type (see engine/ops/generate.cc).

@@ -16,6 +16,7 @@ const OpDef* BinaryOpDef(OpType op);    // binary.cc: Pow, Min, Max, Sum
 const OpDef* LogicOpDef(OpType op);     // logic.cc: Equal, Greater, ..., And, Or, Not, Where
 const OpDef* PReluOpDef(OpType op);     // prelu.cc: PRelu
 const OpDef* ReduceOpDef(OpType op);    // reduce.cc: ReduceMean ... ReduceSumSquare, ArgMax/Min
+const OpDef* NormalizationOpDef(OpType op);  // normalization.cc: Layer/InstanceNormalization
 
 }  // namespace mixq
 

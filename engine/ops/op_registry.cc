@@ -6,8 +6,9 @@ namespace mixq {
 
 const OpDef* FindOpDef(OpType op) {
   using Lookup = const OpDef* (*)(OpType);
-  static constexpr Lookup kFamilies[] = {GenerateOpDef, IndexingOpDef, UnaryOpDef, BinaryOpDef,
-                                         LogicOpDef,    PReluOpDef,    ReduceOpDef};
+  static constexpr Lookup kFamilies[] = {GenerateOpDef, IndexingOpDef,     UnaryOpDef,
+                                         BinaryOpDef,   LogicOpDef,        PReluOpDef,
+                                         ReduceOpDef,   NormalizationOpDef};
   for (Lookup lookup : kFamilies) {
     if (const OpDef* def = lookup(op)) return def;
   }

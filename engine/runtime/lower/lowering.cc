@@ -47,6 +47,8 @@ LowerFn FindLowering(OpType op) {
       return LowerConcat;
     case OpType::kSoftmax:
       return LowerSoftmax;
+    case OpType::kLayerNormalization:
+      return LowerLayerNorm;
     default:
       // Ops oneDNN lacks run on their host kernels (engine/ops/).
       return HasHostKernel(op) ? LowerHostOp : nullptr;

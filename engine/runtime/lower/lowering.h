@@ -36,6 +36,7 @@ Status LowerTranspose(const Node& node, CompileContext* ctx);  // layout.cc
 Status LowerConcat(const Node& node, CompileContext* ctx);     // layout.cc
 Status LowerSoftmax(const Node& node, CompileContext* ctx);    // softmax.cc
 Status LowerReduce(const Node& node, CompileContext* ctx);     // reduce.cc
+Status LowerLayerNorm(const Node& node, CompileContext* ctx);  // normalization.cc
 
 // `tensor` (float32) times `factor`, as a new tensor: how the FP32 and the
 // INT8 Gemm fold alpha and beta into a constant B and C. Defined in gemm.cc.
