@@ -5,30 +5,15 @@
 #include <string>
 #include <vector>
 
+#include "engine/passes/rewrite_util.h"
+
 namespace mixq {
 namespace {
-
-// How many node inputs and graph outputs refer to `value`.
-int UseCount(const Graph& graph, const std::string& value) {
-  int uses = static_cast<int>(std::count(graph.outputs.begin(), graph.outputs.end(), value));
-  for (const Node& node : graph.nodes) {
-    uses += static_cast<int>(std::count(node.inputs.begin(), node.inputs.end(), value));
-  }
-  return uses;
-}
 
 const Tensor* FloatConstant(const Graph& graph, const std::string& name) {
   auto it = graph.constants.find(name);
   if (it == graph.constants.end() || it->second.dtype() != DType::kF32) return nullptr;
   return &it->second;
-}
-
-std::string FreshName(const Graph& graph, const std::string& base) {
-  std::string name = base;
-  for (int i = 1; graph.values.count(name) || graph.constants.count(name); ++i) {
-    name = base + "_" + std::to_string(i);
-  }
-  return name;
 }
 
 // Stores `tensor` as the constant feeding input `index` of `node`: in place

@@ -10,6 +10,7 @@
 #include "engine/passes/fold_batch_norm.h"
 #include "engine/passes/gelu_fusion.h"
 #include "engine/passes/graph_cleanup.h"
+#include "engine/passes/layer_norm_fusion.h"
 
 namespace mixq {
 namespace {
@@ -79,6 +80,7 @@ StatusOr<Graph> Specialize(const Graph& graph, const std::map<std::string, Shape
   }
   MIXQ_RETURN_IF_ERROR(RemoveIdentities(&out));
   FuseGelu(&out);
+  FuseLayerNorms(&out);
   LowerReshapes(&out);
   RemoveDeadCode(&out);
   // Shape ops that did not fold work on runtime data: not executor ops.
