@@ -23,7 +23,8 @@ namespace {
 // inside constant-foldable chains: standalone cases are excepted by name.
 // QuantizeLinear/DequantizeLinear are claimed as QDQ annotations (the
 // importer reads them, engine/onnx/qdq_import.h maps them); their standalone cases
-// are excepted by name too.
+// are excepted by name too. The ops of issue 16 (engine/ops/) follow
+// QuantizeLinear/DequantizeLinear.
 const std::set<std::string> kClaimedOps = {"Conv",
                                            "Gemm",
                                            "MatMul",
@@ -91,7 +92,19 @@ const std::set<std::string> kClaimedOps = {"Conv",
                                            "And",
                                            "Or",
                                            "Where",
-                                           "PRelu"};
+                                           "PRelu",
+                                           "ReduceMean",
+                                           "ReduceSum",
+                                           "ReduceMax",
+                                           "ReduceMin",
+                                           "ReduceProd",
+                                           "ReduceL1",
+                                           "ReduceL2",
+                                           "ReduceSumSquare",
+                                           "ArgMax",
+                                           "ArgMin",
+                                           "LayerNormalization",
+                                           "InstanceNormalization"};
 
 const char* kUnsupportedReason =
     "not in mixq's op set (a CNN inference engine for FP32/INT8 mixes)";
