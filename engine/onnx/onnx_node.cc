@@ -87,6 +87,10 @@ StatusOr<Node> ConvertOnnxNode(const onnx::NodeProto& proto, const std::string& 
       SetDefault(&attrs, "group", int64_t{1});
       SetDefault(&attrs, "auto_pad", std::string("NOTSET"));
       break;
+    case OpType::kConvTranspose:
+      SetDefault(&attrs, "group", int64_t{1});
+      SetDefault(&attrs, "auto_pad", std::string("NOTSET"));
+      break;
     case OpType::kGemm:
       SetDefault(&attrs, "alpha", 1.f);
       SetDefault(&attrs, "beta", 1.f);

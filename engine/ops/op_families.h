@@ -17,6 +17,8 @@ const OpDef* LogicOpDef(OpType op);     // logic.cc: Equal, Greater, ..., And, O
 const OpDef* PReluOpDef(OpType op);     // prelu.cc: PRelu
 const OpDef* ReduceOpDef(OpType op);    // reduce.cc: ReduceMean ... ReduceSumSquare, ArgMax/Min
 const OpDef* NormalizationOpDef(OpType op);  // normalization.cc: Layer/InstanceNormalization
+const OpDef* ConvTransposeOpDef(OpType op);  // conv_transpose.cc: ConvTranspose
+const OpDef* EinsumOpDef(OpType op);         // einsum.cc: Einsum
 
 }  // namespace mixq
 

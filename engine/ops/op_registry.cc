@@ -6,9 +6,9 @@ namespace mixq {
 
 const OpDef* FindOpDef(OpType op) {
   using Lookup = const OpDef* (*)(OpType);
-  static constexpr Lookup kFamilies[] = {GenerateOpDef, IndexingOpDef,     UnaryOpDef,
-                                         BinaryOpDef,   LogicOpDef,        PReluOpDef,
-                                         ReduceOpDef,   NormalizationOpDef};
+  static constexpr Lookup kFamilies[] = {
+      GenerateOpDef, IndexingOpDef, UnaryOpDef,         BinaryOpDef,        LogicOpDef,
+      PReluOpDef,    ReduceOpDef,   NormalizationOpDef, ConvTransposeOpDef, EinsumOpDef};
   for (Lookup lookup : kFamilies) {
     if (const OpDef* def = lookup(op)) return def;
   }
