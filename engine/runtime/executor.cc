@@ -113,12 +113,10 @@ Status CompiledModelImpl::Lower(const Graph& graph, const std::vector<std::strin
   for (const std::string& name : graph.inputs) {
     const ValueInfo* info = graph.FindValue(name);
     if (info == nullptr) return InvalidArgument("graph input '" + name + "' has no shape");
-    if (info->dtype != DType::kF32) {
-      return Unimplemented("graph input '" + name + "' is " + DTypeName(info->dtype) +
-                           "; only float32 inputs are supported");
-    }
     MIXQ_ASSIGN_OR_RETURN(dnnl::memory::dims dims, ctx->Dims(name));
-    inputs.push_back(ctx->DefineInput(name, PlainDesc(dims)));
+    // Other element types are opaque bytes that only host kernels read.
+    inputs.push_back(
+        ctx->DefineInput(name, info->dtype == DType::kF32 ? PlainDesc(dims) : OpaqueDesc(*info)));
     input_names_.push_back(name);
     input_infos_.push_back(*info);
   }
@@ -126,8 +124,16 @@ Status CompiledModelImpl::Lower(const Graph& graph, const std::vector<std::strin
     const Node& node = graph.nodes[i];
     const std::string where = "node '" + node.name + "' (" + OpTypeName(node.op) + ")";
     const bool int8 = plan.IsInt8Node(node.name);
-    LowerFn lower = NeedsHostKernel(node, graph) && HasHostKernel(node.op) ? LowerHostOp
-                                                                           : FindLowering(node.op);
+    // A value that is not float32 is opaque bytes to oneDNN: only host
+    // kernels compute on it (Reshape aliases its buffer).
+    const bool host_only = NeedsHostKernel(node, graph);
+    const bool aliases = node.op == OpType::kReshape || node.op == OpType::kFlatten ||
+                         node.op == OpType::kSqueeze || node.op == OpType::kUnsqueeze;
+    if (host_only && !aliases && (!HasHostKernel(node.op) || int8 || !node.post_ops.empty())) {
+      return Unimplemented(where + ": reads or writes a value that is not float32, which only " +
+                           "a host kernel computes on (this op has none, or runs fused or INT8)");
+    }
+    LowerFn lower = host_only && !aliases ? LowerHostOp : FindLowering(node.op);
     Int8LowerFn lower_int8 = int8 ? FindInt8Lowering(node.op) : nullptr;
     if (lower == nullptr || (int8 && lower_int8 == nullptr)) {
       return Unimplemented(where + ": op not supported by the executor" + (int8 ? " in INT8" : ""));
