@@ -179,12 +179,11 @@ Status LowerGemm(const Node& node, CompileContext* ctx) {
   return EmitMatMul(node, ctx, std::move(plan), dst);
 }
 
-Status LowerMatMul(const Node& node, CompileContext* ctx) {
+StatusOr<MatMulDims> BroadcastMatMulDims(const Node& node, CompileContext* ctx) {
   if (node.inputs.size() != 2) return InvalidArgument("MatMul needs inputs A and B");
   MIXQ_ASSIGN_OR_RETURN(memory::dims a_dims, ctx->Dims(node.inputs[0]));
   MIXQ_ASSIGN_OR_RETURN(memory::dims b_dims, ctx->Dims(node.inputs[1]));
   MIXQ_ASSIGN_OR_RETURN(memory::dims y_dims, ctx->Dims(node.outputs[0]));
-  const Tensor* b_const = ctx->FindConstant(node.inputs[1]);
   // numpy: a 1-D A is a row, a 1-D B a column; those dims leave the result.
   if (ctx->graph().values.at(node.inputs[0]).shape.size() == 1) a_dims.insert(a_dims.begin(), 1);
   if (ctx->graph().values.at(node.inputs[1]).shape.size() == 1) b_dims.push_back(1);
@@ -206,19 +205,30 @@ Status LowerMatMul(const Node& node, CompileContext* ctx) {
   for (auto d : y_dims) y_count *= d;
   for (auto d : d_dims) d_count *= d;
   if (y_count != d_count) return InvalidArgument("MatMul output shape does not agree");
+  return MatMulDims{a_dims, b_dims, d_dims, y_dims};
+}
 
-  MatMulPlan plan;
-  plan.src_md = PlainDesc(a_dims);
-  MIXQ_ASSIGN_OR_RETURN(memory a, ctx->PlainValue(node.inputs[0]));
-  plan.src = ctx->View(a, plan.src_md);
-  MIXQ_RETURN_IF_ERROR(SetWeights(node, ctx, b_const, PlainDesc(b_dims), &plan));
-  plan.dst_md = PlainDesc(d_dims);
-  memory dst = ctx->NewBuffer(plan.dst_md);
-  if (d_dims == y_dims) {
+memory DefineMatMulOutput(const Node& node, const MatMulDims& dims, memory::data_type type,
+                          CompileContext* ctx) {
+  memory dst = ctx->NewBuffer(PlainDesc(dims.dst, type));
+  if (dims.dst == dims.y) {
     ctx->DefineSame(node.outputs[0], dst);
   } else {
-    ctx->DefineAlias(node.outputs[0], PlainDesc(y_dims), dst);
+    ctx->DefineAlias(node.outputs[0], PlainDesc(dims.y, type), dst);
   }
+  return dst;
+}
+
+Status LowerMatMul(const Node& node, CompileContext* ctx) {
+  MIXQ_ASSIGN_OR_RETURN(MatMulDims dims, BroadcastMatMulDims(node, ctx));
+  MatMulPlan plan;
+  plan.src_md = PlainDesc(dims.a);
+  MIXQ_ASSIGN_OR_RETURN(memory a, ctx->PlainValue(node.inputs[0]));
+  plan.src = ctx->View(a, plan.src_md);
+  MIXQ_RETURN_IF_ERROR(
+      SetWeights(node, ctx, ctx->FindConstant(node.inputs[1]), PlainDesc(dims.b), &plan));
+  plan.dst_md = PlainDesc(dims.dst);
+  memory dst = DefineMatMulOutput(node, dims, memory::data_type::f32, ctx);
   return EmitMatMul(node, ctx, std::move(plan), dst);
 }
 

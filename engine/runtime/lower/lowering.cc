@@ -11,6 +11,10 @@ LowerFn FindLowering(OpType op) {
   switch (op) {
     case OpType::kConv:
       return LowerConv;
+    case OpType::kConvTranspose:
+      return LowerConvTranspose;
+    case OpType::kEinsum:
+      return LowerEinsum;
     case OpType::kGemm:
       return LowerGemm;
     case OpType::kMatMul:
