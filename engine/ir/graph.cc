@@ -193,7 +193,8 @@ const char* OpTypeName(OpType op) {
 }
 
 bool IsQuantizable(OpType op) {
-  return op == OpType::kConv || op == OpType::kGemm || op == OpType::kMatMul;
+  return op == OpType::kConv || op == OpType::kGemm || op == OpType::kMatMul ||
+         op == OpType::kConvTranspose;
 }
 
 bool IsEltwise(OpType op) {

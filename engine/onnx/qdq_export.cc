@@ -44,6 +44,13 @@ onnx::NodeProto MakeNode(const std::string& op, const std::string& name,
   return n;
 }
 
+int64_t IntAttr(const onnx::NodeProto& node, const std::string& name, int64_t fallback) {
+  for (const auto& a : node.attribute()) {
+    if (a.name() == name) return a.i();
+  }
+  return fallback;
+}
+
 void SetIntAttr(onnx::NodeProto* node, const std::string& name, int64_t value) {
   onnx::AttributeProto* a = node->add_attribute();
   a->set_name(name);
@@ -142,17 +149,20 @@ StatusOr<std::string> QdqExporter::QuantizeWeight(const Int8Layer& layer,
   }
   WeightQuantOptions wq;
   wq.seven_bit = layer.seven_bit;
+  // The output channel axis: Conv W [C_out, ...] 0; ConvTranspose W [C_in,
+  // C_out / group, ...] 1; Gemm B 1, or 0 when transB; MatMul B [..., K, N]
+  // the last.
+  const int64_t rank = weights->rank();
+  const bool conv_like = layer.op == OpType::kConv || layer.op == OpType::kConvTranspose;
   if (layer.op == OpType::kGemm) {
-    bool trans_b = false;
-    for (const auto& a : node.attribute()) {
-      if (a.name() == "transB") trans_b = a.i() != 0;
-    }
-    wq.channel_axis = trans_b ? 0 : 1;
+    wq.channel_axis = IntAttr(node, "transB", 0) != 0 ? 0 : 1;
   } else if (layer.op == OpType::kMatMul) {
+    wq.channel_axis = static_cast<int>(rank) - 1;
+  } else if (layer.op == OpType::kConvTranspose) {
     wq.channel_axis = 1;
   }
-  if ((layer.op != OpType::kConv && weights->rank() != 2) ||
-      (layer.op == OpType::kConv && weights->rank() < 3)) {
+  if ((layer.op == OpType::kGemm && rank != 2) || (layer.op == OpType::kMatMul && rank < 2) ||
+      (conv_like && rank < 3)) {
     return Fail(StatusCode::kUnimplemented, "layer '" + layer.name + "': weight '" + name +
                                                 "' has shape " + ShapeToString(weights->shape()));
   }
@@ -401,6 +411,13 @@ Status QdqExporter::Run(const Graph& fused, const std::string& first_layer,
       std::vector<float> weight_scales;
       MIXQ_ASSIGN_OR_RETURN(std::string w, QuantizeWeight(layer->second, node, &weight_scales));
       node.set_input(1, w);
+      if (layer->second.op == OpType::kConvTranspose) {
+        // Scales are per C_out / group; output channel g * (C_out / group) + j takes scale j.
+        const std::vector<float> per_group = weight_scales;
+        for (int64_t g = 1; g < IntAttr(node, "group", 1); ++g) {
+          weight_scales.insert(weight_scales.end(), per_group.begin(), per_group.end());
+        }
+      }
       if (node.input_size() > 2 && !node.input(2).empty() && layer->second.op != OpType::kMatMul) {
         bool beta_one = true;
         for (const auto& a : node.attribute()) {

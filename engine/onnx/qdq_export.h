@@ -11,9 +11,11 @@
 //     parameters and get no pair of their own;
 //   - never a graph output: mixq writes those in float.
 // INT8 layers' weights become int8 initializers behind a per-channel
-// DequantizeLinear (axis 0 for Conv and Gemm with transB, 1 for MatMul and
-// Gemm without), their bias an int32 initializer with scale s_x * s_w[c]
-// (what ONNX Runtime needs to fuse QLinearConv). FP32 layers are untouched.
+// DequantizeLinear (axis 0 for Conv and Gemm with transB, 1 for ConvTranspose
+// and Gemm without, the last for MatMul), their bias an int32 initializer
+// with scale s_x * s_w[c] (what ONNX Runtime needs to fuse QLinearConv; a
+// grouped ConvTranspose's output channel g * (C_out / group) + j takes
+// weight scale j). FP32 layers are untouched.
 //
 // The export edits the original ModelProto rather than writing the graph IR
 // back: every node, attribute, name, opset and metadata entry it does not

@@ -6,8 +6,9 @@
 //                                    scale, zero point 0; u8 or s8 from the
 //                                    zero point's type); both nodes removed.
 //   DQ of a constant int8 weight  -> the float weight q * scale[c] (exactly
-//                                    ONNX's dequantisation), and the Conv/Gemm/
-//                                    MatMul reading it becomes INT8.
+//                                    ONNX's dequantisation), and the Conv/
+//                                    ConvTranspose/Gemm/MatMul reading it
+//                                    becomes INT8.
 //   DQ of another constant (int32 -> its float value.
 //   bias, ...)
 // Layers whose weights all lie in [-63, 63] were exported with 7-bit

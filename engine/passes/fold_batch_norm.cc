@@ -32,7 +32,10 @@ void ReplaceInput(Graph* graph, Node* node, size_t index, const std::string& suf
 
 // Tries to fold BN node `bn` into `producer`; false if the pattern does not fit.
 bool TryFold(Graph* graph, Node* producer, const Node& bn) {
-  if (producer->op != OpType::kConv && producer->op != OpType::kGemm) return false;
+  if (producer->op != OpType::kConv && producer->op != OpType::kGemm &&
+      producer->op != OpType::kConvTranspose) {
+    return false;
+  }
   // The BN must be the only user of the producer's output.
   if (producer->outputs.size() != 1 || UseCount(*graph, producer->outputs[0]) != 1) return false;
   if (bn.inputs.size() != 5) return false;
@@ -43,6 +46,7 @@ bool TryFold(Graph* graph, Node* producer, const Node& bn) {
     params.push_back(t);
   }
   const int64_t channels = params[0]->size();
+  if (channels == 0) return false;
   for (const Tensor* t : params) {
     if (t->size() != channels) return false;
   }
@@ -53,10 +57,18 @@ bool TryFold(Graph* graph, Node* producer, const Node& bn) {
   const Tensor* bias = has_bias ? FloatConstant(*graph, producer->inputs[2]) : nullptr;
   if (has_bias && bias == nullptr) return false;
 
-  const bool is_conv = producer->op == OpType::kConv;
+  // Conv and ConvTranspose take a per-output-channel bias as it is.
+  const bool is_conv = producer->op != OpType::kGemm;
+  const bool transposed = producer->op == OpType::kConvTranspose;
   const bool trans_b = producer->attrs.Int("transB", 0) != 0;
+  const int64_t group = producer->attrs.Int("group", 1);
   if (is_conv) {
-    if (weight->rank() < 3 || weight->shape()[0] != channels) return false;
+    // Output channels: Conv W [C_out, ...]; ConvTranspose W [C_in, C_out / group, ...].
+    const int64_t out_channels =
+        transposed && weight->rank() >= 3 && group > 0 && weight->shape()[0] % group == 0
+            ? weight->shape()[1] * group
+            : weight->shape()[0];
+    if (weight->rank() < 3 || out_channels != channels) return false;
     if (bias != nullptr && (bias->rank() != 1 || bias->size() != channels)) return false;
   } else {
     if (weight->rank() != 2 || weight->shape()[trans_b ? 0 : 1] != channels) return false;
@@ -78,7 +90,16 @@ bool TryFold(Graph* graph, Node* producer, const Node& bn) {
 
   Tensor new_weight = *weight;
   float* w = new_weight.data<float>();
-  if (is_conv || trans_b) {
+  if (transposed) {
+    // W[ic, j, k...] feeds output channel (ic / (C_in / group)) * (C_out / group) + j.
+    const int64_t per_group = new_weight.shape()[1];
+    const int64_t taps = new_weight.size() / (new_weight.shape()[0] * per_group);
+    const int64_t in_per_group = new_weight.shape()[0] / group;
+    for (int64_t i = 0; i < new_weight.size(); ++i) {
+      const int64_t ic = i / (per_group * taps);
+      w[i] *= scale[(ic / in_per_group) * per_group + (i / taps) % per_group];
+    }
+  } else if (is_conv || trans_b) {
     // Output channel is the leading dim.
     const int64_t per_channel = new_weight.size() / channels;
     for (int64_t i = 0; i < new_weight.size(); ++i) w[i] *= scale[i / per_channel];

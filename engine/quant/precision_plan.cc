@@ -83,6 +83,15 @@ bool Int8Capable(const Node& node, const Graph& graph) {
   const ValueInfo* a = graph.FindValue(node.inputs[0]);
   if (a == nullptr) return false;
   switch (node.op) {
+    case OpType::kConvTranspose: {
+      // oneDNN's deconvolution refuses negative begin pads (the FP32 path
+      // runs those on the host kernel).
+      const std::vector<int64_t> pads = node.attrs.Ints("pads");
+      for (size_t i = 0; i < pads.size() / 2; ++i) {
+        if (pads[i] < 0) return false;
+      }
+      [[fallthrough]];
+    }
     case OpType::kConv:
       return graph.IsConstant(node.inputs[1]) &&
              (node.inputs.size() < 3 || node.inputs[2].empty() || graph.IsConstant(node.inputs[2]));
@@ -101,7 +110,7 @@ bool Int8Capable(const Node& node, const Graph& graph) {
     }
     case OpType::kMatMul: {
       const ValueInfo* b = graph.FindValue(node.inputs[1]);
-      return graph.IsConstant(node.inputs[1]) && b && b->shape.size() == 2 && a->shape.size() >= 2;
+      return graph.IsConstant(node.inputs[1]) && b && b->shape.size() >= 2;
     }
     default:
       return false;

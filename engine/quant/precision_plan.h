@@ -4,10 +4,12 @@
 // regions stay INT8 and reorders happen only at FP32 <-> INT8 boundaries.
 //
 // Rules:
-// 1. An INT8 layer is a quantizable node (Conv; Gemm that runs as an inner
-//    product: constant B, no transA, C absent or a constant row; MatMul with a
-//    constant 2-D B and an A of rank >= 2) whose name QuantSpec::layers maps
-//    to kInt8. Layers the INT8 path cannot run stay FP32.
+// 1. An INT8 layer is a quantizable node (Conv and ConvTranspose with
+//    constant weights and bias, a ConvTranspose without negative begin pads;
+//    Gemm that runs as an inner product: constant B, no transA, C absent or
+//    a constant row; MatMul with a constant B of rank >= 2) whose name
+//    QuantSpec::layers maps to kInt8. Layers the INT8 path cannot run stay
+//    FP32.
 // 2. Followers - MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool,
 //    Reshape (Flatten, Squeeze, Unsqueeze), Concat and a non-fused Add of two
 //    same-shaped operands (no post-ops, or ReLU/LeakyReLU/Clip ones) - compute

@@ -15,7 +15,9 @@
 namespace mixq {
 
 struct WeightQuantOptions {
-  int channel_axis = 0;    // Conv OIHW and Gemm (transB=1) [N, K]: 0; MatMul [K, N]: 1
+  // Conv OIHW and Gemm (transB=1) [N, K]: 0; ConvTranspose [C_in, C_out / group, ...]
+  // and Gemm [K, N]: 1; MatMul [..., K, N]: the last.
+  int channel_axis = 0;
   bool seven_bit = false;  // [-63, 63] instead of [-127, 127]
 };
 

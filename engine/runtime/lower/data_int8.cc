@@ -83,6 +83,8 @@ Int8LowerFn FindInt8Lowering(OpType op) {
       return LowerGemmInt8;
     case OpType::kMatMul:
       return LowerMatMulInt8;
+    case OpType::kConvTranspose:
+      return LowerConvTransposeInt8;
     case OpType::kMaxPool:
     case OpType::kAveragePool:
     case OpType::kGlobalAveragePool:

@@ -1,8 +1,10 @@
 // INT8 Gemm (as an inner product: constant B, no transA, C a constant row or
-// absent) and MatMul with a constant 2-D B. Alpha is folded into the weights
-// before they are quantised, beta into the bias; weight scales are per
-// output column (inner-product weights [N, K]: axis 0 of B when transB, else
-// axis 1; MatMul's B [K, N]: axis 1).
+// absent) and MatMul with a constant B of rank >= 2 (batch dims of A and B
+// broadcast numpy-style). Alpha is folded into the weights before they are
+// quantised, beta into the bias; weight scales are per output column
+// (inner-product weights [N, K]: axis 0 of B when transB, else axis 1;
+// MatMul's B [..., K, N]: the last axis, one scale shared by B's batch
+// entries).
 #include "engine/runtime/lower/int8_lowering.h"
 #include "engine/runtime/lower/lowering.h"
 
@@ -11,46 +13,6 @@ namespace mixq {
 using dnnl::memory;
 using tag = memory::format_tag;
 using dt = memory::data_type;
-
-namespace {
-
-struct LayerPrecision {
-  QuantParams src;
-  const QuantParams* dst = nullptr;  // nullptr: f32 destination
-  dt dst_type = dt::f32;
-  float dst_scale = 1.f;
-  bool seven_bit = false;
-};
-
-StatusOr<LayerPrecision> PrecisionOf(const Node& node, const PrecisionPlan& plan) {
-  auto it = plan.source_params.find(node.name);
-  if (it == plan.source_params.end()) return Internal("INT8 layer without source parameters");
-  LayerPrecision lp;
-  lp.src = it->second;
-  lp.dst = plan.Int8Value(node.outputs[0]);
-  if (lp.dst) {
-    lp.dst_type = Int8Type(*lp.dst);
-    lp.dst_scale = lp.dst->dequant_scale;
-  }
-  lp.seven_bit = plan.seven_bit_layers.count(node.name) != 0;
-  return lp;
-}
-
-// Output scales and post-ops of an INT8 layer with weight scales `w_scales`.
-StatusOr<dnnl::primitive_attr> LayerAttr(const Node& node, const LayerPrecision& lp,
-                                         const std::vector<float>& w_scales, int mask) {
-  MIXQ_ASSIGN_OR_RETURN(Int8Epilogue epilogue, Int8PostOps(node, lp.dst_scale));
-  std::vector<float> oscales(w_scales.size());
-  for (size_t c = 0; c < oscales.size(); ++c) {
-    oscales[c] = lp.src.dequant_scale * w_scales[c] / epilogue.domain;
-  }
-  dnnl::primitive_attr attr;
-  attr.set_output_scales(mask, oscales);
-  attr.set_post_ops(epilogue.post_ops);
-  return attr;
-}
-
-}  // namespace
 
 Status LowerGemmInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx) {
   if (node.inputs.size() < 2) return InvalidArgument("Gemm needs inputs A and B");
@@ -66,10 +28,10 @@ Status LowerGemmInt8(const Node& node, const PrecisionPlan& plan, CompileContext
   const Tensor* c = node.inputs.size() > 2 && !node.inputs[2].empty()
                         ? ctx->FindConstant(node.inputs[2])
                         : nullptr;
-  MIXQ_ASSIGN_OR_RETURN(LayerPrecision lp, PrecisionOf(node, plan));
+  MIXQ_ASSIGN_OR_RETURN(Int8LayerPrecision lp, Int8LayerPrecisionOf(node, plan));
   MIXQ_ASSIGN_OR_RETURN(Int8Weights w, QuantizeLayerWeights(alpha == 1.f ? *b : Scaled(*b, alpha),
                                                             trans_b ? 0 : 1, lp.seven_bit));
-  MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, LayerAttr(node, lp, w.scales, 1 << 1));
+  MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, Int8LayerAttr(node, lp, w.scales, 1 << 1));
 
   memory::desc src_md(a_dims, Int8Type(lp.src), tag::any);
   memory::desc w_md({n, k}, dt::s8, tag::any);
@@ -99,40 +61,32 @@ Status LowerGemmInt8(const Node& node, const PrecisionPlan& plan, CompileContext
 }
 
 Status LowerMatMulInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx) {
-  if (node.inputs.size() != 2) return InvalidArgument("MatMul needs inputs A and B");
-  const Tensor* b = ctx->FindConstant(node.inputs[1]);
-  if (b == nullptr || b->rank() != 2) return Unimplemented("INT8 MatMul needs a constant 2-D B");
-  MIXQ_ASSIGN_OR_RETURN(memory::dims a_dims, ctx->Dims(node.inputs[0]));
-  MIXQ_ASSIGN_OR_RETURN(memory::dims y_dims, ctx->Dims(node.outputs[0]));
-  const size_t rank = a_dims.size();
-  if (rank < 2 || rank > 6 || a_dims[rank - 1] != b->shape()[0]) {
-    return InvalidArgument("INT8 MatMul needs A of rank 2..6 matching B's rows");
+  const Tensor* b = node.inputs.size() == 2 ? ctx->FindConstant(node.inputs[1]) : nullptr;
+  if (b == nullptr || b->rank() < 2) {
+    return Unimplemented("INT8 MatMul needs a constant B of rank >= 2");
   }
-  memory::dims w_dims(rank, 1);
-  w_dims[rank - 2] = b->shape()[0];
-  w_dims[rank - 1] = b->shape()[1];
-  memory::dims d_dims = a_dims;
-  d_dims[rank - 1] = b->shape()[1];
-  MIXQ_ASSIGN_OR_RETURN(LayerPrecision lp, PrecisionOf(node, plan));
-  MIXQ_ASSIGN_OR_RETURN(Int8Weights w, QuantizeLayerWeights(*b, 1, lp.seven_bit));
+  MIXQ_ASSIGN_OR_RETURN(MatMulDims dims, BroadcastMatMulDims(node, ctx));
+  const int rank = static_cast<int>(dims.dst.size());
+  MIXQ_ASSIGN_OR_RETURN(Int8LayerPrecision lp, Int8LayerPrecisionOf(node, plan));
+  // One scale per column of B, shared by its batch entries.
+  MIXQ_ASSIGN_OR_RETURN(Int8Weights w,
+                        QuantizeLayerWeights(*b, static_cast<int>(b->rank()) - 1, lp.seven_bit));
   MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr,
-                        LayerAttr(node, lp, w.scales, 1 << (static_cast<int>(rank) - 1)));
+                        Int8LayerAttr(node, lp, w.scales, 1 << (rank - 1)));
 
-  memory::desc src_md = PlainDesc(a_dims, Int8Type(lp.src));
-  memory::desc dst_md = PlainDesc(d_dims, lp.dst_type);
-  dnnl::matmul::desc desc(src_md, memory::desc(w_dims, dt::s8, tag::any), dst_md);
+  const dt src_type = Int8Type(lp.src);
+  MIXQ_ASSIGN_OR_RETURN(memory::dims a_dims, ctx->Dims(node.inputs[0]));
+  memory::desc src_md = PlainDesc(dims.a, src_type);
+  dnnl::matmul::desc desc(src_md, memory::desc(dims.b, dt::s8, tag::any),
+                          PlainDesc(dims.dst, lp.dst_type));
   dnnl::matmul::primitive_desc pd(desc, attr, ctx->engine());
   std::unordered_map<int, memory> args;
-  MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_SRC], Int8Source(node.inputs[0], lp.src, src_md, plan, ctx));
+  MIXQ_ASSIGN_OR_RETURN(memory a,
+                        Int8Source(node.inputs[0], lp.src, PlainDesc(a_dims, src_type), plan, ctx));
+  args[DNNL_ARG_SRC] = ctx->View(a, src_md);
   MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_WEIGHTS],
-                        ctx->ConstantAs(w.q, PlainDesc(w_dims, dt::s8), pd.weights_desc()));
-  memory dst = ctx->NewBuffer(dst_md);
-  if (d_dims == y_dims) {
-    ctx->DefineSame(node.outputs[0], dst);
-  } else {
-    ctx->DefineAlias(node.outputs[0], PlainDesc(y_dims, lp.dst_type), dst);
-  }
-  args[DNNL_ARG_DST] = dst;
+                        ctx->ConstantAs(w.q, PlainDesc(dims.b, dt::s8), pd.weights_desc()));
+  args[DNNL_ARG_DST] = DefineMatMulOutput(node, dims, lp.dst_type, ctx);
   ctx->AddStep("matmul", dnnl::matmul(pd), pd.impl_info_str(), std::move(args));
   return Status::Ok();
 }

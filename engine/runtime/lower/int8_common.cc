@@ -53,6 +53,33 @@ StatusOr<Int8Epilogue> Int8PostOps(const Node& node, float dst_scale, const Int8
   return out;
 }
 
+StatusOr<Int8LayerPrecision> Int8LayerPrecisionOf(const Node& node, const PrecisionPlan& plan) {
+  auto it = plan.source_params.find(node.name);
+  if (it == plan.source_params.end()) return Internal("INT8 layer without source parameters");
+  Int8LayerPrecision lp;
+  lp.src = it->second;
+  lp.dst = plan.Int8Value(node.outputs[0]);
+  if (lp.dst) {
+    lp.dst_type = Int8Type(*lp.dst);
+    lp.dst_scale = lp.dst->dequant_scale;
+  }
+  lp.seven_bit = plan.seven_bit_layers.count(node.name) != 0;
+  return lp;
+}
+
+StatusOr<dnnl::primitive_attr> Int8LayerAttr(const Node& node, const Int8LayerPrecision& lp,
+                                             const std::vector<float>& w_scales, int mask) {
+  MIXQ_ASSIGN_OR_RETURN(Int8Epilogue epilogue, Int8PostOps(node, lp.dst_scale));
+  std::vector<float> oscales(w_scales.size());
+  for (size_t c = 0; c < oscales.size(); ++c) {
+    oscales[c] = lp.src.dequant_scale * w_scales[c] / epilogue.domain;
+  }
+  dnnl::primitive_attr attr;
+  attr.set_output_scales(mask, oscales);
+  attr.set_post_ops(epilogue.post_ops);
+  return attr;
+}
+
 StatusOr<memory> Int8Source(const std::string& value, const QuantParams& params,
                             const memory::desc& desc, const PrecisionPlan& plan,
                             CompileContext* ctx) {

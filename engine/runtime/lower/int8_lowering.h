@@ -18,6 +18,7 @@
 #define MIXQ_ENGINE_RUNTIME_LOWER_INT8_LOWERING_H_
 
 #include <dnnl.hpp>
+#include <vector>
 
 #include "common/status.h"
 #include "engine/ir/graph.h"
@@ -34,6 +35,7 @@ Int8LowerFn FindInt8Lowering(OpType op);
 Status LowerConvInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerGemmInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerMatMulInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
+Status LowerConvTransposeInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerPoolInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerReshapeInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerConcatInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
@@ -67,6 +69,23 @@ StatusOr<Int8Epilogue> Int8PostOps(const Node& node, float dst_scale,
 StatusOr<dnnl::memory> Int8Source(const std::string& value, const QuantParams& params,
                                   const dnnl::memory::desc& desc, const PrecisionPlan& plan,
                                   CompileContext* ctx);
+
+// How an INT8 layer (no fused residual) reads and writes: its source's
+// parameters, its destination's (nullptr: an f32 destination), 7-bit
+// weights or not.
+struct Int8LayerPrecision {
+  QuantParams src;
+  const QuantParams* dst = nullptr;
+  dnnl::memory::data_type dst_type = dnnl::memory::data_type::f32;
+  float dst_scale = 1.f;
+  bool seven_bit = false;
+};
+StatusOr<Int8LayerPrecision> Int8LayerPrecisionOf(const Node& node, const PrecisionPlan& plan);
+
+// Output scales (src scale * w_scales[c] / D, over the dims `mask` selects)
+// and post-ops (Int8PostOps) of such a layer.
+StatusOr<dnnl::primitive_attr> Int8LayerAttr(const Node& node, const Int8LayerPrecision& lp,
+                                             const std::vector<float>& w_scales, int mask);
 
 // Per-channel s8 weights of a layer and their dequantising scales.
 struct Int8Weights {
