@@ -12,6 +12,7 @@
 
 #include "engine/quant/scale_methods.h"
 #include "engine/quant/tensor_stats.h"
+#include "engine/quant/weight_scales.h"
 #include "engine/runtime/executor.h"
 
 namespace mixq::testing {
@@ -76,6 +77,40 @@ inline double RelativeError(const Tensor& actual, const Tensor& expected) {
     den += static_cast<double>(expected.data<float>()[i]) * expected.data<float>()[i];
   }
   return std::sqrt(num / std::max(den, 1e-30));
+}
+
+// Fake quantisation, for references of INT8 layers: what an activation
+// becomes when quantised with `p` (u8 or s8, saturating) and read back.
+inline Tensor FakeQuantize(const Tensor& x, const QuantParams& p) {
+  const float lo = p.is_unsigned ? 0.f : -128.f, hi = p.is_unsigned ? 255.f : 127.f;
+  Tensor y(x);
+  for (int64_t i = 0; i < y.size(); ++i) {
+    const float q = std::nearbyint(x.data<float>()[i] / p.dequant_scale);
+    y.data<float>()[i] = std::min(hi, std::max(lo, q)) * p.dequant_scale;
+  }
+  return y;
+}
+
+// Weights quantised per channel of `axis` (as the INT8 lowerings do) and
+// read back; their scales in `scales`.
+inline Tensor FakeQuantizeWeights(const Tensor& w, int axis, bool seven_bit,
+                                  std::vector<float>* scales) {
+  auto params = PerChannelWeightScales(w, {axis, seven_bit});
+  EXPECT_TRUE(params.ok()) << params.status().ToString();
+  if (!params.ok()) return w;
+  auto q = QuantizeWeights(w, *params, axis);
+  EXPECT_TRUE(q.ok()) << q.status().ToString();
+  if (!q.ok()) return w;
+  int64_t inner = 1;
+  for (int64_t d = axis + 1; d < w.rank(); ++d) inner *= w.shape()[static_cast<size_t>(d)];
+  const int64_t channels = w.shape()[static_cast<size_t>(axis)];
+  Tensor y(w);
+  for (int64_t i = 0; i < y.size(); ++i) {
+    y.data<float>()[i] = static_cast<float>(q->data<int8_t>()[i]) *
+                         params->dequant_scales[static_cast<size_t>((i / inner) % channels)];
+  }
+  *scales = params->dequant_scales;
+  return y;
 }
 
 }  // namespace mixq::testing

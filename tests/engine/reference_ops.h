@@ -277,6 +277,50 @@ inline Tensor BatchNorm(const Tensor& x, const Tensor& scale, const Tensor& bias
   return y;
 }
 
+// ConvTranspose with 1-3 spatial dims, in gather form: output position o of
+// a spatial dim reads input i where i * stride + k * dilation - pad_begin ==
+// o. W [C_in, C_out / group, K...]; out_shape decides the output size.
+inline Tensor ConvTranspose(const Tensor& x, const Tensor& w, const Tensor* b,
+                            const Shape& out_shape, const std::vector<int64_t>& strides,
+                            const std::vector<int64_t>& dil, const std::vector<int64_t>& pads_begin,
+                            int64_t group) {
+  const size_t sp = x.rank() - 2;
+  Tensor y(DType::kF32, out_shape);
+  const Shape& xs = x.shape();
+  const Shape& ws = w.shape();
+  const int64_t ic_per_g = xs[1] / group, oc_per_g = ws[1];
+  const std::vector<int64_t> xst = Strides(xs), wst = Strides(ws), yst = Strides(out_shape);
+  std::vector<int64_t> o(sp), k(sp);
+  for (int64_t yi = 0; yi < y.size(); ++yi) {
+    const int64_t n = yi / yst[0], oc = (yi / yst[1]) % out_shape[1];
+    for (size_t d = 0; d < sp; ++d) o[d] = (yi / yst[2 + d]) % out_shape[2 + d];
+    const int64_t g = oc / oc_per_g, j = oc % oc_per_g;
+    double acc = b ? b->data<float>()[oc] : 0.0;
+    int64_t taps = 1;
+    for (size_t d = 0; d < sp; ++d) taps *= ws[2 + d];
+    for (int64_t t = 0; t < taps; ++t) {
+      int64_t rest = t, x_off = 0, w_off = 0;
+      bool inside = true;
+      for (size_t d = sp; d-- > 0;) {
+        k[d] = rest % ws[2 + d];
+        rest /= ws[2 + d];
+        const int64_t num = o[d] + pads_begin[d] - k[d] * dil[d];
+        if (num < 0 || num % strides[d] != 0 || num / strides[d] >= xs[2 + d]) inside = false;
+        x_off += (num / strides[d]) * xst[2 + d];
+        w_off += k[d] * wst[2 + d];
+      }
+      if (!inside) continue;
+      for (int64_t c = 0; c < ic_per_g; ++c) {
+        const int64_t ic = g * ic_per_g + c;
+        acc += static_cast<double>(x.data<float>()[n * xst[0] + ic * xst[1] + x_off]) *
+               w.data<float>()[ic * wst[0] + j * wst[1] + w_off];
+      }
+    }
+    y.data<float>()[yi] = static_cast<float>(acc);
+  }
+  return y;
+}
+
 }  // namespace mixq::ref
 
 #endif  // MIXQ_TESTS_ENGINE_REFERENCE_OPS_H_
