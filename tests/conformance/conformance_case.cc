@@ -118,14 +118,17 @@ bool IsParameter(const onnx::TensorProto& t) {
 }
 
 // Inputs that mixq compiles ahead of time and so requires to be constants:
-// Conv weights and bias, BatchNormalization's scale/bias/mean/var, Gemm's C.
+// Conv and ConvTranspose weights and bias, BatchNormalization's scale/bias/mean/var, Gemm's C.
 // Several backend cases feed them as graph inputs; they are bound as
 // initializers with the same values.
 std::set<std::string> CompiledAheadInputs(const onnx::GraphProto& graph) {
   std::set<std::string> names;
   for (const auto& node : graph.node()) {
     int first = -1;
-    if (node.op_type() == "Conv" || node.op_type() == "BatchNormalization") first = 1;
+    if (node.op_type() == "Conv" || node.op_type() == "ConvTranspose" ||
+        node.op_type() == "BatchNormalization") {
+      first = 1;
+    }
     if (node.op_type() == "Gemm") first = 2;
     if (first < 0) continue;
     for (int i = first; i < node.input_size(); ++i) names.insert(node.input(i));

@@ -104,7 +104,9 @@ const std::set<std::string> kClaimedOps = {"Conv",
                                            "ArgMax",
                                            "ArgMin",
                                            "LayerNormalization",
-                                           "InstanceNormalization"};
+                                           "InstanceNormalization",
+                                           "ConvTranspose",
+                                           "Einsum"};
 
 const char* kUnsupportedReason =
     "not in mixq's op set (a CNN inference engine for FP32/INT8 mixes)";
