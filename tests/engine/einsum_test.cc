@@ -270,6 +270,49 @@ TEST(EinsumExecutor, OtherEquationsRunOnTheHostKernel) {
   }
 }
 
+// float64 operands (as ONNX's own Einsum tests have) are graph inputs that
+// only host kernels read; a node that would hand one to oneDNN is refused.
+TEST(EinsumExecutor, Float64InputsRunOnTheHostKernel) {
+  Graph graph;
+  graph.inputs = {"a", "b"};
+  graph.values["a"] = {DType::kF64, {2, 3}};
+  graph.values["b"] = {DType::kF64, {3, 4}};
+  graph.values["y"] = {DType::kF64, {2, 4}};
+  Node einsum;
+  einsum.name = "einsum";
+  einsum.op = OpType::kEinsum;
+  einsum.inputs = {"a", "b"};
+  einsum.outputs = {"y"};
+  einsum.attrs.Set("equation", std::string("ij,jk->ik"));
+  graph.nodes.push_back(einsum);
+  graph.outputs = {"y"};
+  const Tensor a = Sequence({2, 3}, DType::kF64), b = Sequence({3, 4}, DType::kF64);
+  std::vector<std::string> describe;
+  std::vector<Tensor> y = RunGraph(graph, {&a, &b}, {}, &describe);
+  ASSERT_EQ(y.size(), 1u);
+  ASSERT_EQ(y[0].dtype(), DType::kF32);  // graph outputs are float32
+  for (int64_t i = 0; i < 2; ++i)
+    for (int64_t k = 0; k < 4; ++k) {
+      double want = 0;
+      for (int64_t j = 0; j < 3; ++j) want += a.FloatAt(i * 3 + j) * b.FloatAt(j * 4 + k);
+      EXPECT_EQ(y[0].FloatAt(i * 4 + k), want);
+    }
+  EXPECT_EQ(CountSteps(describe, "host"), 2);  // the Einsum and the conversion to float32
+
+  graph.values["r"] = {DType::kF64, {2, 4}};
+  Node relu;
+  relu.name = "relu";
+  relu.op = OpType::kRelu;
+  relu.inputs = {"y"};
+  relu.outputs = {"r"};
+  graph.nodes.push_back(relu);
+  graph.outputs = {"r"};
+  auto refused = CompiledModel::Compile(graph, {});
+  EXPECT_EQ(refused.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(refused.status().message().find("node 'relu' (Relu)"), std::string::npos)
+      << refused.status().ToString();
+}
+
 // A linear layer as exported: Einsum with a constant weight, float input,
 // through import and specialisation.
 TEST(EinsumOnnx, LinearLayerImportsAndRuns) {
