@@ -36,6 +36,19 @@ Shape OutputShape(const std::string& equation, const std::vector<Shape>& shapes)
   return out;
 }
 
+// A node `name` of op `op` reading `inputs` and writing "y" (Einsum with
+// `equation`).
+Node MakeNode(OpType op, const std::string& name, std::vector<std::string> inputs,
+              const std::string& equation = "") {
+  Node node;
+  node.name = name;
+  node.op = op;
+  node.inputs = std::move(inputs);
+  node.outputs = {"y"};
+  if (op == OpType::kEinsum) node.attrs.Set("equation", equation);
+  return node;
+}
+
 TEST(EinsumOp, ResolvesOutputShapes) {
   EXPECT_EQ(OutputShape("bhid,bhjd->bhij", {{2, 3, 4, 8}, {2, 3, 5, 8}}), (Shape{2, 3, 4, 5}));
   EXPECT_EQ(OutputShape("bij, bjk -> bik", {{5, 2, 3}, {5, 3, 4}}), (Shape{5, 2, 4}));
@@ -79,12 +92,7 @@ TEST(EinsumOp, RefusesMalformedEquations) {
   Graph graph;
   graph.source = "m.onnx";
   graph.values["a"] = {DType::kF32, {2, 3}};
-  Node node;
-  node.name = "attn";
-  node.op = OpType::kEinsum;
-  node.inputs = {"a"};
-  node.outputs = {"y"};
-  node.attrs.Set("equation", std::string("ijk->i"));
+  Node node = MakeNode(OpType::kEinsum, "attn", {"a"}, "ijk->i");
   auto inferred = InferNodeShapes(&graph, &node, true);
   EXPECT_EQ(inferred.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(inferred.status().message().find("node 'attn' (Einsum)"), std::string::npos)
@@ -100,11 +108,7 @@ Tensor Sequence(const Shape& shape, DType dtype = DType::kF32) {
 // Runs the host kernel of an Einsum over `inputs`.
 Tensor Host(const std::string& equation, const std::vector<Tensor>& inputs) {
   Graph graph;
-  Node node;
-  node.name = "einsum";
-  node.op = OpType::kEinsum;
-  node.outputs = {"y"};
-  node.attrs.Set("equation", equation);
+  Node node = MakeNode(OpType::kEinsum, "einsum", {}, equation);
   std::vector<const Tensor*> pointers;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const std::string name = "in" + std::to_string(i);
@@ -278,13 +282,7 @@ TEST(EinsumExecutor, Float64InputsRunOnTheHostKernel) {
   graph.values["a"] = {DType::kF64, {2, 3}};
   graph.values["b"] = {DType::kF64, {3, 4}};
   graph.values["y"] = {DType::kF64, {2, 4}};
-  Node einsum;
-  einsum.name = "einsum";
-  einsum.op = OpType::kEinsum;
-  einsum.inputs = {"a", "b"};
-  einsum.outputs = {"y"};
-  einsum.attrs.Set("equation", std::string("ij,jk->ik"));
-  graph.nodes.push_back(einsum);
+  graph.nodes.push_back(MakeNode(OpType::kEinsum, "einsum", {"a", "b"}, "ij,jk->ik"));
   graph.outputs = {"y"};
   const Tensor a = Sequence({2, 3}, DType::kF64), b = Sequence({3, 4}, DType::kF64);
   std::vector<std::string> describe;
@@ -300,10 +298,7 @@ TEST(EinsumExecutor, Float64InputsRunOnTheHostKernel) {
   EXPECT_EQ(CountSteps(describe, "host"), 2);  // the Einsum and the conversion to float32
 
   graph.values["r"] = {DType::kF64, {2, 4}};
-  Node relu;
-  relu.name = "relu";
-  relu.op = OpType::kRelu;
-  relu.inputs = {"y"};
+  Node relu = MakeNode(OpType::kRelu, "relu", {"y"});
   relu.outputs = {"r"};
   graph.nodes.push_back(relu);
   graph.outputs = {"r"};
