@@ -2,6 +2,8 @@
 
 #include <limits>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "engine/ir/node_error.h"
 #include "engine/ir/op_kinds.h"
@@ -49,6 +51,32 @@ std::optional<AttrValue> ConvertAttribute(const onnx::AttributeProto& attr) {
 
 void SetDefault(Attributes* attrs, const std::string& name, AttrValue value) {
   if (!attrs->Has(name)) attrs->Set(name, std::move(value));
+}
+
+// Resize and Upsample in the one form engine/ops/resize.cc reads: inputs X,
+// roi, scales, sizes, and every attribute with its default. Before opset 11
+// (and for every Upsample) the scales are the second input (Upsample-7 and
+// 8: the `scales` attribute; Upsample-1: `height_scale` and `width_scale`),
+// the transformation is asymmetric and nearest rounds down when enlarging,
+// up when shrinking ("simple", ONNX Runtime's reading of those opsets).
+void NormalizeResize(Node* node, int64_t opset) {
+  Attributes& attrs = node->attrs;
+  const std::string mode = attrs.String("mode", "nearest");
+  attrs.Set("mode", mode == "bilinear" || mode == "trilinear" ? std::string("linear") : mode);
+  if (node->op == OpType::kUpsample || opset < 11) {
+    if (node->inputs.size() >= 2) node->inputs = {node->inputs[0], "", node->inputs[1]};
+    if (attrs.Has("height_scale") || attrs.Has("width_scale")) {
+      attrs.Set("scales", std::vector<float>{1.f, 1.f, attrs.Float("height_scale", 1.f),
+                                             attrs.Float("width_scale", 1.f)});
+    }
+    attrs.Set("coordinate_transformation_mode", std::string("asymmetric"));
+    attrs.Set("nearest_mode", std::string("simple"));
+    return;
+  }
+  SetDefault(&attrs, "coordinate_transformation_mode", std::string("half_pixel"));
+  SetDefault(&attrs, "nearest_mode", std::string("round_prefer_floor"));
+  SetDefault(&attrs, "cubic_coeff_a", -0.75f);
+  SetDefault(&attrs, "exclude_outside", int64_t{0});
 }
 
 }  // namespace
@@ -180,6 +208,25 @@ StatusOr<Node> ConvertOnnxNode(const onnx::NodeProto& proto, const std::string& 
       break;
     case OpType::kInstanceNormalization:
       SetDefault(&attrs, "epsilon", 1e-5f);
+      break;
+    case OpType::kPad:
+      // Opset 1 called the amounts `paddings`; before opset 11 they and the
+      // fill are attributes, after it inputs (engine/ops/pad.cc).
+      if (attrs.Has("paddings") && !attrs.Has("pads")) {
+        attrs.Set("pads", attrs.Ints("paddings"));
+      }
+      SetDefault(&attrs, "mode", std::string("constant"));
+      SetDefault(&attrs, "value", 0.f);
+      break;
+    case OpType::kSplit:
+      SetDefault(&attrs, "axis", int64_t{0});
+      break;
+    case OpType::kDepthToSpace:
+      SetDefault(&attrs, "mode", std::string("DCR"));
+      break;
+    case OpType::kResize:
+    case OpType::kUpsample:
+      NormalizeResize(&node, opset);
       break;
     case OpType::kConstantOfShape:
       // The fill is a one-element tensor attribute, which Attributes cannot

@@ -19,6 +19,12 @@ const OpDef* ReduceOpDef(OpType op);    // reduce.cc: ReduceMean ... ReduceSumSq
 const OpDef* NormalizationOpDef(OpType op);  // normalization.cc: Layer/InstanceNormalization
 const OpDef* ConvTransposeOpDef(OpType op);  // conv_transpose.cc: ConvTranspose
 const OpDef* EinsumOpDef(OpType op);         // einsum.cc: Einsum
+const OpDef* PadOpDef(OpType op);            // pad.cc: Pad
+const OpDef* SliceSplitOpDef(OpType op);     // slice_split.cc: Slice, Split
+const OpDef* ResizeOpDef(OpType op);         // resize.cc: Resize, Upsample
+const OpDef* BroadcastCopyOpDef(OpType op);  // broadcast_copy.cc: Expand, Tile
+const OpDef* SpaceDepthOpDef(OpType op);     // space_depth.cc: DepthToSpace, SpaceToDepth
+const OpDef* GatherCastOpDef(OpType op);     // gather_cast.cc: Gather, Cast (host kernels)
 
 }  // namespace mixq
 

@@ -7,8 +7,10 @@ namespace mixq {
 const OpDef* FindOpDef(OpType op) {
   using Lookup = const OpDef* (*)(OpType);
   static constexpr Lookup kFamilies[] = {
-      GenerateOpDef, IndexingOpDef, UnaryOpDef,         BinaryOpDef,        LogicOpDef,
-      PReluOpDef,    ReduceOpDef,   NormalizationOpDef, ConvTransposeOpDef, EinsumOpDef};
+      GenerateOpDef,      IndexingOpDef,      UnaryOpDef,      BinaryOpDef,
+      LogicOpDef,         PReluOpDef,         ReduceOpDef,     NormalizationOpDef,
+      ConvTransposeOpDef, EinsumOpDef,        PadOpDef,        SliceSplitOpDef,
+      ResizeOpDef,        BroadcastCopyOpDef, SpaceDepthOpDef, GatherCastOpDef};
   for (Lookup lookup : kFamilies) {
     if (const OpDef* def = lookup(op)) return def;
   }

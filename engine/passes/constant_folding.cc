@@ -20,9 +20,7 @@ constexpr int64_t kMaxFoldedElements = int64_t{1} << 24;
 bool IsFoldable(OpType op) {
   switch (op) {
     case OpType::kShape:
-    case OpType::kGather:
     case OpType::kConcat:
-    case OpType::kCast:
     case OpType::kIdentity:
     case OpType::kDropout:
     case OpType::kFlatten:
@@ -69,7 +67,6 @@ class Folder {
     return NodeError(StatusCode::kInvalidArgument, graph_, node_, reason);
   }
   Status Binary(Tensor* out) const;
-  Status Gather(Tensor* out) const;
   Status Concat(Tensor* out) const;
   void Transpose(Tensor* out) const;
 
@@ -103,33 +100,6 @@ Status Folder::Binary(Tensor* out) const {
     for (size_t d = rank; d-- > 0;) {
       if (++index[d] < out->shape()[d]) break;
       index[d] = 0;
-    }
-  }
-  return Status::Ok();
-}
-
-Status Folder::Gather(Tensor* out) const {
-  const Tensor& data = In(0);
-  const Tensor& indices = In(1);
-  const int64_t axis = node_.attrs.Int("axis", 0);
-  const Shape& ds = data.shape();
-  int64_t outer = 1, inner = 1;
-  for (int64_t d = 0; d < axis; ++d) outer *= ds[d];
-  for (size_t d = axis + 1; d < ds.size(); ++d) inner *= ds[d];
-  const int64_t axis_dim = ds[axis];
-  const size_t chunk = inner * DTypeSize(data.dtype());
-  const auto* src = static_cast<const char*>(data.raw());
-  auto* dst = static_cast<char*>(out->raw());
-  for (int64_t o = 0; o < outer; ++o) {
-    for (int64_t j = 0; j < indices.size(); ++j) {
-      int64_t k = indices.IntAt(j);
-      if (k < 0) k += axis_dim;
-      if (k < 0 || k >= axis_dim) {
-        return Invalid("index " + std::to_string(indices.IntAt(j)) + " is out of range for axis " +
-                       "of size " + std::to_string(axis_dim));
-      }
-      if (chunk) std::memcpy(dst, src + (o * axis_dim + k) * chunk, chunk);
-      dst += chunk;
     }
   }
   return Status::Ok();
@@ -186,22 +156,11 @@ Status Folder::Evaluate(Tensor* out) const {
       for (int64_t i = 0; i < out->size(); ++i) out->data<int64_t>()[i] = s[start + i];
       return Status::Ok();
     }
-    case OpType::kCast:
-      for (int64_t i = 0; i < out->size(); ++i) {
-        if (IsFloatingPoint(In(0).dtype())) {
-          out->SetFromDouble(i, In(0).FloatAt(i));
-        } else {
-          out->SetFromInt(i, In(0).IntAt(i));
-        }
-      }
-      return Status::Ok();
     case OpType::kAdd:
     case OpType::kSub:
     case OpType::kMul:
     case OpType::kDiv:
       return Binary(out);
-    case OpType::kGather:
-      return Gather(out);
     case OpType::kConcat:
       return Concat(out);
     case OpType::kTranspose:

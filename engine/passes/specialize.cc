@@ -83,10 +83,10 @@ StatusOr<Graph> Specialize(const Graph& graph, const std::map<std::string, Shape
   FuseLayerNorms(&out);
   LowerReshapes(&out);
   RemoveDeadCode(&out);
-  // Shape ops that did not fold work on runtime data: not executor ops.
+  // Shape ops that did not fold work on runtime data: not executor ops
+  // (Gather and Cast have host kernels and run).
   for (const Node& node : out.nodes) {
-    if (node.op == OpType::kShape || node.op == OpType::kGather || node.op == OpType::kCast ||
-        node.op == OpType::kConstant) {
+    if (node.op == OpType::kShape || node.op == OpType::kConstant) {
       return NodeError(StatusCode::kUnimplemented, out, node,
                        "only supported on constant inputs (it is folded at load time)");
     }

@@ -118,9 +118,11 @@ bool IsParameter(const onnx::TensorProto& t) {
 }
 
 // Inputs that mixq compiles ahead of time and so requires to be constants:
-// Conv and ConvTranspose weights and bias, BatchNormalization's scale/bias/mean/var, Gemm's C.
-// Several backend cases feed them as graph inputs; they are bound as
-// initializers with the same values.
+// Conv and ConvTranspose weights and bias, BatchNormalization's
+// scale/bias/mean/var, Gemm's C, Resize's roi and scales and Upsample's
+// scales (float tensors that decide the output shape). Several backend cases
+// feed them as graph inputs; they are bound as initializers with the same
+// values.
 std::set<std::string> CompiledAheadInputs(const onnx::GraphProto& graph) {
   std::set<std::string> names;
   for (const auto& node : graph.node()) {
@@ -130,6 +132,7 @@ std::set<std::string> CompiledAheadInputs(const onnx::GraphProto& graph) {
       first = 1;
     }
     if (node.op_type() == "Gemm") first = 2;
+    if (node.op_type() == "Resize" || node.op_type() == "Upsample") first = 1;
     if (first < 0) continue;
     for (int i = first; i < node.input_size(); ++i) names.insert(node.input(i));
   }

@@ -19,8 +19,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// mixq's op set (issue 2), as ONNX op types. Gather and Cast are claimed only
-// inside constant-foldable chains: standalone cases are excepted by name.
+// mixq's op set (issues 2 and 16), as ONNX op types.
 // QuantizeLinear/DequantizeLinear are claimed as QDQ annotations (the
 // importer reads them, engine/onnx/qdq_import.h maps them); their standalone cases
 // are excepted by name too. The ops of issue 16 (engine/ops/) follow
@@ -61,6 +60,15 @@ const std::set<std::string> kClaimedOps = {"Conv",
                                            "Range",
                                            "Mod",
                                            "ScatterND",
+                                           "Pad",
+                                           "Slice",
+                                           "Split",
+                                           "Resize",
+                                           "Upsample",
+                                           "Expand",
+                                           "Tile",
+                                           "DepthToSpace",
+                                           "SpaceToDepth",
                                            "QuantizeLinear",
                                            "DequantizeLinear",
                                            "Abs",

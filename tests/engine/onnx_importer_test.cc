@@ -27,7 +27,7 @@ using testing::NewModel;
 using testing::Serialize;
 
 // Imports a backend node test with its non-float inputs frozen into
-// initializers (see FreezeNonFloatInputs), then specialises it to the shapes
+// initializers (see FreezeParameterInputs), then specialises it to the shapes
 // of its float reference inputs.
 Graph ImportNodeTest(const std::string& test, const std::string& root = testing::kOnnxNodeDir) {
   const std::filesystem::path dir = root + test;
@@ -36,7 +36,9 @@ Graph ImportNodeTest(const std::string& test, const std::string& root = testing:
   for (int i = 0; std::filesystem::exists(data / ("input_" + std::to_string(i) + ".pb")); ++i) {
     inputs.push_back((data / ("input_" + std::to_string(i) + ".pb")).string());
   }
-  auto bytes = testing::FreezeNonFloatInputs((dir / "model.onnx").string(), inputs);
+  std::vector<std::string> runtime_inputs;
+  auto bytes =
+      testing::FreezeParameterInputs((dir / "model.onnx").string(), inputs, &runtime_inputs);
   EXPECT_TRUE(bytes.ok()) << test;
   if (!bytes.ok()) return Graph();
   auto graph = ImportOnnxFromBytes(*bytes, test);
@@ -44,9 +46,9 @@ Graph ImportNodeTest(const std::string& test, const std::string& root = testing:
   if (!graph.ok()) return Graph();
   std::map<std::string, Shape> shapes;
   size_t next = 0;
-  for (const std::string& file : inputs) {
+  for (const std::string& file : runtime_inputs) {
     auto tensor = ReadTensorProtoFile(file);
-    if (tensor.ok() && tensor->dtype() == DType::kF32 && next < graph->inputs.size()) {
+    if (tensor.ok() && next < graph->inputs.size()) {
       shapes[graph->inputs[next++]] = tensor->shape();
     }
   }

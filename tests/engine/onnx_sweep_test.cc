@@ -39,8 +39,9 @@ std::vector<std::string> DataFiles(const std::filesystem::path& dir, const std::
 void CheckModel(const std::filesystem::path& dir, SweepResult* result) {
   const std::string model_path = (dir / "model.onnx").string();
   const std::string name = dir.filename().string();
-  auto frozen =
-      testing::FreezeNonFloatInputs(model_path, DataFiles(dir / "test_data_set_0", "input_"));
+  const auto data_dir = dir / "test_data_set_0";
+  std::vector<std::string> inputs;
+  auto frozen = testing::FreezeParameterInputs(model_path, DataFiles(data_dir, "input_"), &inputs);
   if (!frozen.ok()) return;
   auto graph = ImportOnnxFromBytes(*frozen, model_path);
   if (!graph.ok()) {
@@ -52,16 +53,6 @@ void CheckModel(const std::filesystem::path& dir, SweepResult* result) {
     return;
   }
   ++result->imported;
-  const auto data_dir = dir / "test_data_set_0";
-  std::vector<std::string> inputs;
-  for (const auto& file : DataFiles(data_dir, "input_")) {
-    std::ifstream pb(file, std::ios::binary);
-    onnx::TensorProto tensor;
-    if (tensor.ParseFromIstream(&pb) && tensor.data_type() == onnx::TensorProto::FLOAT &&
-        tensor.dims_size() > 0) {
-      inputs.push_back(file);
-    }
-  }
   const auto outputs = DataFiles(data_dir, "output_");
   if (inputs.size() != graph->inputs.size()) {
     // Some tests feed initializers as inputs too; only non-initializer

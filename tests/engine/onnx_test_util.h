@@ -115,18 +115,27 @@ inline std::string Serialize(const onnx::ModelProto& model) {
 }
 
 // The backend tests feed shape-like operands (Reshape's shape, Squeeze's
-// axes, Clip's bounds, ...) as graph inputs; a deployed model has them as
-// initializers. Freeze every non-float input, and every scalar (Range's
-// bounds), into an initializer from the reference data so those tests
-// exercise mixq's constant-input handling (as tests/conformance does).
-inline StatusOr<std::string> FreezeNonFloatInputs(const std::string& model_path,
-                                                  const std::vector<std::string>& inputs) {
+// axes, Clip's bounds, Resize's scales, ...) as graph inputs; a deployed
+// model has them as initializers. Freeze every non-float or scalar input,
+// and every input in a Resize/Upsample slot after the data (the rule of
+// tests/conformance/conformance_case.cc), into an initializer from
+// the reference data so those tests exercise mixq's constant-input
+// handling. `runtime_inputs` (optional) receives the reference files of the
+// inputs left as graph inputs, in order.
+inline StatusOr<std::string> FreezeParameterInputs(
+    const std::string& model_path, const std::vector<std::string>& inputs,
+    std::vector<std::string>* runtime_inputs = nullptr) {
   std::ifstream in(model_path, std::ios::binary);
   onnx::ModelProto model;
   if (!model.ParseFromIstream(&in)) return DataLoss(model_path);
   auto* graph = model.mutable_graph();
   std::set<std::string> initializers;
   for (const auto& init : graph->initializer()) initializers.insert(init.name());
+  std::set<std::string> parameters;
+  for (const auto& node : graph->node()) {
+    if (node.op_type() != "Resize" && node.op_type() != "Upsample") continue;
+    for (int i = 1; i < node.input_size(); ++i) parameters.insert(node.input(i));
+  }
   std::vector<onnx::ValueInfoProto> kept;
   size_t data_index = 0;
   for (const auto& input : graph->input()) {
@@ -136,14 +145,17 @@ inline StatusOr<std::string> FreezeNonFloatInputs(const std::string& model_path,
     }
     if (data_index >= inputs.size()) return NotFound("missing reference input");
     if (!input.type().has_tensor_type()) return Unimplemented("not a tensor input");
-    std::ifstream pb(inputs[data_index++], std::ios::binary);
+    const std::string& file = inputs[data_index++];
+    std::ifstream pb(file, std::ios::binary);
     onnx::TensorProto tensor;
-    if (!tensor.ParseFromIstream(&pb)) return DataLoss(inputs[data_index - 1]);
+    if (!tensor.ParseFromIstream(&pb)) return DataLoss(file);
     if (tensor.data_type() != input.type().tensor_type().elem_type()) {
       return Unimplemented("reference data type differs from the declared one");
     }
-    if (tensor.data_type() == onnx::TensorProto::FLOAT && tensor.dims_size() > 0) {
+    if (tensor.data_type() == onnx::TensorProto::FLOAT && tensor.dims_size() > 0 &&
+        !parameters.count(input.name())) {
       kept.push_back(input);
+      if (runtime_inputs != nullptr) runtime_inputs->push_back(file);
     } else {
       tensor.set_name(input.name());
       *graph->add_initializer() = tensor;

@@ -87,20 +87,6 @@ StatusOr<ValueInfo> InfoOf(const std::string& value, CompileContext* ctx) {
   return *info;
 }
 
-// A Cast-like host kernel for graph outputs: any dtype to float32.
-Status ToF32(const Node& /*node*/, const std::vector<ConstView>& inputs,
-             const std::vector<MutView>& outputs, const Parallelism& /*par*/) {
-  const ConstView& in = inputs[0];
-  float* out = outputs[0].as<float>();
-  if (in.dtype == DType::kF16) return Unimplemented("float16 outputs are not supported");
-  VisitDType(in.dtype, [&](auto zero) {
-    using T = decltype(zero);
-    const T* src = in.as<T>();
-    for (int64_t i = 0; i < in.size; ++i) out[i] = static_cast<float>(src[i]);
-  });
-  return Status::Ok();
-}
-
 }  // namespace
 
 bool HasHostKernel(OpType op) {
@@ -173,10 +159,12 @@ Status LowerHostOp(const Node& node, CompileContext* ctx) {
 
 Status AddConvertToF32(const std::string& value, const memory& out, CompileContext* ctx) {
   MIXQ_ASSIGN_OR_RETURN(ValueInfo info, InfoOf(value, ctx));
+  // Cast's host kernel converts to its output's type (float32 here).
   Node node;
   node.name = value;
   node.op = OpType::kCast;
-  auto step = std::make_unique<HostKernelStep>(node, ToF32);
+  node.attrs.Set("to", int64_t{1});  // ONNX FLOAT
+  auto step = std::make_unique<HostKernelStep>(node, FindOpDef(OpType::kCast)->host);
   std::unordered_map<int, memory> args{{DNNL_ARG_MULTIPLE_DST, out}};
   if (const Tensor* constant = ctx->FindConstant(value)) {
     step->AddInput(info, true, std::make_unique<Tensor>(*constant));
