@@ -7,6 +7,7 @@
 //   Slice   "starts", "ends", optional "axes" and "steps" as ONNX gives them
 //           (clamping depends on the input shape, so it is done here).
 //   Split   "axis" non-negative; the pieces are the outputs' shapes.
+//   DepthToSpace, SpaceToDepth  "blocksize", "mode" (DCR or CRD).
 //   Resize  "scales" (floats) or "sizes" (ints) for "axes" (all when
 //           absent), "mode", "coordinate_transformation_mode",
 //           "nearest_mode", "cubic_coeff_a", "exclude_outside",
@@ -16,6 +17,7 @@
 
 #include <array>
 #include <cstdint>
+#include <vector>
 
 #include "common/status.h"
 #include "common/tensor.h"
@@ -48,6 +50,13 @@ struct ResizeScales {
 };
 
 Status ComputeResizeScales(const Node& node, const Shape& input, ResizeScales* scales);
+
+// Along dim `dim` of a Resize (mode nearest or linear): the source
+// coordinate of each output index before rounding or weighting, and for
+// nearest the input index each output index reads (empty for linear). What
+// a lowering compares with another library's convention.
+Status ResizeSourceCoordinates(const Node& node, const Shape& input, size_t dim,
+                               std::vector<double>* coordinates, std::vector<int64_t>* nearest);
 
 // DepthToSpace and SpaceToDepth (4-D input of known shape, block and mode
 // checked by the shape rule): the output as six dims in row-major order,

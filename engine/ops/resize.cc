@@ -204,6 +204,11 @@ int64_t NearestIndex(Rounding rounding, double c, double scale) {
   return 0;
 }
 
+// The input index nearest mode reads for source coordinate c.
+int64_t NearestSource(const ResizeMode& mode, double c, double scale, int64_t in) {
+  return std::clamp<int64_t>(NearestIndex(mode.rounding, c, scale), 0, in - 1);
+}
+
 // One neighbour an output index reads along a dim.
 struct Tap {
   int64_t index = 0;
@@ -223,7 +228,7 @@ void DimTaps(const ResizeMode& mode, double scale, int64_t in, int64_t out, Tap*
     Tap* t = taps + x * n;
     const double c = SourceCoordinate(mode, x, scale, in, out);
     if (mode.interpolation == Interpolation::kNearest) {
-      t[0] = {std::clamp<int64_t>(NearestIndex(mode.rounding, c, scale), 0, in - 1), 1.f};
+      t[0] = {NearestSource(mode, c, scale, in), 1.f};
       continue;
     }
     const double f = std::floor(c);
@@ -372,6 +377,30 @@ void ResizeTyped(const ConstView& in, const MutView& out, const TapTable& table,
     }
   });
 }
+
+}  // namespace
+
+Status ResizeSourceCoordinates(const Node& node, const Shape& input, size_t dim,
+                               std::vector<double>* coordinates, std::vector<int64_t>* nearest) {
+  ResizeMode mode;
+  MIXQ_RETURN_IF_ERROR(ParseMode(node, &mode));
+  if (mode.interpolation == Interpolation::kCubic) return Unimplemented("cubic Resize");
+  ResizeScales scales;
+  MIXQ_RETURN_IF_ERROR(ComputeResizeScales(node, input, &scales));
+  if (dim >= scales.rank || input[dim] <= 0) return InvalidArgument("no such dim");
+  coordinates->clear();
+  nearest->clear();
+  for (int64_t x = 0; x < scales.out[dim]; ++x) {
+    const double c = SourceCoordinate(mode, x, scales.scale[dim], input[dim], scales.out[dim]);
+    coordinates->push_back(c);
+    if (mode.interpolation == Interpolation::kNearest) {
+      nearest->push_back(NearestSource(mode, c, scales.scale[dim], input[dim]));
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
 
 StatusOr<bool> ResizeShape(ShapeContext& ctx) {
   MIXQ_RETURN_IF_ERROR(ctx.ExpectInputs(1, 4));

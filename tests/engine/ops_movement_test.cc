@@ -503,6 +503,70 @@ TEST(CastOp, RuntimeCastsTruncateAndSaturate) {
   for (int i = 0; i < 6; ++i) EXPECT_EQ(out[1].data<float>()[i], flag[i]) << i;
 }
 
+// --- Slice and Split as oneDNN reorders --------------------------------------
+
+// The kinds of the executor's steps for node `name`.
+std::vector<std::string> StepKinds(const std::vector<std::string>& steps, const std::string& name) {
+  std::vector<std::string> kinds;
+  for (const std::string& line : steps) {
+    if (line.rfind(name + "  ", 0) != 0) continue;
+    const size_t begin = name.size() + 2;
+    kinds.push_back(line.substr(begin, line.find("  ", begin) - begin));
+  }
+  return kinds;
+}
+
+TEST(SliceSplitLowering, ReorderWindowsOfABlockedConvOutput) {
+  // A Conv's output comes in oneDNN's blocked layout; windows at
+  // block-aligned channel offsets read it as it is, others its plain form,
+  // and a strided slice runs on the host kernel.
+  testing::GraphBuilder b;
+  Tensor x = b.Input("x", {2, 4, 6, 6});
+  b.Const("w", b.Random({16, 4, 3, 3}));
+  Node& conv = b.Op(OpType::kConv, "c", {"x", "w"}, {2, 16, 6, 6});
+  conv.attrs.Set("kernel_shape", std::vector<int64_t>{3, 3});
+  conv.attrs.Set("pads", std::vector<int64_t>{1, 1, 1, 1});
+  auto ints = [&](const std::string& name, const std::vector<int64_t>& v) {
+    b.graph().constants[name] = Ints(v);
+    b.graph().values[name] = {DType::kI64, {static_cast<int64_t>(v.size())}};
+  };
+  ints("starts", {3, 1});
+  ints("ends", {11, kMax});
+  ints("axes", {1, -1});
+  b.Op(OpType::kSlice, "s", {"c", "starts", "ends", "axes"}, {2, 8, 6, 5});
+  ints("starts2", {0});
+  ints("ends2", {kMax});
+  ints("axes2", {2});
+  ints("steps2", {2});
+  b.Op(OpType::kSlice, "strided", {"c", "starts2", "ends2", "axes2", "steps2"}, {2, 16, 3, 6});
+  ints("split", {8, 8});
+  Node& split = b.Op(OpType::kSplit, "a", {"c", "split"}, {2, 8, 6, 6});
+  split.outputs.push_back("b");
+  split.attrs.Set("axis", int64_t{1});
+  b.graph().values["b"] = {DType::kF32, {2, 8, 6, 6}};
+  for (const char* out : {"c", "s", "strided", "a", "b"}) b.Output(out);
+  auto g = Specialize(b.graph(), {{"x", x.shape()}});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  std::vector<std::string> steps;
+  std::vector<Tensor> out = testing::RunGraph(*g, {&x}, {}, &steps);
+  ASSERT_EQ(out.size(), 5u);
+  const Tensor& c = out[0];
+  testing::ExpectSame(
+      out[1], Select(c, {All(2), SliceIndices(16, 3, 11, 1), All(6), SliceIndices(6, 1, kMax, 1)}),
+      "slice");
+  testing::ExpectSame(out[2], Select(c, {All(2), All(16), {0, 2, 4}, All(6)}), "strided slice");
+  testing::ExpectSame(out[3], Select(c, {All(2), SliceIndices(16, 0, 8, 1), All(6), All(6)}),
+                      "split a");
+  testing::ExpectSame(out[4], Select(c, {All(2), SliceIndices(16, 8, 16, 1), All(6), All(6)}),
+                      "split b");
+  for (const char* name : {"s", "a"}) {
+    const std::vector<std::string> kinds = StepKinds(steps, name);
+    EXPECT_TRUE(std::count(kinds.begin(), kinds.end(), "host") == 0 && !kinds.empty()) << name;
+  }
+  const std::vector<std::string> strided = StepKinds(steps, "strided");
+  EXPECT_TRUE(!strided.empty() && strided.back() == "host");
+}
+
 // --- Opset forms through the importer --------------------------------------
 
 TEST(MovementOpsets, AttributeFormsMatchInputForms) {

@@ -258,6 +258,69 @@ TEST(ResizeOp, CropAndResizeIsRefusedClearly) {
   EXPECT_NE(g.status().message().find("tf_crop_and_resize"), std::string::npos);
 }
 
+// --- The oneDNN resampling lowering ------------------------------------------
+
+// Whether the executor ran the node as oneDNN's resampling primitive.
+bool RanOnOneDnn(const std::vector<std::string>& steps) {
+  return std::any_of(steps.begin(), steps.end(),
+                     [](const std::string& line) { return line.find("op  resampling") == 0; });
+}
+
+TEST(ResizeLowering, OneDnnRunsExactlyWhereItsConventionMatches) {
+  struct Spec {
+    Mode mode;
+    Shape in;
+    std::vector<float> scales;
+    bool one_dnn;
+  };
+  auto mode = [](const char* interpolation, const char* coordinates, const char* rounding) {
+    Mode m;
+    m.mode = interpolation;
+    m.coordinates = coordinates;
+    m.nearest = rounding;
+    return m;
+  };
+  const std::vector<Spec> specs = {
+      // oneDNN's nearest is half_pixel rounding ties up.
+      {mode("nearest", "half_pixel", "round_prefer_ceil"), {1, 3, 4, 5}, {1, 1, 1.5f, 0.6f}, true},
+      // Ties (in 4 -> out 6) round the other way: host; none at 2x: oneDNN.
+      {mode("nearest", "half_pixel", "round_prefer_floor"), {1, 3, 4, 5}, {1, 1, 1.5f, 1}, false},
+      {mode("nearest", "half_pixel", "round_prefer_floor"), {2, 3, 4, 5}, {1, 1, 2, 2}, true},
+      // torch's nearest upsampling (asymmetric, floor) at integer factors.
+      {mode("nearest", "asymmetric", "floor"), {1, 2, 3, 3, 2}, {1, 1, 2, 3, 2}, true},
+      {mode("nearest", "asymmetric", "floor"), {1, 3, 4, 5}, {1, 1, 1.5f, 1}, false},
+      {mode("linear", "half_pixel", "round_prefer_floor"), {1, 3, 4, 5}, {1, 1, 1.5f, 0.6f}, true},
+      {mode("linear", "pytorch_half_pixel", "round_prefer_floor"),
+       {1, 3, 4, 5},
+       {1, 1, 2, 2},
+       true},
+      {mode("linear", "align_corners", "round_prefer_floor"), {1, 3, 4, 5}, {1, 1, 2, 2}, false},
+      {mode("linear", "asymmetric", "round_prefer_floor"), {1, 3, 4, 5}, {1, 1, 2, 2}, false},
+      // Not 3-D to 5-D, or a resized channel dim: host.
+      {mode("nearest", "half_pixel", "round_prefer_ceil"), {4, 6}, {2, 2}, false},
+      {mode("nearest", "half_pixel", "round_prefer_ceil"), {1, 3, 4, 5}, {1, 2, 1, 1}, false},
+  };
+  for (const Spec& spec : specs) {
+    OpCase c = ResizeCase(spec.mode);
+    c.params = {{"", Tensor()}, {"scales", Floats(spec.scales)}};
+    std::vector<double> scales(spec.scales.begin(), spec.scales.end());
+    Shape out;
+    for (size_t d = 0; d < spec.in.size(); ++d) {
+      out.push_back(static_cast<int64_t>(std::floor(scales[d] * spec.in[d])));
+    }
+    const std::string what = spec.mode.mode + "/" + spec.mode.coordinates + "/" +
+                             spec.mode.nearest + " " + ShapeToString(spec.in) + " -> " +
+                             ShapeToString(out);
+    SCOPED_TRACE(what);
+    const Tensor x = testing::RandomFloats(spec.in);
+    std::vector<std::string> steps;
+    std::vector<Tensor> got = c.RunAtRuntime(x, &steps);
+    ASSERT_EQ(got.size(), 1u);
+    EXPECT_EQ(RanOnOneDnn(steps), spec.one_dnn);
+    testing::ExpectClose(got[0], ResizeReference(x, scales, out, false, spec.mode), 1e-5f);
+  }
+}
+
 // --- Opset forms through the importer --------------------------------------
 
 TEST(ResizeOpsets, OldFormsAreAsymmetricWithFloorWhenEnlarging) {

@@ -53,6 +53,14 @@ LowerFn FindLowering(OpType op) {
       return LowerSoftmax;
     case OpType::kLayerNormalization:
       return LowerLayerNorm;
+    // oneDNN where its convention matches, else the host kernel.
+    case OpType::kResize:
+    case OpType::kUpsample:
+      return LowerResize;
+    case OpType::kSlice:
+      return LowerSlice;
+    case OpType::kSplit:
+      return LowerSplit;
     default:
       // Ops oneDNN lacks run on their host kernels (engine/ops/).
       return HasHostKernel(op) ? LowerHostOp : nullptr;

@@ -39,6 +39,9 @@ Status LowerConcat(const Node& node, CompileContext* ctx);     // layout.cc
 Status LowerSoftmax(const Node& node, CompileContext* ctx);    // softmax.cc
 Status LowerReduce(const Node& node, CompileContext* ctx);     // reduce.cc
 Status LowerLayerNorm(const Node& node, CompileContext* ctx);  // normalization.cc
+Status LowerResize(const Node& node, CompileContext* ctx);     // resize.cc
+Status LowerSlice(const Node& node, CompileContext* ctx);      // slice_split.cc
+Status LowerSplit(const Node& node, CompileContext* ctx);      // slice_split.cc
 
 // A MatMul's operands and result as oneDNN's matmul reads them: numpy's 1-D
 // operands made 2-D (a row A, a column B), leading 1s up to one rank (the
