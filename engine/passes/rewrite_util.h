@@ -1,5 +1,5 @@
-// Queries that the graph rewrites (BatchNorm folding, LayerNorm fusion)
-// share.
+// Queries that the graph rewrites (BatchNorm folding, LayerNorm fusion, Pad
+// folding) share.
 #ifndef MIXQ_ENGINE_PASSES_REWRITE_UTIL_H_
 #define MIXQ_ENGINE_PASSES_REWRITE_UTIL_H_
 

@@ -8,6 +8,7 @@
 #include "engine/ir/node_error.h"
 #include "engine/passes/constant_folding.h"
 #include "engine/passes/fold_batch_norm.h"
+#include "engine/passes/fold_pad.h"
 #include "engine/passes/gelu_fusion.h"
 #include "engine/passes/graph_cleanup.h"
 #include "engine/passes/layer_norm_fusion.h"
@@ -71,6 +72,7 @@ StatusOr<Graph> Specialize(const Graph& graph, const std::map<std::string, Shape
   }
   MIXQ_RETURN_IF_ERROR(PropagateShapes(&out, true));
   MIXQ_RETURN_IF_ERROR(FoldBatchNorm(&out));
+  FoldPadIntoWindowOps(&out);
   // A Cast to the type the value already has is a copy.
   for (Node& node : out.nodes) {
     if (node.op == OpType::kCast &&

@@ -1,7 +1,8 @@
 // Specialisation: the imported graph with concrete input shapes, in the form
 // the executor compiles. Every shape becomes known, Shape/Gather/... chains
-// fold into constants (constant_folding.h), Identity/Dropout go, GELU
-// and LayerNorm written out in elementary ops become one Gelu or
+// fold into constants (constant_folding.h), a Pad before a Conv or pool
+// becomes that op's padding where it can (fold_pad.h), Identity/Dropout go,
+// GELU and LayerNorm written out in elementary ops become one Gelu or
 // LayerNormalization node (gelu_fusion.h, layer_norm_fusion.h), and
 // Flatten/Squeeze/Unsqueeze/Reshape become kReshape (graph_cleanup.h).
 #ifndef MIXQ_ENGINE_PASSES_SPECIALIZE_H_
