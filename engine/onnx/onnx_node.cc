@@ -188,6 +188,16 @@ StatusOr<Node> ConvertOnnxNode(const onnx::NodeProto& proto, const std::string& 
     case OpType::kGather:
       SetDefault(&attrs, "axis", int64_t{0});
       break;
+    case OpType::kCast:
+      // Cast-1 names the type ("FLOAT"); from opset 6 it is the enum value.
+      if (const std::string to = attrs.String("to", ""); !to.empty()) {
+        onnx::TensorProto::DataType type;
+        if (!onnx::TensorProto::DataType_Parse(to, &type)) {
+          return unsupported("unknown element type '" + to + "'");
+        }
+        attrs.Set("to", static_cast<int64_t>(type));
+      }
+      break;
     case OpType::kReshape:
       SetDefault(&attrs, "allowzero", int64_t{0});
       break;

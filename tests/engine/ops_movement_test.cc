@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
+#include <cmath>
 #include <limits>
 #include <string>
 #include <vector>
@@ -598,6 +600,13 @@ TEST(MovementOpsets, AttributeFormsMatchInputForms) {
   testing::AddFloatAttr(p2, "value", 1.5f);
   testing::AddOutput(&pad2, "y", {4, 6});
   testing::ExpectSame(testing::RunModel(pad2, x)[0], want_pad, "Pad-2");
+  auto pad1 = testing::NewModel(1);
+  testing::AddInput(&pad1, "x", {3, 4});
+  auto* p1 = testing::AddNode(&pad1, "Pad", {"x"}, {"y"});
+  testing::AddIntsAttr(p1, "paddings", {1, 0, 0, 2});
+  testing::AddFloatAttr(p1, "value", 1.5f);
+  testing::AddOutput(&pad1, "y", {4, 6});
+  testing::ExpectSame(testing::RunModel(pad1, x)[0], want_pad, "Pad-1 (paddings)");
   auto pad18 = testing::NewModel(18);
   testing::AddInput(&pad18, "x", {3, 4});
   testing::AddInt64Initializer(&pad18, "pads", {0, 1, 2, 0});
@@ -629,6 +638,22 @@ TEST(MovementOpsets, AttributeFormsMatchInputForms) {
   parts = testing::RunModel(split18, x);
   ASSERT_EQ(parts.size(), 2u);
   testing::ExpectSame(parts[1], Select(x, {{0, 1, 2}, {2, 3}}), "Split-18 b");
+
+  // Cast-1 names the type; Cast-6 on gives its number.
+  auto cast1 = testing::NewModel(1);
+  testing::AddInput(&cast1, "x", {3, 4});
+  for (const auto& [from, to, type] :
+       std::vector<std::array<std::string, 3>>{{"x", "i", "INT32"}, {"i", "y", "FLOAT"}}) {
+    auto* attr = testing::AddNode(&cast1, "Cast", {from}, {to})->add_attribute();
+    attr->set_name("to");
+    attr->set_type(onnx::AttributeProto::STRING);
+    attr->set_s(type);
+  }
+  testing::AddOutput(&cast1, "y", {3, 4});
+  Tensor truncated = x;
+  for (int64_t i = 0; i < x.size(); ++i)
+    truncated.data<float>()[i] = std::trunc(x.data<float>()[i]);
+  testing::ExpectSame(testing::RunModel(cast1, x)[0], truncated, "Cast-1 through int32");
 }
 
 }  // namespace
