@@ -328,7 +328,7 @@ void ResizeTyped(const ConstView& in, const MutView& out, const TapTable& table,
   T* dst = out.as<T>();
   const Tap* last = rank == 0 ? nullptr : table.taps.data() + table.first[rank - 1];
   const int last_width = rank == 0 ? 1 : table.width[rank - 1];
-  const int64_t last_stride = rank == 0 ? 1 : strides[rank - 1];
+  const int64_t in_width = rank == 0 ? 1 : in.shape[rank - 1];
   const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 13) / std::max<int64_t>(width, 1));
   ParallelFor(par, rows, grain, [&](int64_t begin, int64_t end) {
     std::array<int64_t, kMaxCombinations> offsets;
@@ -359,7 +359,24 @@ void ResizeTyped(const ConstView& in, const MutView& out, const TapTable& table,
       if (combos == 1 && last_width == 1) {
         const T* x = src + offsets[0];
         for (int64_t o = 0; o < width; ++o) {
-          y[o] = last == nullptr ? x[0] : x[last[o].index * last_stride];
+          y[o] = last == nullptr ? x[0] : x[last[o].index];
+        }
+        continue;
+      }
+      // Blend the input rows the other dims weigh into one line, then
+      // interpolate along the last dim from it.
+      thread_local std::vector<Acc> line;  // scratch kept per thread
+      if (line.size() < static_cast<size_t>(in_width)) line.resize(in_width);
+      std::fill(line.begin(), line.begin() + in_width, Acc(0));
+      for (size_t c = 0; c < combos; ++c) {
+        const T* x = src + offsets[c];
+        const Acc w = weights[c];
+        for (int64_t i = 0; i < in_width; ++i) line[i] += w * static_cast<Acc>(x[i]);
+      }
+      if (last_width == 2) {  // linear: the common case, unrolled
+        for (int64_t o = 0; o < width; ++o) {
+          const Tap* t = last + 2 * o;
+          y[o] = Saturate<T>(t[0].weight * line[t[0].index] + t[1].weight * line[t[1].index]);
         }
         continue;
       }
@@ -367,10 +384,7 @@ void ResizeTyped(const ConstView& in, const MutView& out, const TapTable& table,
         Acc sum = 0;
         for (int k = 0; k < last_width; ++k) {
           const Tap& t = last[o * last_width + k];
-          const T* x = src + t.index * last_stride;
-          Acc part = 0;
-          for (size_t c = 0; c < combos; ++c) part += weights[c] * static_cast<Acc>(x[offsets[c]]);
-          sum += part * t.weight;
+          sum += t.weight * line[t.index];
         }
         y[o] = Saturate<T>(sum);
       }
