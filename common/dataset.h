@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "common/input_shapes.h"
 #include "common/status.h"
 #include "common/tensor.h"
 
@@ -47,6 +48,11 @@ struct DatasetSpec {
   Preprocess preprocess;
   // How 4-D sample files ([N,A,B,C]) are stored; ignored for other ranks.
   Preprocess::Layout stored_layout = Preprocess::Layout::kNchw;
+  // `input_shape`: the shapes models with symbolic input dims are fixed to
+  // on this dataset (common/input_shapes.h; the first input's dim 0 is each
+  // run's batch); empty = none. A command's --input-shape and a job's
+  // input_shape win over it.
+  InputShapes input_shapes;
 };
 
 // Parses a dataset YAML; unknown keys are refused with their path, e.g.

@@ -97,8 +97,8 @@ class SpecParser : public YamlFields {
     if (!root.IsMap()) {
       return Error("expected a mapping with keys format, images, labels, preprocess");
     }
-    MIXQ_RETURN_IF_ERROR(
-        CheckKeys(root, "", {"format", "images", "labels", "preprocess", "stored_layout"}));
+    MIXQ_RETURN_IF_ERROR(CheckKeys(
+        root, "", {"format", "images", "labels", "preprocess", "stored_layout", "input_shape"}));
     DatasetSpec spec;
     spec.source = source();
     for (const char* key : {"format", "images", "labels"}) {
@@ -117,6 +117,9 @@ class SpecParser : public YamlFields {
     }
     if (root["stored_layout"]) {
       MIXQ_ASSIGN_OR_RETURN(spec.stored_layout, Layout(root["stored_layout"], "stored_layout"));
+    }
+    if (root["input_shape"]) {
+      MIXQ_ASSIGN_OR_RETURN(spec.input_shapes, InputShapeMap(root["input_shape"], "input_shape"));
     }
     return spec;
   }

@@ -62,4 +62,58 @@ StatusOr<bool> YamlFields::Bool(const YAML::Node& node, const std::string& path)
   return Error("'" + path + "' must be true or false");
 }
 
+StatusOr<InputShapes> YamlFields::InputShapeMap(const YAML::Node& node,
+                                                const std::string& path) const {
+  // One shape, as a list of dims or as text.
+  auto shape_of = [this](const YAML::Node& n, const std::string& at) -> StatusOr<Shape> {
+    Shape shape;
+    if (n.IsScalar()) {
+      StatusOr<Shape> parsed = ParseShapeText(n.Scalar());
+      if (!parsed.ok()) return Error("'" + at + "': " + parsed.status().message());
+      return parsed;
+    }
+    if (!n.IsSequence()) {
+      return Error("'" + at +
+                   "' must be a list of dims such as [1, 3, 640, 640] or text such as "
+                   "1x3x640x640");
+    }
+    for (size_t i = 0; i < n.size(); ++i) {
+      MIXQ_ASSIGN_OR_RETURN(int64_t d, Int(n[i], at + "[" + std::to_string(i) + "]", 1));
+      shape.push_back(d);
+    }
+    Status fits = CheckInputShape(shape);
+    if (!fits.ok()) return Error("'" + at + "': " + fits.message());
+    return shape;
+  };
+  InputShapes shapes;
+  if (!node.IsMap()) {
+    MIXQ_ASSIGN_OR_RETURN(shapes[""], shape_of(node, path));
+    return shapes;
+  }
+  if (node.size() == 0) return Error("'" + path + "' must name at least one input");
+  for (const auto& entry : node) {
+    const std::string name = entry.first.Scalar();
+    if (name.empty()) return Error("'" + path + "' has an empty input name");
+    MIXQ_ASSIGN_OR_RETURN(shapes[name], shape_of(entry.second, path + "." + name));
+  }
+  return shapes;
+}
+
+void EmitInputShapes(const InputShapes& shapes, YAML::Emitter* out) {
+  auto dims = [out](const Shape& shape) {
+    *out << YAML::Flow << YAML::BeginSeq;
+    for (int64_t d : shape) *out << d;
+    *out << YAML::EndSeq;
+  };
+  auto first = shapes.find("");
+  if (first != shapes.end() && shapes.size() == 1) return dims(first->second);
+  *out << YAML::Flow << YAML::BeginMap;
+  for (const auto& [name, shape] : shapes) {
+    if (name.empty()) continue;
+    *out << YAML::Key << YAML::DoubleQuoted << name << YAML::Value;
+    dims(shape);
+  }
+  *out << YAML::EndMap;
+}
+
 }  // namespace mixq

@@ -2,7 +2,8 @@
 // files, a search job's sections): every error is one InvalidArgument line
 // that starts with the file and names the key by its dotted path, e.g.
 // "jobs/x.yaml: 'data.evaluation.count' must be >= 1". yaml-cpp's exceptions
-// are caught here and become such errors.
+// are caught here and become such errors. EmitInputShapes() writes what
+// InputShapeMap() reads, for the job files mixq writes itself.
 #ifndef MIXQ_COMMON_YAML_FIELDS_H_
 #define MIXQ_COMMON_YAML_FIELDS_H_
 
@@ -13,6 +14,7 @@
 #include <string>
 #include <string_view>
 
+#include "common/input_shapes.h"
 #include "common/status.h"
 
 namespace mixq {
@@ -33,10 +35,20 @@ class YamlFields {
   StatusOr<int64_t> Int(const YAML::Node& node, const std::string& path, int64_t min) const;
   StatusOr<double> Number(const YAML::Node& node, const std::string& path) const;
   StatusOr<bool> Bool(const YAML::Node& node, const std::string& path) const;
+  // `input_shape` (common/input_shapes.h): one shape for the first input,
+  // as a list of dims ([1, 3, 640, 640]) or text ("1x3x640x640"), or a
+  // mapping from input names to such shapes.
+  StatusOr<InputShapes> InputShapeMap(const YAML::Node& node, const std::string& path) const;
 
  private:
   std::string source_;
 };
+
+// `shapes` as the value of an `input_shape` key: a list of dims for the
+// first input (key ""), else a mapping from input names to lists of dims.
+// `shapes` must not mix the two (InputShapeMap() never gives such a mix and
+// resolved shapes have no ""): the first input's entry would be left out.
+void EmitInputShapes(const InputShapes& shapes, YAML::Emitter* out);
 
 }  // namespace mixq
 

@@ -52,6 +52,23 @@ preprocess:
   EXPECT_EQ(spec->preprocess.layout, Preprocess::Layout::kNhwc);
 }
 
+TEST(DatasetSpec, InputShapeByNameOrForTheFirstInput) {
+  TempDir dir;
+  StatusOr<DatasetSpec> named =
+      Load(dir, "format: npy\nimages: x.npy\nlabels: y.npy\ninput_shape: {images: 1x3x640x640}\n");
+  ASSERT_TRUE(named.ok()) << named.status().ToString();
+  EXPECT_EQ(named->input_shapes, (InputShapes{{"images", {1, 3, 640, 640}}}));
+  StatusOr<DatasetSpec> first =
+      Load(dir, "format: npy\nimages: x.npy\nlabels: y.npy\ninput_shape: [1, 3, 32, 32]\n");
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ(first->input_shapes, (InputShapes{{"", {1, 3, 32, 32}}}));
+  EXPECT_EQ(ErrorOf(Load(dir,
+                         "format: npy\nimages: x.npy\nlabels: y.npy\n"
+                         "input_shape: {images: [1, -3]}\n"),
+                    dir.Path("d.yaml")),
+            dir.Path("d.yaml") + ": 'input_shape.images[1]' must be >= 1");
+}
+
 TEST(DatasetSpec, DefaultsWithoutPreprocess) {
   TempDir dir;
   StatusOr<DatasetSpec> spec = Load(dir, "format: idx\nimages: /a\nlabels: /b\n");
