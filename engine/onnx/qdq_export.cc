@@ -18,6 +18,7 @@
 #include "engine/onnx/onnx_importer.h"
 #include "engine/onnx/tensor_proto.h"
 #include "engine/passes/fusion.h"
+#include "engine/passes/input_shapes.h"
 #include "engine/passes/specialize.h"
 #include "engine/quant/weight_scales.h"
 
@@ -478,6 +479,7 @@ StatusOr<std::string> ExportQdq(const std::string& model_bytes, const std::strin
                              "': the model is quantised already");
     }
   }
+  MIXQ_RETURN_IF_ERROR(FixInputShapes(options.input_shapes, &graph).WithContext(source));
   MIXQ_ASSIGN_OR_RETURN(Graph specialised, SpecializeForBatch(graph, 1));
   const Graph fused = FusePostOps(specialised);
   const std::vector<std::string> layers = graph.QuantizableLayers();

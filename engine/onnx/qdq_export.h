@@ -28,6 +28,7 @@
 
 #include <string>
 
+#include "common/input_shapes.h"
 #include "common/precision_config.h"
 #include "common/status.h"
 #include "engine/quant/calibration_file.h"
@@ -37,6 +38,10 @@ namespace mixq {
 
 struct QdqExportOptions {
   SevenBitWeights seven_bit = SevenBitWeights::kNone;
+  // Fixes symbolic input dims (engine/passes/input_shapes.h) for the export's
+  // own shape work; the exported model keeps the shapes the model declares.
+  // A model whose inputs have symbolic dims other than the batch needs them.
+  InputShapes input_shapes;
 };
 
 // The QDQ model (serialised ModelProto) for the model in `model_bytes`

@@ -169,7 +169,7 @@ TEST(QdqExport, SevenBitWeightsSurviveTheRoundTrip) {
   PrecisionConfig config =
       UniformPrecisionConfig(Precision::kInt8, original->QuantizableLayers(), "");
   for (SevenBitWeights mode : {SevenBitWeights::kFirstLayer, SevenBitWeights::kAll}) {
-    auto imported = RoundTrip(config, {mode});
+    auto imported = RoundTrip(config, {mode, {}});
     ASSERT_TRUE(imported.ok()) << imported.status().ToString();
     EXPECT_EQ(imported->spec.seven_bit, mode) << SevenBitWeightsName(mode);
   }
