@@ -90,6 +90,21 @@ std::string Key(const std::vector<std::string>& parts) {
   return Sha256Hex(joined);
 }
 
+// `parts` of a task key, plus the input shapes when there are any (so that
+// the keys of jobs without them hold).
+std::vector<std::string> WithShapes(std::vector<std::string> parts, const InputShapes& shapes) {
+  if (!shapes.empty()) parts.push_back("input_shape=" + InputShapesText(shapes));
+  return parts;
+}
+
+void AssignShapes(const InputShapes& shapes, proto::TaskAssign* assign) {
+  for (const auto& [name, shape] : shapes) {
+    proto::InputShape* entry = assign->add_input_shapes();
+    entry->set_input(name);
+    for (int64_t d : shape) entry->add_dims(d);
+  }
+}
+
 // A dataset as tasks name it: its files as blobs and its content key.
 struct DatasetInputs {
   proto::DatasetRef ref;
@@ -124,9 +139,11 @@ StatusOr<DatasetInputs> RegisterDataset(Store* store, const std::string& yaml_pa
 }
 
 // Plans the job's evaluate, benchmark and profile tasks into `plan`, with
-// `calibration_file` ("" = none) for its quantised configs.
+// `calibration_file` ("" = none) for its quantised configs and the model's
+// inputs fixed to `shapes` (ResolveJobInputShapes()).
 Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model, int64_t model_id,
-                   const std::string& calibration_file, const TaskAdder& add) {
+                   const std::string& calibration_file, const InputShapes& shapes,
+                   const TaskAdder& add) {
   MIXQ_ASSIGN_OR_RETURN(DatasetInputs inputs, RegisterDataset(store, job.eval_dataset));
   const proto::DatasetRef& ds = inputs.ref;
   const std::string& dataset_sha = inputs.sha256;
@@ -180,8 +197,9 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
            count > 0 ? MakeShards(begin, count, job.shard_size) : std::vector<Shard>()) {
         PlannedTask t;
         // The evaluation batch size is not in the key: counts do not depend on it.
-        t.id = Key({"evaluate", model.sha256(), dataset_sha, std::to_string(shard.begin),
-                    std::to_string(shard.count), config.sha256, quant_key, hw});
+        t.id = Key(WithShapes({"evaluate", model.sha256(), dataset_sha, std::to_string(shard.begin),
+                               std::to_string(shard.count), config.sha256, quant_key, hw},
+                              shapes));
         t.kind = "evaluate";
         t.model_id = model_id;
         t.dataset_id = dataset_id;
@@ -196,6 +214,7 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
         t.assign.set_count(shard.count);
         set_quant(&t.assign);
         t.assign.set_batch(job.eval_batch);
+        AssignShapes(shapes, &t.assign);
         MIXQ_RETURN_IF_ERROR(add(std::move(t)).status());
       }
       for (int64_t batch : job.bench_batches) {
@@ -204,7 +223,7 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
                                         config.sha256, quant_key,      hw};
         // Round 0 keeps the key benchmarks had before rounds existed.
         if (job.bench_round > 0) key.push_back("round=" + std::to_string(job.bench_round));
-        t.id = Key(key);
+        t.id = Key(WithShapes(std::move(key), shapes));
         t.kind = "benchmark";
         t.model_id = model_id;
         t.config_id = config_id;
@@ -215,12 +234,14 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
         set_quant(&t.assign);
         t.assign.set_batch(batch);
         t.assign.set_min_seconds(job.bench_seconds);
+        AssignShapes(shapes, &t.assign);
         MIXQ_RETURN_IF_ERROR(add(std::move(t)).status());
       }
       if (job.profile && quantised) {
         PlannedTask t;
-        t.id = Key({"profile", model.sha256(), std::to_string(job.profile_batch), config.sha256,
-                    quant_key, hw});
+        t.id = Key(WithShapes({"profile", model.sha256(), std::to_string(job.profile_batch),
+                               config.sha256, quant_key, hw},
+                              shapes));
         t.kind = "profile";
         t.model_id = model_id;
         t.config_id = config_id;
@@ -230,6 +251,7 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
         *t.assign.mutable_model() = model;
         set_quant(&t.assign);
         t.assign.set_batch(job.profile_batch);
+        AssignShapes(shapes, &t.assign);
         MIXQ_RETURN_IF_ERROR(add(std::move(t)).status());
       }
     }
@@ -247,6 +269,7 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
 StatusOr<std::optional<std::string>> PlanCalibration(Store* store, const JobSpec& job,
                                                      const proto::BlobRef& model, int64_t model_id,
                                                      const std::string& calibration_dir,
+                                                     const InputShapes& shapes,
                                                      const TaskAdder& add) {
   const CalibrateSpec& c = job.calibrate;
   const std::string dataset_path = c.dataset.empty() ? job.eval_dataset : c.dataset;
@@ -273,10 +296,12 @@ StatusOr<std::optional<std::string>> PlanCalibration(Store* store, const JobSpec
     for (const Shard& shard : shards) {
       PlannedTask t;
       // The method is not in the key: the same statistics serve every method.
-      t.id = Key({"calibrate", model.sha256(), ds.sha256, std::to_string(shard.begin),
-                  std::to_string(shard.count), std::to_string(c.batch), std::to_string(number),
-                  number == 2 ? std::to_string(kDefaultHistogramBins) + " " + Sha256Hex(ranges_json)
-                              : std::string()});
+      t.id = Key(WithShapes(
+          {"calibrate", model.sha256(), ds.sha256, std::to_string(shard.begin),
+           std::to_string(shard.count), std::to_string(c.batch), std::to_string(number),
+           number == 2 ? std::to_string(kDefaultHistogramBins) + " " + Sha256Hex(ranges_json)
+                       : std::string()},
+          shapes));
       t.kind = "calibrate";
       t.model_id = model_id;
       t.dataset_id = ds.id;
@@ -290,6 +315,7 @@ StatusOr<std::optional<std::string>> PlanCalibration(Store* store, const JobSpec
       t.assign.set_count(shard.count);
       t.assign.set_config_json("fp32");
       t.assign.set_batch(c.batch);
+      AssignShapes(shapes, &t.assign);
       proto::CalibrateParams* params = t.assign.mutable_calibrate();
       params->set_pass(number);
       params->set_batch(c.batch);
@@ -339,6 +365,7 @@ StatusOr<std::optional<std::string>> PlanCalibration(Store* store, const JobSpec
       {"percentile", c.percentile},     {"mixq_version", MIXQ_VERSION},
       {"model_sha256", model.sha256()}, {"synthetic", false},
       {"shards", shards.size()},        {"tool", "coordinator calibrate tasks"}};
+  if (!shapes.empty()) calibration.provenance["input_shape"] = InputShapesText(shapes);
   const std::string text = CalibrationToJson(calibration).dump(1);
   const std::string sha = Sha256Hex(text);
   std::error_code ec;
@@ -369,10 +396,16 @@ Status PlanPhases(Store* store, const JobSpec& job, const std::string& calibrati
                   const TaskAdder& add) {
   MIXQ_ASSIGN_OR_RETURN(proto::BlobRef model, store->RegisterBlob(job.model));
   MIXQ_ASSIGN_OR_RETURN(int64_t model_id, store->UpsertModel(model.sha256(), model.path()));
+  InputShapes shapes;
+  if (JobHasInputShapes(job)) {
+    MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(job.model));
+    MIXQ_ASSIGN_OR_RETURN(shapes, ResolveJobInputShapes(job, graph));
+  }
   std::string calibration_file = job.calibration_file;
   if (job.calibrate.enabled) {
-    MIXQ_ASSIGN_OR_RETURN(std::optional<std::string> file,
-                          PlanCalibration(store, job, model, model_id, calibration_dir, add));
+    MIXQ_ASSIGN_OR_RETURN(
+        std::optional<std::string> file,
+        PlanCalibration(store, job, model, model_id, calibration_dir, shapes, add));
     if (!file) return Status::Ok();
     calibration_file = *file;
     if (!job.output.empty()) {
@@ -385,7 +418,7 @@ Status PlanPhases(Store* store, const JobSpec& job, const std::string& calibrati
     }
   }
   if (job.kind == "calibrate") return Status::Ok();
-  return PlanConfigs(store, job, model, model_id, calibration_file, add);
+  return PlanConfigs(store, job, model, model_id, calibration_file, shapes, add);
 }
 
 // The `add` of a job: links each task to it, counting them and collecting

@@ -8,7 +8,10 @@
 #include <sstream>
 #include <string_view>
 
+#include "common/dataset.h"
 #include "common/yaml_fields.h"
+#include "engine/ir/graph.h"
+#include "engine/passes/input_shapes.h"
 
 namespace mixq {
 namespace {
@@ -113,7 +116,7 @@ class JobParser : public YamlFields {
         CheckKeys(root, "",
                   {"name", "kind", "model", "data", "configs", "benchmark", "profile", "seven_bit",
                    "hardware", "calibration", "metric", "budget", "objective", "strategy", "limits",
-                   "output", "parent_job", "profile_batch"}));
+                   "output", "parent_job", "profile_batch", "input_shape"}));
     if (!root["name"]) return Error("missing key 'name'");
     MIXQ_ASSIGN_OR_RETURN(job.name, String(root["name"], "name"));
     if (root["kind"]) {
@@ -237,6 +240,9 @@ class JobParser : public YamlFields {
     if (root["parent_job"]) {
       MIXQ_ASSIGN_OR_RETURN(job.parent_job_id, Int(root["parent_job"], "parent_job", 1));
     }
+    if (root["input_shape"]) {
+      MIXQ_ASSIGN_OR_RETURN(job.input_shapes, InputShapeMap(root["input_shape"], "input_shape"));
+    }
     return job;
   }
 
@@ -267,6 +273,42 @@ StatusOr<JobSpec> LoadJobSpec(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return ParseJobSpec(text.str(), std::filesystem::path(path).parent_path().string(), path);
+}
+
+namespace {
+
+// The datasets whose input_shape a job's tasks take, the first winning.
+std::vector<std::string> JobDatasets(const JobSpec& job) {
+  std::vector<std::string> datasets;
+  if (!job.eval_dataset.empty()) datasets.push_back(job.eval_dataset);
+  if (!job.calibrate.dataset.empty()) datasets.push_back(job.calibrate.dataset);
+  return datasets;
+}
+
+}  // namespace
+
+StatusOr<InputShapes> ResolveJobInputShapes(const JobSpec& job, const Graph& graph) {
+  InputShapes shapes;
+  const std::vector<std::string> datasets = JobDatasets(job);
+  for (auto it = datasets.rbegin(); it != datasets.rend(); ++it) {
+    MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(*it));
+    if (spec.input_shapes.empty()) continue;
+    StatusOr<InputShapes> resolved = ResolveInputShapes(graph, spec.input_shapes);
+    if (!resolved.ok()) return resolved.status().WithContext(*it + ": 'input_shape'");
+    shapes = MergeInputShapes(std::move(shapes), *resolved);
+  }
+  StatusOr<InputShapes> own = ResolveInputShapes(graph, job.input_shapes);
+  if (!own.ok()) return own.status().WithContext(job.source + ": 'input_shape'");
+  return MergeInputShapes(std::move(shapes), *own);
+}
+
+bool JobHasInputShapes(const JobSpec& job) {
+  if (!job.input_shapes.empty()) return true;
+  for (const std::string& dataset : JobDatasets(job)) {
+    StatusOr<DatasetSpec> spec = LoadDatasetSpec(dataset);
+    if (spec.ok() && !spec->input_shapes.empty()) return true;
+  }
+  return false;
 }
 
 }  // namespace mixq

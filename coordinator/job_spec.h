@@ -12,9 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "common/input_shapes.h"
 #include "common/status.h"
 
 namespace mixq {
+
+struct Graph;  // engine/ir/graph.h
 
 // `calibration:` as a mapping: the coordinator calibrates the model itself
 // with calibrate tasks sharded over workers (schemas/job.md), then runs the
@@ -71,6 +74,10 @@ struct JobSpec {
   std::string output;  // kind calibrate: where to copy the calibration file ("" = none)
   // parent_job: the search job this job is a step of (jobs.parent_job_id); 0 = none.
   int64_t parent_job_id = 0;
+  // input_shape: fixed shapes of the model's inputs (common/input_shapes.h;
+  // the first input's dim 0 stays each task's batch); empty = as declared.
+  // ResolveJobInputShapes() merges them with the datasets' own.
+  InputShapes input_shapes;
   // The folder relative paths resolve against (also for the search sections).
   std::string base_dir;
   // Search-specific sections as YAML text, keyed by their top-level name
@@ -85,6 +92,18 @@ StatusOr<JobSpec> ParseJobSpec(const std::string& yaml_text, const std::string& 
 
 // Reads and parses a job file; relative paths resolve against its folder.
 StatusOr<JobSpec> LoadJobSpec(const std::string& path);
+
+// The shapes every task of `job` fixes the model's inputs to, keyed by input
+// name: the job's input_shape over the evaluation dataset's over the
+// calibration dataset's (calibrate.dataset), input by input; empty when none
+// gives any. `graph` is the job's model as imported. InvalidArgument naming
+// the file and its 'input_shape' when a shape does not fit the model.
+StatusOr<InputShapes> ResolveJobInputShapes(const JobSpec& job, const Graph& graph);
+
+// True when `job` or one of its datasets gives input shapes, i.e. when
+// ResolveJobInputShapes() needs the model (a dataset file that cannot be
+// read counts as giving none: planning reports it).
+bool JobHasInputShapes(const JobSpec& job);
 
 }  // namespace mixq
 

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/sha256.h"
+#include "common/yaml_fields.h"
 #include "results/queries.h"
 
 namespace mixq {
@@ -26,7 +27,7 @@ class CompareParser {
     if (!root.IsMap()) return Error("a compare job must be a mapping");
     MIXQ_RETURN_IF_ERROR(Keys(root, "",
                               {"name", "kind", "models", "data", "configs", "calibration",
-                               "benchmark", "seven_bit", "hardware"}));
+                               "benchmark", "seven_bit", "hardware", "input_shape"}));
     CompareSpec spec;
     spec.source = source_;
     spec.name = root["name"] ? root["name"].as<std::string>() : "compare";
@@ -40,7 +41,12 @@ class CompareParser {
       if (models[i].IsScalar()) {
         m.model = Resolve(models[i].as<std::string>());
       } else if (models[i].IsMap() && models[i]["model"]) {
-        MIXQ_RETURN_IF_ERROR(Keys(models[i], at + ".", {"model", "calibration", "configs"}));
+        MIXQ_RETURN_IF_ERROR(
+            Keys(models[i], at + ".", {"model", "calibration", "configs", "input_shape"}));
+        if (models[i]["input_shape"]) {
+          MIXQ_ASSIGN_OR_RETURN(m.input_shapes, YamlFields(source_).InputShapeMap(
+                                                    models[i]["input_shape"], at + ".input_shape"));
+        }
         if (models[i]["configs"]) {
           MIXQ_ASSIGN_OR_RETURN(m.configs, Strings(models[i]["configs"], at + ".configs"));
           for (std::string& c : m.configs) c = Resolve(c);
@@ -50,9 +56,14 @@ class CompareParser {
           m.calibration = Resolve(models[i]["calibration"].as<std::string>());
         }
       } else {
-        return Error("'" + at + "' must be a path or a mapping {model, calibration, configs}");
+        return Error("'" + at +
+                     "' must be a path or a mapping {model, calibration, configs, input_shape}");
       }
       spec.models.push_back(m);
+    }
+    if (root["input_shape"]) {
+      MIXQ_ASSIGN_OR_RETURN(spec.input_shapes,
+                            YamlFields(source_).InputShapeMap(root["input_shape"], "input_shape"));
     }
     const YAML::Node ev = root["data"] ? root["data"]["evaluation"] : YAML::Node();
     if (!ev || !ev.IsMap() || !ev["dataset"]) return Error("missing key 'data.evaluation.dataset'");
@@ -212,6 +223,13 @@ StatusOr<CompareSpec> LoadCompareSpec(const std::string& path) {
   return ParseCompareSpec(text.str(), fs::path(path).parent_path().string(), path);
 }
 
+InputShapes ModelInputShapes(const CompareSpec& spec, const std::string& model) {
+  for (const CompareModel& m : spec.models) {
+    if (m.model == model && !m.input_shapes.empty()) return m.input_shapes;
+  }
+  return spec.input_shapes;
+}
+
 StatusOr<std::vector<SubJob>> ExpandCompareJob(const CompareSpec& spec, const std::string& db_path,
                                                const std::string& work_dir,
                                                const CompareCalibrator& calibrate,
@@ -268,6 +286,11 @@ StatusOr<std::vector<SubJob>> ExpandCompareJob(const CompareSpec& spec, const st
     for (int64_t b : spec.bench_batches) root["benchmark"]["batches"].push_back(b);
     root["benchmark"]["seconds"] = spec.bench_seconds;
     for (const std::string& h : spec.hardware) root["hardware"].push_back(h);
+    if (const InputShapes shapes = ModelInputShapes(spec, m.model); !shapes.empty()) {
+      YAML::Emitter value;
+      EmitInputShapes(shapes, &value);
+      root["input_shape"] = YAML::Load(value.c_str());
+    }
     YAML::Emitter out;
     out << root;
     jobs.push_back({m.model, out.c_str()});

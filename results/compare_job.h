@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "common/input_shapes.h"
 #include "common/status.h"
 
 namespace mixq {
@@ -23,6 +24,7 @@ struct CompareModel {
   std::string model;                 // resolved path
   std::string calibration;           // resolved calibration file; "" = calibrate (or none)
   std::vector<std::string> configs;  // config files for this model only (resolved)
+  InputShapes input_shapes;          // input_shape of this model; empty = the job's
 };
 
 struct CompareSpec {
@@ -42,7 +44,15 @@ struct CompareSpec {
   double bench_seconds = 1.0;
   std::string seven_bit = "none";
   std::vector<std::string> hardware = {"all"};
+  // input_shape: the shapes every model's inputs are fixed to, unless the
+  // model gives its own (ModelInputShapes()).
+  InputShapes input_shapes;
 };
+
+// The input shapes of the model at path `model` in `spec`: its own
+// input_shape, else the job's (empty: none). The sub-jobs carry them and
+// the calibrator must fix the model's inputs to them.
+InputShapes ModelInputShapes(const CompareSpec& spec, const std::string& model);
 
 // True when the YAML text is a mapping whose `kind` is compare.
 bool IsCompareJob(const std::string& yaml_text);

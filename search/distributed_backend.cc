@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "common/sha256.h"
+#include "common/yaml_fields.h"
 
 namespace mixq {
 
@@ -21,7 +22,7 @@ constexpr auto kStopTimeout = milliseconds(1000);
 constexpr auto kPollInterval = milliseconds(100);
 
 // The keys every sub-job starts with: name "<search_name> <label>", kind,
-// parent job and model.
+// parent job, model and its input shapes.
 void EmitHeader(YAML::Emitter* y, const DistributedBackendOptions& options,
                 const std::string& label, const std::string& kind) {
   *y << YAML::Key << "name" << YAML::Value << options.search_name + " " + label;
@@ -30,6 +31,10 @@ void EmitHeader(YAML::Emitter* y, const DistributedBackendOptions& options,
     *y << YAML::Key << "parent_job" << YAML::Value << options.parent_job_id;
   }
   *y << YAML::Key << "model" << YAML::Value << options.model;
+  if (!options.input_shapes.empty()) {
+    *y << YAML::Key << "input_shape" << YAML::Value;
+    EmitInputShapes(options.input_shapes, y);
+  }
 }
 
 StatusOr<std::string> Text(const YAML::Emitter& y) {

@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/input_shapes.h"
 #include "coordinator/coordinator_client.h"
 #include "coordinator/store.h"
 #include "search/search_space.h"
@@ -42,6 +43,9 @@ struct DistributedBackendOptions {
   std::string calibration_file;  // absolute
   std::string seven_bit = "none";
   std::string hardware = "any";  // the target class
+  // The search job's input shapes (ResolveJobInputShapes(), keyed by input
+  // name), written into every sub-job as its input_shape; empty = none.
+  InputShapes input_shapes;
   // Measurements stop with OutOfRange once this is passed (a time limit).
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::function<void(const std::string&)> progress;  // may be empty

@@ -21,12 +21,10 @@ std::string Absolute(const std::string& path) {
 
 }  // namespace
 
-StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, const std::string& method,
-                                               Store* store, int64_t model_id,
-                                               const std::string& model_sha256,
-                                               const std::string& db_dir,
-                                               DistributedBackend* backend,
-                                               Calibration* calibration) {
+StatusOr<std::string> PrepareSearchCalibration(
+    const SearchJobSpec& spec, const std::string& method, Store* store, int64_t model_id,
+    const std::string& model_sha256, const InputShapes& input_shapes, const std::string& db_dir,
+    DistributedBackend* backend, Calibration* calibration) {
   if (!spec.calibration_file.empty()) {
     MIXQ_ASSIGN_OR_RETURN(*calibration, LoadCalibration(spec.calibration_file));
     if (calibration->model_sha256 != model_sha256) {
@@ -43,10 +41,13 @@ StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, const 
                               {"std", ds.preprocess.std},
                               {"layout", LayoutName(ds.preprocess.layout)}};
   // Everything that determines the scales names the cached file.
+  // Without input shapes the key is the one files had before they existed.
+  const std::string shapes =
+      input_shapes.empty() ? "" : "\ninput_shape=" + InputShapesText(input_shapes);
   const std::string key = Sha256Hex(model_sha256 + "\n" + images_sha + "\n" + pre.dump() + "\n" +
                                     std::to_string(spec.calibration_begin) + "\n" +
                                     std::to_string(spec.calibration_samples) + "\n" + method +
-                                    "\n" + Fixed(spec.calibration_percentile, 6));
+                                    "\n" + Fixed(spec.calibration_percentile, 6) + shapes);
   const std::string path =
       (fs::path(db_dir) / "calibrations" / ("search-" + key.substr(0, 16) + ".json")).string();
   std::error_code ec;

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <string>
 
+#include "common/input_shapes.h"
 #include "common/status.h"
 #include "coordinator/store.h"
 #include "engine/quant/calibration_file.h"
@@ -22,12 +23,12 @@ namespace mixq {
 // uses the same scales and its tasks keep their keys; a valid cached file
 // needs no sub-job) and recorded in the `calibrations` table. Returns the
 // file's path.
-StatusOr<std::string> PrepareSearchCalibration(const SearchJobSpec& spec, const std::string& method,
-                                               Store* store, int64_t model_id,
-                                               const std::string& model_sha256,
-                                               const std::string& db_dir,
-                                               DistributedBackend* backend,
-                                               Calibration* calibration);
+// `input_shapes` (the job's, resolved) are part of the cache key: scales
+// depend on the size the model runs at.
+StatusOr<std::string> PrepareSearchCalibration(
+    const SearchJobSpec& spec, const std::string& method, Store* store, int64_t model_id,
+    const std::string& model_sha256, const InputShapes& input_shapes, const std::string& db_dir,
+    DistributedBackend* backend, Calibration* calibration);
 
 }  // namespace mixq
 

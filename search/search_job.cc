@@ -85,7 +85,7 @@ size_t BestOutcome(const std::vector<const SearchOutcome*>& outcomes) {
 // may use another method's scales) and the QDQ export of each class's chosen
 // config.
 Status WriteOutputs(const std::string& dir, const SearchJobSpec& spec, const SearchSpace& space,
-                    const std::string& model_sha256,
+                    const std::string& model_sha256, const InputShapes& input_shapes,
                     const std::vector<const Calibration*>& calibrations,
                     const std::vector<HardwareOutcome>& outcomes) {
   MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> files,
@@ -100,6 +100,7 @@ Status WriteOutputs(const std::string& dir, const SearchJobSpec& spec, const Sea
   }
   QdqExportOptions qdq;
   MIXQ_ASSIGN_OR_RETURN(qdq.seven_bit, ParseSevenBitWeights(spec.job.seven_bit));
+  qdq.input_shapes = input_shapes;
   for (size_t i = 0; i < outcomes.size(); ++i) {
     // One class: model.qdq.onnx as `mixq search`; more: one per class.
     const std::string path = outcomes.size() == 1
@@ -134,6 +135,7 @@ class SearchJobRun {
   // resolves the target classes among the connected ones.
   Status Prepare() {
     MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(spec_.job.model));
+    MIXQ_ASSIGN_OR_RETURN(input_shapes_, ResolveJobInputShapes(spec_.job, graph));
     MIXQ_ASSIGN_OR_RETURN(model_sha256_, Sha256File(spec_.job.model));
     space_ = BuildSearchSpace(graph);
     if (space_.size() == 0) return InvalidArgument(spec_.job.model + ": no quantizable layers");
@@ -164,8 +166,8 @@ class SearchJobRun {
       DistributedBackend calibrator(&client_, store_, space_, model_sha256_, backend_options_);
       MIXQ_ASSIGN_OR_RETURN(
           calibration_files_[m],
-          PrepareSearchCalibration(spec_, methods_[m], store_, model_id_, model_sha256_, db_dir,
-                                   &calibrator, &calibrations_[m]));
+          PrepareSearchCalibration(spec_, methods_[m], store_, model_id_, model_sha256_,
+                                   input_shapes_, db_dir, &calibrator, &calibrations_[m]));
       Count(calibrator);
     }
     return Status::Ok();
@@ -255,7 +257,7 @@ class SearchJobRun {
       std::vector<const Calibration*> used;
       for (size_t c : outcome_calibration_[i]) used.push_back(&calibrations_[c]);
       MIXQ_RETURN_IF_ERROR(
-          mixq::WriteOutputs(dir, spec_, space_, model_sha256_, used, outcomes_[i]));
+          mixq::WriteOutputs(dir, spec_, space_, model_sha256_, input_shapes_, used, outcomes_[i]));
     }
     return Status::Ok();
   }
@@ -300,6 +302,7 @@ class SearchJobRun {
     o.batch = spec_.batch;
     o.bench_seconds = spec_.job.bench_seconds;
     o.seven_bit = spec_.job.seven_bit;
+    o.input_shapes = input_shapes_;
     if (spec_.max_seconds > 0) {
       o.deadline =
           start_ + std::chrono::milliseconds(static_cast<int64_t>(spec_.max_seconds * 1000));
@@ -346,6 +349,7 @@ class SearchJobRun {
   const Clock::time_point start_ = Clock::now();
 
   std::string model_sha256_;
+  InputShapes input_shapes_;  // the job's and its datasets' (ResolveJobInputShapes())
   int64_t model_id_ = 0;
   SearchSpace space_;
   std::vector<std::string> targets_;

@@ -3,6 +3,7 @@
 #include "common/log.h"
 #include "common/precision_config.h"
 #include "engine/onnx/onnx_importer.h"
+#include "engine/passes/input_shapes.h"
 #include "engine/quant/calibration_file.h"
 #include "engine/runtime/benchmark.h"
 #include "engine/runtime/calibrator.h"
@@ -12,12 +13,18 @@
 
 namespace mixq {
 
-Status TaskRunner::LoadModel(const std::string& sha256, const std::string& path) {
-  if (graph_ && model_sha256_ == sha256) return Status::Ok();
+Status TaskRunner::LoadModel(const proto::TaskAssign& task, const std::string& path) {
+  InputShapes shapes;
+  for (const proto::InputShape& entry : task.input_shapes()) {
+    shapes[entry.input()] = Shape(entry.dims().begin(), entry.dims().end());
+  }
+  const std::string key = task.model().sha256() + "\n" + InputShapesText(shapes);
+  if (graph_ && model_key_ == key) return Status::Ok();
   graph_.reset();
   MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(path));
+  MIXQ_RETURN_IF_ERROR(FixInputShapes(shapes, &graph).WithContext("task " + task.task_id()));
   graph_ = std::make_unique<Graph>(std::move(graph));
-  model_sha256_ = sha256;
+  model_key_ = key;
   return Status::Ok();
 }
 
@@ -154,7 +161,7 @@ StatusOr<proto::TaskResult> TaskRunner::Calibrate(const proto::TaskAssign& task)
 }
 
 StatusOr<proto::TaskResult> TaskRunner::Run(const proto::TaskAssign& task, const TaskFiles& files) {
-  MIXQ_RETURN_IF_ERROR(LoadModel(task.model().sha256(), files.model));
+  MIXQ_RETURN_IF_ERROR(LoadModel(task, files.model));
   MIXQ_RETURN_IF_ERROR(LoadQuant(task, files));
   proto::TaskResult result;
   result.set_task_id(task.task_id());

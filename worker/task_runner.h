@@ -1,6 +1,7 @@
 // Runs one task on this worker: the single place where a TaskAssign becomes
 // engine calls (import, Evaluate, Benchmark, ProfileLayers), with the
-// QuantSpec built from the task's config and calibration (MakeQuantSpec).
+// QuantSpec built from the task's config and calibration (MakeQuantSpec) and
+// the model's inputs fixed to the task's input_shapes (FixInputShapes).
 // Keeps the last imported model, opened dataset and built spec, as a worker
 // usually gets many shards of the same ones in a row. An evaluate task of a
 // quantised config also counts top-1 agreement with the FP32 model on its
@@ -40,7 +41,8 @@ class TaskRunner {
   StatusOr<proto::TaskResult> Run(const proto::TaskAssign& task, const TaskFiles& files);
 
  private:
-  Status LoadModel(const std::string& sha256, const std::string& path);
+  // The task's model with its inputs fixed to the task's input_shapes.
+  Status LoadModel(const proto::TaskAssign& task, const std::string& path);
   Status LoadDataset(const proto::DatasetRef& ref, const TaskFiles& files);
   // The spec of the task's config and calibration (empty for "fp32").
   Status LoadQuant(const proto::TaskAssign& task, const TaskFiles& files);
@@ -51,7 +53,7 @@ class TaskRunner {
 
   int threads_;
   Top1Cache top1_cache_;
-  std::string model_sha256_;
+  std::string model_key_;  // the model's sha256 and the input shapes graph_ has
   std::unique_ptr<Graph> graph_;
   std::string dataset_key_;
   std::unique_ptr<Dataset> dataset_;

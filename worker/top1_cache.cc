@@ -21,9 +21,14 @@ std::string Top1Key(const proto::TaskAssign& task, const std::string& isa) {
   proto::DatasetRef dataset = task.dataset();
   dataset.mutable_images()->clear_path();
   dataset.mutable_labels()->clear_path();
+  std::string shapes;  // none: the key entries had before input shapes existed
+  for (const proto::InputShape& entry : task.input_shapes()) {
+    shapes += "\ninput_shape " + entry.input();
+    for (int64_t d : entry.dims()) shapes += " " + std::to_string(d);
+  }
   return Sha256Hex("fp32-top1\n" + task.model().sha256() + "\n" + dataset.SerializeAsString() +
                    "\n" + std::to_string(task.begin()) + "\n" + std::to_string(task.count()) +
-                   "\n" + std::to_string(task.batch()) + "\n" + isa);
+                   "\n" + std::to_string(task.batch()) + "\n" + isa + shapes);
 }
 
 std::string Top1Cache::PathOf(const std::string& key) const {

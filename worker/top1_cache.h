@@ -3,7 +3,7 @@
 // that shard (a search evaluates dozens) costs one FP32 pass per worker and
 // shard, not one per task. Entries are named by a key of everything that
 // determines the predictions (model and dataset content, slice, batch,
-// effective ISA) and written under a temporary name, then renamed, so a
+// input shapes, effective ISA) and written under a temporary name, then renamed, so a
 // reader sees a whole file or none.
 #ifndef MIXQ_WORKER_TOP1_CACHE_H_
 #define MIXQ_WORKER_TOP1_CACHE_H_
@@ -19,7 +19,8 @@
 namespace mixq {
 
 // The key of the FP32 predictions an evaluate task compares against: model
-// and dataset by content (paths ignored), slice, batch and `isa`.
+// and dataset by content (paths ignored), slice, batch, input shapes and
+// `isa`.
 std::string Top1Key(const proto::TaskAssign& task, const std::string& isa);
 
 class Top1Cache {

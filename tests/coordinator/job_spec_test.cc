@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/ir/graph.h"
+#include "tests/common/data_files.h"
+
 namespace mixq {
 namespace {
 
@@ -144,6 +147,56 @@ TEST(JobSpec, CalibrateJobsAndBadCalibrationSettings) {
                   "calibration: {method: kl}\n")
                 .find("missing key 'data.evaluation'"),
             std::string::npos);
+}
+
+// Inputs x [?,3,?,?], m [?,4] and "raw" (no declared shape).
+Graph ThreeInputs() {
+  Graph g;
+  g.inputs = {"x", "m", "raw"};
+  g.values["x"] = {DType::kF32, {-1, 3, -1, -1}};
+  g.values["m"] = {DType::kF32, {-1, 4}};
+  return g;
+}
+
+TEST(JobSpec, InputShapeWinsOverTheDatasetsInputByInput) {
+  test::TempDir dir;
+  const std::string files = "format: idx\nimages: i.gz\nlabels: l.gz\n";
+  test::WriteText(dir.Path("eval.yaml"), files + "input_shape: {x: [1, 3, 8, 8], m: 2x4}\n");
+  test::WriteText(dir.Path("cal.yaml"), files + "input_shape: {m: [9, 4], raw: [5]}\n");
+  StatusOr<JobSpec> job = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: eval.yaml}}\n"
+      "calibration: {dataset: cal.yaml}\ninput_shape: [1, 3, 16, 16]\n",
+      dir.path(), "j.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  EXPECT_EQ(job->input_shapes, (InputShapes{{"", {1, 3, 16, 16}}}));
+  EXPECT_TRUE(JobHasInputShapes(*job));
+  StatusOr<InputShapes> shapes = ResolveJobInputShapes(*job, ThreeInputs());
+  ASSERT_TRUE(shapes.ok()) << shapes.status().message();
+  EXPECT_EQ(*shapes, (InputShapes{{"x", {1, 3, 16, 16}}, {"m", {2, 4}}, {"raw", {5}}}));
+
+  // Errors name the file the shape came from.
+  job->input_shapes = {{"nope", {1}}};
+  EXPECT_EQ(ResolveJobInputShapes(*job, ThreeInputs()).status().message(),
+            "j.yaml: 'input_shape': 'nope' is not an input of the model (its inputs: 'x', 'm', "
+            "'raw')");
+  test::WriteText(dir.Path("cal.yaml"), files + "input_shape: [1, 2, 8, 8]\n");
+  job->input_shapes.clear();
+  EXPECT_EQ(ResolveJobInputShapes(*job, ThreeInputs()).status().message(),
+            dir.Path("cal.yaml") +
+                ": 'input_shape': input 'x' is declared [?,3,?,?]; the given [1,2,8,8] does not "
+                "fit (dim 1 is 3)");
+
+  StatusOr<JobSpec> plain = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: " + dir.Path("none.yaml") + "}}\n", "",
+      "j.yaml");
+  ASSERT_TRUE(plain.ok());
+  EXPECT_FALSE(JobHasInputShapes(*plain));
+  StatusOr<JobSpec> bad = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\ninput_shape: 1x3xAx4\n", "",
+      "j.yaml");
+  EXPECT_EQ(bad.status().message(),
+            "j.yaml: 'input_shape': '1x3xAx4': 'A' is not an integer in [1, 2^31 - 1] (write a "
+            "shape as 1x3x640x640)");
 }
 
 }  // namespace

@@ -135,5 +135,37 @@ TEST(CompareJob, ExpandsToEvaluateJobsWithTheSearchsChosenConfig) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(CompareJob, InputShapeOfTheJobOrOfAModelGoesIntoItsSubJob) {
+  const std::string yaml = R"(
+kind: compare
+models: [a.onnx, {model: b.onnx, input_shape: {images: 1x3x32x32}}]
+data: {evaluation: {dataset: d.yaml}}
+configs: [fp32]
+input_shape: [1, 3, 64, 64]
+)";
+  StatusOr<CompareSpec> spec = ParseCompareSpec(yaml, "/j", "c.yaml");
+  ASSERT_TRUE(spec.ok()) << spec.status().message();
+  EXPECT_EQ(ModelInputShapes(*spec, "/j/a.onnx"), (InputShapes{{"", {1, 3, 64, 64}}}));
+  EXPECT_EQ(ModelInputShapes(*spec, "/j/b.onnx"), (InputShapes{{"images", {1, 3, 32, 32}}}));
+  std::ostringstream log;
+  const CompareCalibrator none = [](const CompareSpec&, const std::string& model,
+                                    const std::string&) {
+    return Internal("unexpected calibration of " + model);
+  };
+  StatusOr<std::vector<SubJob>> jobs = ExpandCompareJob(*spec, "", "/tmp", none, log);
+  ASSERT_TRUE(jobs.ok()) << jobs.status().message();
+  ASSERT_EQ(jobs->size(), 2u);
+  EXPECT_EQ(ParseJobSpec((*jobs)[0].yaml, "", "sub").value().input_shapes,
+            ModelInputShapes(*spec, "/j/a.onnx"));
+  EXPECT_EQ(ParseJobSpec((*jobs)[1].yaml, "", "sub").value().input_shapes,
+            ModelInputShapes(*spec, "/j/b.onnx"));
+
+  auto bad = ParseCompareSpec(
+      "kind: compare\nmodels: [a.onnx]\ndata: {evaluation: {dataset: d.yaml}}\n"
+      "configs: [fp32]\ninput_shape: [1, 0]\n",
+      "/j", "c.yaml");
+  EXPECT_EQ(bad.status().message(), "c.yaml: 'input_shape[1]' must be >= 1");
+}
+
 }  // namespace
 }  // namespace mixq

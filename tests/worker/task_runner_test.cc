@@ -1,7 +1,8 @@
 // TaskRunner's calibrate tasks and the FP32 predictions behind agreement:
 // statistics cross the wire as CalibrateResult messages and must come back
 // bit for bit; three sharded calibrate passes merged must equal one
-// Calibrate() over the same samples.
+// Calibrate() over the same samples. A task's input_shapes fix a model with
+// symbolic height and width before it runs.
 #include "worker/task_runner.h"
 
 #include <gtest/gtest.h>
@@ -13,7 +14,12 @@
 #include "common/dataset.h"
 #include "common/sha256.h"
 #include "engine/onnx/onnx_importer.h"
+#include "engine/passes/input_shapes.h"
 #include "engine/runtime/calibrator.h"
+#include "engine/runtime/evaluator.h"
+#include "tests/common/data_files.h"
+#include "tests/common/shipped_files.h"
+#include "tests/engine/symbolic_models.h"
 
 namespace mixq {
 namespace {
@@ -24,13 +30,13 @@ const std::string kModel = std::string(MIXQ_SOURCE_DIR) + "/models/fm_resnet.onn
 const std::string kTrain =
     std::string(MIXQ_SOURCE_DIR) + "/configs/datasets/fashion_mnist_train.yaml";
 
-// A calibrate task as the coordinator plans it, over [begin, begin + count).
-proto::TaskAssign CalibrateTask(const DatasetSpec& spec, int64_t begin, int64_t count, int pass,
-                                const std::string& ranges_json) {
+// An FP32 task of `kind` on the model at `model` over samples [begin, begin
+// + count) of the dataset `spec`, as the coordinator plans it.
+proto::TaskAssign TaskOver(const std::string& model, const DatasetSpec& spec, proto::TaskKind kind,
+                           int64_t begin, int64_t count) {
   proto::TaskAssign task;
-  task.set_task_id("calibrate-" + std::to_string(pass) + "-" + std::to_string(begin));
-  task.set_kind(proto::TASK_KIND_CALIBRATE);
-  task.mutable_model()->set_sha256(Sha256File(kModel).value());
+  task.set_kind(kind);
+  task.mutable_model()->set_sha256(Sha256File(model).value());
   proto::DatasetRef* ds = task.mutable_dataset();
   ds->set_format(spec.format);
   ds->set_scale(spec.preprocess.scale);
@@ -41,6 +47,14 @@ proto::TaskAssign CalibrateTask(const DatasetSpec& spec, int64_t begin, int64_t 
   task.set_begin(begin);
   task.set_count(count);
   task.set_config_json("fp32");
+  return task;
+}
+
+// A calibrate task as the coordinator plans it, over [begin, begin + count).
+proto::TaskAssign CalibrateTask(const DatasetSpec& spec, int64_t begin, int64_t count, int pass,
+                                const std::string& ranges_json) {
+  proto::TaskAssign task = TaskOver(kModel, spec, proto::TASK_KIND_CALIBRATE, begin, count);
+  task.set_task_id("calibrate-" + std::to_string(pass) + "-" + std::to_string(begin));
   task.mutable_calibrate()->set_pass(pass);
   task.mutable_calibrate()->set_batch(100);
   if (pass == 2) {
@@ -157,6 +171,79 @@ TEST(Top1Cache, KeyIgnoresPathsButNotContentSliceOrIsa) {
   b = a;
   b.mutable_dataset()->mutable_images()->set_sha256("j");
   EXPECT_NE(Top1Key(a, "avx2"), Top1Key(b, "avx2"));
+}
+
+// An evaluate task of a model with symbolic height and width over kCount
+// Fashion-MNIST test samples: it runs once the task fixes the input, with
+// the counts Evaluate() gives in this process for the same fixed model, and
+// fails (not retryable) without; the FP32 predictions it caches are keyed
+// by the shapes too.
+constexpr int64_t kCount = 150;
+
+TEST(TaskRunner, EvaluateTaskFixesTheModelToItsInputShapes) {
+  test::TempDir dir;
+  const std::string model = dir.Path("symbolic.onnx");
+  test::WriteText(model, testing::SymbolicClassifier());
+  StatusOr<DatasetSpec> spec = LoadDatasetSpec(test::kFashionMnistTest);
+  ASSERT_TRUE(spec.ok());
+  const TaskFiles files = {model, spec->images, spec->labels, ""};
+
+  proto::TaskAssign task = TaskOver(model, *spec, proto::TASK_KIND_EVALUATE, 0, kCount);
+  task.set_task_id("evaluate-symbolic");
+  task.set_batch(64);
+  TaskRunner runner(1);
+  StatusOr<proto::TaskResult> unfixed = runner.Run(task, files);
+  ASSERT_FALSE(unfixed.ok());
+  EXPECT_EQ(unfixed.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(unfixed.status().message().find("unknown dims"), std::string::npos)
+      << unfixed.status().message();
+
+  proto::InputShape* shape = task.add_input_shapes();
+  shape->set_input("x");
+  for (int64_t d : {1, 1, 28, 28}) shape->add_dims(d);
+  StatusOr<proto::TaskResult> result = runner.Run(task, files);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  ASSERT_TRUE(result->has_eval());
+
+  // The same fixed model evaluated here.
+  StatusOr<Graph> graph = ImportOnnx(model);
+  ASSERT_TRUE(graph.ok());
+  ASSERT_TRUE(FixInputShapes({{"x", {1, 1, 28, 28}}}, &*graph).ok());
+  StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(*spec);
+  ASSERT_TRUE(dataset.ok());
+  EvalOptions options;
+  options.count = kCount;
+  options.batch = 64;
+  options.executor.threads = 1;
+  StatusOr<EvalCounts> counts = Evaluate(*graph, **dataset, options);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+  EXPECT_EQ(result->eval().samples(), kCount);
+  EXPECT_EQ(result->eval().correct1(), counts->correct1);
+  EXPECT_EQ(result->eval().correct5(), counts->correct5);
+  EXPECT_GT(counts->correct5, counts->correct1);  // a real ranking, not all zeros
+
+  // A shape the model does not take fails the task for good.
+  proto::TaskAssign wrong = task;
+  wrong.mutable_input_shapes(0)->set_dims(1, 3);
+  StatusOr<proto::TaskResult> refused = runner.Run(wrong, files);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.status().message(),
+            "task evaluate-symbolic: input 'x' is declared [?,1,?,?]; the given [1,3,28,28] "
+            "does not fit (dim 1 is 1)");
+}
+
+TEST(Top1Cache, KeyTakesTheInputShapes) {
+  proto::TaskAssign a;
+  a.mutable_model()->set_sha256("m");
+  a.set_count(100);
+  proto::TaskAssign b = a;
+  proto::InputShape* shape = b.add_input_shapes();
+  shape->set_input("x");
+  for (int64_t d : {1, 3, 64, 64}) shape->add_dims(d);
+  EXPECT_NE(Top1Key(a, "avx2"), Top1Key(b, "avx2"));
+  proto::TaskAssign c = b;
+  c.mutable_input_shapes(0)->set_dims(2, 32);
+  EXPECT_NE(Top1Key(b, "avx2"), Top1Key(c, "avx2"));
 }
 
 }  // namespace
