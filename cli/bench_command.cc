@@ -6,6 +6,7 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
+#include "cli/input_shape_option.h"
 #include "cli/quant_setup.h"
 #include "engine/onnx/qdq_import.h"
 #include "engine/runtime/benchmark.h"
@@ -19,19 +20,24 @@ namespace po = boost::program_options;
 struct BenchCommandOptions {
   std::string model;
   std::vector<int64_t> batches = {1, 16};
+  bool batches_given = false;  // --batch on the command line (it must agree with --input-shape)
   int warmup = 3;
   int min_iterations = 10;
   double min_seconds = 2.0;
   bool json = false;
   EngineOptions engine;
   QuantArgs quant;  // INT8 without quant.calibration: synthetic scales, said so in the report
+  InputShapes input_shapes;  // --input-shape
 };
 
 Status RunBench(const BenchCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
   if (options.batches.empty()) return InvalidArgument("--batch needs at least one batch size");
   MIXQ_ASSIGN_OR_RETURN(QdqModel model, ImportOnnxWithQdq(options.model));
-  const Graph& graph = model.graph;
+  Graph& graph = model.graph;
+  MIXQ_RETURN_IF_ERROR(ApplyInputShapes(options.input_shapes, {}, &graph).status());
+  const std::vector<int64_t> batches =
+      CommandBatches(graph, options.input_shapes, options.batches, options.batches_given);
   MIXQ_ASSIGN_OR_RETURN(ResolvedQuant quant, ResolveQuant(options.quant, options.model, graph, true,
                                                           options.engine.threads,
                                                           model.has_qdq ? &model.spec : nullptr));
@@ -47,7 +53,7 @@ Status RunBench(const BenchCommandOptions& options, std::ostream& out) {
         << std::setw(12) << "median ms" << std::setw(10) << "p90 ms" << std::setw(8) << "iters"
         << "\n";
   }
-  for (int64_t batch : options.batches) {
+  for (int64_t batch : batches) {
     BenchOptions bench;
     bench.batch = batch;
     bench.executor.threads = options.engine.threads;
@@ -100,8 +106,11 @@ int BenchMain(const std::vector<std::string>& args, std::ostream& out, std::ostr
       "json", po::bool_switch(&o.json), "print a JSON list, one object per batch");
   AddEngineOptions(&desc, &o.engine);
   AddQuantOptions(&desc, &o.quant);
-  if (!ParseCommandLine("bench", desc, args, out)) return 0;
+  AddInputShapeOption(&desc, &o.input_shapes);
+  po::variables_map values;
+  if (!ParseCommandLine("bench", desc, args, out, {}, &values)) return 0;
   o.batches = ParseIntList(batches, "--batch");
+  o.batches_given = OptionGiven(values, "batch");
   return ExitCode("bench", RunBench(o, out), err);
 }
 

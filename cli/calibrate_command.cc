@@ -9,6 +9,7 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/input_shape_option.h"
 #include "common/dataset.h"
 #include "common/sha256.h"
 #include "engine/onnx/onnx_importer.h"
@@ -32,13 +33,20 @@ Status RunCalibrateCommand(const CalibrateCommandOptions& options, std::ostream&
     return InvalidArgument("give --dataset D.yaml, or --synthetic for timing-only scales");
   }
   std::unique_ptr<Dataset> dataset;
+  DatasetSpec spec;
   if (!options.synthetic) {
-    MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(options.dataset));
+    MIXQ_ASSIGN_OR_RETURN(spec, LoadDatasetSpec(options.dataset));
     MIXQ_ASSIGN_OR_RETURN(dataset, Dataset::Open(spec));
   }
+  MIXQ_ASSIGN_OR_RETURN(const InputShapes input_shapes,
+                        ApplyInputShapes(options.input_shapes,
+                                         {{options.job_file, options.job_input_shapes},
+                                          {spec.source, spec.input_shapes}},
+                                         &graph));
 
   CalibratorOptions calibrator;
-  calibrator.batch = options.batch;
+  calibrator.batch =
+      CommandBatches(graph, options.input_shapes, {options.batch}, options.batch_given)[0];
   calibrator.executor.threads = options.engine.threads;
   calibrator.executor.winograd = options.engine.winograd;
   int last_quarter = -1;
@@ -64,6 +72,7 @@ Status RunCalibrateCommand(const CalibrateCommandOptions& options, std::ostream&
                                         {model_sha256, options.dataset}, calibrator));
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (!input_shapes.empty()) calibration.provenance["input_shape"] = InputShapesText(input_shapes);
   MIXQ_RETURN_IF_ERROR(SaveCalibration(calibration, options.output));
 
   int u8 = 0;
@@ -122,7 +131,10 @@ int CalibrateMain(const std::vector<std::string>& args, std::ostream& out, std::
       "json", po::bool_switch(&o.json), "print one JSON object")("quiet,q", po::bool_switch(&quiet),
                                                                  "no progress on stderr");
   AddEngineOptions(&desc, &o.engine);
-  if (!ParseCommandLine("calibrate", desc, args, out)) return 0;
+  AddInputShapeOption(&desc, &o.input_shapes);
+  po::variables_map values;
+  if (!ParseCommandLine("calibrate", desc, args, out, {}, &values)) return 0;
+  o.batch_given = OptionGiven(values, "batch");
   o.progress = !quiet;
   return ExitCode("calibrate", RunCalibrateCommand(o, out), err);
 }

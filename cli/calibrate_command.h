@@ -12,6 +12,7 @@
 #include <string>
 
 #include "cli/engine_options.h"
+#include "common/input_shapes.h"
 #include "common/status.h"
 
 namespace mixq {
@@ -26,6 +27,14 @@ struct CalibrateCommandOptions {
   int64_t samples = 300;
   int64_t begin = 0;
   int64_t batch = 100;
+  bool batch_given = false;  // --batch given: it must agree with input_shapes' batch
+  // --input-shape (cli/input_shape_option.h), over `job_input_shapes` (a
+  // compare job's input_shape for this model, from `job_file`), over the
+  // dataset file's. --input-shape's shapes that do not fit the model throw
+  // boost::program_options::error; the files' are an InvalidArgument.
+  InputShapes input_shapes;
+  InputShapes job_input_shapes;
+  std::string job_file;
   bool json = false;
   bool progress = true;
   EngineOptions engine;

@@ -10,7 +10,8 @@ namespace po = boost::program_options;
 
 bool ParseCommandLine(const std::string& command, po::options_description& desc,
                       const std::vector<std::string>& args, std::ostream& out,
-                      const po::positional_options_description& positional) {
+                      const po::positional_options_description& positional,
+                      po::variables_map* values) {
   desc.add_options()("help,h", "show this help");
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).positional(positional).run(), vm);
@@ -19,7 +20,12 @@ bool ParseCommandLine(const std::string& command, po::options_description& desc,
     return false;
   }
   po::notify(vm);
+  if (values != nullptr) *values = std::move(vm);
   return true;
+}
+
+bool OptionGiven(const po::variables_map& values, const std::string& name) {
+  return values.count(name) > 0 && !values[name].defaulted();
 }
 
 int ExitCode(const std::string& command, const Status& status, std::ostream& err) {

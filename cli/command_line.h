@@ -20,11 +20,16 @@ namespace mixq {
 // Returns false after printing "usage: mixq <command> [options]" and the
 // options to `out` when --help was given. Throws
 // boost::program_options::error for unknown or malformed options and for
-// missing required ones.
+// missing required ones. `values`, when given, receives the parsed values
+// (e.g. to tell an option given from its default: values["batch"].defaulted()).
 bool ParseCommandLine(const std::string& command, boost::program_options::options_description& desc,
                       const std::vector<std::string>& args, std::ostream& out,
                       const boost::program_options::positional_options_description& positional =
-                          boost::program_options::positional_options_description());
+                          boost::program_options::positional_options_description(),
+                      boost::program_options::variables_map* values = nullptr);
+
+// True when option `name` was given on the command line, not defaulted.
+bool OptionGiven(const boost::program_options::variables_map& values, const std::string& name);
 
 // The exit code of a command's work: 0 when `status` is OK, else 1 after
 // printing "mixq <command>: <message>" to `err`.

@@ -9,6 +9,7 @@ namespace mixq {
 const std::vector<Command>& Commands() {
   static const std::vector<Command> commands = {
       {"eval", "accuracy (top-1, top-5) of an ONNX model on a labelled dataset", EvalMain},
+      {"infer", "run a model on NPY inputs and write its outputs as NPY files", InferMain},
       {"bench", "latency and throughput of an ONNX model per batch size", BenchMain},
       {"calibrate", "INT8 activation scales from FP32 runs on a dataset slice", CalibrateMain},
       {"profile", "per-layer FP32 and INT8 times", ProfileMain},

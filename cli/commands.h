@@ -37,6 +37,7 @@ std::optional<int> RunCommand(const std::string& name, const std::vector<std::st
 
 // The sub-commands' mains, each in its <name>_command.cc.
 int EvalMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int InferMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int BenchMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int CalibrateMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int ProfileMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);

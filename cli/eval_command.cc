@@ -12,6 +12,7 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
+#include "cli/input_shape_option.h"
 #include "cli/quant_setup.h"
 #include "common/dataset.h"
 #include "engine/onnx/qdq_import.h"
@@ -27,12 +28,14 @@ struct EvalCommandOptions {
   std::string model;    // .onnx path
   std::string dataset;  // dataset YAML
   int64_t batch = 100;
-  int64_t begin = 0;   // first sample
-  int64_t count = -1;  // samples; -1 = all
+  bool batch_given = false;  // --batch on the command line (it must agree with --input-shape)
+  int64_t begin = 0;         // first sample
+  int64_t count = -1;        // samples; -1 = all
   bool json = false;
   bool progress = true;  // progress lines on stderr
   EngineOptions engine;
-  QuantArgs quant;  // INT8 layers need quant.calibration
+  QuantArgs quant;           // INT8 layers need quant.calibration
+  InputShapes input_shapes;  // --input-shape
 };
 
 // Progress on stderr: a rewritten line on a terminal, a line per quarter
@@ -70,15 +73,19 @@ Status RunEval(const EvalCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
   // A QDQ model runs with the spec it embeds unless --config says otherwise.
   MIXQ_ASSIGN_OR_RETURN(QdqModel model, ImportOnnxWithQdq(options.model));
-  const Graph& graph = model.graph;
+  Graph& graph = model.graph;
+  MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(options.dataset));
+  MIXQ_RETURN_IF_ERROR(
+      ApplyInputShapes(options.input_shapes, {{spec.source, spec.input_shapes}}, &graph).status());
+  const int64_t batch =
+      CommandBatches(graph, options.input_shapes, {options.batch}, options.batch_given)[0];
   MIXQ_ASSIGN_OR_RETURN(ResolvedQuant quant, ResolveQuant(options.quant, options.model, graph,
                                                           false, options.engine.threads,
                                                           model.has_qdq ? &model.spec : nullptr));
-  MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(options.dataset));
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
 
   EvalOptions eval;
-  eval.batch = options.batch;
+  eval.batch = batch;
   eval.begin = options.begin;
   eval.count = options.count;
   eval.executor.threads = options.engine.threads;
@@ -127,7 +134,7 @@ Status RunEval(const EvalCommandOptions& options, std::ostream& out) {
                         {"agree1_rate", agree1},
                         {"seconds", counts.seconds},
                         {"images_per_second", ips},
-                        {"batch", options.batch},
+                        {"batch", batch},
                         {"threads", options.engine.threads},
                         {"isa", isa},
                         {"winograd", options.engine.winograd}};
@@ -151,7 +158,7 @@ Status RunEval(const EvalCommandOptions& options, std::ostream& out) {
   out << "agree fp32 " << 100.0 * agree1 << " %  (" << counts.agree1 << " / " << counts.samples
       << " top-1 equal to FP32)\n";
   out << "time       " << counts.seconds << " s  (" << std::setprecision(0) << ips
-      << " images/s at batch " << options.batch << ")\n";
+      << " images/s at batch " << batch << ")\n";
   return Status::Ok();
 }
 
@@ -171,7 +178,10 @@ int EvalMain(const std::vector<std::string>& args, std::ostream& out, std::ostre
                                                                  "no progress on stderr");
   AddEngineOptions(&desc, &o.engine);
   AddQuantOptions(&desc, &o.quant);
-  if (!ParseCommandLine("eval", desc, args, out)) return 0;
+  AddInputShapeOption(&desc, &o.input_shapes);
+  po::variables_map values;
+  if (!ParseCommandLine("eval", desc, args, out, {}, &values)) return 0;
+  o.batch_given = OptionGiven(values, "batch");
   o.progress = !quiet;
   return ExitCode("eval", RunEval(o, out), err);
 }

@@ -10,6 +10,7 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/input_shape_option.h"
 #include "common/precision_config.h"
 #include "common/sha256.h"
 #include "engine/onnx/onnx_importer.h"
@@ -28,6 +29,7 @@ struct ExportCommandOptions {
   std::string calibration;         // calibration JSON (calibration_file.h)
   std::string output;              // the QDQ .onnx to write
   std::string seven_bit = "none";  // none | first | all
+  InputShapes input_shapes;        // --input-shape: for the export's shape work only
 };
 
 // The config's JSON text: the shorthand word itself, or the file's contents.
@@ -42,6 +44,8 @@ StatusOr<std::string> ConfigText(const std::string& config) {
 Status RunExport(const ExportCommandOptions& options, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(SevenBitWeights seven_bit, ParseSevenBitWeights(options.seven_bit));
   MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
+  MIXQ_ASSIGN_OR_RETURN(const InputShapes input_shapes,
+                        ApplyInputShapes(options.input_shapes, {}, &graph));
   MIXQ_ASSIGN_OR_RETURN(std::string sha, Sha256File(options.model));
   MIXQ_ASSIGN_OR_RETURN(std::string text, ConfigText(options.config));
   auto config = ParsePrecisionConfig(text, graph.QuantizableLayers(), sha);
@@ -55,6 +59,7 @@ Status RunExport(const ExportCommandOptions& options, std::ostream& out) {
   }
   QdqExportOptions export_options;
   export_options.seven_bit = seven_bit;
+  export_options.input_shapes = input_shapes;
   MIXQ_RETURN_IF_ERROR(
       ExportQdqFile(options.model, *config, calibration, export_options, options.output));
   out << "wrote " << options.output << ": " << config->Count(Precision::kInt8) << " of "
@@ -79,6 +84,7 @@ int ExportMain(const std::vector<std::string>& args, std::ostream& out, std::ost
       "7-bit weights: none | first | all")(
       "max-isa", po::value<std::string>(&max_isa),
       "cap oneDNN's ISA, as on every command (export itself runs no kernels)");
+  AddInputShapeOption(&desc, &o.input_shapes, false);
   if (!ParseCommandLine("export", desc, args, out)) return 0;
   Status s = max_isa.empty() ? Status::Ok() : SetMaxIsa(max_isa);
   if (s.ok()) s = RunExport(o, out);

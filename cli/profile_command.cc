@@ -10,6 +10,7 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
+#include "cli/input_shape_option.h"
 #include "cli/quant_setup.h"
 #include "engine/onnx/onnx_importer.h"
 #include "engine/runtime/executor.h"
@@ -23,11 +24,13 @@ namespace po = boost::program_options;
 struct ProfileCommandOptions {
   std::string model;
   int64_t batch = 1;
-  int warmup = 3;  // untimed runs per model
-  int runs = 20;   // profiled runs and plain runs per model; medians are reported
+  bool batch_given = false;  // --batch on the command line (it must agree with --input-shape)
+  int warmup = 3;            // untimed runs per model
+  int runs = 20;             // profiled runs and plain runs per model; medians are reported
   bool json = false;
   EngineOptions engine;
-  QuantArgs quant;  // config "" = all INT8; no calibration = synthetic scales
+  QuantArgs quant;           // config "" = all INT8; no calibration = synthetic scales
+  InputShapes input_shapes;  // --input-shape
 };
 
 Status RunProfile(const ProfileCommandOptions& options, std::ostream& out) {
@@ -37,12 +40,15 @@ Status RunProfile(const ProfileCommandOptions& options, std::ostream& out) {
     return InvalidArgument("--runs must be positive and --warmup non-negative");
   }
   MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
+  MIXQ_RETURN_IF_ERROR(ApplyInputShapes(options.input_shapes, {}, &graph).status());
+  const int64_t batch =
+      CommandBatches(graph, options.input_shapes, {options.batch}, options.batch_given)[0];
   QuantArgs args = options.quant;
   if (args.config.empty()) args.config = "int8";
   MIXQ_ASSIGN_OR_RETURN(ResolvedQuant quant,
                         ResolveQuant(args, options.model, graph, true, options.engine.threads));
   LayerProfileOptions profile_options;
-  profile_options.batch = options.batch;
+  profile_options.batch = batch;
   profile_options.warmup = options.warmup;
   profile_options.runs = options.runs;
   profile_options.threads = options.engine.threads;
@@ -52,7 +58,7 @@ Status RunProfile(const ProfileCommandOptions& options, std::ostream& out) {
 
   if (options.json) {
     nlohmann::json j = {{"model", options.model},
-                        {"batch", options.batch},
+                        {"batch", batch},
                         {"threads", options.engine.threads},
                         {"isa", isa},
                         {"runs", options.runs}};
@@ -61,7 +67,7 @@ Status RunProfile(const ProfileCommandOptions& options, std::ostream& out) {
     out << j.dump() << "\n";
     return Status::Ok();
   }
-  out << "model " << options.model << "  batch " << options.batch << "  isa " << isa << "  threads "
+  out << "model " << options.model << "  batch " << batch << "  isa " << isa << "  threads "
       << (options.engine.threads ? std::to_string(options.engine.threads) : "default") << "  runs "
       << options.runs << " (medians)\n";
   out << "config " << quant.Summary() << "\n";
@@ -100,7 +106,10 @@ int ProfileMain(const std::vector<std::string>& args, std::ostream& out, std::os
       "json", po::bool_switch(&o.json), "print one JSON object");
   AddEngineOptions(&desc, &o.engine);
   AddQuantOptions(&desc, &o.quant);
-  if (!ParseCommandLine("profile", desc, args, out)) return 0;
+  AddInputShapeOption(&desc, &o.input_shapes);
+  po::variables_map values;
+  if (!ParseCommandLine("profile", desc, args, out, {}, &values)) return 0;
+  o.batch_given = OptionGiven(values, "batch");
   return ExitCode("profile", RunProfile(o, out), err);
 }
 

@@ -125,6 +125,8 @@ Status CalibrateInProcess(const CompareSpec& spec, const std::string& model,
   c.samples = spec.calibration_samples;
   c.begin = spec.calibration_begin;
   c.method = spec.calibration_method;
+  c.job_input_shapes = ModelInputShapes(spec, model);
+  c.job_file = spec.source;
   c.output = output;
   c.progress = false;
   std::ostringstream sink;

@@ -12,6 +12,7 @@
 #include "cli/command_line.h"
 #include "cli/commands.h"
 #include "cli/engine_options.h"
+#include "cli/input_shape_option.h"
 #include "common/dataset.h"
 #include "common/sha256.h"
 #include "common/table_format.h"
@@ -42,6 +43,7 @@ struct SearchCommandOptions {
   std::vector<double> budgets = {1.0};   // absolute points; more than one = pareto
   std::string objective = "throughput";  // throughput (at --batch) | latency (batch 1)
   int64_t batch = 16;
+  bool batch_given = false;  // --batch on the command line (it must agree with --input-shape)
   std::string strategy = "speed_aware";
   // --max-full-evaluations, --parallel, --reference-int8, --min-gain,
   // --confirm-rounds; max_drop is set per budget.
@@ -49,6 +51,9 @@ struct SearchCommandOptions {
   std::string output;  // output folder ("" = none)
   bool json = false;
   EngineOptions engine;
+  // --input-shape, over the evaluation dataset's input_shape, over the
+  // calibration dataset's.
+  InputShapes input_shapes;
 };
 
 using Clock = std::chrono::steady_clock;
@@ -108,6 +113,20 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(options.model));
   const SearchSpace space = BuildSearchSpace(graph);
   MIXQ_ASSIGN_OR_RETURN(DatasetSpec eval_spec, LoadDatasetSpec(options.dataset));
+  DatasetSpec cal_spec;
+  if (!options.calibration_dataset.empty()) {
+    MIXQ_ASSIGN_OR_RETURN(cal_spec, LoadDatasetSpec(options.calibration_dataset));
+  }
+  MIXQ_ASSIGN_OR_RETURN(const InputShapes input_shapes,
+                        ApplyInputShapes(options.input_shapes,
+                                         {{eval_spec.source, eval_spec.input_shapes},
+                                          {cal_spec.source, cal_spec.input_shapes}},
+                                         &graph));
+  // Latency is measured at batch 1 whatever the shapes say.
+  const int64_t batch =
+      options.objective == "latency"
+          ? 1
+          : CommandBatches(graph, options.input_shapes, {options.batch}, options.batch_given)[0];
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> eval_set, Dataset::Open(eval_spec));
   const std::string isa = EffectiveIsaName();
   const auto start = Clock::now();
@@ -123,7 +142,6 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
       return InvalidArgument("'" + options.calibration + "' calibrates another model");
     }
   } else {
-    MIXQ_ASSIGN_OR_RETURN(DatasetSpec cal_spec, LoadDatasetSpec(options.calibration_dataset));
     MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> cal_set, Dataset::Open(cal_spec));
     ScaleOptions scale;
     MIXQ_ASSIGN_OR_RETURN(scale.method, ParseScaleMethod(options.method));
@@ -141,7 +159,7 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   backend_options.eval_count = options.eval_count;
   backend_options.ranking_count = options.ranking_samples;
   backend_options.top5 = options.metric == "top5";
-  backend_options.batch = options.objective == "latency" ? 1 : options.batch;
+  backend_options.batch = batch;
   backend_options.threads = options.engine.threads;
   backend_options.winograd = options.engine.winograd;
   backend_options.progress = note;
@@ -187,6 +205,7 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
       (void)files;
       MIXQ_RETURN_IF_ERROR(SaveCalibration(calibration, dir + "/calibration.json"));
       QdqExportOptions qdq;
+      qdq.input_shapes = input_shapes;
       MIXQ_RETURN_IF_ERROR(ExportQdqFile(options.model,
                                          space.ToConfig(outcomes[i].chosen, model_sha256),
                                          calibration, qdq, dir + "/model.qdq.onnx"));
@@ -268,7 +287,10 @@ int SearchMain(const std::vector<std::string>& args, std::ostream& out, std::ost
       "output,o", po::value<std::string>(&o.output), "output folder (summary, config, QDQ)")(
       "json", po::bool_switch(&o.json), "print one JSON object");
   AddEngineOptions(&desc, &o.engine);
-  if (!ParseCommandLine("search", desc, args, out)) return 0;
+  AddInputShapeOption(&desc, &o.input_shapes);
+  po::variables_map values;
+  if (!ParseCommandLine("search", desc, args, out, {}, &values)) return 0;
+  o.batch_given = OptionGiven(values, "batch");
   o.budgets = ParseDoubleList(budgets, "--budget");
   return ExitCode("search", RunSearch(o, out), err);
 }

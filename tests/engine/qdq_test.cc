@@ -17,9 +17,11 @@
 #include "engine/onnx/qdq_export.h"
 #include "engine/onnx/qdq_import.h"
 #include "engine/passes/fusion.h"
+#include "engine/passes/input_shapes.h"
 #include "engine/passes/specialize.h"
 #include "engine/quant/weight_scales.h"
 #include "tests/engine/minmax_calibration.h"
+#include "tests/engine/symbolic_models.h"
 
 namespace mixq {
 namespace {
@@ -425,6 +427,34 @@ TEST(QdqImport, PlainModelHasNoSpec) {
   EXPECT_FALSE(model->has_qdq);
   EXPECT_FALSE(model->spec.AnyInt8());
   EXPECT_TRUE(model->spec.activations.empty());
+}
+
+// A model with symbolic height and width exports once the shapes to work
+// with are given, and the QDQ model keeps the input's declared shape.
+TEST(QdqExport, SymbolicHeightAndWidthExportWithInputShapesAndStaySymbolic) {
+  const std::string bytes = testing::SymbolicClassifier();
+  auto graph = ImportOnnxFromBytes(bytes, "sym.onnx");
+  ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+  ASSERT_TRUE(FixInputShapes({{"", {1, 1, 28, 28}}}, &*graph).ok());
+  auto spec = LoadDatasetSpec(kSrc + "/configs/datasets/fashion_mnist_test.yaml");
+  ASSERT_TRUE(spec.ok());
+  auto dataset = Dataset::Open(*spec);
+  ASSERT_TRUE(dataset.ok());
+  const Calibration calibration = test::MinMaxCalibration(*graph, **dataset, 0, 50);
+  const PrecisionConfig config =
+      UniformPrecisionConfig(Precision::kInt8, graph->QuantizableLayers(), "");
+  QdqExportOptions options;
+  EXPECT_FALSE(ExportQdq(bytes, "sym.onnx", config, calibration, options).ok());
+  options.input_shapes = {{"x", {1, 1, 28, 28}}};
+  auto exported = ExportQdq(bytes, "sym.onnx", config, calibration, options);
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  auto imported = ImportOnnxFromBytes(*exported, "export");
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  EXPECT_EQ(imported->FindValue("x")->shape, (Shape{-1, 1, -1, -1}));
+  auto qdq = QdqToQuantSpec(std::move(*imported));
+  ASSERT_TRUE(qdq.ok()) << qdq.status().ToString();
+  EXPECT_TRUE(qdq->has_qdq);
+  EXPECT_EQ(qdq->spec.layers, config.layers);
 }
 
 }  // namespace
