@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
@@ -23,6 +24,7 @@
 #include "tests/common/data_files.h"
 #include "tests/common/shipped_files.h"
 #include "tests/engine/onnx_test_util.h"
+#include "tests/engine/symbolic_models.h"
 
 namespace mixq {
 namespace {
@@ -318,6 +320,36 @@ TEST(InferCli, BatchInInputShapeMustAgreeWithAnExplicitBatch) {
   nlohmann::json rows = nlohmann::json::parse(agree.out);
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(rows[0]["batch"], 2);
+}
+
+TEST(InferCli, EvalTakesADatasetsInputShapeAndTheCommandLinesOverIt) {
+  TempDir dir;
+  const std::string model = dir.Path("classifier.onnx");
+  test::WriteText(model, testing::SymbolicClassifier());
+  // The shipped test set (absolute paths) with an input_shape of its own.
+  auto with_shape = [&](const std::string& name, const std::string& input_shape) {
+    std::ifstream shipped(test::kFashionMnistTest);
+    std::ofstream(dir.Path(name)) << shipped.rdbuf() << "\ninput_shape: " << input_shape << "\n";
+    return dir.Path(name);
+  };
+  StatusOr<EvalCounts> counts = testing::FixedClassifierCounts(model, 100, 25);
+  ASSERT_TRUE(counts.ok()) << counts.status().ToString();
+
+  const std::string eval = "eval -q --json --threads 1 --count 100 --batch 25 --model " + model;
+  MixqResult fits = RunMixq(eval + " --dataset " + with_shape("fits.yaml", "{x: [1, 1, 28, 28]}"),
+                            StderrTo::kNull);
+  ASSERT_EQ(fits.exit_code, 0) << fits.out;
+  EXPECT_EQ(nlohmann::json::parse(fits.out)["correct1"], counts->correct1);
+  // A dataset shape its samples do not fit fails the work; --input-shape wins.
+  const std::string wrong = with_shape("wrong.yaml", "[1, 1, 32, 32]");
+  ExpectOneLine(eval + " --dataset " + wrong, 1, "gives samples [1,28,28]");
+  MixqResult over =
+      RunMixq(eval + " --dataset " + wrong + " --input-shape 25x1x28x28", StderrTo::kNull);
+  ASSERT_EQ(over.exit_code, 0) << over.out;
+  EXPECT_EQ(nlohmann::json::parse(over.out)["correct1"], counts->correct1);
+  ExpectOneLine(eval + " --dataset " + with_shape("unknown.yaml", "{images: [1, 1, 28, 28]}"), 1,
+                "unknown.yaml: 'input_shape': 'images' is not an input of the model (its inputs: "
+                "'x')");
 }
 
 }  // namespace

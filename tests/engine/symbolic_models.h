@@ -1,6 +1,7 @@
 // Small ONNX models whose inputs have symbolic height and width, as models
 // from other frameworks declare them, for the tests of fixed input shapes
-// (--input-shape, input_shape) in the worker and distributed tests.
+// (--input-shape, input_shape) in the engine, worker, command-line and
+// distributed tests, and the counts they are checked against.
 #ifndef MIXQ_TESTS_ENGINE_SYMBOLIC_MODELS_H_
 #define MIXQ_TESTS_ENGINE_SYMBOLIC_MODELS_H_
 
@@ -8,6 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "common/dataset.h"
+#include "engine/onnx/onnx_importer.h"
+#include "engine/passes/input_shapes.h"
+#include "engine/runtime/evaluator.h"
+#include "tests/common/shipped_files.h"
 #include "tests/engine/onnx_test_util.h"
 
 namespace mixq::testing {
@@ -37,6 +43,23 @@ inline std::string SymbolicClassifier() {
   AddIntAttr(fc, "transB", 1);
   AddOutput(&model, "y", {-1, 10});
   return Serialize(model);
+}
+
+// Evaluate() in this process of the SymbolicClassifier() file at `path`,
+// its input fixed to [1,1,28,28], over the first `count` Fashion-MNIST test
+// samples at `batch`, one thread: what every other way of running it must
+// count.
+inline StatusOr<EvalCounts> FixedClassifierCounts(const std::string& path, int64_t count,
+                                                  int64_t batch) {
+  MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(path));
+  MIXQ_RETURN_IF_ERROR(FixInputShapes({{"", {1, 1, 28, 28}}}, &graph));
+  MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(test::kFashionMnistTest));
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
+  EvalOptions options;
+  options.count = count;
+  options.batch = batch;
+  options.executor.threads = 1;
+  return Evaluate(graph, *dataset, options);
 }
 
 }  // namespace mixq::testing

@@ -3,23 +3,23 @@
 // completes with the counts this process computes for the same fixed model,
 // its benchmark runs at the task's batch; without the shape the workers
 // cannot run it, a shape that does not fit is refused at submission, and a
-// dataset file's input_shape gives the same tasks as the job's (label:
+// dataset file's input_shape gives the same tasks as the job's; a search
+// job carries its input_shape to its sub-jobs and export (label:
 // integration).
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <string>
 
-#include "common/dataset.h"
-#include "engine/onnx/onnx_importer.h"
-#include "engine/passes/input_shapes.h"
-#include "engine/runtime/evaluator.h"
 #include "tests/engine/symbolic_models.h"
 #include "tests/integration/cluster.h"
 
 namespace mixq::test {
 namespace {
 
+namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 
 constexpr int64_t kSamples = 300;
@@ -40,16 +40,7 @@ TEST(Distributed, InputShapeOfAJobFileReachesTheWorkers) {
   ASSERT_TRUE(c.WaitForWorkers(1));
 
   // The reference: the fixed model evaluated in this process.
-  StatusOr<Graph> graph = ImportOnnx(model);
-  ASSERT_TRUE(graph.ok());
-  ASSERT_TRUE(FixInputShapes({{"", {1, 1, 28, 28}}}, &*graph).ok());
-  StatusOr<DatasetSpec> spec = LoadDatasetSpec(kFashionMnistTest);
-  ASSERT_TRUE(spec.ok());
-  StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(*spec);
-  ASSERT_TRUE(dataset.ok());
-  EvalOptions options;
-  options.count = kSamples;
-  StatusOr<EvalCounts> counts = Evaluate(*graph, **dataset, options);
+  StatusOr<EvalCounts> counts = mixq::testing::FixedClassifierCounts(model, kSamples, 50);
   ASSERT_TRUE(counts.ok()) << counts.status().ToString();
 
   StatusOr<proto::SubmitReply> fixed =
@@ -96,6 +87,32 @@ TEST(Distributed, InputShapeOfAJobFileReachesTheWorkers) {
                                 "[1,3,28,28] does not fit (dim 1 is 1)"),
             std::string::npos)
       << wrong->error();
+}
+
+// A search job's input_shape reaches its calibrate and evaluate sub-jobs'
+// tasks and its QDQ export: the job runs through `mixq run` to its end.
+TEST(Distributed, SearchJobOnASymbolicModelCarriesItsInputShape) {
+  Cluster c;  // the folder and database: `mixq run` starts its own processes
+  const std::string model = c.dir() + "/symbolic.onnx";
+  WriteText(model, mixq::testing::SymbolicClassifier());
+  const std::string job = c.dir() + "/search.yaml";
+  std::ofstream(job) << "name: symbolic\nkind: search\nmodel: " << model << "\ndata:\n"
+                     << "  calibration: {dataset: " << kFashionMnistTrain << ", samples: 50}\n"
+                     << "  evaluation: {dataset: " << kFashionMnistTest
+                     << ", count: 200, shard_size: 100}\n"
+                     << "  ranking: {samples: 100}\n"
+                     << "calibration: {method: minmax}\nbudget: {max_drop: 100}\n"
+                     << "objective: {measure: throughput, batch: 2}\nbenchmark: {seconds: 0.05}\n"
+                     << "strategy: {name: accuracy_aware, confirm_rounds: 0}\n"
+                     << "limits: {max_full_evaluations: 4}\ninput_shape: [1, 1, 28, 28]\n"
+                     << "output: " << c.dir() << "/out\n";
+  MixqResult run = RunMixq("run " + job + " --workers 1 --threads 1 --db " + c.db());
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_TRUE(fs::exists(c.dir() + "/out/model.qdq.onnx")) << run.out;
+  // The scales came from calibrate tasks run at that shape.
+  std::ifstream calibration(c.dir() + "/out/calibration.json");
+  const nlohmann::json doc = nlohmann::json::parse(calibration, nullptr, false);
+  EXPECT_EQ(doc["provenance"]["input_shape"], "x:1x1x28x28") << doc.dump();
 }
 
 }  // namespace

@@ -14,9 +14,7 @@
 #include "common/dataset.h"
 #include "common/sha256.h"
 #include "engine/onnx/onnx_importer.h"
-#include "engine/passes/input_shapes.h"
 #include "engine/runtime/calibrator.h"
-#include "engine/runtime/evaluator.h"
 #include "tests/common/data_files.h"
 #include "tests/common/shipped_files.h"
 #include "tests/engine/symbolic_models.h"
@@ -206,16 +204,7 @@ TEST(TaskRunner, EvaluateTaskFixesTheModelToItsInputShapes) {
   ASSERT_TRUE(result->has_eval());
 
   // The same fixed model evaluated here.
-  StatusOr<Graph> graph = ImportOnnx(model);
-  ASSERT_TRUE(graph.ok());
-  ASSERT_TRUE(FixInputShapes({{"x", {1, 1, 28, 28}}}, &*graph).ok());
-  StatusOr<std::unique_ptr<Dataset>> dataset = Dataset::Open(*spec);
-  ASSERT_TRUE(dataset.ok());
-  EvalOptions options;
-  options.count = kCount;
-  options.batch = 64;
-  options.executor.threads = 1;
-  StatusOr<EvalCounts> counts = Evaluate(*graph, **dataset, options);
+  StatusOr<EvalCounts> counts = testing::FixedClassifierCounts(model, kCount, 64);
   ASSERT_TRUE(counts.ok()) << counts.status().ToString();
   EXPECT_EQ(result->eval().samples(), kCount);
   EXPECT_EQ(result->eval().correct1(), counts->correct1);
