@@ -617,8 +617,13 @@ StatusOr<bool> Inference::Dropout() {
   if (HasInput(2)) {
     const Tensor* mode = Constant(2);
     if (mode == nullptr) return Unsupported("training_mode input is not constant");
-    if (mode->size() != 1 || mode->IntAt(0) != 0) {
-      return Unsupported("training_mode must be false for inference");
+    // Training mode with a zero ratio drops nothing (torchvision's Swin
+    // exports its attention dropout so): the same identity.
+    const Tensor* ratio = Constant(1);
+    const bool zero_ratio = ratio != nullptr && ratio->size() == 1 &&
+                            IsFloatingPoint(ratio->dtype()) && ratio->FloatAt(0) == 0.0;
+    if (mode->size() != 1 || (mode->IntAt(0) != 0 && !zero_ratio)) {
+      return Unsupported("training_mode must be false for inference (or the ratio 0)");
     }
   }
   if (node_.outputs.size() > 1 && !node_.outputs[1].empty()) {

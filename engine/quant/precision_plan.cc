@@ -78,44 +78,57 @@ const QuantParams* PrecisionPlan::Int8Value(const std::string& value) const {
   return it == int8_values.end() ? nullptr : &it->second;
 }
 
-bool Int8Capable(const Node& node, const Graph& graph) {
-  if (node.inputs.size() < 2 || node.outputs.size() != 1) return false;
+std::string Int8Refusal(const Node& node, const Graph& graph) {
+  if (!IsQuantizable(node.op)) return "not a quantizable layer";
+  if (node.inputs.size() < 2 || node.outputs.size() != 1) return "unexpected inputs or outputs";
   const ValueInfo* a = graph.FindValue(node.inputs[0]);
-  if (a == nullptr) return false;
+  if (a == nullptr) return "its input has no shape";
+  auto constant_or_absent = [&](size_t i) {
+    return node.inputs.size() <= i || node.inputs[i].empty() || graph.IsConstant(node.inputs[i]);
+  };
   switch (node.op) {
     case OpType::kConvTranspose: {
       // oneDNN's deconvolution refuses negative begin pads (the FP32 path
       // runs those on the host kernel).
       const std::vector<int64_t> pads = node.attrs.Ints("pads");
       for (size_t i = 0; i < pads.size() / 2; ++i) {
-        if (pads[i] < 0) return false;
+        if (pads[i] < 0) return "negative begin pads (oneDNN's INT8 deconvolution has none)";
       }
       [[fallthrough]];
     }
     case OpType::kConv:
-      return graph.IsConstant(node.inputs[1]) &&
-             (node.inputs.size() < 3 || node.inputs[2].empty() || graph.IsConstant(node.inputs[2]));
+      if (!graph.IsConstant(node.inputs[1])) return "its weights are computed at run time";
+      if (!constant_or_absent(2)) return "its bias is computed at run time";
+      return "";
     case OpType::kGemm: {
-      if (!graph.IsConstant(node.inputs[1]) || node.attrs.Int("transA", 0) != 0) return false;
-      if (node.inputs.size() < 3 || node.inputs[2].empty()) return true;
+      if (!graph.IsConstant(node.inputs[1])) return "B is computed at run time";
+      if (node.attrs.Int("transA", 0) != 0) return "transA is set";
+      if (node.inputs.size() < 3 || node.inputs[2].empty()) return "";
       const std::string& c = node.inputs[2];
       const ValueInfo* c_info = graph.FindValue(c);
       const ValueInfo* y = graph.FindValue(node.outputs[0]);
       if (!graph.IsConstant(c) || c_info == nullptr || y == nullptr || y->shape.size() != 2) {
-        return false;
+        return "C is not a constant row";
       }
       const int64_t n = y->shape[1];
-      return (c_info->shape.size() == 1 && c_info->shape[0] == n) ||
-             (c_info->shape.size() == 2 && c_info->shape[0] == 1 && c_info->shape[1] == n);
+      const bool row =
+          (c_info->shape.size() == 1 && c_info->shape[0] == n) ||
+          (c_info->shape.size() == 2 && c_info->shape[0] == 1 && c_info->shape[1] == n);
+      return row ? "" : "C is not a constant row";
     }
     case OpType::kMatMul: {
       const ValueInfo* b = graph.FindValue(node.inputs[1]);
-      return graph.IsConstant(node.inputs[1]) && b && b->shape.size() >= 2;
+      if (!graph.IsConstant(node.inputs[1])) {
+        return "both operands are computed at run time (only constant weights are quantised)";
+      }
+      return b && b->shape.size() >= 2 ? "" : "B has rank < 2";
     }
     default:
-      return false;
+      return "not a quantizable layer";
   }
 }
+
+bool Int8Capable(const Node& node, const Graph& graph) { return Int8Refusal(node, graph).empty(); }
 
 StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
                                       const std::vector<std::string>& f32_values) {
@@ -146,6 +159,9 @@ StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
       auto p = spec.layers.find(node.name);
       const bool int8 =
           p != spec.layers.end() && p->second == Precision::kInt8 && Int8Capable(node, fused);
+      if (p != spec.layers.end() && p->second == Precision::kInt8 && !int8) {
+        plan.fp32_fallbacks[node.name] = Int8Refusal(node, fused);
+      }
       if (int8) {
         layer[i] = node_int8[i] = true;
         const bool seven = spec.seven_bit == SevenBitWeights::kAll ||

@@ -55,6 +55,9 @@ struct PrecisionPlan {
   // Per INT8 layer with a fused residual sum and an INT8 destination: the
   // parameters of the residual as the destination buffer holds it.
   std::map<std::string, QuantParams> residual_params;
+  // Layers the spec asks for in INT8 that the INT8 path cannot run (rule
+  // 1), with the reason: they run FP32, and the executor names them.
+  std::map<std::string, std::string> fp32_fallbacks;
   // INT8 layers whose weights are 7-bit ([-63, 63]).
   std::set<std::string> seven_bit_layers;
 
@@ -65,6 +68,8 @@ struct PrecisionPlan {
 
 // True when `node` is a quantizable layer the INT8 path can run (rule 1).
 bool Int8Capable(const Node& node, const Graph& graph);
+// Why the INT8 path cannot run `node` ("" when it can): for messages.
+std::string Int8Refusal(const Node& node, const Graph& graph);
 
 // Applies the rules above to `fused` (the graph after FusePostOps). Values in
 // `f32_values` (extra outputs) stay f32. FailedPrecondition for missing

@@ -7,6 +7,7 @@
 #include <exception>
 #include <unordered_set>
 
+#include "common/log.h"
 #include "engine/passes/fusion.h"
 #include "engine/quant/precision_plan.h"
 #include "engine/runtime/lower/compile_context.h"
@@ -89,6 +90,12 @@ StatusOr<std::unique_ptr<CompiledModelImpl>> CompiledModelImpl::Build(
     PrecisionPlan plan;
     if (options.quant.AnyInt8()) {
       MIXQ_ASSIGN_OR_RETURN(plan, PlanPrecision(fused, options.quant, options.extra_outputs));
+      // A layer asked for in INT8 that runs FP32 is named, never skipped
+      // silently: its speed and accuracy are not what the config says.
+      for (const auto& [layer, reason] : plan.fp32_fallbacks) {
+        log().warn("{}: layer '{}' stays FP32: {}", graph.source.empty() ? "model" : graph.source,
+                   layer, reason);
+      }
     }
     CompileContext ctx(fused, model->engine_);
     ctx.set_winograd(options.winograd);
