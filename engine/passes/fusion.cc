@@ -4,6 +4,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "engine/passes/activation_patterns.h"
+
 namespace mixq {
 
 namespace {
@@ -12,12 +14,15 @@ bool IsBinary(OpType op) {
   return op == OpType::kAdd || op == OpType::kSub || op == OpType::kMul || op == OpType::kDiv;
 }
 
-bool TakesPostOps(OpType op) { return IsQuantizable(op) || IsBinary(op); }
+bool TakesPostOps(const Node& node) {
+  return IsQuantizable(node.op) || IsBinary(node.op) || IsPostOpCarrier(node);
+}
 
 }  // namespace
 
 Graph FusePostOps(const Graph& graph) {
   Graph out = graph;
+  RewriteActivationPatterns(&out);
   std::vector<Node>& nodes = out.nodes;
   std::vector<bool> alive(nodes.size(), true);
   const std::set<std::string> outputs(graph.outputs.begin(), graph.outputs.end());
@@ -34,7 +39,7 @@ Graph FusePostOps(const Graph& graph) {
 
   for (size_t i = 0; i < nodes.size(); ++i) {
     Node& node = nodes[i];
-    if (!alive[i] || !TakesPostOps(node.op) || node.outputs.size() != 1) continue;
+    if (!alive[i] || !TakesPostOps(node) || node.outputs.size() != 1) continue;
     bool has_sum = false;
     while (true) {
       const std::string v = node.outputs[0];
@@ -47,6 +52,8 @@ Graph FusePostOps(const Graph& graph) {
         StatusOr<PostOp> op = EltwisePostOpOf(next);
         if (!op.ok()) break;
         node.post_ops.push_back(*op);
+      } else if (IsPostOpCarrier(next) && next.inputs[0] == v) {
+        node.post_ops.insert(node.post_ops.end(), next.post_ops.begin(), next.post_ops.end());
       } else if (next.op == OpType::kAdd && node.op == OpType::kConv && node.post_ops.empty() &&
                  !has_sum && next.inputs.size() == 2 && next.inputs[0] != next.inputs[1]) {
         const std::string other = next.inputs[0] == v ? next.inputs[1] : next.inputs[0];

@@ -1,9 +1,11 @@
-// The executor's fusion pass: folds element-wise ops into the Conv, Gemm,
-// MatMul or binary node that produces their input, and a residual Add into
-// the Conv producing one of its operands (a sum post-op), so that oneDNN runs
-// them inside the producer's primitive. Fused nodes disappear; the producer
-// takes over the last fused node's output name and lists the fused ops in
-// Node::post_ops.
+// The executor's fusion pass: first rewrites the activation sub-graphs of
+// activation_patterns.h (SiLU, HardSwish spelled out) into single nodes,
+// then folds element-wise ops and post-op carriers into the Conv, Gemm,
+// MatMul, binary or carrier node that produces their input, and a residual
+// Add into the Conv producing one of its operands (a sum post-op), so that
+// oneDNN runs them inside the producer's primitive. Fused nodes disappear;
+// the producer takes over the last fused node's output name and lists the
+// fused ops in Node::post_ops.
 //
 // An op is fused only when the producer's output has that op as its single
 // consumer and is not a graph output. A residual Add is fused into a Conv

@@ -29,7 +29,7 @@ Status FromDnnlError(const dnnl::error& e, const std::string& context) {
 
 bool AcceptsPostOps(OpType op) {
   return IsQuantizable(op) || op == OpType::kAdd || op == OpType::kSub || op == OpType::kMul ||
-         op == OpType::kDiv;
+         op == OpType::kDiv || op == OpType::kIdentity;  // post-op carriers
 }
 
 class CompiledModelImpl final : public CompiledModel {

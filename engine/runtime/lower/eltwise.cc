@@ -1,6 +1,8 @@
 // Stand-alone element-wise ops (those the fusion pass could not fold into a
-// producer), and Pow with a constant scalar exponent. The result keeps the
-// input's layout, blocked or not.
+// producer), post-op carriers (kIdentity with eltwise post-ops, e.g. a SiLU
+// of a pooling output: the op, then its post-ops, one eltwise step each),
+// and Pow with a constant scalar exponent. The result keeps the input's
+// layout, blocked or not.
 #include "engine/runtime/lower/host_op.h"
 #include "engine/runtime/lower/lowering.h"
 #include "engine/runtime/lower/post_ops.h"
@@ -33,9 +35,20 @@ Status AddEltwiseChain(const std::string& input, const std::vector<EltwiseStep>&
 
 Status LowerEltwise(const Node& node, CompileContext* ctx) {
   if (node.inputs.empty()) return InvalidArgument("element-wise op without input");
-  MIXQ_ASSIGN_OR_RETURN(PostOp op, EltwisePostOpOf(node));
-  MIXQ_ASSIGN_OR_RETURN(std::vector<EltwiseStep> chain,
-                        EltwiseChain(op.eltwise, op.alpha, op.beta));
+  std::vector<PostOp> ops;
+  if (node.op != OpType::kIdentity) {
+    MIXQ_ASSIGN_OR_RETURN(PostOp op, EltwisePostOpOf(node));
+    ops.push_back(op);
+  }
+  ops.insert(ops.end(), node.post_ops.begin(), node.post_ops.end());
+  std::vector<EltwiseStep> chain;
+  for (const PostOp& op : ops) {
+    if (op.kind != PostOp::Kind::kEltwise) return Unimplemented("a sum post-op on an eltwise op");
+    MIXQ_ASSIGN_OR_RETURN(std::vector<EltwiseStep> steps,
+                          EltwiseChain(op.eltwise, op.alpha, op.beta));
+    chain.insert(chain.end(), steps.begin(), steps.end());
+  }
+  if (chain.empty()) return InvalidArgument("Identity without post-ops");
   return AddEltwiseChain(node.inputs[0], chain, node.outputs[0], ctx);
 }
 

@@ -21,6 +21,10 @@ LowerFn FindLowering(OpType op) {
       return LowerMatMul;
     case OpType::kBatchNorm:
       return LowerBatchNorm;
+    // Specialize() removes Identity nodes; the fusion pass makes post-op
+    // carriers of this op (engine/passes/activation_patterns.h).
+    case OpType::kIdentity:
+      return LowerEltwise;
     case OpType::kAdd:
     case OpType::kSub:
     case OpType::kMul:

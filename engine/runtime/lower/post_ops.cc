@@ -24,6 +24,10 @@ StatusOr<std::vector<EltwiseStep>> EltwiseChain(OpType op, float alpha, float be
       return std::vector<EltwiseStep>{{algorithm::eltwise_tanh, 0.f, 0.f}};
     case OpType::kHardSwish:
       return std::vector<EltwiseStep>{{algorithm::eltwise_hardswish, 0.f, 0.f}};
+    case OpType::kMul:
+      // Swish, x * Sigmoid(alpha * x): how the IR writes SiLU as a post-op
+      // (engine/passes/activation_patterns.h).
+      return std::vector<EltwiseStep>{{algorithm::eltwise_swish, alpha, 0.f}};
     case OpType::kHardSigmoid:
       // oneDNN 2.6 has no hardsigmoid: max(0, min(1, alpha * x + beta)).
       return std::vector<EltwiseStep>{{algorithm::eltwise_linear, alpha, beta},
