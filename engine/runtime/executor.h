@@ -6,13 +6,19 @@
 // reorders the outputs out.
 //
 // Layout policy: convolution and inner-product tensors use format_tag::any and
-// keep the layout oneDNN picks (blocked, e.g. nChw8c) from layer to layer;
-// element-wise, binary, pooling and concat follow their producer's layout; a
-// reorder is inserted only where a consumer needs another layout (Reshape,
-// Transpose, Softmax, graph outputs) or at the graph inputs.
+// keep the layout oneDNN picks (blocked, e.g. nChw8c, or channels-last) from
+// layer to layer; a grouped convolution keeps its source's layout where a jit
+// kernel runs it (oneDNN's own pick often differs from its neighbours');
+// element-wise, binary, pooling and concat follow their producer's layout,
+// and a per-channel operand of a binary op (a squeeze-excitation scale
+// [N,C,1,1]) is read in the layout of the tensor it scales; a reorder is
+// inserted only where a consumer needs another layout (Reshape, Transpose,
+// Softmax, graph outputs) or at the graph inputs.
 //
-// Fusion: ReLU/Clip/other eltwise after Conv/Gemm/MatMul become post-ops, and
-// a residual Add whose other operand is ready becomes a sum post-op.
+// Fusion (engine/passes/fusion.h): ReLU/Clip/other eltwise after
+// Conv/Gemm/MatMul become post-ops, and so do SiLU (x * Sigmoid(x)) and
+// HardSwish as exporters write it; a residual Add whose other operand is
+// ready becomes a sum post-op.
 //
 // Precision: with INT8 layers in ExecutorOptions::quant, PlanPrecision()
 // (precision_plan.h) decides per node and value of the fused graph what runs

@@ -296,7 +296,9 @@ Tensor FakeQuant(const Tensor& t, const QuantParams& p) {
 }
 
 // Conv weights and bias as the INT8 path holds them: per-channel s8 weights,
-// the bias rounded to accumulator units.
+// the bias rounded to accumulator units. Without VNNI, oneDNN's kernels
+// halve the weights of a convolution with a signed source (rounding to
+// even) and double the output scale (ONEDNN_NOTES.md).
 Tensor FakeQuantConv(const Tensor& x, const QuantParams& src, const Tensor& w, const Tensor& bias,
                      const Shape& out, bool seven_bit) {
   WeightQuantOptions options;
@@ -308,8 +310,11 @@ Tensor FakeQuantConv(const Tensor& x, const QuantParams& src, const Tensor& w, c
   Tensor wq(DType::kF32, w.shape());
   Tensor bq(DType::kF32, bias.shape());
   const int64_t per_channel = w.size() / w.shape()[0];
+  const bool halved = !src.is_unsigned && !testing::HasVnni(EffectiveIsaName());
   for (int64_t i = 0; i < w.size(); ++i) {
-    wq.data<float>()[i] = q->data<int8_t>()[i] * params->dequant_scales[i / per_channel];
+    const float v = q->data<int8_t>()[i];
+    wq.data<float>()[i] =
+        (halved ? 2.f * std::nearbyint(v / 2.f) : v) * params->dequant_scales[i / per_channel];
   }
   for (int64_t c = 0; c < bias.size(); ++c) {
     const float unit = src.dequant_scale * params->dequant_scales[c];

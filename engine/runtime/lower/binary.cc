@@ -4,7 +4,12 @@
 // second place (Sub and Div then fix the result with a post-op: -x, 1/x),
 // and when both operands broadcast the first is expanded to the full shape.
 // The result takes the full-shaped operand's layout, so blocked tensors stay
-// blocked; a full-shaped second operand is brought to the same layout.
+// blocked; a full-shaped second operand is brought to the same layout, and
+// so is a per-channel one (a squeeze-excitation scale [N, C, 1, 1]):
+// oneDNN's binary kernels broadcast it in the result's layout, while a plain
+// one beside a blocked result falls to the reference kernel (100x slower).
+// The pooled branch of an SE block computes it in that layout already, so
+// no reorder comes between the branch and the multiply.
 #include "engine/runtime/lower/host_op.h"
 #include "engine/runtime/lower/lowering.h"
 #include "engine/runtime/lower/post_ops.h"
@@ -37,6 +42,22 @@ memory::dims PaddedDims(const Shape& shape, size_t rank) {
   memory::dims dims(rank, 1);
   for (size_t i = 0; i < shape.size(); ++i) dims[rank - shape.size() + i] = shape[i];
   return dims;
+}
+
+// The broadcast second operand `value` read with (rank-padded) `dims` beside
+// a first operand and result of layout `dst_md` (see the file comment).
+StatusOr<memory> BroadcastOperand(const std::string& value, const memory::dims& dims,
+                                  const memory::desc& dst_md, CompileContext* ctx) {
+  const bool per_channel = dims.size() >= 3 && dims[1] == dst_md.dims()[1];
+  if (per_channel) {
+    const memory::desc md = LayoutLike(dst_md, dims);
+    if (const Tensor* constant = ctx->FindConstant(value)) {
+      return ctx->ConstantAs(*constant, PlainDesc(dims), md);
+    }
+    if (ctx->graph().values.at(value).shape.size() == dims.size()) return ctx->ValueAs(value, md);
+  }
+  MIXQ_ASSIGN_OR_RETURN(memory plain, ctx->PlainValue(value));
+  return ctx->View(plain, PlainDesc(dims));
 }
 
 }  // namespace
@@ -77,8 +98,7 @@ Status LowerBinary(const Node& node, CompileContext* ctx) {
   if (b_dims == y_dims) {
     MIXQ_ASSIGN_OR_RETURN(src1, ctx->ValueAs(second, dst_md));
   } else {
-    MIXQ_ASSIGN_OR_RETURN(memory b, ctx->PlainValue(second));
-    src1 = ctx->View(b, PlainDesc(b_dims));
+    MIXQ_ASSIGN_OR_RETURN(src1, BroadcastOperand(second, b_dims, dst_md, ctx));
   }
   MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node, ops));
   dnnl::binary::desc desc(BinaryAlgorithm(node.op), dst_md, src1.get_desc(), dst_md);

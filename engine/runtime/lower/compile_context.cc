@@ -14,6 +14,24 @@ memory::desc PlainDesc(const memory::dims& dims, memory::data_type type) {
   return memory::desc(dims, type, strides);
 }
 
+memory::desc LayoutLike(const memory::desc& like, const memory::dims& dims) {
+  using tag = memory::format_tag;
+  static const std::vector<std::vector<tag>> kTags = {
+      {tag::abc, tag::acb, tag::aBc4b, tag::aBc8b, tag::aBc16b},
+      {tag::abcd, tag::acdb, tag::aBcd4b, tag::aBcd8b, tag::aBcd16b},
+      {tag::abcde, tag::acdeb, tag::aBcde4b, tag::aBcde8b, tag::aBcde16b}};
+  const memory::dims like_dims = like.dims();
+  const size_t rank = like_dims.size();
+  if (rank == dims.size() && rank >= 3 && rank <= 5) {
+    for (tag t : kTags[rank - 3]) {
+      if (memory::desc(like_dims, like.data_type(), t) == like) {
+        return memory::desc(dims, like.data_type(), t);
+      }
+    }
+  }
+  return PlainDesc(dims, like.data_type());
+}
+
 memory::dims ToDims(const Shape& shape) {
   if (shape.empty()) return {1};
   return memory::dims(shape.begin(), shape.end());

@@ -52,6 +52,12 @@ struct Step {
 // Plain row-major descriptor of `dims`.
 dnnl::memory::desc PlainDesc(const dnnl::memory::dims& dims,
                              dnnl::memory::data_type type = dnnl::memory::data_type::f32);
+// `dims` in the layout of `like` (same rank and data type): plain,
+// channels-last or blocked by 4, 8 or 16 channels; plain when `like` has
+// another layout. E.g. a per-channel [N, C, 1, 1] operand laid out like the
+// blocked [N, C, H, W] tensor it scales, which oneDNN's binary kernels need
+// to broadcast it without falling to the reference implementation.
+dnnl::memory::desc LayoutLike(const dnnl::memory::desc& like, const dnnl::memory::dims& dims);
 // Graph shape to oneDNN dims; a scalar becomes {1}.
 dnnl::memory::dims ToDims(const Shape& shape);
 

@@ -1,5 +1,7 @@
 // FP32 convolution: format_tag::any on source, weights and destination so
-// oneDNN picks its blocked layouts; weights are reordered once here. 3x3
+// oneDNN picks its blocked layouts; weights are reordered once here. A
+// grouped convolution instead keeps its source's layout when oneDNN has a
+// jit kernel for it there (see LowerConv). 3x3
 // stride-1 ones go to mixq's Winograd kernel where it applies
 // (conv_winograd.cc), in the layouts oneDNN chose. A fused
 // residual sum finds the residual already in the destination buffer: the
@@ -59,6 +61,17 @@ StatusOr<ConvParams> ParseConv(const Node& node, CompileContext* ctx) {
   return p;
 }
 
+dnnl::convolution_forward::desc ConvDesc(const ConvParams& p, const memory::desc& src,
+                                         const memory::desc& weights, const memory::desc& bias,
+                                         const memory::desc& dst) {
+  auto prop = dnnl::prop_kind::forward_inference;
+  auto alg = dnnl::algorithm::convolution_direct;
+  return p.bias ? dnnl::convolution_forward::desc(prop, alg, src, weights, bias, dst, p.strides,
+                                                  p.dilations, p.pad_l, p.pad_r)
+                : dnnl::convolution_forward::desc(prop, alg, src, weights, dst, p.strides,
+                                                  p.dilations, p.pad_l, p.pad_r);
+}
+
 std::string SumInput(const Node& node) {
   for (const PostOp& op : node.post_ops) {
     if (op.kind == PostOp::Kind::kSum) return op.sum_input;
@@ -82,21 +95,39 @@ StatusOr<memory> ConvDestination(const Node& node, const memory::desc& dst_desc,
   return dst;
 }
 
+namespace {
+
+bool IsJit(const std::string& impl) {
+  return impl.find("ref") == std::string::npos && impl.find("gemm") == std::string::npos;
+}
+
+}  // namespace
+
 Status LowerConv(const Node& node, CompileContext* ctx) {
   MIXQ_ASSIGN_OR_RETURN(ConvParams p, ParseConv(node, ctx));
-  memory::desc src_md(p.x_dims, dt::f32, tag::any);
   memory::desc w_md(p.w_dims, dt::f32, tag::any);
   memory::desc b_md({p.oc}, dt::f32, tag::x);
-  memory::desc dst_md(p.y_dims, dt::f32, tag::any);
-  auto prop = dnnl::prop_kind::forward_inference;
-  auto alg = dnnl::algorithm::convolution_direct;
-  dnnl::convolution_forward::desc desc =
-      p.bias ? dnnl::convolution_forward::desc(prop, alg, src_md, w_md, b_md, dst_md, p.strides,
-                                               p.dilations, p.pad_l, p.pad_r)
-             : dnnl::convolution_forward::desc(prop, alg, src_md, w_md, dst_md, p.strides,
-                                               p.dilations, p.pad_l, p.pad_r);
   MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node));
-  dnnl::convolution_forward::primitive_desc pd(desc, attr, ctx->engine());
+  auto make_pd = [&](const memory::desc& src_md, const memory::desc& dst_md) {
+    return dnnl::convolution_forward::primitive_desc(ConvDesc(p, src_md, w_md, b_md, dst_md), attr,
+                                                     ctx->engine());
+  };
+  dnnl::convolution_forward::primitive_desc pd =
+      make_pd(memory::desc(p.x_dims, dt::f32, tag::any), memory::desc(p.y_dims, dt::f32, tag::any));
+  MIXQ_ASSIGN_OR_RETURN(memory src, ctx->Value(node.inputs[0]));
+  if (p.group > 1 && src.get_desc() != pd.src_desc()) {
+    // oneDNN's own layout for a grouped convolution is often not the one of
+    // the layers around it (channels blocked by the group width, 8 or 4,
+    // beside channels-last layers on AVX-512): a reorder of the whole tensor
+    // on each side. Keep the source's layout where a jit kernel runs it.
+    try {
+      dnnl::convolution_forward::primitive_desc kept =
+          make_pd(src.get_desc(), LayoutLike(src.get_desc(), p.y_dims));
+      if (IsJit(kept.impl_info_str())) pd = kept;
+    } catch (const dnnl::error& e) {
+      if (e.status != dnnl_unimplemented) throw;
+    }
+  }
   MIXQ_ASSIGN_OR_RETURN(bool winograd, TryLowerWinogradConv(node, p, pd, ctx));
   if (winograd) return Status::Ok();
 

@@ -59,14 +59,8 @@ Status LowerConvInt8(const Node& node, const PrecisionPlan& plan, CompileContext
   memory::desc w_md(p.w_dims, dt::s8, tag::any);
   memory::desc b_md({p.oc}, dt::f32, tag::x);
   memory::desc dst_md(p.y_dims, dst_type, tag::any);
-  auto prop = dnnl::prop_kind::forward_inference;
-  auto alg = dnnl::algorithm::convolution_direct;
-  dnnl::convolution_forward::desc desc =
-      p.bias ? dnnl::convolution_forward::desc(prop, alg, src_md, w_md, b_md, dst_md, p.strides,
-                                               p.dilations, p.pad_l, p.pad_r)
-             : dnnl::convolution_forward::desc(prop, alg, src_md, w_md, dst_md, p.strides,
-                                               p.dilations, p.pad_l, p.pad_r);
-  dnnl::convolution_forward::primitive_desc pd(desc, attr, ctx->engine());
+  dnnl::convolution_forward::primitive_desc pd(ConvDesc(p, src_md, w_md, b_md, dst_md), attr,
+                                               ctx->engine());
 
   std::unordered_map<int, memory> args;
   MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_SRC],

@@ -23,8 +23,15 @@ struct ConvParams {
   dnnl::memory::dims strides, dilations, pad_l, pad_r;
 };
 
-// Both defined in conv.cc.
+// These three are defined in conv.cc.
 StatusOr<ConvParams> ParseConv(const Node& node, CompileContext* ctx);
+
+// The forward-inference convolution of `p` over these descriptors (the bias
+// one unused when p has no bias).
+dnnl::convolution_forward::desc ConvDesc(const ConvParams& p, const dnnl::memory::desc& src,
+                                         const dnnl::memory::desc& weights,
+                                         const dnnl::memory::desc& bias,
+                                         const dnnl::memory::desc& dst);
 
 // The value a fused residual sum adds, or "" when there is none.
 std::string SumInput(const Node& node);
