@@ -303,7 +303,8 @@ StatusOr<std::set<std::string>> QdqExporter::QuantisedTensors(
     const std::string& out = node.outputs[0];
     if (KeepsInputParams(node.op)) {
       region.insert(out);  // stays in its input's parameters: no Q/DQ of its own
-    } else if ((node.op == OpType::kAdd || node.op == OpType::kConcat) &&
+    } else if ((node.op == OpType::kAdd || node.op == OpType::kConcat ||
+                (node.op == OpType::kMul && data.size() == 2)) &&
                calibration_->activations.count(out)) {
       region.insert(out);
       tensors.insert(out);

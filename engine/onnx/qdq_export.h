@@ -6,8 +6,8 @@
 //     it (ReLU, a residual Add): Conv -> Add -> Relu is quantised after Relu;
 //   - the residual of a fused sum, which INT8 execution quantises into the
 //     layer's destination;
-//   - the output of a non-fused Add or Concat of INT8 values (they take their
-//     own parameters); pools and reshapes of INT8 values keep their input's
+//   - the output of a non-fused Add or Concat of INT8 values, or a Mul of two
+//     (a squeeze-excitation scale) (they take their own parameters); pools and reshapes of INT8 values keep their input's
 //     parameters and get no pair of their own;
 //   - never a graph output: mixq writes those in float.
 // INT8 layers' weights become int8 initializers behind a per-channel

@@ -1,5 +1,6 @@
 #include "engine/quant/precision_plan.h"
 
+#include <algorithm>
 #include <unordered_map>
 
 namespace mixq {
@@ -29,6 +30,14 @@ bool ScaleEquivariant(const std::vector<PostOp>& post_ops) {
   return true;
 }
 
+// True when `operand` is [N or 1, C, 1, ...] beside a result of shape `y`
+// [N, C, ...]: a per-channel scale, e.g. a squeeze-excitation one.
+bool PerChannelOf(const Shape& operand, const Shape& y) {
+  if (operand.size() != y.size() || y.size() < 3 || operand == y) return false;
+  if ((operand[0] != 1 && operand[0] != y[0]) || operand[1] != y[1]) return false;
+  return std::all_of(operand.begin() + 2, operand.end(), [](int64_t d) { return d == 1; });
+}
+
 bool IsFollower(const Node& node, const Graph& graph) {
   if (node.outputs.size() != 1 &&
       !(IsPool(node.op) && node.outputs.size() == 2 && node.outputs[1].empty())) {
@@ -40,14 +49,15 @@ bool IsFollower(const Node& node, const Graph& graph) {
     if (in.empty() || graph.IsConstant(in)) return false;
   }
   if (node.op == OpType::kConcat) return node.post_ops.empty();
-  if (node.op == OpType::kAdd) {
-    if (node.inputs.size() != 2 || !ScaleEquivariant(node.post_ops)) return false;
-    const ValueInfo* a = graph.FindValue(node.inputs[0]);
-    const ValueInfo* b = graph.FindValue(node.inputs[1]);
-    const ValueInfo* y = graph.FindValue(node.outputs[0]);
-    return a && b && y && a->shape == b->shape && a->shape == y->shape;
-  }
-  return false;
+  if (node.op != OpType::kAdd && node.op != OpType::kMul) return false;
+  if (node.inputs.size() != 2 || !ScaleEquivariant(node.post_ops)) return false;
+  const ValueInfo* a = graph.FindValue(node.inputs[0]);
+  const ValueInfo* b = graph.FindValue(node.inputs[1]);
+  const ValueInfo* y = graph.FindValue(node.outputs[0]);
+  if (!a || !b || !y) return false;
+  if (a->shape == y->shape && b->shape == y->shape) return true;
+  return node.op == OpType::kMul &&
+         (PerChannelOf(b->shape, y->shape) || PerChannelOf(a->shape, y->shape));
 }
 
 // The non-constant inputs a follower reads (Reshape's shape input is a

@@ -11,11 +11,13 @@
 //    QuantSpec::layers maps to kInt8. Layers the INT8 path cannot run stay
 //    FP32.
 // 2. Followers - MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool,
-//    Reshape (Flatten, Squeeze, Unsqueeze), Concat and a non-fused Add of two
-//    same-shaped operands (no post-ops, or ReLU/LeakyReLU/Clip ones) - compute
+//    Reshape (Flatten, Squeeze, Unsqueeze), Concat, a non-fused Add of two
+//    same-shaped operands and a Mul of a tensor by a same-shaped or a
+//    per-channel ([N or 1, C, 1, ...], a squeeze-excitation scale) operand
+//    (Add and Mul with no post-ops, or ReLU/LeakyReLU/Clip ones) - compute
 //    in INT8 when every data input is an INT8 value and so is their output.
-//    Pools and Reshape keep their input's parameters; Concat and Add take
-//    their output's parameters from the spec (no parameters: FP32).
+//    Pools and Reshape keep their input's parameters; Concat, Add and Mul
+//    take their output's parameters from the spec (no parameters: FP32).
 // 3. A value is INT8 when its producer is an INT8 layer (and the spec has its
 //    parameters) or an INT8 follower, every consumer is an INT8 node, and it
 //    is not a graph output or an extra output. Rules 2 and 3 are applied

@@ -10,6 +10,8 @@
 
 #include <cmath>
 
+#include "engine/passes/fusion.h"
+#include "engine/quant/precision_plan.h"
 #include "engine/runtime/executor.h"
 #include "tests/engine/graph_builder.h"
 #include "tests/engine/int8_test_util.h"
@@ -122,6 +124,52 @@ TEST(SqueezeExcitation, NoReorderAndNoReferenceKernelAroundTheMultiply) {
       ExpectClose(testing::RunGraph(b.graph(), {&x}, unfused)[0], expected);
     }
   }
+}
+
+// All INT8: the SE block stays INT8 from the grouped conv to the project
+// conv - pooling, fc1 and fc2 read INT8 and the multiply is an INT8 binary
+// primitive - so the only reorder left quantises the graph input.
+TEST(SqueezeExcitation, Int8BlockHasNoReorders) {
+  for (bool scale_first : {false, true}) {
+    SCOPED_TRACE(scale_first ? "scale first" : "scale second");
+    GraphBuilder b;
+    Tensor x;
+    SeBlock(&b, 4, scale_first, &x);
+    const Graph& graph = b.graph();
+    ExecutorOptions options;
+    options.quant = testing::AllInt8(graph, testing::MinMaxParams(graph, {&x}));
+    auto plan = PlanPrecision(FusePostOps(graph), options.quant, {});
+    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+    EXPECT_TRUE(plan->IsInt8Node("pool"));
+    EXPECT_TRUE(plan->IsInt8Node("scaled"));
+    EXPECT_NE(plan->Int8Value("s"), nullptr);
+    Tensor y;
+    const std::vector<StepInfo> steps = Compile(graph, options, x, &y);
+    EXPECT_EQ(InnerReorders(steps), std::vector<std::string>{});
+    for (const StepInfo& step : steps) EXPECT_FALSE(IsReference(step.impl)) << step.impl;
+    const double error = testing::RelativeError(y, testing::RunGraph(graph, {&x})[0]);
+    std::printf("relative error vs FP32: %.5f\n", error);
+    EXPECT_GT(error, 1e-6);
+    EXPECT_LT(error, 0.05);
+  }
+}
+
+// A Mul by a value that is not per-channel ([N, 1, H, W]) stays FP32.
+TEST(SqueezeExcitation, SpatialScaleIsNotAnInt8Follower) {
+  GraphBuilder b;
+  Tensor x = b.Input("x", {kN, 8, kH, kH});
+  Tensor conv0 = AddConv(&b, "conv0", "x", x, {{kC, 8, 1, 1}}, kFull);
+  Tensor gate = AddConv(&b, "gate", "conv0", conv0, {{1, kC, 1, 1}}, {kN, 1, kH, kH});
+  b.Op(OpType::kMul, "scaled", {"conv0", "gate"}, kFull);
+  AddConv(&b, "project", "scaled", ref::Binary(conv0, gate, kFull, std::multiplies<float>()),
+          {{16, kC, 1, 1}}, {kN, 16, kH, kH});
+  b.Output("project");
+  const Graph& graph = b.graph();
+  QuantSpec spec = testing::AllInt8(graph, testing::MinMaxParams(graph, {&x}));
+  auto plan = PlanPrecision(FusePostOps(graph), spec, {});
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  EXPECT_FALSE(plan->IsInt8Node("scaled"));
+  EXPECT_TRUE(plan->IsInt8Node("project"));
 }
 
 // A per-channel constant scale of a blocked tensor (a folded per-channel

@@ -1,8 +1,8 @@
 // INT8 followers: pooling and reshape run the FP32 lowerings, which keep
 // their source's type (so the quantisation parameters pass through);
 // Concat requantises each input whose parameters differ from the output's
-// with a scaled reorder, then concatenates bytes; Add scales both sources
-// into the output's domain inside the binary primitive.
+// with a scaled reorder, then concatenates bytes; Add and Mul scale their
+// sources into the output's domain inside the binary primitive.
 #include "engine/runtime/lower/int8_lowering.h"
 #include "engine/runtime/lower/lowering.h"
 
@@ -52,22 +52,35 @@ Status LowerConcatInt8(const Node& node, const PrecisionPlan& plan, CompileConte
   return Status::Ok();
 }
 
-Status LowerAddInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx) {
-  if (node.inputs.size() != 2) return InvalidArgument("Add needs two inputs");
-  const QuantParams* a = plan.Int8Value(node.inputs[0]);
-  const QuantParams* b = plan.Int8Value(node.inputs[1]);
+Status LowerBinaryInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx) {
+  if (node.inputs.size() != 2) return InvalidArgument("binary op needs two inputs");
+  MIXQ_ASSIGN_OR_RETURN(memory::dims y_dims, ctx->Dims(node.outputs[0]));
+  // oneDNN broadcasts the second source only: the full-shaped operand first.
+  std::string first = node.inputs[0], second = node.inputs[1];
+  MIXQ_ASSIGN_OR_RETURN(memory::dims first_dims, ctx->Dims(first));
+  if (first_dims != y_dims) std::swap(first, second);
+  MIXQ_ASSIGN_OR_RETURN(memory::dims second_dims, ctx->Dims(second));
+  const QuantParams* a = plan.Int8Value(first);
+  const QuantParams* b = plan.Int8Value(second);
   const QuantParams* out = plan.Int8Value(node.outputs[0]);
-  if (!a || !b || !out) return Internal("INT8 Add with an f32 operand or output");
+  if (!a || !b || !out) return Internal("INT8 binary op with an f32 operand or output");
   MIXQ_ASSIGN_OR_RETURN(Int8Epilogue epilogue, Int8PostOps(node, out->dequant_scale));
+  // Into the domain D of the post-ops: a + b is (sa qa + sb qb) / D, a * b
+  // is (sa / D) qa * sb qb.
+  const bool is_mul = node.op == OpType::kMul;
   dnnl::primitive_attr attr;
   attr.set_scales(DNNL_ARG_SRC_0, 0, {a->dequant_scale / epilogue.domain});
-  attr.set_scales(DNNL_ARG_SRC_1, 0, {b->dequant_scale / epilogue.domain});
+  attr.set_scales(DNNL_ARG_SRC_1, 0, {b->dequant_scale / (is_mul ? 1.f : epilogue.domain)});
   attr.set_post_ops(epilogue.post_ops);
-  MIXQ_ASSIGN_OR_RETURN(memory src0, ctx->Value(node.inputs[0]));
-  MIXQ_ASSIGN_OR_RETURN(memory src1,
-                        ctx->ValueAs(node.inputs[1], WithType(src0.get_desc(), Int8Type(*b))));
+  MIXQ_ASSIGN_OR_RETURN(memory src0, ctx->Value(first));
+  // The second operand in the layout of the first; a per-channel one too
+  // (see binary.cc).
+  const memory::desc like = WithType(src0.get_desc(), Int8Type(*b));
+  const memory::desc src1_md = second_dims == y_dims ? like : LayoutLike(like, second_dims);
+  MIXQ_ASSIGN_OR_RETURN(memory src1, ctx->ValueAs(second, src1_md));
   const memory::desc dst_md = WithType(src0.get_desc(), Int8Type(*out));
-  dnnl::binary::desc desc(dnnl::algorithm::binary_add, src0.get_desc(), src1.get_desc(), dst_md);
+  dnnl::binary::desc desc(is_mul ? dnnl::algorithm::binary_mul : dnnl::algorithm::binary_add,
+                          src0.get_desc(), src1.get_desc(), dst_md);
   dnnl::binary::primitive_desc pd(desc, attr, ctx->engine());
   memory dst = ctx->DefineValue(node.outputs[0], dst_md);
   ctx->AddStep("binary", dnnl::binary(pd), pd.impl_info_str(),
@@ -98,7 +111,8 @@ Int8LowerFn FindInt8Lowering(OpType op) {
     case OpType::kConcat:
       return LowerConcatInt8;
     case OpType::kAdd:
-      return LowerAddInt8;
+    case OpType::kMul:
+      return LowerBinaryInt8;
     default:
       return nullptr;
   }

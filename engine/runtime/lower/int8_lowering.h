@@ -4,7 +4,7 @@
 // units, per-channel output scales and fused post-ops, and write u8/s8 (read
 // by INT8 consumers in oneDNN's layout, no reorder) or f32 directly. An f32
 // source is quantised by one reorder with a scale. Followers (pooling,
-// reshape, concat, add) keep tensors INT8.
+// reshape, concat, add, a squeeze-excitation mul) keep tensors INT8.
 //
 // Scales follow the dequantising convention of QuantParams (real = q * s).
 // With source scale a, weight scale b[oc] and destination scale d:
@@ -39,7 +39,8 @@ Status LowerConvTransposeInt8(const Node& node, const PrecisionPlan& plan, Compi
 Status LowerPoolInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerReshapeInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerConcatInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
-Status LowerAddInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
+// Add, and Mul by a same-shaped or per-channel operand.
+Status LowerBinaryInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 
 // --- helpers shared by the INT8 lowerings (int8_common.cc) ---
 
