@@ -189,9 +189,11 @@ TEST(SqueezeExcitation, PerChannelConstantOperandNeedsNoRuntimeReorder) {
 }
 
 // conv (1x1) -> grouped 3x3 -> conv (1x1): the grouped convolution reads and
-// writes the layout of its neighbours (no reorders) on a jit kernel.
-TEST(GroupedConv, KeepsTheLayoutOfTheLayersAround) {
-  for (int64_t group : {int64_t{4}, int64_t{8}, kC}) {  // group widths 8, 4 and depthwise
+// writes the layout of its neighbours (no reorders) on a jit kernel. Groups
+// of 4 or 2 channels, which only oneDNN's gemm kernel runs on AVX2, run
+// merged into groups of 8 with block-diagonal weights.
+TEST(GroupedConv, KeepsTheLayoutOfTheLayersAroundOnAJitKernel) {
+  for (int64_t group : {int64_t{4}, int64_t{8}, int64_t{16}, kC}) {  // widths 8, 4, 2, 1
     SCOPED_TRACE("group " + std::to_string(group));
     GraphBuilder b;
     Tensor x = b.Input("x", {kN, 8, kH, kH});
@@ -202,8 +204,6 @@ TEST(GroupedConv, KeepsTheLayoutOfTheLayersAround) {
     Tensor y;
     const std::vector<StepInfo> steps = Compile(b.graph(), {}, x, &y);
     ExpectClose(y, v);
-    const bool width4_on_avx2 = group == 8 && EffectiveIsaName() == "avx2";
-    if (width4_on_avx2) continue;  // only oneDNN's gemm kernel runs it (see conv.cc)
     EXPECT_EQ(InnerReorders(steps), std::vector<std::string>{});
     for (const StepInfo& step : steps) EXPECT_FALSE(IsReference(step.impl)) << step.impl;
   }

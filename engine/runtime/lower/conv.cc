@@ -97,35 +97,85 @@ StatusOr<memory> ConvDestination(const Node& node, const memory::desc& dst_desc,
 
 namespace {
 
+using ConvPd = dnnl::convolution_forward::primitive_desc;
+
 bool IsJit(const std::string& impl) {
   return impl.find("ref") == std::string::npos && impl.find("gemm") == std::string::npos;
+}
+
+// The convolution of `p` reading a source laid out as `src`: in oneDNN's
+// own layouts, except that a grouped convolution keeps the source's layout
+// where a jit kernel runs it there. oneDNN's own pick for a grouped
+// convolution is often not the layout of the layers around it (channels
+// blocked by the group width, 8 or 4, beside channels-last layers on
+// AVX-512): a reorder of the whole tensor on each side.
+ConvPd ChooseConv(const ConvParams& p, const dnnl::primitive_attr& attr, const memory::desc& src,
+                  CompileContext* ctx) {
+  const memory::desc w_md(p.w_dims, dt::f32, tag::any);
+  const memory::desc b_md({p.oc}, dt::f32, tag::x);
+  auto make = [&](const memory::desc& src_md, const memory::desc& dst_md) {
+    return ConvPd(ConvDesc(p, src_md, w_md, b_md, dst_md), attr, ctx->engine());
+  };
+  ConvPd pd =
+      make(memory::desc(p.x_dims, dt::f32, tag::any), memory::desc(p.y_dims, dt::f32, tag::any));
+  if (p.group > 1 && src != pd.src_desc()) {
+    try {
+      ConvPd kept = make(src, LayoutLike(src, p.y_dims));
+      if (IsJit(kept.impl_info_str())) pd = kept;
+    } catch (const dnnl::error& e) {
+      if (e.status != dnnl_unimplemented) throw;
+    }
+  }
+  return pd;
+}
+
+// `p` with `factor` adjacent groups merged into one, the weights (stored in
+// `*wide`) placed block-diagonally with zeros between: the same result.
+ConvParams WidenGroups(const ConvParams& p, int64_t factor, Tensor* wide) {
+  const Shape& shape = p.weights->shape();  // [OC, IC / group, k...]
+  const int64_t oc_per_group = p.oc / p.group, ic_per_group = shape[1];
+  const int64_t kernel = p.weights->size() / (p.oc * ic_per_group);
+  Shape wide_shape = shape;
+  wide_shape[1] = ic_per_group * factor;
+  *wide = Tensor(DType::kF32, wide_shape);
+  std::fill(wide->data<float>(), wide->data<float>() + wide->size(), 0.f);
+  for (int64_t oc = 0; oc < p.oc; ++oc) {
+    const int64_t slot = (oc / oc_per_group) % factor;  // place among the merged groups
+    const float* from = p.weights->data<float>() + oc * ic_per_group * kernel;
+    float* to = wide->data<float>() + (oc * ic_per_group * factor + slot * ic_per_group) * kernel;
+    std::copy(from, from + ic_per_group * kernel, to);
+  }
+  ConvParams out = p;
+  out.weights = wide;
+  out.group = p.group / factor;
+  out.w_dims = ToDims(wide_shape);
+  if (out.group > 1) {
+    out.w_dims.insert(out.w_dims.begin(), out.group);
+    out.w_dims[1] = p.oc / out.group;
+  }
+  return out;
 }
 
 }  // namespace
 
 Status LowerConv(const Node& node, CompileContext* ctx) {
   MIXQ_ASSIGN_OR_RETURN(ConvParams p, ParseConv(node, ctx));
-  memory::desc w_md(p.w_dims, dt::f32, tag::any);
-  memory::desc b_md({p.oc}, dt::f32, tag::x);
   MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node));
-  auto make_pd = [&](const memory::desc& src_md, const memory::desc& dst_md) {
-    return dnnl::convolution_forward::primitive_desc(ConvDesc(p, src_md, w_md, b_md, dst_md), attr,
-                                                     ctx->engine());
-  };
-  dnnl::convolution_forward::primitive_desc pd =
-      make_pd(memory::desc(p.x_dims, dt::f32, tag::any), memory::desc(p.y_dims, dt::f32, tag::any));
   MIXQ_ASSIGN_OR_RETURN(memory src, ctx->Value(node.inputs[0]));
-  if (p.group > 1 && src.get_desc() != pd.src_desc()) {
-    // oneDNN's own layout for a grouped convolution is often not the one of
-    // the layers around it (channels blocked by the group width, 8 or 4,
-    // beside channels-last layers on AVX-512): a reorder of the whole tensor
-    // on each side. Keep the source's layout where a jit kernel runs it.
-    try {
-      dnnl::convolution_forward::primitive_desc kept =
-          make_pd(src.get_desc(), LayoutLike(src.get_desc(), p.y_dims));
-      if (IsJit(kept.impl_info_str())) pd = kept;
-    } catch (const dnnl::error& e) {
-      if (e.status != dnnl_unimplemented) throw;
+  ConvPd pd = ChooseConv(p, attr, src.get_desc(), ctx);
+  // Groups too narrow for any jit kernel (4 channels per group on AVX2, as
+  // in ResNeXt: only the gemm kernel, on plain layouts, with a reorder on
+  // each side) are merged into groups of 8: twice the multiply-adds on a
+  // jit kernel are faster. Depthwise convolutions have kernels of their own.
+  Tensor wide;
+  const int64_t width = p.weights->shape()[1];
+  for (int64_t factor = 2; factor * width <= 8 && width > 1 && p.group % factor == 0; factor *= 2) {
+    if (IsJit(pd.impl_info_str())) break;
+    ConvParams merged = WidenGroups(p, factor, &wide);
+    ConvPd merged_pd = ChooseConv(merged, attr, src.get_desc(), ctx);
+    if (IsJit(merged_pd.impl_info_str())) {
+      p = merged;
+      pd = merged_pd;
     }
   }
   MIXQ_ASSIGN_OR_RETURN(bool winograd, TryLowerWinogradConv(node, p, pd, ctx));
@@ -136,7 +186,8 @@ Status LowerConv(const Node& node, CompileContext* ctx) {
   MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_WEIGHTS],
                         ctx->ConstantAs(*p.weights, PlainDesc(p.w_dims), pd.weights_desc()));
   if (p.bias) {
-    MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_BIAS], ctx->ConstantAs(*p.bias, PlainDesc({p.oc}), b_md));
+    MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_BIAS],
+                          ctx->ConstantAs(*p.bias, PlainDesc({p.oc}), PlainDesc({p.oc})));
   }
   MIXQ_ASSIGN_OR_RETURN(args[DNNL_ARG_DST], ConvDestination(node, pd.dst_desc(), ctx));
   ctx->AddStep("convolution", dnnl::convolution_forward(pd), pd.impl_info_str(), std::move(args));
