@@ -10,6 +10,7 @@
 #include <fstream>
 #include <functional>
 #include <iterator>
+#include <random>
 #include <set>
 
 #include "common/sha256.h"
@@ -20,7 +21,10 @@
 #include "engine/passes/input_shapes.h"
 #include "engine/passes/specialize.h"
 #include "engine/quant/weight_scales.h"
+#include "engine/runtime/executor.h"
+#include "tests/engine/int8_test_util.h"
 #include "tests/engine/minmax_calibration.h"
+#include "tests/engine/onnx_test_util.h"
 #include "tests/engine/symbolic_models.h"
 
 namespace mixq {
@@ -419,6 +423,78 @@ TEST(QdqImport, QuantisedGraphOutputKeepsItsName) {
   EXPECT_EQ(imported->graph.Producer(out)->op, OpType::kGemm);
   EXPECT_EQ(imported->graph.nodes.size(), original->nodes.size());
   EXPECT_FALSE(imported->graph.values.count(out + "_float"));
+}
+
+// x -> conv + SiLU (Sigmoid, Mul) = a; GlobalAveragePool(a) -> conv ->
+// Sigmoid = s; Mul(s, a) -> conv -> y, exported all INT8: SiLU's output is
+// quantised once, after the post-op it becomes (not the Sigmoid's output),
+// and so is the squeeze-excitation multiply, which INT8 execution runs as
+// an INT8 follower; the re-imported model runs exactly as the original.
+TEST(QdqExport, SqueezeExcitationWithSiluRoundTrip) {
+  onnx::ModelProto model = testing::NewModel(13);
+  testing::AddInput(&model, "x", {1, 4, 6, 6});
+  testing::AddOutput(&model, "y", {1, 8, 6, 6});
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> dist(-0.5f, 0.5f);
+  auto weights = [&](const std::string& name, const std::vector<int64_t>& dims) {
+    std::vector<float> v(static_cast<size_t>(dims[0] * dims[1] * dims[2] * dims[3]));
+    for (float& f : v) f = dist(rng);
+    testing::AddFloatInitializer(&model, name, dims, v);
+  };
+  weights("w0", {8, 4, 3, 3});
+  weights("w1", {8, 8, 1, 1});
+  weights("w2", {8, 8, 1, 1});
+  testing::AddIntsAttr(testing::AddNode(&model, "Conv", {"x", "w0"}, {"c0"}, "conv0"), "pads",
+                       {1, 1, 1, 1});
+  testing::AddNode(&model, "Sigmoid", {"c0"}, {"sig0"}, "sig0");
+  testing::AddNode(&model, "Mul", {"c0", "sig0"}, {"a"}, "silu");
+  testing::AddNode(&model, "GlobalAveragePool", {"a"}, {"pooled"}, "pool");
+  testing::AddNode(&model, "Conv", {"pooled", "w1"}, {"c1"}, "fc");
+  testing::AddNode(&model, "Sigmoid", {"c1"}, {"s"}, "gate");
+  testing::AddNode(&model, "Mul", {"s", "a"}, {"scaled"}, "scale");
+  testing::AddNode(&model, "Conv", {"scaled", "w2"}, {"y"}, "project");
+  const std::string bytes = testing::Serialize(model);
+
+  auto original = ImportOnnxFromBytes(bytes, "se");
+  ASSERT_TRUE(original.ok()) << original.status().ToString();
+  auto specialised = SpecializeForBatch(*original, 1);
+  ASSERT_TRUE(specialised.ok()) << specialised.status().ToString();
+  Tensor x(DType::kF32, {1, 4, 6, 6});
+  for (int64_t i = 0; i < x.size(); ++i) x.data<float>()[i] = 2.f * dist(rng);
+  Calibration calibration;
+  calibration.activations = testing::MinMaxParams(*specialised, {&x});
+  const PrecisionConfig config =
+      UniformPrecisionConfig(Precision::kInt8, original->QuantizableLayers(), "");
+  auto exported = ExportQdq(bytes, "se", config, calibration, {});
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  auto graph = ImportOnnxFromBytes(*exported, "export");
+  ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+  auto imported = QdqToQuantSpec(std::move(graph).value());
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  const auto& activations = imported->spec.activations;
+  EXPECT_TRUE(activations.count("a"));
+  EXPECT_FALSE(activations.count("sig0"));
+  EXPECT_TRUE(activations.count("scaled"));
+  EXPECT_TRUE(activations.count("s"));
+
+  // The same INT8 execution from the config and from the QDQ model.
+  std::vector<std::vector<float>> outputs;
+  for (const auto& [g, spec] :
+       {std::pair<const Graph*, QuantSpec>{&*original,
+                                           testing::AllInt8(*specialised, calibration.activations)},
+        std::pair<const Graph*, QuantSpec>{&imported->graph, imported->spec}}) {
+    auto s = SpecializeForBatch(*g, 1);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    ExecutorOptions options;
+    options.quant = spec;
+    options.quant.seven_bit = SevenBitWeights::kNone;
+    auto compiled = CompiledModel::Compile(*s, options);
+    ASSERT_TRUE(compiled.ok()) << compiled.status().ToString();
+    std::vector<Tensor> out = (*compiled)->MakeOutputs();
+    ASSERT_TRUE((*compiled)->Run({&x}, &out).ok());
+    outputs.emplace_back(out[0].data<float>(), out[0].data<float>() + out[0].size());
+  }
+  EXPECT_EQ(outputs[0], outputs[1]);
 }
 
 TEST(QdqImport, PlainModelHasNoSpec) {
