@@ -28,6 +28,7 @@ const Shape kFull = {kN, kC, kH, kH};
 const Shape kPooled = {kN, kC, 1, 1};
 
 float Sigmoid(float v) { return 1.f / (1.f + std::exp(-v)); }
+float HardSigmoid(float v) { return std::min(std::max(v / 6.f + 0.5f, 0.f), 1.f); }
 
 struct ConvSpec {
   Shape w;
@@ -57,7 +58,8 @@ Tensor Relu(GraphBuilder* b, const std::string& name, const std::string& in, con
 // SE: GlobalAveragePool(a) -> fc1 (1x1, 32 -> 8) + ReLU -> fc2 (1x1, 8 -> 32)
 // -> Sigmoid = s; Mul(a, s) (operands in either order) -> project (1x1,
 // 32 -> 16) = y. Returns the reference y.
-Tensor SeBlock(GraphBuilder* b, int64_t group, bool scale_first, Tensor* x) {
+Tensor SeBlock(GraphBuilder* b, int64_t group, bool scale_first, Tensor* x,
+               bool hard_gate = false) {
   *x = b->Input("x", {kN, 8, kH, kH});
   Tensor v = AddConv(b, "conv0", "x", *x, {{kC, 8, 1, 1}}, kFull);
   v = Relu(b, "relu0", "conv0", v);
@@ -68,8 +70,9 @@ Tensor SeBlock(GraphBuilder* b, int64_t group, bool scale_first, Tensor* x) {
   v = AddConv(b, "fc1", "pool", pooled, {{8, kC, 1, 1}}, {kN, 8, 1, 1});
   v = Relu(b, "relu1", "fc1", v);
   v = AddConv(b, "fc2", "relu1", v, {{kC, 8, 1, 1}}, kPooled);
-  b->Op(OpType::kSigmoid, "s", {"fc2"}, kPooled);
-  Tensor s = ref::Unary(v, Sigmoid);
+  Tensor s = ref::Unary(v, hard_gate ? HardSigmoid : Sigmoid);
+  Node& gate = b->Op(hard_gate ? OpType::kHardSigmoid : OpType::kSigmoid, "s", {"fc2"}, kPooled);
+  if (hard_gate) gate.attrs.Set("alpha", 1.f / 6.f);
   b->Op(OpType::kMul, "scaled",
         scale_first ? std::vector<std::string>{"s", "a"} : std::vector<std::string>{"a", "s"},
         kFull);
@@ -131,26 +134,29 @@ TEST(SqueezeExcitation, NoReorderAndNoReferenceKernelAroundTheMultiply) {
 // primitive - so the only reorder left quantises the graph input.
 TEST(SqueezeExcitation, Int8BlockHasNoReorders) {
   for (bool scale_first : {false, true}) {
-    SCOPED_TRACE(scale_first ? "scale first" : "scale second");
-    GraphBuilder b;
-    Tensor x;
-    SeBlock(&b, 4, scale_first, &x);
-    const Graph& graph = b.graph();
-    ExecutorOptions options;
-    options.quant = testing::AllInt8(graph, testing::MinMaxParams(graph, {&x}));
-    auto plan = PlanPrecision(FusePostOps(graph), options.quant, {});
-    ASSERT_TRUE(plan.ok()) << plan.status().ToString();
-    EXPECT_TRUE(plan->IsInt8Node("pool"));
-    EXPECT_TRUE(plan->IsInt8Node("scaled"));
-    EXPECT_NE(plan->Int8Value("s"), nullptr);
-    Tensor y;
-    const std::vector<StepInfo> steps = Compile(graph, options, x, &y);
-    EXPECT_EQ(InnerReorders(steps), std::vector<std::string>{});
-    for (const StepInfo& step : steps) EXPECT_FALSE(IsReference(step.impl)) << step.impl;
-    const double error = testing::RelativeError(y, testing::RunGraph(graph, {&x})[0]);
-    std::printf("relative error vs FP32: %.5f\n", error);
-    EXPECT_GT(error, 1e-6);
-    EXPECT_LT(error, 0.05);
+    for (bool hard_gate : {false, true}) {
+      SCOPED_TRACE(scale_first ? "scale first" : "scale second");
+      SCOPED_TRACE(hard_gate ? "HardSigmoid" : "Sigmoid");
+      GraphBuilder b;
+      Tensor x;
+      SeBlock(&b, 4, scale_first, &x, hard_gate);
+      const Graph& graph = b.graph();
+      ExecutorOptions options;
+      options.quant = testing::AllInt8(graph, testing::MinMaxParams(graph, {&x}));
+      auto plan = PlanPrecision(FusePostOps(graph), options.quant, {});
+      ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+      EXPECT_TRUE(plan->IsInt8Node("pool"));
+      EXPECT_TRUE(plan->IsInt8Node("scaled"));
+      EXPECT_NE(plan->Int8Value("s"), nullptr);
+      Tensor y;
+      const std::vector<StepInfo> steps = Compile(graph, options, x, &y);
+      EXPECT_EQ(InnerReorders(steps), std::vector<std::string>{});
+      for (const StepInfo& step : steps) EXPECT_FALSE(IsReference(step.impl)) << step.impl;
+      const double error = testing::RelativeError(y, testing::RunGraph(graph, {&x})[0]);
+      std::printf("relative error vs FP32: %.5f\n", error);
+      EXPECT_GT(error, 1e-6);
+      EXPECT_LT(error, 0.05);
+    }
   }
 }
 

@@ -31,8 +31,11 @@ StatusOr<Int8Epilogue> Int8PostOps(const Node& node, float dst_scale, const Int8
   Int8Epilogue out;
   out.domain = equivariant ? dst_scale : 1.f;
   out.post_ops = leading;
+  std::vector<EltwiseStep> run;
   for (const PostOp& op : node.post_ops) {
     if (op.kind == PostOp::Kind::kSum) {
+      MIXQ_RETURN_IF_ERROR(AppendEltwiseRun(run, &out.post_ops));
+      run.clear();
       out.post_ops.append_sum(residual.scale / out.domain, residual.type);
       continue;
     }
@@ -43,13 +46,10 @@ StatusOr<Int8Epilogue> Int8PostOps(const Node& node, float dst_scale, const Int8
       beta /= out.domain;
     }
     MIXQ_ASSIGN_OR_RETURN(std::vector<EltwiseStep> chain, EltwiseChain(op.eltwise, alpha, beta));
-    for (const EltwiseStep& step : chain) {
-      out.post_ops.append_eltwise(1.f, step.algorithm, step.alpha, step.beta);
-    }
+    run.insert(run.end(), chain.begin(), chain.end());
   }
-  if (out.domain != dst_scale) {
-    out.post_ops.append_eltwise(1.f, algorithm::eltwise_linear, 1.f / dst_scale, 0.f);
-  }
+  if (out.domain != dst_scale) run.push_back({algorithm::eltwise_linear, 1.f / dst_scale, 0.f});
+  MIXQ_RETURN_IF_ERROR(AppendEltwiseRun(run, &out.post_ops));
   return out;
 }
 
