@@ -148,5 +148,26 @@ TEST(PostOps, RepeatedAlgorithmsAfterConvAreComputedRight) {
   }
 }
 
+// c - x with a broadcast c runs as x - c negated, a linear step that the
+// fused HardSigmoid's own linear step absorbs.
+TEST(PostOps, SwappedSubtractionWithHardSigmoid) {
+  GraphBuilder b;
+  Tensor x = b.Input("x", {1, 8, 4, 4});
+  const Tensor& c = b.Const("c", b.Random({1, 8, 1, 1}));
+  b.Op(OpType::kSub, "sub", {"c", "x"}, {1, 8, 4, 4});
+  Node& hsig = b.Op(OpType::kHardSigmoid, "y", {"sub"}, {1, 8, 4, 4});
+  hsig.attrs.Set("alpha", 0.7f);
+  hsig.attrs.Set("beta", 0.4f);
+  b.Output("y");
+  Tensor expected = ref::Unary(ref::Binary(c, x, {1, 8, 4, 4}, std::minus<float>()), [](float v) {
+    return std::min(std::max(0.7f * v + 0.4f, 0.f), 1.f);
+  });
+  std::vector<std::string> steps;
+  std::vector<Tensor> y = RunGraph(b.graph(), {&x}, {}, &steps);
+  ASSERT_EQ(y.size(), 1u);
+  ExpectClose(y[0], expected);
+  for (const std::string& step : steps) EXPECT_EQ(step.find("eltwise"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mixq

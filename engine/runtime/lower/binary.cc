@@ -69,13 +69,13 @@ Status LowerBinary(const Node& node, CompileContext* ctx) {
   std::string first = node.inputs[0], second = node.inputs[1];
   memory::dims a_dims = PaddedDims(ctx->graph().values.at(first).shape, rank);
   memory::dims b_dims = PaddedDims(ctx->graph().values.at(second).shape, rank);
-  dnnl::post_ops ops;
+  std::vector<EltwiseStep> fix;  // undoes the swap
   memory src0;
   if (a_dims != y_dims && b_dims == y_dims) {
     std::swap(first, second);
     std::swap(a_dims, b_dims);
-    if (node.op == OpType::kSub) ops.append_eltwise(1.f, algorithm::eltwise_linear, -1.f, 0.f);
-    if (node.op == OpType::kDiv) ops.append_eltwise(1.f, algorithm::eltwise_pow, 1.f, -1.f);
+    if (node.op == OpType::kSub) fix.push_back({algorithm::eltwise_linear, -1.f, 0.f});
+    if (node.op == OpType::kDiv) fix.push_back({algorithm::eltwise_pow, 1.f, -1.f});
   }
   if (a_dims != y_dims) {
     // Neither operand has the full shape: expand the first (0 + a).
@@ -100,7 +100,7 @@ Status LowerBinary(const Node& node, CompileContext* ctx) {
   } else {
     MIXQ_ASSIGN_OR_RETURN(src1, BroadcastOperand(second, b_dims, dst_md, ctx));
   }
-  MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node, ops));
+  MIXQ_ASSIGN_OR_RETURN(dnnl::primitive_attr attr, PostOpsAttr(node, {}, fix));
   dnnl::binary::desc desc(BinaryAlgorithm(node.op), dst_md, src1.get_desc(), dst_md);
   dnnl::binary::primitive_desc pd(desc, attr, ctx->engine());
   memory dst = ctx->DefineValue(node.outputs[0], dst_md);

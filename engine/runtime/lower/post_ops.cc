@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <limits>
 #include <string>
+#include <utility>
 
 namespace mixq {
 
@@ -156,8 +157,9 @@ Status AppendEltwiseRun(const std::vector<EltwiseStep>& run, dnnl::post_ops* ops
   return Status::Ok();
 }
 
-StatusOr<dnnl::primitive_attr> PostOpsAttr(const Node& node, dnnl::post_ops leading) {
-  std::vector<EltwiseStep> run;
+StatusOr<dnnl::primitive_attr> PostOpsAttr(const Node& node, dnnl::post_ops leading,
+                                           std::vector<EltwiseStep> first_steps) {
+  std::vector<EltwiseStep> run = std::move(first_steps);
   for (const PostOp& op : node.post_ops) {
     if (op.kind == PostOp::Kind::kSum) {
       MIXQ_RETURN_IF_ERROR(AppendEltwiseRun(run, &leading));

@@ -36,8 +36,11 @@ std::vector<EltwiseStep> SimplifyChain(std::vector<EltwiseStep> chain);
 Status AppendEltwiseRun(const std::vector<EltwiseStep>& run, dnnl::post_ops* ops);
 
 // A primitive attribute carrying `leading` (post-ops a lowering needs first,
-// e.g. Gemm's bias add) followed by `node.post_ops` in order (sum with scale 1).
-StatusOr<dnnl::primitive_attr> PostOpsAttr(const Node& node, dnnl::post_ops leading = {});
+// e.g. Gemm's bias add), then `first_steps` (eltwise steps it needs first,
+// e.g. a swapped Sub's negation) and `node.post_ops` in order (sum with
+// scale 1), eltwise runs simplified (AppendEltwiseRun).
+StatusOr<dnnl::primitive_attr> PostOpsAttr(const Node& node, dnnl::post_ops leading = {},
+                                           std::vector<EltwiseStep> first_steps = {});
 
 }  // namespace mixq
 
