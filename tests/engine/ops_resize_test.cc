@@ -77,8 +77,13 @@ double Interpolate1D(const std::vector<double>& data, int64_t x, double scale, i
   std::vector<int64_t> order(padded.size());
   std::iota(order.begin(), order.end(), 0);
   const double xp = c + pad;
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t p, int64_t q) { return std::fabs(xp - p) < std::fabs(xp - q); });
+  // Nearest first, ties by index (what a stable sort of the iota gives;
+  // std::stable_sort's temporary buffer trips ASan against the counting
+  // operator new that engine_tests links).
+  std::sort(order.begin(), order.end(), [&](int64_t p, int64_t q) {
+    const double dp = std::fabs(xp - p), dq = std::fabs(xp - q);
+    return dp < dq || (dp == dq && p < q);
+  });
   std::vector<int64_t> picked(order.begin(), order.begin() + n);
   std::sort(picked.begin(), picked.end());
   if (m.exclude_outside) {
