@@ -1,10 +1,11 @@
 #include "engine/passes/gelu_fusion.h"
 
 #include <cmath>
-#include <set>
+#include <optional>
 #include <string>
-#include <unordered_map>
 #include <vector>
+
+#include "engine/passes/rewrite_util.h"
 
 namespace mixq {
 namespace {
@@ -28,13 +29,7 @@ struct GeluMatch {
 // around one Erf or Tanh node at a time.
 class GeluMatcher {
  public:
-  explicit GeluMatcher(const Graph& graph) : graph_(graph) {
-    for (size_t i = 0; i < graph.nodes.size(); ++i) {
-      for (const std::string& in : graph.nodes[i].inputs) consumers_[in].push_back(i);
-      for (const std::string& out : graph.nodes[i].outputs) producer_[out] = i;
-    }
-    outputs_.insert(graph.outputs.begin(), graph.outputs.end());
-  }
+  explicit GeluMatcher(const Graph& graph) : graph_(graph), uses_(graph) {}
 
   bool Match(size_t index, GeluMatch* match) const {
     const Node& node = graph_.nodes[index];
@@ -64,26 +59,22 @@ class GeluMatcher {
   // has exactly one consumer and is not a graph output: an intermediate the
   // pattern may absorb.
   const Node* Inner(const std::string& value, std::vector<size_t>* nodes) const {
-    auto p = producer_.find(value);
-    auto c = consumers_.find(value);
-    if (p == producer_.end() || c == consumers_.end() || c->second.size() != 1 ||
-        outputs_.count(value)) {
-      return nullptr;
-    }
-    const Node& node = graph_.nodes[p->second];
+    const std::optional<size_t> p = uses_.Producer(value);
+    if (!p || !uses_.SoleConsumer(value)) return nullptr;
+    const Node& node = graph_.nodes[*p];
     if (node.outputs.size() != 1) return nullptr;
-    nodes->push_back(p->second);
+    nodes->push_back(*p);
     return &node;
   }
 
   // The single consumer of `value` (not a graph output), if it is `op` with
   // one output.
   const Node* SoleConsumer(const std::string& value, OpType op, size_t* index) const {
-    auto c = consumers_.find(value);
-    if (c == consumers_.end() || c->second.size() != 1 || outputs_.count(value)) return nullptr;
-    const Node& node = graph_.nodes[c->second[0]];
+    const std::optional<size_t> c = uses_.SoleConsumer(value);
+    if (!c) return nullptr;
+    const Node& node = graph_.nodes[*c];
     if (node.op != op || node.outputs.size() != 1) return nullptr;
-    *index = c->second[0];
+    *index = *c;
     return &node;
   }
 
@@ -203,9 +194,7 @@ class GeluMatcher {
   }
 
   const Graph& graph_;
-  std::unordered_map<std::string, std::vector<size_t>> consumers_;
-  std::unordered_map<std::string, size_t> producer_;
-  std::set<std::string> outputs_;
+  GraphUses uses_;
 };
 
 }  // namespace

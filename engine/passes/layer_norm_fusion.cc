@@ -20,15 +20,7 @@ struct Match {
 
 class LayerNormMatcher {
  public:
-  explicit LayerNormMatcher(Graph* graph) : graph_(*graph) {
-    for (size_t i = 0; i < graph_.nodes.size(); ++i) {
-      for (const std::string& in : graph_.nodes[i].inputs) {
-        std::vector<size_t>& users = consumers_[in];
-        if (users.empty() || users.back() != i) users.push_back(i);
-      }
-    }
-    outputs_.insert(graph_.outputs.begin(), graph_.outputs.end());
-  }
+  explicit LayerNormMatcher(Graph* graph) : graph_(*graph), uses_(*graph) {}
 
   // The pattern starting at the ReduceMean node `first`, if it is one.
   std::optional<Match> MatchAt(size_t first);
@@ -37,9 +29,9 @@ class LayerNormMatcher {
   // The node consuming `value` when it is the only one and `value` is not a
   // graph output.
   const Node* SoleConsumer(const std::string& value, size_t* index) const {
-    auto it = consumers_.find(value);
-    if (outputs_.count(value) || it == consumers_.end() || it->second.size() != 1) return nullptr;
-    *index = it->second[0];
+    const std::optional<size_t> c = uses_.SoleConsumer(value);
+    if (!c) return nullptr;
+    *index = *c;
     return &graph_.nodes[*index];
   }
   // The axes a ReduceMean with keepdims=1 reduces, sorted and non-negative;
@@ -57,8 +49,7 @@ class LayerNormMatcher {
                               const std::string& base);
 
   Graph& graph_;
-  std::unordered_map<std::string, std::vector<size_t>> consumers_;
-  std::set<std::string> outputs_;
+  GraphUses uses_;
 };
 
 std::optional<std::vector<int64_t>> LayerNormMatcher::MeanAxes(const Node& node,
@@ -148,15 +139,13 @@ std::optional<Match> LayerNormMatcher::MatchAt(size_t first) {
   }
   match.nodes.push_back(i);
   const std::string d = sub->outputs[0];
-  auto users = consumers_.find(d);
-  if (outputs_.count(d) || users == consumers_.end() || users->second.size() != 2) {
-    return std::nullopt;
-  }
+  const std::vector<size_t> users = uses_.Consumers(d);
+  if (uses_.IsGraphOutput(d) || users.size() != 2) return std::nullopt;
   // d's two users: the squaring and the division.
   const Node* square = nullptr;
   const Node* div = nullptr;
   size_t square_index = 0, div_index = 0;
-  for (size_t user : users->second) {
+  for (size_t user : users) {
     const Node& n = graph_.nodes[user];
     if (n.op == OpType::kDiv && n.inputs.size() == 2 && n.inputs[0] == d && n.inputs[1] != d) {
       div = &n;
