@@ -46,6 +46,13 @@ TEST(BinaryOps, BroadcastOnFloat32RuntimeData) {
       {OpType::kMax, {{{3, 1, 5}}, {{2, 3, 4, 5}}}, {2, 3, 4, 5}, Max, "binary"},
       {OpType::kMax, {{{4, 1}}, {{1, 5}}}, {4, 5}, Max, "binary"},
       {OpType::kSum, {{{2, 8, 3, 3}}, {{8, 1, 1}, true}}, {2, 8, 3, 3}, Sum, "binary"},
+      // Fewer dims than the result, equal to it once padded with leading 1s
+      // (a batch-1 MatMul's output plus its bias): a constant, a runtime
+      // value, either side.
+      {OpType::kSum, {{{1, 6}}, {{6}, true}}, {1, 6}, Sum, "binary"},
+      {OpType::kMin, {{{1, 3, 2, 2}}, {{3, 2, 2}}}, {1, 3, 2, 2}, Min, "binary"},
+      {OpType::kMax, {{{5}}, {{1, 5}}}, {1, 5}, Max, "binary"},
+      {OpType::kSum, {{{6}, true}, {{1, 6}}}, {1, 6}, Sum, "binary"},
       // Other counts: the host kernel.
       {OpType::kSum, {{{2, 3}}}, {2, 3}, Sum, "host"},
       {OpType::kMin, {{{2, 1, 4}}, {{3, 1}}, {{4}, true}}, {2, 3, 4}, Min, "host"},

@@ -60,6 +60,23 @@ StatusOr<memory> BroadcastOperand(const std::string& value, const memory::dims& 
   return ctx->View(plain, PlainDesc(dims));
 }
 
+// An operand whose rank-padded `dims` equal the result's (x[1,96] + b[96]) in
+// layout `desc`: ONNX broadcasting lets it have fewer dims than `desc` says,
+// so it is first read through a view of the full rank.
+StatusOr<memory> FullOperandAs(const std::string& value, const memory::dims& dims,
+                               const memory::desc& desc, CompileContext* ctx) {
+  if (ctx->graph().values.at(value).shape.size() == dims.size()) return ctx->ValueAs(value, desc);
+  if (const Tensor* constant = ctx->FindConstant(value)) {
+    return ctx->ConstantAs(*constant, PlainDesc(dims), desc);
+  }
+  MIXQ_ASSIGN_OR_RETURN(memory plain, ctx->PlainValue(value));
+  memory view = ctx->View(plain, PlainDesc(dims));
+  if (view.get_desc() == desc) return view;
+  memory converted = ctx->NewBuffer(desc);
+  ctx->AddReorder(view, converted);
+  return converted;
+}
+
 }  // namespace
 
 Status LowerBinary(const Node& node, CompileContext* ctx) {
@@ -90,13 +107,15 @@ Status LowerBinary(const Node& node, CompileContext* ctx) {
     dnnl::binary::primitive_desc pd(desc, ctx->engine());
     ctx->AddStep("binary", dnnl::binary(pd), pd.impl_info_str(),
                  {{DNNL_ARG_SRC_0, zero}, {DNNL_ARG_SRC_1, a_view}, {DNNL_ARG_DST, src0}});
-  } else {
+  } else if (ctx->graph().values.at(first).shape.size() == rank) {
     MIXQ_ASSIGN_OR_RETURN(src0, ctx->Value(first));
+  } else {
+    MIXQ_ASSIGN_OR_RETURN(src0, FullOperandAs(first, a_dims, PlainDesc(a_dims), ctx));
   }
   const memory::desc dst_md = src0.get_desc();
   memory src1;
   if (b_dims == y_dims) {
-    MIXQ_ASSIGN_OR_RETURN(src1, ctx->ValueAs(second, dst_md));
+    MIXQ_ASSIGN_OR_RETURN(src1, FullOperandAs(second, b_dims, dst_md, ctx));
   } else {
     MIXQ_ASSIGN_OR_RETURN(src1, BroadcastOperand(second, b_dims, dst_md, ctx));
   }
