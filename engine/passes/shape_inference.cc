@@ -448,7 +448,14 @@ StatusOr<bool> Inference::Reshape() {
     int64_t d = target[i];
     if (d == 0 && !allow_zero) {
       if (i >= x.size()) return Invalid("shape " + IntsToString(target) + " copies a missing dim");
-      d = x[i];
+      // A copied dim may be symbolic: it stays unknown, it is not the -1 to infer.
+      out[i] = x[i];
+      if (Known(x[i])) {
+        known_product *= x[i];
+      } else {
+        unknown = true;
+      }
+      continue;
     }
     if (d == -1) {
       if (infer_at >= 0) return Invalid("shape " + IntsToString(target) + " has two -1 dims");

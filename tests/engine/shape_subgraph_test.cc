@@ -104,6 +104,28 @@ TEST(ShapeSubgraphs, GatherUnsqueezeConcatReshapeFlattensPatches) {
   }
 }
 
+TEST(ShapeSubgraphs, ReshapeCopiesASymbolicDimBesideTheOneItInfers) {
+  // Reshape(x, [0, -1, 3]) on x [N, 6, W], as exporters write attention's
+  // head split: at import dim 0 is a copied symbolic dim, not a second -1.
+  auto model = NewModel(13);
+  AddInput(&model, "x", {-1, 6, -1});
+  AddInt64Initializer(&model, "target", {0, -1, 3});
+  AddNode(&model, "Reshape", {"x", "target"}, {"y"});
+  AddOutput(&model, "y", {-1, -1, 3});
+  auto graph = ImportOnnxFromBytes(testing::Serialize(model), "reshape.onnx");
+  ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+  EXPECT_EQ(graph->values.at("y").shape, (Shape{-1, -1, 3}));
+  const Tensor x = testing::RandomFloats({2, 6, 4});
+  auto g = Specialize(*graph, {{"x", x.shape()}});
+  ASSERT_TRUE(g.ok()) << g.status().ToString();
+  EXPECT_EQ(g->values.at("y").shape, (Shape{2, 8, 3}));
+  std::vector<Tensor> y = testing::RunGraph(*g, {&x});
+  ASSERT_EQ(y.size(), 1u);
+  Tensor want = x;
+  want.Reshape({2, 8, 3});
+  testing::ExpectSame(y[0], want, "reshaped");
+}
+
 // Nearest 2x of NCHW `x` (floor(o / 2) in every transformation the chains
 // below use), plus `add` when given.
 Tensor Upsample2x(const Tensor& x, const Tensor* add = nullptr) {
