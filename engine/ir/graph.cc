@@ -58,6 +58,8 @@ const char* OpTypeName(OpType op) {
       return "Concat";
     case OpType::kSoftmax:
       return "Softmax";
+    case OpType::kLogSoftmax:
+      return "LogSoftmax";
     case OpType::kIdentity:
       return "Identity";
     case OpType::kDropout:
@@ -112,6 +114,8 @@ const char* OpTypeName(OpType op) {
       return "Max";
     case OpType::kSum:
       return "Sum";
+    case OpType::kMean:
+      return "Mean";
     case OpType::kEqual:
       return "Equal";
     case OpType::kGreater:
@@ -158,6 +162,8 @@ const char* OpTypeName(OpType op) {
       return "LayerNormalization";
     case OpType::kInstanceNormalization:
       return "InstanceNormalization";
+    case OpType::kLRN:
+      return "LRN";
     case OpType::kConvTranspose:
       return "ConvTranspose";
     case OpType::kEinsum:

@@ -56,13 +56,14 @@ enum class OpType {
   kGlobalAveragePool,
   kGlobalMaxPool,
   // Layout and shape.
-  kFlatten,    // attr axis
-  kReshape,    // attr shape (after Specialize: the concrete output shape)
-  kSqueeze,    // attr axes
-  kUnsqueeze,  // attr axes
-  kTranspose,  // attr perm (always explicit)
-  kConcat,     // attr axis (non-negative)
-  kSoftmax,    // attr axis (non-negative); attr coerce_2d = 1 for opset < 13
+  kFlatten,     // attr axis
+  kReshape,     // attr shape (after Specialize: the concrete output shape)
+  kSqueeze,     // attr axes
+  kUnsqueeze,   // attr axes
+  kTranspose,   // attr perm (always explicit)
+  kConcat,      // attr axis (non-negative)
+  kSoftmax,     // attr axis (non-negative); attr coerce_2d = 1 for opset < 13
+  kLogSoftmax,  // as kSoftmax
   kIdentity,
   kDropout,
   // Shape computations; only ever folded into constants by Specialize().
@@ -94,6 +95,7 @@ enum class OpType {
   kMin,
   kMax,
   kSum,
+  kMean,
   kEqual,
   kGreater,
   kGreaterOrEqual,
@@ -118,6 +120,7 @@ enum class OpType {
   // Normalisation that is not folded.
   kLayerNormalization,     // inputs: X, scale, [B]; attrs axis, epsilon
   kInstanceNormalization,  // inputs: X, scale, B; attr epsilon
+  kLRN,                    // attrs size, alpha, beta, bias
   // Convolution-like.
   kConvTranspose,  // inputs: X, W, [B]
   kEinsum,         // attr equation
