@@ -150,7 +150,8 @@ StatusOr<Node> ConvertOnnxNode(const onnx::NodeProto& proto, const std::string& 
       if (node.op == OpType::kAveragePool) SetDefault(&attrs, "count_include_pad", int64_t{0});
       break;
     case OpType::kSoftmax:
-      // Before opset 13 Softmax flattens to 2-D around `axis` (default 1).
+    case OpType::kLogSoftmax:
+      // Before opset 13 (Log)Softmax flattens to 2-D around `axis` (default 1).
       if (opset < 13) {
         attrs.Set("coerce_2d", int64_t{1});
         SetDefault(&attrs, "axis", int64_t{1});

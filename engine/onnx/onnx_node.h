@@ -1,7 +1,7 @@
 // Translation of one onnx.NodeProto into an IR Node: op type lookup, the
 // attributes copied into Attributes with the explicit defaults of the
 // model's opset (Gemm alpha/beta/trans*, LeakyRelu/HardSigmoid alpha/beta,
-// Clip min/max, pooling ceil_mode/count_include_pad, Softmax axis and
+// Clip min/max, pooling ceil_mode/count_include_pad, (Log)Softmax axis and
 // coerce_2d, Flatten/Gather axis, BatchNormalization epsilon, Conv group).
 // Defaults that need shapes (kernel_shape, strides, pads, ...) are filled by
 // shape inference.

@@ -752,6 +752,7 @@ StatusOr<bool> Inference::Run() {
     case OpType::kConcat:
       return Concat();
     case OpType::kSoftmax:
+    case OpType::kLogSoftmax:
       return Softmax();
     case OpType::kDropout:
       return Dropout();

@@ -239,8 +239,9 @@ inline Tensor Concat(const std::vector<const Tensor*>& xs, int64_t axis) {
   return y;
 }
 
-// Softmax over [outer, n, inner] views: dims [axis, axis_end) are normalised together.
-inline Tensor Softmax(const Tensor& x, int64_t axis, bool coerce_2d) {
+// Softmax (or LogSoftmax, `log`) over [outer, n, inner] views: dims
+// [axis, axis_end) are normalised together.
+inline Tensor Softmax(const Tensor& x, int64_t axis, bool coerce_2d, bool log = false) {
   Tensor y(x);
   int64_t outer = 1, n = 1, inner = 1;
   for (int64_t i = 0; i < x.rank(); ++i) {
@@ -258,10 +259,16 @@ inline Tensor Softmax(const Tensor& x, int64_t axis, bool coerce_2d) {
       double mx = -1e30, sum = 0;
       for (int64_t j = 0; j < n; ++j) mx = std::max<double>(mx, src[j * inner]);
       for (int64_t j = 0; j < n; ++j) sum += std::exp(src[j * inner] - mx);
-      for (int64_t j = 0; j < n; ++j)
-        dst[j * inner] = static_cast<float>(std::exp(src[j * inner] - mx) / sum);
+      for (int64_t j = 0; j < n; ++j) {
+        dst[j * inner] = static_cast<float>(log ? src[j * inner] - mx - std::log(sum)
+                                                : std::exp(src[j * inner] - mx) / sum);
+      }
     }
   return y;
+}
+
+inline Tensor LogSoftmax(const Tensor& x, int64_t axis, bool coerce_2d) {
+  return Softmax(x, axis, coerce_2d, true);
 }
 
 inline Tensor BatchNorm(const Tensor& x, const Tensor& scale, const Tensor& bias,

@@ -54,6 +54,7 @@ LowerFn FindLowering(OpType op) {
     case OpType::kConcat:
       return LowerConcat;
     case OpType::kSoftmax:
+    case OpType::kLogSoftmax:
       return LowerSoftmax;
     case OpType::kLayerNormalization:
       return LowerLayerNorm;

@@ -36,6 +36,7 @@ Status LowerPool(const Node& node, CompileContext* ctx);       // pool.cc
 Status LowerReshape(const Node& node, CompileContext* ctx);    // layout.cc
 Status LowerTranspose(const Node& node, CompileContext* ctx);  // layout.cc
 Status LowerConcat(const Node& node, CompileContext* ctx);     // layout.cc
+// Softmax and LogSoftmax.
 Status LowerSoftmax(const Node& node, CompileContext* ctx);    // softmax.cc
 Status LowerReduce(const Node& node, CompileContext* ctx);     // reduce.cc
 Status LowerLayerNorm(const Node& node, CompileContext* ctx);  // normalization.cc
