@@ -1,8 +1,9 @@
 // Element-wise arithmetic with numpy broadcasting beyond the core four
 // (Add, Sub, Mul, Div, which the core passes handle): Pow, and the variadic
-// Min, Max and Sum (one input or more). Pow's output has the base's type;
-// the others' inputs share one numeric type, which the output keeps (ONNX
-// admits only floats for Sum; integers are accepted for shape arithmetic).
+// Min, Max, Sum and Mean (one input or more; Mean is Sum divided by the
+// input count). Pow's output has the base's type; the others' inputs share
+// one numeric type, which the output keeps (ONNX admits only floats for Sum
+// and Mean; Sum accepts integers for shape arithmetic, Mean does not).
 #include <cmath>
 #include <limits>
 #include <string>
@@ -29,7 +30,8 @@ StatusOr<bool> VariadicShape(ShapeContext& ctx) {
   for (size_t i = 0; i < ctx.num_inputs(); ++i) {
     if (!ctx.HasInput(i)) return ctx.Invalid("input " + std::to_string(i) + " is empty");
   }
-  MIXQ_RETURN_IF_ERROR(CheckInputType(ctx, 0, NumericTypes()));
+  MIXQ_RETURN_IF_ERROR(
+      CheckInputType(ctx, 0, ctx.node().op == OpType::kMean ? FloatTypes() : NumericTypes()));
   MIXQ_RETURN_IF_ERROR(CheckSameTypes(ctx, 0));
   MIXQ_ASSIGN_OR_RETURN(Shape out, BroadcastInputs(ctx));
   ctx.SetOutput(0, ctx.InType(0), out);
@@ -118,13 +120,13 @@ T Combine(OpType op, T a, T b) {
       return IsNan(a) || IsNan(b) ? (IsNan(a) ? a : b) : (b < a ? b : a);
     case OpType::kMax:
       return IsNan(a) || IsNan(b) ? (IsNan(a) ? a : b) : (b > a ? b : a);
-    default:
+    default:  // Sum, Mean
       return static_cast<T>(a + b);
   }
 }
 
 // out = input 0 broadcast to the output, then out = out `op` input k for
-// each further input.
+// each further input; Mean then divides by the input count.
 Status VariadicHost(const Node& node, const std::vector<ConstView>& inputs,
                     const std::vector<MutView>& outputs, const Parallelism& par) {
   const MutView& out = outputs[0];
@@ -144,6 +146,12 @@ Status VariadicHost(const Node& node, const std::vector<ConstView>& inputs,
                             y[i] = Combine(node.op, y[i], x[at[1]]);
                           });
     }
+    if (node.op == OpType::kMean) {
+      const T count = static_cast<T>(inputs.size());
+      ParallelFor(par, out.size, kElementwiseGrain, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) y[i] /= count;
+      });
+    }
   });
   return Status::Ok();
 }
@@ -159,6 +167,7 @@ const OpDef* BinaryOpDef(OpType op) {
     case OpType::kMin:
     case OpType::kMax:
     case OpType::kSum:
+    case OpType::kMean:
       return &kVariadic;
     default:
       return nullptr;

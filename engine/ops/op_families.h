@@ -12,7 +12,7 @@ namespace mixq {
 const OpDef* GenerateOpDef(OpType op);  // generate.cc: ConstantOfShape, Range
 const OpDef* IndexingOpDef(OpType op);  // indexing.cc: Mod, ScatterND
 const OpDef* UnaryOpDef(OpType op);     // unary.cc: Abs, Neg, Sqrt, Exp, ..., Gelu
-const OpDef* BinaryOpDef(OpType op);    // binary.cc: Pow, Min, Max, Sum
+const OpDef* BinaryOpDef(OpType op);    // binary.cc: Pow, Min, Max, Sum, Mean
 const OpDef* LogicOpDef(OpType op);     // logic.cc: Equal, Greater, ..., And, Or, Not, Where
 const OpDef* PReluOpDef(OpType op);     // prelu.cc: PRelu
 const OpDef* ReduceOpDef(OpType op);    // reduce.cc: ReduceMean ... ReduceSumSquare, ArgMax/Min

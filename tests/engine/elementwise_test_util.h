@@ -77,6 +77,15 @@ inline Tensor Fold(const Graph& graph, const std::string& output) {
   return it == specialised->constants.end() ? Tensor() : it->second;
 }
 
+// Specialize() must refuse `graph` (its inputs at `shapes`) with a message
+// that contains `text`.
+inline void ExpectRefused(const Graph& graph, const std::map<std::string, Shape>& shapes,
+                          const std::string& text) {
+  auto refused = Specialize(graph, shapes);
+  ASSERT_FALSE(refused.ok()) << "not refused: " << text;
+  EXPECT_NE(refused.status().message().find(text), std::string::npos) << refused.status().message();
+}
+
 // A constant of `dtype` and `shape` holding `values` (converted).
 inline Tensor Values(DType dtype, const Shape& shape, const std::vector<double>& values) {
   Tensor t(dtype, shape);

@@ -1,8 +1,9 @@
-// Add/Sub/Mul/Div, and Min/Max/Sum of two inputs (LowerVariadic; other
-// counts run on the host kernel), with numpy broadcasting. oneDNN's binary
-// primitive only broadcasts its second source, so: a broadcast first operand is swapped to
-// second place (Sub and Div then fix the result with a post-op: -x, 1/x),
-// and when both operands broadcast the first is expanded to the full shape.
+// Add/Sub/Mul/Div, and Min/Max/Sum/Mean of two inputs (LowerVariadic; other
+// counts run on the host kernel; Mean is an add with a linear 1/2 post-op),
+// with numpy broadcasting. oneDNN's binary primitive only broadcasts its
+// second source, so: a broadcast first operand is swapped to second place
+// (Sub and Div then fix the result with a post-op: -x, 1/x), and when both
+// operands broadcast the first is expanded to the full shape.
 // The result takes the full-shaped operand's layout, so blocked tensors stay
 // blocked; a full-shaped second operand is brought to the same layout, and
 // so is a per-channel one (a squeeze-excitation scale [N, C, 1, 1]):
@@ -33,7 +34,7 @@ algorithm BinaryAlgorithm(OpType op) {
       return algorithm::binary_min;
     case OpType::kMax:
       return algorithm::binary_max;
-    default:  // Add, Sum
+    default:  // Add, Sum, Mean
       return algorithm::binary_add;
   }
 }
@@ -86,7 +87,9 @@ Status LowerBinary(const Node& node, CompileContext* ctx) {
   std::string first = node.inputs[0], second = node.inputs[1];
   memory::dims a_dims = PaddedDims(ctx->graph().values.at(first).shape, rank);
   memory::dims b_dims = PaddedDims(ctx->graph().values.at(second).shape, rank);
-  std::vector<EltwiseStep> fix;  // undoes the swap
+  // Steps before the node's post-ops: Mean's halving, what undoes a swap.
+  std::vector<EltwiseStep> fix;
+  if (node.op == OpType::kMean) fix.push_back({algorithm::eltwise_linear, 0.5f, 0.f});
   memory src0;
   if (a_dims != y_dims && b_dims == y_dims) {
     std::swap(first, second);

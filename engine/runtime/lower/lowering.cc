@@ -33,6 +33,7 @@ LowerFn FindLowering(OpType op) {
     case OpType::kMin:
     case OpType::kMax:
     case OpType::kSum:
+    case OpType::kMean:
       return LowerVariadic;
     case OpType::kPow:
       return LowerPow;

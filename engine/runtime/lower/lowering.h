@@ -28,7 +28,7 @@ Status LowerMatMul(const Node& node, CompileContext* ctx);         // gemm.cc
 Status LowerBatchNorm(const Node& node, CompileContext* ctx);      // batchnorm.cc
 Status LowerEltwise(const Node& node, CompileContext* ctx);        // eltwise.cc
 Status LowerBinary(const Node& node, CompileContext* ctx);         // binary.cc
-// Min/Max/Sum: LowerBinary for two inputs, the host kernel otherwise.
+// Min/Max/Sum/Mean: LowerBinary for two inputs, the host kernel otherwise.
 Status LowerVariadic(const Node& node, CompileContext* ctx);   // binary.cc
 Status LowerPow(const Node& node, CompileContext* ctx);        // eltwise.cc
 Status LowerPRelu(const Node& node, CompileContext* ctx);      // prelu.cc
