@@ -220,6 +220,12 @@ StatusOr<Node> ConvertOnnxNode(const onnx::NodeProto& proto, const std::string& 
     case OpType::kInstanceNormalization:
       SetDefault(&attrs, "epsilon", 1e-5f);
       break;
+    case OpType::kLRN:
+      // `size` has no default; the shape rule requires it (opsets 1 and 13 alike).
+      SetDefault(&attrs, "alpha", 1e-4f);
+      SetDefault(&attrs, "beta", 0.75f);
+      SetDefault(&attrs, "bias", 1.f);
+      break;
     case OpType::kPad:
       // Opset 1 called the amounts `paddings`; before opset 11 they and the
       // fill are attributes, after it inputs (engine/ops/pad.cc).

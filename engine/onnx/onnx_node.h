@@ -2,7 +2,8 @@
 // attributes copied into Attributes with the explicit defaults of the
 // model's opset (Gemm alpha/beta/trans*, LeakyRelu/HardSigmoid alpha/beta,
 // Clip min/max, pooling ceil_mode/count_include_pad, (Log)Softmax axis and
-// coerce_2d, Flatten/Gather axis, BatchNormalization epsilon, Conv group).
+// coerce_2d, Flatten/Gather axis, BatchNormalization epsilon, Conv group,
+// LRN alpha/beta/bias).
 // Defaults that need shapes (kernel_shape, strides, pads, ...) are filled by
 // shape inference.
 #ifndef MIXQ_ENGINE_ONNX_ONNX_NODE_H_

@@ -1,11 +1,13 @@
 // Normalisations with statistics computed from the data (BatchNormalization,
 // with stored statistics, is core and folded where it can be):
 // LayerNormalization (opset 17: X, Scale, [B]; the optional Mean and
-// InvStdDev outputs) and InstanceNormalization (X, scale, B), on float32 and
+// InvStdDev outputs), InstanceNormalization (X, scale, B) and LRN (local
+// response normalisation across channels, opsets 1 and 13), on float32 and
 // float64 data.
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "engine/ir/broadcast.h"
@@ -14,7 +16,18 @@
 namespace mixq {
 namespace {
 
-bool IsNormalizable(DType dtype) { return dtype == DType::kF32 || dtype == DType::kF64; }
+// The data (input 0) must be float32 or float64: Unsupported in a shape
+// rule, Unimplemented in a host kernel, naming the op.
+Status CheckDataType(const ShapeContext& ctx) {
+  const DType dtype = ctx.InType(0);
+  if (dtype == DType::kF32 || dtype == DType::kF64) return Status::Ok();
+  return ctx.Unsupported(std::string(OpTypeName(ctx.node().op)) + " of " + DTypeName(dtype) +
+                         " data is not supported");
+}
+Status CheckDataType(const Node& node, DType dtype) {
+  if (dtype == DType::kF32 || dtype == DType::kF64) return Status::Ok();
+  return Unimplemented(std::string(OpTypeName(node.op)) + " of " + DTypeName(dtype) + " data");
+}
 
 // The mean and 1/sqrt(variance + epsilon) of n values, in two passes (the
 // variance from the deviations, not from the mean of squares). Lanes of
@@ -79,10 +92,7 @@ StatusOr<bool> LayerNormShape(ShapeContext& ctx) {
   const int64_t rank = static_cast<int64_t>(x.size());
   MIXQ_ASSIGN_OR_RETURN(int64_t axis, ctx.NormalizeAxis(ctx.attrs().Int("axis", -1), rank, "axis"));
   ctx.attrs().Set("axis", axis);
-  if (!IsNormalizable(ctx.InType(0))) {
-    return ctx.Unsupported(std::string("LayerNormalization of ") + DTypeName(ctx.InType(0)) +
-                           " data is not supported");
-  }
+  MIXQ_RETURN_IF_ERROR(CheckDataType(ctx));
   const Shape normalized(x.begin() + axis, x.end());
   for (size_t i = 1; i < 3; ++i) {
     if (!ctx.HasInput(i)) continue;
@@ -126,9 +136,7 @@ const T* ExpandedParam(const ConstView& param, const Shape& normalized, int64_t 
 Status LayerNormHost(const Node& node, const std::vector<ConstView>& inputs,
                      const std::vector<MutView>& outputs, const Parallelism& par) {
   const ConstView& x = inputs[0];
-  if (!IsNormalizable(x.dtype)) {
-    return Unimplemented(std::string("LayerNormalization of ") + DTypeName(x.dtype) + " data");
-  }
+  MIXQ_RETURN_IF_ERROR(CheckDataType(node, x.dtype));
   const int64_t axis = node.attrs.Int("axis", -1);
   const Shape normalized(x.shape.begin() + axis, x.shape.end());
   const int64_t n = NumElements(normalized);
@@ -165,10 +173,7 @@ StatusOr<bool> InstanceNormShape(ShapeContext& ctx) {
   MIXQ_RETURN_IF_ERROR(ctx.ExpectOutputs(1, 1));
   const Shape& x = ctx.InShape(0);
   if (x.size() < 2) return ctx.Invalid("input must have rank 2 or more (N, C, ...)");
-  if (!IsNormalizable(ctx.InType(0))) {
-    return ctx.Unsupported(std::string("InstanceNormalization of ") + DTypeName(ctx.InType(0)) +
-                           " data is not supported");
-  }
+  MIXQ_RETURN_IF_ERROR(CheckDataType(ctx));
   for (size_t i = 1; i < 3; ++i) {
     const Shape& p = ctx.InShape(i);
     if (ctx.InType(i) != ctx.InType(0)) return ctx.Invalid("scale and B must have input's type");
@@ -184,9 +189,7 @@ StatusOr<bool> InstanceNormShape(ShapeContext& ctx) {
 Status InstanceNormHost(const Node& node, const std::vector<ConstView>& inputs,
                         const std::vector<MutView>& outputs, const Parallelism& par) {
   const ConstView& x = inputs[0];
-  if (!IsNormalizable(x.dtype)) {
-    return Unimplemented(std::string("InstanceNormalization of ") + DTypeName(x.dtype) + " data");
-  }
+  MIXQ_RETURN_IF_ERROR(CheckDataType(node, x.dtype));
   const int64_t channels = x.shape[1];
   int64_t n = 1;
   for (size_t d = 2; d < x.shape.size(); ++d) n *= x.shape[d];
@@ -209,16 +212,75 @@ Status InstanceNormHost(const Node& node, const std::vector<ConstView>& inputs,
   return Status::Ok();
 }
 
+StatusOr<bool> LrnShape(ShapeContext& ctx) {
+  MIXQ_RETURN_IF_ERROR(ctx.ExpectInputs(1, 1));
+  MIXQ_RETURN_IF_ERROR(ctx.ExpectOutputs(1, 1));
+  const Shape& x = ctx.InShape(0);
+  // ONNX: N x C x D1 x ... x Dn.
+  if (x.size() < 3) return ctx.Invalid("input must have rank 3 or more (N, C, D1, ...)");
+  MIXQ_RETURN_IF_ERROR(CheckDataType(ctx));
+  if (!ctx.attrs().Has("size")) return ctx.Invalid("the size attribute is required");
+  if (ctx.attrs().Int("size", 0) < 1) return ctx.Invalid("size must be positive");
+  ctx.SetOutput(0, ctx.InType(0), x);
+  return true;
+}
+
+// y[n, c, d...] = x[n, c, d...] / (bias + alpha / size * s)^beta, where s is
+// the sum of x[n, c', d...]^2 over the channels c' from
+// c - floor((size - 1) / 2) to c + ceil((size - 1) / 2) that exist. Each
+// (n, c) plane sums its window into the output first, then divides.
+Status LrnHost(const Node& node, const std::vector<ConstView>& inputs,
+               const std::vector<MutView>& outputs, const Parallelism& par) {
+  const ConstView& x = inputs[0];
+  MIXQ_RETURN_IF_ERROR(CheckDataType(node, x.dtype));
+  const int64_t size = node.attrs.Int("size", 1);
+  const int64_t before = (size - 1) / 2, after = size - 1 - before;
+  const int64_t channels = x.shape[1];
+  const int64_t rows = x.shape[0] * channels;
+  const int64_t plane = rows > 0 ? x.size / rows : 0;
+  VisitDType(x.dtype, [&](auto zero) {
+    using T = decltype(zero);
+    if constexpr (std::is_floating_point_v<T>) {
+      const T scale = static_cast<T>(node.attrs.Float("alpha", 1e-4f)) / static_cast<T>(size);
+      const T beta = static_cast<T>(node.attrs.Float("beta", 0.75f));
+      const T bias = static_cast<T>(node.attrs.Float("bias", 1.f));
+      const T* src = x.as<T>();
+      T* dst = outputs[0].as<T>();
+      const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 14) / std::max<int64_t>(plane, 1));
+      ParallelFor(par, rows, grain, [&](int64_t begin, int64_t end) {
+        for (int64_t r = begin; r < end; ++r) {
+          const int64_t c = r % channels, first = r - c;
+          T* out = dst + r * plane;
+          std::fill(out, out + plane, T(0));
+          for (int64_t k = std::max<int64_t>(0, c - before);
+               k <= std::min<int64_t>(channels - 1, c + after); ++k) {
+            const T* in = src + (first + k) * plane;
+            for (int64_t i = 0; i < plane; ++i) out[i] += in[i] * in[i];
+          }
+          const T* row = src + r * plane;
+          for (int64_t i = 0; i < plane; ++i) {
+            out[i] = row[i] / std::pow(bias + scale * out[i], beta);
+          }
+        }
+      });
+    }
+  });
+  return Status::Ok();
+}
+
 }  // namespace
 
 const OpDef* NormalizationOpDef(OpType op) {
   static constexpr OpDef kLayerNorm{LayerNormShape, LayerNormHost};
   static constexpr OpDef kInstanceNorm{InstanceNormShape, InstanceNormHost};
+  static constexpr OpDef kLrn{LrnShape, LrnHost};
   switch (op) {
     case OpType::kLayerNormalization:
       return &kLayerNorm;
     case OpType::kInstanceNormalization:
       return &kInstanceNorm;
+    case OpType::kLRN:
+      return &kLrn;
     default:
       return nullptr;
   }

@@ -16,7 +16,7 @@ const OpDef* BinaryOpDef(OpType op);    // binary.cc: Pow, Min, Max, Sum, Mean
 const OpDef* LogicOpDef(OpType op);     // logic.cc: Equal, Greater, ..., And, Or, Not, Where
 const OpDef* PReluOpDef(OpType op);     // prelu.cc: PRelu
 const OpDef* ReduceOpDef(OpType op);    // reduce.cc: ReduceMean ... ReduceSumSquare, ArgMax/Min
-const OpDef* NormalizationOpDef(OpType op);  // normalization.cc: Layer/InstanceNormalization
+const OpDef* NormalizationOpDef(OpType op);  // normalization.cc: Layer/InstanceNormalization, LRN
 const OpDef* ConvTransposeOpDef(OpType op);  // conv_transpose.cc: ConvTranspose
 const OpDef* EinsumOpDef(OpType op);         // einsum.cc: Einsum
 const OpDef* PadOpDef(OpType op);            // pad.cc: Pad

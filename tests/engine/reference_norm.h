@@ -1,8 +1,9 @@
-// Naive LayerNormalization and InstanceNormalization in double, for the
+// Naive LayerNormalization, InstanceNormalization and LRN in double, for the
 // normalisation and LayerNorm-fusion tests. Row-major float tensors.
 #ifndef MIXQ_TESTS_ENGINE_REFERENCE_NORM_H_
 #define MIXQ_TESTS_ENGINE_REFERENCE_NORM_H_
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 
@@ -66,6 +67,28 @@ inline Tensor InstanceNorm(const Tensor& x, const Tensor& scale, const Tensor& b
       x, x.size() / (x.shape()[0] * channels), epsilon, [&](int64_t r, int64_t, double v) {
         return v * scale.data<float>()[r % channels] + bias.data<float>()[r % channels];
       });
+}
+
+// LRN as ONNX defines it: x / (bias + alpha / size * square_sum)^beta, where
+// square_sum at channel c sums x^2 over the channels from
+// c - floor((size - 1) / 2) to c + ceil((size - 1) / 2) (those that exist).
+inline Tensor Lrn(const Tensor& x, int64_t size, double alpha, double beta, double bias) {
+  Tensor y(DType::kF32, x.shape());
+  const int64_t channels = x.shape()[1];
+  const int64_t plane = x.size() / (x.shape()[0] * channels);
+  const auto lo = static_cast<int64_t>(std::floor((size - 1) / 2.0));
+  const auto hi = static_cast<int64_t>(std::ceil((size - 1) / 2.0));
+  for (int64_t i = 0; i < x.size(); ++i) {
+    const int64_t c = (i / plane) % channels;
+    double square_sum = 0;
+    for (int64_t k = std::max<int64_t>(0, c - lo); k <= std::min(channels - 1, c + hi); ++k) {
+      const double v = x.data<float>()[i + (k - c) * plane];
+      square_sum += v * v;
+    }
+    y.data<float>()[i] =
+        static_cast<float>(x.data<float>()[i] / std::pow(bias + alpha / size * square_sum, beta));
+  }
+  return y;
 }
 
 }  // namespace mixq::ref

@@ -59,6 +59,8 @@ LowerFn FindLowering(OpType op) {
       return LowerSoftmax;
     case OpType::kLayerNormalization:
       return LowerLayerNorm;
+    case OpType::kLRN:
+      return LowerLrn;
     // oneDNN where its convention matches, else the host kernel.
     case OpType::kResize:
     case OpType::kUpsample:

@@ -40,6 +40,7 @@ Status LowerConcat(const Node& node, CompileContext* ctx);     // layout.cc
 Status LowerSoftmax(const Node& node, CompileContext* ctx);    // softmax.cc
 Status LowerReduce(const Node& node, CompileContext* ctx);     // reduce.cc
 Status LowerLayerNorm(const Node& node, CompileContext* ctx);  // normalization.cc
+Status LowerLrn(const Node& node, CompileContext* ctx);        // normalization.cc
 Status LowerResize(const Node& node, CompileContext* ctx);     // resize.cc
 Status LowerSlice(const Node& node, CompileContext* ctx);      // slice_split.cc
 Status LowerSplit(const Node& node, CompileContext* ctx);      // slice_split.cc

@@ -12,6 +12,14 @@
 // 1.1-1.2 ms; 4x256x32x32: 0.5 vs 1.1-1.3 ms), and batch_normalization on a
 // [1, N*C, spatial] view, which computes per-instance statistics in one
 // primitive, was 4-50x slower (ncsp_bnorm).
+//
+// LRN on oneDNN's lrn_forward (lrn_across_channels, which divides alpha by
+// the window size as ONNX does) in the producer's layout. oneDNN's window is
+// symmetric, c - (size - 1) / 2 .. c + (size - 1) / 2, and ONNX's is that
+// only for an odd size (c - floor((size - 1) / 2) .. c + ceil((size - 1) / 2)):
+// an even size runs on the host kernel, and so does a rank above 5 (oneDNN
+// 2.6 accepts a rank-6 tensor and leaves most of the output zero) or one
+// oneDNN does not implement.
 #include "engine/runtime/lower/host_op.h"
 #include "engine/runtime/lower/lowering.h"
 
@@ -64,6 +72,28 @@ Status LowerLayerNorm(const Node& node, CompileContext* ctx) {
   }
   ctx->AddStep("layer_normalization", dnnl::layer_normalization_forward(pd), pd.impl_info_str(),
                std::move(args));
+  return Status::Ok();
+}
+
+Status LowerLrn(const Node& node, CompileContext* ctx) {
+  const int64_t size = node.attrs.Int("size", 0);
+  MIXQ_ASSIGN_OR_RETURN(memory::dims x_dims, ctx->Dims(node.inputs[0]));
+  if (size % 2 == 0 || x_dims.size() > 5) return LowerHostOp(node, ctx);
+  MIXQ_ASSIGN_OR_RETURN(memory src, ctx->Value(node.inputs[0]));
+  dnnl::lrn_forward::primitive_desc pd;
+  try {
+    dnnl::lrn_forward::desc desc(dnnl::prop_kind::forward_inference,
+                                 dnnl::algorithm::lrn_across_channels, src.get_desc(), size,
+                                 node.attrs.Float("alpha", 1e-4f), node.attrs.Float("beta", 0.75f),
+                                 node.attrs.Float("bias", 1.f));
+    pd = dnnl::lrn_forward::primitive_desc(desc, ctx->engine());
+  } catch (const dnnl::error& e) {
+    if (e.status == dnnl_unimplemented) return LowerHostOp(node, ctx);
+    throw;
+  }
+  memory dst = ctx->DefineValue(node.outputs[0], pd.dst_desc());
+  ctx->AddStep("lrn", dnnl::lrn_forward(pd), pd.impl_info_str(),
+               {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}});
   return Status::Ok();
 }
 
