@@ -44,6 +44,11 @@ Status Submit(const SubmitCommandOptions& options, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(proto::StatusReply status,
                         WaitForJob(&client, reply.job_id(), true, [] { return true; }));
   PrintResult(status, out);
+  // A script that waits must be able to tell a failed or cancelled job from
+  // a finished one by the exit code alone.
+  if (status.state() != "done") {
+    return Internal("job " + std::to_string(reply.job_id()) + " ended " + status.state());
+  }
   return Status::Ok();
 }
 

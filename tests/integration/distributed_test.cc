@@ -406,6 +406,13 @@ TEST(Distributed, JobForAbsentHardwareClassFailsNamingTheClass) {
   EXPECT_NE(status.out.find("failed: no connected worker of hardware class 'no-such-cpu'"),
             std::string::npos)
       << status.out;
+
+  // `submit --wait` of a job that fails exits 1, naming how it ended.
+  const std::string file = c.dir() + "/absent-class.yaml";
+  std::ofstream(file) << JobYaml("absent-class-cli") << "hardware: [no-such-cpu]\n";
+  MixqResult wait = RunMixq("submit " + file + " --wait --coordinator " + c.endpoint());
+  EXPECT_EQ(wait.exit_code, 1) << wait.out;
+  EXPECT_NE(wait.out.find("ended failed"), std::string::npos) << wait.out;
 }
 
 // An evaluate job of fm_resnet in `configs` with `calibration`'s scales and
