@@ -30,6 +30,7 @@ TEST(MatMulBroadcast, Fp32MatchesReference) {
       {{2, 1, 4, 8}, {3, 8, 5}, {2, 3, 4, 5}, false, true},
       {{2, 3, 4, 8}, {2, 3, 8, 4}, {2, 3, 4, 4}, false, false},  // attention scores
       {{3, 4, 8}, {1, 8, 5}, {3, 4, 5}, false, false},
+      {{5, 1, 8}, {8, 6}, {5, 1, 6}, false, true},  // [L, N, E] x weight: batch folds into rows
       {{4, 8}, {2, 8, 5}, {2, 4, 5}, true, false},  // constant A, computed B
       {{8}, {3, 8, 5}, {3, 5}, false, true},        // 1-D A
       {{2, 4, 8}, {8}, {2, 4}, false, false},       // 1-D B
