@@ -6,6 +6,8 @@
 #include <fstream>
 #include <string>
 
+#include "tests/common/data_files.h"
+
 namespace mixq {
 namespace {
 
@@ -52,7 +54,8 @@ TEST(Sha256, PaddingBoundaries) {
 }
 
 TEST(Sha256, FileHashEqualsStringHash) {
-  const std::string path = ::testing::TempDir() + "/mixq_sha256_test.bin";
+  const test::TempDir dir;
+  const std::string path = dir.Path("content.bin");
   std::string content;
   for (int i = 0; i < 200000; ++i) content.push_back(static_cast<char>(i * 7));
   {

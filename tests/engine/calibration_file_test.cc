@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "tests/common/data_files.h"
+
 namespace mixq {
 namespace {
 
@@ -61,7 +63,8 @@ TEST(CalibrationFile, MalformedInputNamesTheKey) {
 }
 
 TEST(CalibrationFile, SaveLoadAndFileErrors) {
-  const std::string path = ::testing::TempDir() + "/calib_file_test.json";
+  const test::TempDir dir;
+  const std::string path = dir.Path("calibration.json");
   ASSERT_TRUE(SaveCalibration(Sample(), path).ok());
   StatusOr<Calibration> loaded = LoadCalibration(path);
   ASSERT_TRUE(loaded.ok()) << loaded.status().ToString();

@@ -13,6 +13,7 @@
 
 #include "common/sha256.h"
 #include "engine/onnx/onnx_importer.h"
+#include "tests/common/data_files.h"
 
 namespace mixq {
 namespace {
@@ -31,14 +32,12 @@ class QuantSpecTest : public testing::Test {
     layers_ = graph_.QuantizableLayers();
     ASSERT_GE(layers_.size(), 2u);
   }
-  void TearDown() override {
-    for (const std::string& path : files_) std::remove(path.c_str());
-  }
+  // A folder of its own: ctest runs these tests as parallel processes, and a
+  // shared file name let one test read another's config.
   std::string Write(const std::string& text) {
-    files_.push_back(testing::TempDir() + "quant_spec_test_" + std::to_string(files_.size()) +
-                     ".json");
-    std::ofstream(files_.back()) << text;
-    return files_.back();
+    const std::string path = dir_.Path("config_" + std::to_string(written_++) + ".json");
+    std::ofstream(path) << text;
+    return path;
   }
   // A config file with every layer INT8 except the first.
   nlohmann::json MixedConfig() const {
@@ -51,7 +50,8 @@ class QuantSpecTest : public testing::Test {
   Graph graph_;
   std::string sha_;
   std::vector<std::string> layers_;
-  std::vector<std::string> files_;
+  test::TempDir dir_;
+  int written_ = 0;
 };
 
 TEST_F(QuantSpecTest, ShorthandsCoverEveryLayer) {

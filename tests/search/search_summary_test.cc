@@ -6,6 +6,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/common/data_files.h"
+
 namespace mixq {
 namespace {
 
@@ -49,8 +51,8 @@ TEST(SearchSummary, TableHasMeasuredRowsPerHardwareClass) {
 }
 
 TEST(SearchSummary, WritesSummaryAndChosenConfig) {
-  const std::string dir = ::testing::TempDir() + "/search_summary_test";
-  std::filesystem::remove_all(dir);
+  const test::TempDir temp;
+  const std::string dir = temp.Path("outputs");
   const SearchSpace space = ThreeLayers();
   StatusOr<std::vector<std::string>> files =
       WriteSearchOutputs(dir, space, std::string(64, 'f'), {Outcome()});
