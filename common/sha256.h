@@ -1,9 +1,12 @@
 // SHA-256 (FIPS 180-4), used to name models by content and to hash canonical
 // precision configs, so that a result in the database can be matched to the
 // exact model and config that produced it. Streaming: Update() any number of
-// times, then Finish() once.
+// times, then Finish() once. The hashing is libsodium's (the library under
+// ZeroMQ's CURVE), not code of our own.
 #ifndef MIXQ_COMMON_SHA256_H_
 #define MIXQ_COMMON_SHA256_H_
+
+#include <sodium/crypto_hash_sha256.h>
 
 #include <array>
 #include <cstddef>
@@ -26,12 +29,7 @@ class Sha256 {
   Digest Finish();
 
  private:
-  void Compress(const uint8_t* block);
-
-  std::array<uint32_t, 8> state_;
-  std::array<uint8_t, 64> buffer_;
-  size_t buffered_ = 0;
-  uint64_t total_bytes_ = 0;
+  crypto_hash_sha256_state state_;
 };
 
 // Lower-case hex of a digest (64 characters).

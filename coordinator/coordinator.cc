@@ -314,9 +314,7 @@ class Coordinator::Impl {
       if (ended && p->failed == 0) {
         StatusOr<bool> more = PlanNextPhase(*it);
         if (!more.ok()) {
-          log().error("job {} failed: planning its next phase: {}", *it, more.status().message());
-          Status s = store_->SetJobState(*it, "failed");
-          if (!s.ok()) log().error("store: {}", s.message());
+          FailJob(*it, "planning its next phase: " + more.status().message());
           it = running_jobs_.erase(it);
           continue;
         }
@@ -327,13 +325,27 @@ class Coordinator::Impl {
       }
       if (ended) {
         Status s = store_->FinishJob(*it);
-        if (!s.ok()) log().error("store: finishing job {}: {}", *it, s.message());
-        log().info("job {} finished: {} task(s), {} failed", *it, p->total, p->failed);
+        if (s.ok()) {
+          log().info("job {} finished: {} task(s), {} failed", *it, p->total, p->failed);
+        } else {
+          // Its results are stored but its end is not: fail it with the
+          // reason, so that status shows why rather than "running" forever.
+          FailJob(*it, "storing its completion: " + s.message());
+        }
         it = running_jobs_.erase(it);
       } else {
         ++it;
       }
     }
+  }
+
+  // Ends a job as failed with `why`, which `mixq status` shows. If even
+  // that cannot be stored the job stays running in the database; the log
+  // says so, and a restarted coordinator tries to finish it again.
+  void FailJob(int64_t job_id, const std::string& why) {
+    log().error("job {} failed: {}", job_id, why);
+    Status s = store_->FailJob(job_id, why);
+    if (!s.ok()) log().error("store: cannot record job {} as failed: {}", job_id, s.message());
   }
 
   // A job whose tasks all ended may have a next phase (calibrate pass 2,
@@ -531,13 +543,17 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const CoordinatorOpti
   if (options.heartbeat_ms == 0 || options.liveness == 0 || options.lease_ms == 0) {
     return InvalidArgument("heartbeat, liveness and lease must be > 0");
   }
+  // The lock comes before the store, so that a second coordinator neither
+  // migrates nor checks a database the first one is writing.
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<DbLock> lock, DbLock::Acquire(options.db));
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
   auto impl = std::make_unique<Impl>(options, std::move(drivers), std::move(store));
   MIXQ_RETURN_IF_ERROR(impl->Init());
-  return std::make_unique<Coordinator>(std::move(impl));
+  return std::make_unique<Coordinator>(std::move(lock), std::move(impl));
 }
 
-Coordinator::Coordinator(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Coordinator::Coordinator(std::unique_ptr<DbLock> lock, std::unique_ptr<Impl> impl)
+    : lock_(std::move(lock)), impl_(std::move(impl)) {}
 Coordinator::~Coordinator() = default;
 Status Coordinator::Run() { return impl_->Run(); }
 

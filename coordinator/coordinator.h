@@ -16,6 +16,7 @@
 
 #include "common/protocol_codec.h"
 #include "common/status.h"
+#include "coordinator/db_lock.h"
 #include "coordinator/job_driver.h"
 
 namespace mixq {
@@ -39,7 +40,9 @@ struct CoordinatorOptions {
 
 class Coordinator {
  public:
-  // Opens the store, binds the socket, loads pending tasks of running jobs
+  // Locks the database (db_lock.h: FailedPrecondition if another
+  // coordinator has it), opens the store (DataLoss if the file is damaged),
+  // binds the socket, loads pending tasks of running jobs
   // and has each driver (one per job kind it hosts beyond evaluate and
   // calibrate, job_driver.h) resume its running jobs.
   static StatusOr<std::unique_ptr<Coordinator>> Create(const CoordinatorOptions& options,
@@ -50,9 +53,10 @@ class Coordinator {
   Status Run();
 
   class Impl;
-  explicit Coordinator(std::unique_ptr<Impl> impl);
+  Coordinator(std::unique_ptr<DbLock> lock, std::unique_ptr<Impl> impl);
 
  private:
+  std::unique_ptr<DbLock> lock_;  // declared first: released after the store closes
   std::unique_ptr<Impl> impl_;
 };
 

@@ -11,12 +11,54 @@ namespace {
 
 // Migration i (1-based) brings the schema from version i-1 to i. Append,
 // never edit: a database remembers which ones it has run.
-std::vector<std::string> Migrations() { return {DbSchemaSql(), DbMigrationV2Sql()}; }
+std::vector<std::string> Migrations() {
+  return {DbSchemaSql(), DbMigrationV2Sql(), DbMigrationV3Sql()};
+}
+
+// quick_check reads every page (not indexes against their tables, which is
+// what makes integrity_check slow), so a damaged page is found at start, not
+// by the first query that reads it, which would fail its job or leave it
+// running. The first lines of its report name the damage.
+Status CheckIntegrity(SqliteDb* db, const std::string& path) {
+  constexpr int kLinesShown = 3;
+  auto damaged = [&path](const std::string& what) {
+    return DataLoss(path + ": the database is damaged (quick_check: " + what +
+                    "); restore it from a backup or move it aside");
+  };
+  StatusOr<std::unique_ptr<SqliteStatement>> check = db->Prepare("PRAGMA quick_check");
+  std::vector<std::string> lines;
+  Status failed = check.status();
+  while (failed.ok()) {
+    StatusOr<bool> row = (*check)->Step();
+    if (!row.ok()) failed = row.status();
+    if (!row.ok() || !*row) break;
+    if (static_cast<int>(lines.size()) <= kLinesShown) lines.push_back((*check)->Text(0));
+  }
+  if (!failed.ok()) {
+    // SQLite stops the check with an error when the damage is in the file's
+    // header, its schema or a table's root page; show SQLite's words alone.
+    std::string m = failed.message();
+    if (m.find("malformed") != std::string::npos || m.find("not a database") != std::string::npos) {
+      if (const size_t at = m.find("sqlite: "); at != std::string::npos) m.erase(0, at + 8);
+      if (const size_t at = m.find(" in: "); at != std::string::npos) m.erase(at);
+      return damaged(m);
+    }
+    return failed.WithContext("checking the database's integrity");
+  }
+  if (lines.size() == 1 && lines[0] == "ok") return Status::Ok();
+  std::string what;
+  for (int i = 0; i < static_cast<int>(lines.size()) && i < kLinesShown; ++i) {
+    what += (i > 0 ? "; " : "") + lines[i];
+  }
+  if (static_cast<int>(lines.size()) > kLinesShown) what += "; ...";
+  return damaged(what);
+}
 
 }  // namespace
 
 StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<SqliteDb> db, SqliteDb::Open(path));
+  if (path != ":memory:" && !path.empty()) MIXQ_RETURN_IF_ERROR(CheckIntegrity(db.get(), path));
   // WAL: readers (mixq query) do not block the coordinator's writes;
   // synchronous=NORMAL in WAL mode loses no committed transaction on a
   // process crash (only on power loss), which is what kill -9 tests.
@@ -248,6 +290,13 @@ Status Store::SetJobState(int64_t job_id, const std::string& state) {
   return stmt->Run();
 }
 
+Status Store::FailJob(int64_t job_id, const std::string& error) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("UPDATE jobs SET state='failed', error=?, "
+                                                "finished_at=datetime('now') WHERE id=?"));
+  stmt->Bind(1, error).Bind(2, job_id);
+  return stmt->Run();
+}
+
 Status Store::SetJobParent(int64_t job_id, int64_t parent_id) {
   MIXQ_ASSIGN_OR_RETURN(auto find, db_->Prepare("SELECT 1 FROM jobs WHERE id=?"));
   find->Bind(1, parent_id);
@@ -441,11 +490,12 @@ Status Store::MarkTaskFailed(const std::string& task_id, const std::string& erro
 
 StatusOr<JobProgress> Store::Progress(int64_t job_id) {
   JobProgress p;
-  MIXQ_ASSIGN_OR_RETURN(auto job, db_->Prepare("SELECT state FROM jobs WHERE id=?"));
+  MIXQ_ASSIGN_OR_RETURN(auto job, db_->Prepare("SELECT state, error FROM jobs WHERE id=?"));
   job->Bind(1, job_id);
   MIXQ_ASSIGN_OR_RETURN(bool found, job->Step());
   if (!found) return p;
   p.state = job->Text(0);
+  if (!job->IsNull(1)) p.errors.push_back(job->Text(1));
   MIXQ_ASSIGN_OR_RETURN(auto stmt,
                         db_->Prepare("SELECT COUNT(*), COALESCE(SUM(t.state='done'), 0), "
                                      "COALESCE(SUM(t.state='failed'), 0) FROM job_tasks jt "
@@ -474,6 +524,16 @@ StatusOr<JobProgress> Store::Progress(int64_t job_id) {
 
 Status Store::FinishJob(int64_t job_id) {
   MIXQ_RETURN_IF_ERROR(Begin());
+  Status s = FinishJobInTransaction(job_id);
+  if (!s.ok()) {
+    // The error is the caller's to act on; a failed rollback adds nothing.
+    (void)Rollback();
+    return s;
+  }
+  return Commit();
+}
+
+Status Store::FinishJobInTransaction(int64_t job_id) {
   MIXQ_ASSIGN_OR_RETURN(
       auto agg,
       db_->Prepare("INSERT OR REPLACE INTO evaluations(job_id, config_id, hardware_class, "
@@ -486,14 +546,9 @@ Status Store::FinishJob(int64_t job_id) {
                    "JOIN shard_results r ON r.task_id = t.id WHERE jt.job_id=? "
                    "GROUP BY t.config_id, t.hardware"));
   agg->Bind(1, job_id);
-  Status s = agg->Run();
+  MIXQ_RETURN_IF_ERROR(agg->Run());
   MIXQ_ASSIGN_OR_RETURN(JobProgress p, Progress(job_id));
-  if (s.ok()) s = SetJobState(job_id, p.failed > 0 ? "failed" : "done");
-  if (!s.ok()) {
-    (void)Rollback();
-    return s;
-  }
-  return Commit();
+  return SetJobState(job_id, p.failed > 0 ? "failed" : "done");
 }
 
 StatusOr<std::vector<proto::EvalRow>> Store::EvalRows(int64_t job_id) {

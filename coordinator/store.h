@@ -19,7 +19,7 @@
 
 namespace mixq {
 
-inline constexpr int kSchemaVersion = 2;
+inline constexpr int kSchemaVersion = 3;
 
 // A task as the planner makes it; `id` is the memo key.
 struct PlannedTask {
@@ -54,13 +54,19 @@ struct JobProgress {
   int64_t total = 0;
   int64_t done = 0;
   int64_t failed = 0;
-  std::vector<std::string> errors;  // distinct errors of its failed tasks
+  // The job's own error first (jobs.error: why it failed when no task
+  // did), then the distinct errors of its failed tasks.
+  std::vector<std::string> errors;
 };
 
 class Store {
  public:
   // Opens or creates the database at `path` (":memory:" for tests) and
-  // migrates it to kSchemaVersion. FailedPrecondition if the file is newer.
+  // migrates it to kSchemaVersion. FailedPrecondition if the file is newer;
+  // DataLoss, naming the file and what SQLite's quick_check found, if an
+  // existing file is damaged (so a coordinator refuses to start on it rather
+  // than fail its jobs one by one). Takes no lock: a coordinator holds its
+  // database with db_lock.h.
   static StatusOr<std::unique_ptr<Store>> Open(const std::string& path);
 
   StatusOr<int> SchemaVersion();
@@ -95,6 +101,8 @@ class Store {
   // The job's YAML text and the folder its relative paths resolve against.
   StatusOr<std::pair<std::string, std::string>> JobSource(int64_t job_id);
   Status SetJobState(int64_t job_id, const std::string& state);
+  // Marks the job failed with `error`, which Progress() reports first.
+  Status FailJob(int64_t job_id, const std::string& error);
   // Files `job_id` as a sub-job of `parent_id` (a search); NotFound if the parent does not exist.
   Status SetJobParent(int64_t job_id, int64_t parent_id);
   // Running jobs with tasks (search jobs are driven by their own process, not by tasks).
@@ -118,7 +126,8 @@ class Store {
 
   StatusOr<JobProgress> Progress(int64_t job_id);
   // Sums shard results per config and hardware class into `evaluations`
-  // and marks the job done (or failed when a task failed for good).
+  // and marks the job done (or failed when a task failed for good), in one
+  // transaction: on error nothing of it is stored and the job stays running.
   Status FinishJob(int64_t job_id);
   StatusOr<std::vector<proto::EvalRow>> EvalRows(int64_t job_id);
   StatusOr<std::vector<proto::BenchRow>> BenchRows(int64_t job_id);
@@ -133,6 +142,7 @@ class Store {
 
  private:
   Status Migrate();
+  Status FinishJobInTransaction(int64_t job_id);
   // Rows of a profile result's JSON into layer_profiles: per layer its
   // "fp32", config precision ("int8") and "reorder" times. Malformed JSON
   // fails the task instead (-1). Rows added.
@@ -148,9 +158,10 @@ class Store {
 };
 
 // The schema text (schemas/db.sql, version 1) and the migrations after it
-// (schemas/db_v2.sql, ...), embedded at build time.
+// (schemas/db_v2.sql, db_v3.sql, ...), embedded at build time.
 const char* DbSchemaSql();
 const char* DbMigrationV2Sql();
+const char* DbMigrationV3Sql();
 
 }  // namespace mixq
 

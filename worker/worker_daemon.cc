@@ -129,11 +129,16 @@ class WorkerDaemon {
       log().warn("coordinator silent for {} ms; reconnecting in {} s",
                  std::chrono::duration_cast<std::chrono::milliseconds>(now - last_heard_).count(),
                  backoff_.count());
+      // Close the socket before sleeping: kept open, ZeroMQ would reconnect
+      // it by itself and deliver its queued HELLO and heartbeats when the
+      // link returns, and the coordinator would lease a task to that
+      // identity, which nobody reads any more. A task that ends meanwhile
+      // is reported on the fresh socket (its HELLO names the running task).
+      socket_.reset();
       // Sleep in small steps so a signal still stops the worker promptly.
       const Clock::time_point until = Clock::now() + backoff_;
       while (!g_stop && Clock::now() < until) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        CheckTaskDone();
       }
       backoff_ = std::min(backoff_ * 2, std::chrono::seconds(32));
       Connect();

@@ -5,6 +5,9 @@
 
 #include <cstdio>
 
+#include "tests/common/data_files.h"
+#include "tests/coordinator/damage_page.h"
+
 namespace mixq {
 namespace {
 
@@ -75,7 +78,7 @@ TEST(Store, Version1DatabaseMigratesKeepingItsResults) {
   auto opened = Store::Open(path);
   ASSERT_TRUE(opened.ok()) << opened.status().message();
   Store& store = **opened;
-  EXPECT_EQ(store.SchemaVersion().value(), 2);
+  EXPECT_EQ(store.SchemaVersion().value(), kSchemaVersion);
   auto stmt =
       store.db().Prepare("SELECT correct1, agree1 IS NULL FROM shard_results WHERE task_id='t1'");
   ASSERT_TRUE(stmt.ok());
@@ -156,6 +159,69 @@ TEST(Store, PendingTasksSurviveAndFinishSums) {
   EXPECT_EQ(stmt->Int(0), 200);
   EXPECT_EQ(stmt->Int(1), 170);
   EXPECT_TRUE(f.store->LoadPendingTasks().value().empty());
+}
+
+// The job's end cannot be stored (a trigger stands in for a failing disk):
+// FinishJob fails with SQLite's reason and stores nothing of it, the store
+// is left usable (no transaction open), and FailJob records the reason
+// where Progress (and so `mixq status`) reports it first.
+TEST(Store, FinishJobThatCannotStoreItsEndStoresNothingAndFailJobKeepsTheReason) {
+  Fixture f;
+  ASSERT_TRUE(f.store->AddTask(f.job, f.Task("t1")).value());
+  ASSERT_TRUE(f.store->WriteResults({Fixture::Result("t1", 90)}).ok());
+  ASSERT_TRUE(f.store->db()
+                  .Exec("CREATE TRIGGER no_done BEFORE UPDATE OF state ON jobs "
+                        "WHEN NEW.state='done' BEGIN SELECT RAISE(ABORT, 'disk says no'); END;")
+                  .ok());
+  Status finished = f.store->FinishJob(f.job);
+  ASSERT_FALSE(finished.ok());
+  EXPECT_NE(finished.message().find("disk says no"), std::string::npos) << finished.message();
+  EXPECT_EQ(f.store->Progress(f.job).value().state, "running");
+  auto evaluations = f.store->db().Prepare("SELECT COUNT(*) FROM evaluations").value();
+  ASSERT_TRUE(evaluations->Step().value());
+  EXPECT_EQ(evaluations->Int(0), 0) << "the rolled-back aggregate left rows";
+  ASSERT_TRUE(f.store->Begin().ok()) << "FinishJob left its transaction open";
+  ASSERT_TRUE(f.store->Rollback().ok());
+
+  ASSERT_TRUE(f.store->FailJob(f.job, "storing its completion: disk says no").ok());
+  JobProgress p = f.store->Progress(f.job).value();
+  EXPECT_EQ(p.state, "failed");
+  ASSERT_FALSE(p.errors.empty());
+  EXPECT_EQ(p.errors[0], "storing its completion: disk says no");
+}
+
+// A page of shard_results overwritten with garbage: the file opened before
+// the damage opens again, the damaged one is refused at Open with DataLoss,
+// naming the file and what quick_check found, instead of failing the first
+// query that reads the page.
+TEST(Store, DamagedTablePageIsRefusedAtOpenNamingTheFile) {
+  const test::TempDir dir;
+  const std::string path = dir.Path("mixq.db");
+  {
+    auto opened = Store::Open(path);
+    ASSERT_TRUE(opened.ok()) << opened.status().message();
+    Store& store = **opened;
+    ASSERT_TRUE(store.UpsertBlob("m", "/m.onnx", 10).ok());
+    const int64_t model = store.UpsertModel("m", "/m.onnx").value();
+    const int64_t config = store.UpsertConfig("c", "fp32", "{}").value();
+    const int64_t job = store.CreateJob("j", "evaluate", "name: j", model, 0).value();
+    PlannedTask task;
+    task.id = "t1";
+    task.kind = "evaluate";
+    task.model_id = model;
+    task.config_id = config;
+    ASSERT_TRUE(store.AddTask(job, task).value());
+    ASSERT_TRUE(store.WriteResults({Fixture::Result("t1", 90)}).ok());
+  }
+  ASSERT_TRUE(Store::Open(path).ok()) << "the undamaged file is refused";
+  Status damaged = test::DamageTableRootPage(path, "shard_results");
+  ASSERT_TRUE(damaged.ok()) << damaged.message();
+  auto reopened = Store::Open(path);
+  ASSERT_FALSE(reopened.ok());
+  EXPECT_EQ(reopened.status().code(), StatusCode::kDataLoss);
+  const std::string& m = reopened.status().message();
+  EXPECT_EQ(m.rfind(path + ": the database is damaged (quick_check: ", 0), 0u) << m;
+  EXPECT_NE(m.find("restore it from a backup or move it aside"), std::string::npos) << m;
 }
 
 TEST(Store, FailedTaskFailsTheJob) {

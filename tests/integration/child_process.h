@@ -42,6 +42,7 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   bool started() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0 && !exited_; }
   void Kill(int signal) {
     if (running()) kill(pid_, signal);
