@@ -290,9 +290,13 @@ Status RunJob(const RunCommandOptions& options, std::ostream& out) {
   Status result;
   {
     Children children;
-    MIXQ_ASSIGN_OR_RETURN(pid_t coordinator,
-                          children.Spawn({bin + "/mixq-coordinator", "--bind", endpoint, "--db",
-                                          options.db, "--log-level", "warn"}));
+    // The user's own machine and a private ipc:// socket in a folder of
+    // this run: the jobs may name any file the user can, as `mixq eval` and
+    // `mixq calibrate` may, so the roots are the whole file system.
+    MIXQ_ASSIGN_OR_RETURN(
+        pid_t coordinator,
+        children.Spawn({bin + "/mixq-coordinator", "--bind", endpoint, "--db", options.db,
+                        "--data-root", "/", "--output-root", "/", "--log-level", "warn"}));
     for (int i = 0; i < workers; ++i) {
       std::vector<std::string> argv = {
           bin + "/mixq-worker", "--connect", endpoint,  "--threads",   std::to_string(threads),

@@ -11,6 +11,7 @@
 
 #include "common/hardware_info.h"
 #include "common/log.h"
+#include "coordinator/file_roots.h"
 #include "coordinator/job_planner.h"
 #include "coordinator/job_spec.h"
 #include "coordinator/lease_scheduler.h"
@@ -33,6 +34,20 @@ std::string CalibrationDir(const std::string& db) {
   return (std::filesystem::absolute(db).parent_path() / "calibrations").string();
 }
 
+// The roots as configured, with their defaults: the working directory to
+// read, the database's folder to write.
+StatusOr<FileRoots> MakeFileRoots(const CoordinatorOptions& options) {
+  std::vector<std::string> data_roots = options.data_roots;
+  if (data_roots.empty()) data_roots.push_back(std::filesystem::current_path().string());
+  std::string output_root = options.output_root;
+  if (output_root.empty()) {
+    output_root = options.db.empty() || options.db == ":memory:"
+                      ? std::filesystem::current_path().string()
+                      : std::filesystem::absolute(options.db).parent_path().string();
+  }
+  return FileRoots::Make(data_roots, output_root, CalibrationDir(options.db));
+}
+
 LeaseScheduler::Options LeaseOptions(const CoordinatorOptions& options) {
   LeaseScheduler::Options lease;
   lease.heartbeat_ms = options.heartbeat_ms;
@@ -53,9 +68,10 @@ LeaseScheduler::Options LeaseOptions(const CoordinatorOptions& options) {
 class Coordinator::Impl {
  public:
   Impl(const CoordinatorOptions& options, std::vector<JobDriverFactory> drivers,
-       std::unique_ptr<Store> store)
+       std::unique_ptr<Store> store, FileRoots roots)
       : options_(options),
         calibration_dir_(CalibrationDir(options.db)),
+        roots_(std::move(roots)),
         store_(std::move(store)),
         scheduler_(
             LeaseOptions(options),
@@ -83,13 +99,19 @@ class Coordinator::Impl {
     MIXQ_ASSIGN_OR_RETURN(std::vector<int64_t> running, store_->RunningJobs());
     running_jobs_.insert(running.begin(), running.end());
     // Driven jobs left running are driven again; their measurements are memoized.
-    const JobDriverContext context{options_.db, options_.bind};
+    const JobDriverContext context{options_.db, options_.bind, roots_};
     for (const JobDriverFactory& make : driver_factories_) {
       drivers_.push_back(make(context));
       MIXQ_RETURN_IF_ERROR(drivers_.back()->Resume(store_.get()));
     }
     log().info("coordinator on {} with {}: {} running job(s), {} task(s) to run", options_.bind,
                options_.db, running_jobs_.size(), scheduler_.open_count());
+    std::string data_roots;
+    for (const std::string& root : roots_.data_roots()) {
+      data_roots += (data_roots.empty() ? "" : ", ") + root;
+    }
+    log().info("jobs read files under {} (--data-root) and write under {} (--output-root)",
+               data_roots, roots_.output_root());
     return Status::Ok();
   }
 
@@ -365,6 +387,7 @@ class Coordinator::Impl {
     options.lease_ms = options_.lease_ms;
     options.known_classes = scheduler_.ConnectedClasses();
     options.calibration_dir = calibration_dir_;
+    options.roots = roots_;
     return options;
   }
 
@@ -389,6 +412,15 @@ class Coordinator::Impl {
       return Send(identity, MessageType::kBlobChunk, chunk);
     }
     const auto& [path, size] = **blob;
+    // Checked again now: the roots may have changed since the blob was
+    // registered, or its path may lead elsewhere by now. No path in the
+    // answer, so a peer learns nothing about files it may not have.
+    if (!roots_.MayRead(path)) {
+      log().warn("peer {}: blob {} ({}) is outside the data roots: not served", PeerName(identity),
+                 request.sha256(), path);
+      chunk.set_error("blob " + request.sha256() + " is not served");
+      return Send(identity, MessageType::kBlobChunk, chunk);
+    }
     chunk.set_total_size(size);
     std::ifstream in(path, std::ios::binary);
     if (!in || request.offset() > static_cast<uint64_t>(size)) {
@@ -517,6 +549,7 @@ class Coordinator::Impl {
 
   CoordinatorOptions options_;
   std::string calibration_dir_;
+  FileRoots roots_;
   std::unique_ptr<Store> store_;
   asio::io_context io_;
   std::unique_ptr<RouterTransport> transport_;  // bound by Init
@@ -546,8 +579,10 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const CoordinatorOpti
   // The lock comes before the store, so that a second coordinator neither
   // migrates nor checks a database the first one is writing.
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<DbLock> lock, DbLock::Acquire(options.db));
+  MIXQ_ASSIGN_OR_RETURN(FileRoots roots, MakeFileRoots(options));
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
-  auto impl = std::make_unique<Impl>(options, std::move(drivers), std::move(store));
+  auto impl =
+      std::make_unique<Impl>(options, std::move(drivers), std::move(store), std::move(roots));
   MIXQ_RETURN_IF_ERROR(impl->Init());
   return std::make_unique<Coordinator>(std::move(lock), std::move(impl));
 }

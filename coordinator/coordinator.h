@@ -4,7 +4,9 @@
 // runs out or whose worker stops heartbeating, fails the tasks of a hardware
 // class no connected worker has after a grace period, serves blobs by hash,
 // answers clients (submit, status, cancel) and batches results into SQLite
-// (on a ResultWriter thread). Every decision it needs after a restart is in the
+// (on a ResultWriter thread). Files a job names must lie under the
+// configured roots (file_roots.h), and blobs are served only from there.
+// Every decision it needs after a restart is in the
 // store. All scheduling state is touched only from the io_context's thread.
 #ifndef MIXQ_COORDINATOR_COORDINATOR_H_
 #define MIXQ_COORDINATOR_COORDINATOR_H_
@@ -36,6 +38,12 @@ struct CoordinatorOptions {
   // Benchmark and profile tasks run alone on their host (host_gate.h), so
   // that workers sharing a machine do not skew each other's timings.
   bool exclusive_timing = true;
+  // Files a client's job may read (file_roots.h); empty: the working
+  // directory at start.
+  std::vector<std::string> data_roots;
+  // Where a client's job may write (a calibrate job's `output:`, a search's
+  // output folder); empty: the folder of `db`.
+  std::string output_root;
 };
 
 class Coordinator {

@@ -4,6 +4,8 @@
 // (coordinator/job_driver.h).
 #include <boost/program_options.hpp>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "common/log.h"
 #include "coordinator/coordinator.h"
@@ -36,6 +38,10 @@ int main(int argc, char** argv) {
       "shared-timing", po::bool_switch(),
       "let benchmark and profile tasks run beside other tasks on the same host (default: "
       "alone, so workers sharing a machine do not skew each other's timings)")(
+      "data-root", po::value<std::vector<std::string>>(&o.data_roots)->composing(),
+      "a folder whose files jobs may read (repeatable; default: the working directory)")(
+      "output-root", po::value<std::string>(&o.output_root),
+      "the folder jobs may write outputs under (default: the folder of --db)")(
       "log-level", po::value<std::string>(&log_level)->default_value("info"),
       "trace|debug|info|warn|error|off");
   try {

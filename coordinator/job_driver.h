@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "coordinator/file_roots.h"
 #include "coordinator/job_spec.h"
 #include "coordinator/store.h"
 
@@ -55,6 +56,9 @@ class JobDriver {
 struct JobDriverContext {
   std::string db;    // the coordinator's SQLite file: drivers open their own connections
   std::string bind;  // the coordinator's endpoint: drivers connect to it as clients
+  // What a driven job may name: a driver checks every file it reads or
+  // writes on a job's word against these before touching it.
+  FileRoots roots;
 };
 
 using JobDriverFactory = std::function<std::unique_ptr<JobDriver>(const JobDriverContext&)>;

@@ -9,6 +9,7 @@
 #include "common/dataset.h"
 #include "common/log.h"
 #include "common/sha256.h"
+#include "coordinator/job_files.h"
 #include "engine/onnx/onnx_importer.h"
 #include "engine/quant/calibration_file.h"
 #include "engine/quant/quant_spec.h"
@@ -498,19 +499,13 @@ JobSpec WithHardware(const JobSpec& spec, const std::vector<std::string>& known_
 }  // namespace
 
 StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& spec, const std::string& yaml_text,
-                             uint32_t lease_ms, const std::vector<std::string>& known_classes) {
-  PlanOptions options;
-  options.lease_ms = lease_ms;
-  options.known_classes = known_classes;
-  return PlanJob(store, spec, yaml_text, options);
-}
-
-StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& spec, const std::string& yaml_text,
                              const PlanOptions& options) {
   if (spec.kind == "search") {
     return InvalidArgument(spec.source +
                            ": a search job is driven by its coordinator, not planned as tasks");
   }
+  // Before anything opens, stats or hashes a file the job names.
+  MIXQ_RETURN_IF_ERROR(CheckJobFiles(spec, options.roots));
   Status hardware;
   const JobSpec job = WithHardware(spec, options.known_classes, &hardware);
   MIXQ_RETURN_IF_ERROR(hardware);
@@ -535,6 +530,9 @@ StatusOr<PlanResult> PlanNextPhase(Store* store, int64_t job_id, const PlanOptio
   MIXQ_ASSIGN_OR_RETURN(JobSpec spec,
                         ParseJobSpec(source.first, source.second, "job " + std::to_string(job_id)));
   if (!spec.calibrate.enabled) return plan;  // planned whole at submission
+  // A coordinator restarted with other roots: the job's files again, and
+  // its output before the calibration is copied there.
+  MIXQ_RETURN_IF_ERROR(CheckJobFiles(spec, options.roots));
   Status hardware;
   const JobSpec job = WithHardware(spec, options.known_classes, &hardware);
   MIXQ_RETURN_IF_ERROR(hardware);

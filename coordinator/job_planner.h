@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "coordinator/file_roots.h"
 #include "coordinator/job_spec.h"
 #include "coordinator/store.h"
 
@@ -39,19 +40,22 @@ struct PlanOptions {
   std::string base_dir;                    // the job's relative paths resolve against it
   // Where calibrations made from calibrate tasks are written (named by hash).
   std::string calibration_dir = "calibrations";
+  // The files a job may name (file_roots.h); the default refuses every one.
+  FileRoots roots;
 };
 
 // Plans `job` (its YAML text kept in the jobs table) in one transaction.
 // `hardware: all` means every class in `known_classes` (the classes of the
-// workers connected now); FailedPrecondition if there are none.
-// InvalidArgument/NotFound for a model or dataset that cannot be read.
-StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& job, const std::string& yaml_text,
-                             uint32_t lease_ms, const std::vector<std::string>& known_classes);
+// workers connected now); FailedPrecondition if there are none. Every file
+// the job names is checked against `options.roots` first (job_files.h):
+// InvalidArgument for one outside them, InvalidArgument/NotFound for a
+// model or dataset inside them that cannot be read.
 StatusOr<PlanResult> PlanJob(Store* store, const JobSpec& job, const std::string& yaml_text,
                              const PlanOptions& options);
 
 // For a job whose planned tasks all ended: plans its next phase from what is
-// stored (re-reading the job's YAML and base_dir from the store). An empty
+// stored (re-reading the job's YAML and base_dir from the store, and
+// checking its files against `options.roots` again). An empty
 // `to_run` means nothing is left to plan: the job can be finished. Jobs
 // without phases return at once.
 StatusOr<PlanResult> PlanNextPhase(Store* store, int64_t job_id, const PlanOptions& options);

@@ -3,9 +3,29 @@
 #include <algorithm>
 
 #include "common/log.h"
+#include "coordinator/job_files.h"
 #include "search/search_job.h"
 
 namespace mixq {
+namespace {
+
+// The job's own files (job_files.h) and those only a search names: its
+// calibration slice, calibration file and output folder.
+Status CheckSearchFiles(const SearchJobSpec& spec, const FileRoots& roots) {
+  const std::string& at = spec.job.source;
+  MIXQ_RETURN_IF_ERROR(CheckJobFiles(spec.job, roots));
+  if (!spec.calibration_dataset.empty()) {
+    MIXQ_RETURN_IF_ERROR(
+        CheckDatasetFiles(spec.calibration_dataset, at + ": data.calibration.dataset", roots));
+  }
+  if (!spec.calibration_file.empty()) {
+    MIXQ_RETURN_IF_ERROR(roots.CheckRead(spec.calibration_file, at + ": calibration.file"));
+  }
+  if (!spec.output.empty()) MIXQ_RETURN_IF_ERROR(roots.CheckWrite(spec.output, at + ": output"));
+  return Status::Ok();
+}
+
+}  // namespace
 
 std::string LocalEndpoint(const std::string& bind) {
   for (const std::string wildcard : {"tcp://*:", "tcp://0.0.0.0:"}) {
@@ -14,8 +34,8 @@ std::string LocalEndpoint(const std::string& bind) {
   return bind;
 }
 
-SearchRunner::SearchRunner(std::string db, const std::string& bind)
-    : db_(std::move(db)), endpoint_(LocalEndpoint(bind)) {}
+SearchRunner::SearchRunner(std::string db, const std::string& bind, FileRoots roots)
+    : db_(std::move(db)), endpoint_(LocalEndpoint(bind)), roots_(std::move(roots)) {}
 
 SearchRunner::~SearchRunner() {
   stopping_ = true;
@@ -23,7 +43,7 @@ SearchRunner::~SearchRunner() {
 }
 
 std::unique_ptr<JobDriver> SearchRunner::Make(const JobDriverContext& context) {
-  return std::make_unique<SearchRunner>(context.db, context.bind);
+  return std::make_unique<SearchRunner>(context.db, context.bind, context.roots);
 }
 
 const std::string& SearchRunner::kind() const {
@@ -33,6 +53,7 @@ const std::string& SearchRunner::kind() const {
 
 StatusOr<int64_t> SearchRunner::Submit(Store* store, const JobSpec& job, const std::string& yaml) {
   MIXQ_ASSIGN_OR_RETURN(SearchJobSpec spec, ParseSearchJobSpec(job));
+  MIXQ_RETURN_IF_ERROR(CheckSearchFiles(spec, roots_));
   MIXQ_ASSIGN_OR_RETURN(int64_t id, FileSearchJob(store, spec, yaml));
   Start(id, std::move(spec));
   return id;
@@ -41,6 +62,13 @@ StatusOr<int64_t> SearchRunner::Submit(Store* store, const JobSpec& job, const s
 Status SearchRunner::Resume(Store* store) {
   MIXQ_ASSIGN_OR_RETURN(auto searches, LoadRunningSearches(store));
   for (auto& [id, spec] : searches) {
+    // Started again with other roots: the job may no longer name its files.
+    Status files = CheckSearchFiles(spec, roots_);
+    if (!files.ok()) {
+      log().warn("search job {} failed: {}", id, files.message());
+      MIXQ_RETURN_IF_ERROR(store->SetJobState(id, "failed"));
+      continue;
+    }
     log().info("resuming search job {}", id);
     Start(id, std::move(spec));
   }

@@ -32,8 +32,8 @@ namespace mixq {
 class SearchRunner : public JobDriver {
  public:
   // `bind` is the coordinator's listening endpoint; drivers connect to it
-  // (a wildcard host becomes loopback).
-  SearchRunner(std::string db, const std::string& bind);
+  // (a wildcard host becomes loopback). Jobs name files under `roots`.
+  SearchRunner(std::string db, const std::string& bind, FileRoots roots);
   ~SearchRunner() override;
   SearchRunner(const SearchRunner&) = delete;
   SearchRunner& operator=(const SearchRunner&) = delete;
@@ -42,10 +42,12 @@ class SearchRunner : public JobDriver {
   static std::unique_ptr<JobDriver> Make(const JobDriverContext& context);
 
   const std::string& kind() const override;
-  // Validates the search sections (search_job_spec.h), files the job
+  // Validates the search sections (search_job_spec.h), checks the files
+  // they name against the roots (refused before any is read), files the job
   // (FileSearchJob) and starts its thread.
   StatusOr<int64_t> Submit(Store* store, const JobSpec& job, const std::string& yaml) override;
-  // Starts a thread for each search job left running (LoadRunningSearches).
+  // Starts a thread for each search job left running (LoadRunningSearches);
+  // one whose files are outside this start's roots is marked failed.
   Status Resume(Store* store) override;
   // Asks every driver thread to stop (does not wait).
   void RequestStop() override { stopping_ = true; }
@@ -73,6 +75,7 @@ class SearchRunner : public JobDriver {
 
   std::string db_;
   std::string endpoint_;
+  FileRoots roots_;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
   mutable std::mutex log_mu_;

@@ -5,7 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <utility>
+
+#include "common/dataset.h"
 
 namespace mixq::test {
 namespace {
@@ -25,6 +28,20 @@ int FreePort() {
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
   close(fd);
   return ntohs(addr.sin_port);
+}
+
+// What the tests' jobs read: the source and build trees, the test's folder
+// and the folders the shipped dataset specs' files are in.
+std::vector<std::string> TestDataRoots(const std::string& dir) {
+  std::vector<std::string> roots = {MIXQ_SOURCE_DIR, MIXQ_BINARY_DIR, dir};
+  for (const std::string& yaml : {kFashionMnistTest, kFashionMnistTrain}) {
+    StatusOr<DatasetSpec> spec = LoadDatasetSpec(yaml);
+    if (!spec.ok()) continue;  // the job naming it fails and says why
+    for (const std::string& file : {spec->images, spec->labels}) {
+      roots.push_back(std::filesystem::path(file).parent_path().string());
+    }
+  }
+  return roots;
 }
 
 }  // namespace
@@ -52,6 +69,12 @@ std::string Cluster::cache(int n) const {
   client_.reset();
   std::vector<std::string> argv = {kBinDir + "/mixq-coordinator", "--bind", endpoint_, "--db",
                                    db()};
+  if (options_.test_roots) {
+    for (const std::string& root : TestDataRoots(dir())) {
+      argv.push_back("--data-root");
+      argv.push_back(root);
+    }
+  }
   argv.insert(argv.end(), options_.coordinator_args.begin(), options_.coordinator_args.end());
   argv.insert(argv.end(), extra.begin(), extra.end());
   ++coordinator_starts_;

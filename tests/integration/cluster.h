@@ -35,6 +35,11 @@ struct ClusterOptions {
   // All workers share the folder's cache/, as workers on one machine may;
   // otherwise worker N has cache<N>/ of its own.
   bool shared_worker_cache = false;
+  // Every coordinator start also gets --data-root for the source tree, the
+  // build tree, the folder and the folder of the shipped datasets' files,
+  // so that jobs may name them; output goes under the folder (the default,
+  // next to the database). False: only what the test gives.
+  bool test_roots = true;
 };
 
 // Owns the folder (the database, the logs, the workers' caches) and the

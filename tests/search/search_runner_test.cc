@@ -9,7 +9,7 @@ namespace mixq {
 namespace {
 
 TEST(SearchRunnerLog, NumbersLinesAndAnswersFromWhereTheClientLeftOff) {
-  SearchRunner runner("unused.db", "tcp://*:5555");
+  SearchRunner runner("unused.db", "tcp://*:5555", FileRoots());
   int64_t next = -1;
   EXPECT_TRUE(runner.Log(7, 0, &next).empty());
   EXPECT_EQ(next, 0);  // a job this runner never drove
@@ -32,7 +32,7 @@ TEST(SearchRunnerLog, NumbersLinesAndAnswersFromWhereTheClientLeftOff) {
 }
 
 TEST(SearchRunnerLog, KeepsTheNewestLinesAndJobs) {
-  SearchRunner runner("unused.db", "tcp://*:5555");
+  SearchRunner runner("unused.db", "tcp://*:5555", FileRoots());
   const int64_t total = static_cast<int64_t>(SearchRunner::kMaxLogLines) + 5;
   for (int64_t i = 0; i < total; ++i) runner.Append(1, "line " + std::to_string(i));
   int64_t next = 0;
