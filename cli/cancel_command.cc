@@ -12,7 +12,8 @@ namespace {
 using std::chrono::milliseconds;
 
 Status CancelJob(const CoordinatorAddress& address, int64_t job_id, std::ostream& out) {
-  CoordinatorClient client(address.coordinator);
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<CoordinatorClient> connected, ConnectClient(address));
+  CoordinatorClient& client = *connected;
   MIXQ_ASSIGN_OR_RETURN(proto::CancelReply reply,
                         client.Cancel(job_id, milliseconds(address.timeout_ms)));
   if (!reply.error().empty()) return FailedPrecondition(reply.error());

@@ -20,6 +20,9 @@ const std::vector<Command>& Commands() {
       {"submit", "send a job file to a running coordinator", SubmitMain},
       {"status", "show a running coordinator and one of its jobs", StatusMain},
       {"cancel", "cancel a job on a running coordinator", CancelMain},
+      {"keygen", "a CURVE key pair for a coordinator, worker or client", KeygenMain},
+      {"forget-worker", "forget every result a worker key produced (coordinator stopped)",
+       ForgetWorkerMain},
       {"query", "read the results database: best, compare, history, layers, jobs", QueryMain},
       {"report", "one self-contained HTML page of a job's results", ReportMain},
       {"version", "print the version", VersionMain},
@@ -34,7 +37,7 @@ void PrintUsage(std::ostream& out) {
          "\n"
          "commands:\n";
   for (const Command& c : Commands()) {
-    out << "  " << std::left << std::setw(10) << c.name << c.summary << "\n";
+    out << "  " << std::left << std::setw(14) << c.name << c.summary << "\n";
   }
 }
 

@@ -49,6 +49,8 @@ int StatusMain(const std::vector<std::string>& args, std::ostream& out, std::ost
 int CancelMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int QueryMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int ReportMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int KeygenMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int ForgetWorkerMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 int VersionMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 }  // namespace mixq

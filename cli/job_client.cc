@@ -44,7 +44,20 @@ void AddCoordinatorOptions(boost::program_options::options_description* desc,
       "coordinator",
       po::value<std::string>(&address->coordinator)->default_value(address->coordinator),
       "coordinator endpoint")(
-      "timeout-ms", po::value<int>(&address->timeout_ms)->default_value(10000), "reply timeout");
+      "timeout-ms", po::value<int>(&address->timeout_ms)->default_value(10000), "reply timeout")(
+      "key", po::value<std::string>(&address->keys.key),
+      "this client's CURVE key pair, for a tcp:// coordinator (mixq keygen; default $MIXQ_KEY)")(
+      "coordinator-key", po::value<std::string>(&address->keys.coordinator_key),
+      "the coordinator's public key file (default $MIXQ_COORDINATOR_KEY)")(
+      "insecure", po::bool_switch(&address->keys.insecure),
+      "plain TCP without keys, to a coordinator run --insecure");
+}
+
+StatusOr<std::unique_ptr<CoordinatorClient>> ConnectClient(CoordinatorAddress address) {
+  KeyFilesFromEnvironment(&address.keys);
+  MIXQ_ASSIGN_OR_RETURN(ClientSecurity security,
+                        LoadClientSecurity(address.coordinator, address.keys));
+  return std::make_unique<CoordinatorClient>(address.coordinator, std::move(security));
 }
 
 bool ParseJobCommandLine(const std::string& command, const std::vector<std::string>& args,

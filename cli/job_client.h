@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "common/status.h"
 #include "coordinator/coordinator_client.h"
 #include "schemas/mixq.pb.h"
+#include "security/endpoint_security.h"
 
 namespace mixq {
 
@@ -24,13 +26,19 @@ namespace mixq {
 struct CoordinatorAddress {
   std::string coordinator = "tcp://localhost:5555";
   int timeout_ms = 10000;  // for each reply
+  PeerKeyFiles keys;       // --key, --coordinator-key, --insecure
 };
+
+// A client of the coordinator at `address`, with the keys its options or
+// $MIXQ_KEY / $MIXQ_COORDINATOR_KEY name; InvalidArgument when a tcp://
+// endpoint has none and is not --insecure.
+StatusOr<std::unique_ptr<CoordinatorClient>> ConnectClient(CoordinatorAddress address);
 
 // The text of a job file (schemas/job.md); NotFound naming it when it
 // cannot be opened.
 StatusOr<std::string> ReadJobFile(const std::string& path);
 
-// --coordinator, --timeout-ms.
+// --coordinator, --timeout-ms, --key, --coordinator-key, --insecure.
 void AddCoordinatorOptions(boost::program_options::options_description* desc,
                            CoordinatorAddress* address);
 

@@ -13,7 +13,8 @@ namespace {
 using std::chrono::milliseconds;
 
 Status ShowStatus(const CoordinatorAddress& address, int64_t job_id, std::ostream& out) {
-  CoordinatorClient client(address.coordinator);
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<CoordinatorClient> connected, ConnectClient(address));
+  CoordinatorClient& client = *connected;
   MIXQ_ASSIGN_OR_RETURN(proto::StatusReply reply,
                         client.GetStatus(job_id, milliseconds(address.timeout_ms)));
   if (!reply.error().empty()) return Internal(reply.error());

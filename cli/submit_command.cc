@@ -27,7 +27,9 @@ struct SubmitCommandOptions {
 Status Submit(const SubmitCommandOptions& options, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(JobSpec job, LoadJobSpec(options.job));
   MIXQ_ASSIGN_OR_RETURN(std::string yaml, ReadJobFile(options.job));
-  CoordinatorClient client(options.address.coordinator);
+  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<CoordinatorClient> connected,
+                        ConnectClient(options.address));
+  CoordinatorClient& client = *connected;
   const std::string base = fs::absolute(options.job).parent_path().string();
   MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply reply,
                         client.Submit(yaml, base, milliseconds(options.address.timeout_ms)));

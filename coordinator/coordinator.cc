@@ -1,8 +1,11 @@
 #include "coordinator/coordinator.h"
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <boost/asio.hpp>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -11,6 +14,7 @@
 
 #include "common/hardware_info.h"
 #include "common/log.h"
+#include "common/log_limiter.h"
 #include "coordinator/file_roots.h"
 #include "coordinator/job_planner.h"
 #include "coordinator/job_spec.h"
@@ -48,6 +52,135 @@ StatusOr<FileRoots> MakeFileRoots(const CoordinatorOptions& options) {
   return FileRoots::Make(data_roots, output_root, CalibrationDir(options.db));
 }
 
+// A folder only this user can enter, for the keyless ipc:// endpoint of the
+// coordinator's own job drivers; removed with its socket when the
+// coordinator ends.
+class PrivateDir {
+ public:
+  static StatusOr<std::unique_ptr<PrivateDir>> Make() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "mixq-coordinator-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      return Unavailable("cannot make a private folder under " +
+                         std::filesystem::temp_directory_path().string());
+    }
+    return std::make_unique<PrivateDir>(pattern);
+  }
+  explicit PrivateDir(std::string path) : path_(std::move(path)) {}
+  ~PrivateDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+// Longest HELLO fields, in bytes: a class name is made of them and goes
+// into every STATUS_REPLY.
+constexpr size_t kMaxHostBytes = 255;
+constexpr size_t kMaxBrandBytes = 256;
+constexpr size_t kMaxIsaBytes = 64;
+constexpr size_t kMaxVersionBytes = 64;
+constexpr size_t kMaxTaskIdBytes = 128;
+constexpr int kMaxThreads = 65536;
+// Rows in one STATUS_REPLY page, in bytes, well under the client's limit.
+constexpr size_t kStatusPageBytes = 4 << 20;
+// Distinct task errors in a STATUS_REPLY, and the length each is cut to.
+constexpr size_t kMaxTaskErrors = 50;
+constexpr size_t kMaxTaskErrorBytes = 2000;
+
+// Why a HELLO's fields are refused, "" when they are not.
+std::string HelloProblem(const proto::Hello& hello) {
+  auto too_long = [](const char* field, const std::string& value, size_t limit) {
+    return value.size() > limit
+               ? std::string("HELLO field '") + field + "' is " + std::to_string(value.size()) +
+                     " bytes (limit " + std::to_string(limit) + ")"
+               : std::string();
+  };
+  for (const std::string& problem :
+       {too_long("host", hello.host(), kMaxHostBytes),
+        too_long("mixq_version", hello.mixq_version(), kMaxVersionBytes),
+        too_long("running_task_id", hello.running_task_id(), kMaxTaskIdBytes),
+        too_long("hardware.cpu_brand", hello.hardware().cpu_brand(), kMaxBrandBytes),
+        too_long("hardware.isa", hello.hardware().isa(), kMaxIsaBytes),
+        too_long("hardware.isa_cap", hello.hardware().isa_cap(), kMaxIsaBytes)}) {
+    if (!problem.empty()) return problem;
+  }
+  if (hello.threads() < 0 || hello.threads() > kMaxThreads || hello.hardware().cores() < 1 ||
+      hello.hardware().cores() > kMaxThreads) {
+    return "HELLO: threads and cores must be 1.." + std::to_string(kMaxThreads);
+  }
+  if (hello.host().empty() || hello.hardware().isa().empty()) {
+    return "HELLO: host and hardware.isa are required";
+  }
+  return "";
+}
+
+bool Finite(double x) { return std::isfinite(x); }
+
+// Why a TASK_RESULT cannot be the answer to `assign`, "" when it can: the
+// result kind the task asks for, counts within the task's samples, finite
+// positive timings. A worker that sends anything else has a bug or lies.
+std::string ResultProblem(const proto::TaskAssign& assign, const proto::TaskResult& result) {
+  switch (assign.kind()) {
+    case proto::TASK_KIND_EVALUATE: {
+      if (!result.has_eval()) return "an evaluate task needs an eval result";
+      const proto::EvalResult& e = result.eval();
+      if (e.samples() != assign.count()) {
+        return "eval result of " + std::to_string(e.samples()) + " samples for a shard of " +
+               std::to_string(assign.count());
+      }
+      if (e.correct1() < 0 || e.correct1() > e.correct5() || e.correct5() > e.samples() ||
+          (e.has_agree1() && (e.agree1() < 0 || e.agree1() > e.samples()))) {
+        return "eval result counts out of range";
+      }
+      if (!Finite(e.seconds()) || e.seconds() < 0) return "eval result time out of range";
+      return "";
+    }
+    case proto::TASK_KIND_BENCHMARK: {
+      if (!result.has_bench()) return "a benchmark task needs a bench result";
+      const proto::BenchResult& b = result.bench();
+      if (b.batch() != assign.batch()) return "bench result for another batch size";
+      if (b.iterations() < 1 || !Finite(b.images_per_second()) || b.images_per_second() <= 0 ||
+          !Finite(b.latency_ms_median()) || b.latency_ms_median() <= 0 ||
+          !Finite(b.latency_ms_p90()) || b.latency_ms_p90() < 0) {
+        return "bench result timings out of range";
+      }
+      return "";
+    }
+    case proto::TASK_KIND_PROFILE:
+      if (!result.has_profile() || result.profile().json().empty()) {
+        return "a profile task needs a profile result";
+      }
+      return "";
+    case proto::TASK_KIND_CALIBRATE:
+      if (!result.has_calibrate() || result.calibrate().stats_json().empty()) {
+        return "a calibrate task needs a calibrate result";
+      }
+      if (result.calibrate().pass() != assign.calibrate().pass() ||
+          result.calibrate().samples() != assign.count()) {
+        return "calibrate result for another pass or shard";
+      }
+      return "";
+    default:
+      return "task of unknown kind";
+  }
+}
+
+// Which role a message type needs: workers run tasks, clients submit and ask.
+bool IsWorkerMessage(MessageType type) {
+  return type == MessageType::kHello || type == MessageType::kHeartbeat ||
+         type == MessageType::kTaskResult || type == MessageType::kTaskFailed ||
+         type == MessageType::kBlobRequest;
+}
+
+bool IsClientMessage(MessageType type) {
+  return type == MessageType::kSubmitRequest || type == MessageType::kStatusRequest ||
+         type == MessageType::kCancelRequest;
+}
+
 LeaseScheduler::Options LeaseOptions(const CoordinatorOptions& options) {
   LeaseScheduler::Options lease;
   lease.heartbeat_ms = options.heartbeat_ms;
@@ -67,9 +200,10 @@ LeaseScheduler::Options LeaseOptions(const CoordinatorOptions& options) {
 // (CheckJobs) once their last result is committed.
 class Coordinator::Impl {
  public:
-  Impl(const CoordinatorOptions& options, std::vector<JobDriverFactory> drivers,
-       std::unique_ptr<Store> store, FileRoots roots)
+  Impl(const CoordinatorOptions& options, ServerSecurity security,
+       std::vector<JobDriverFactory> drivers, std::unique_ptr<Store> store, FileRoots roots)
       : options_(options),
+        security_(std::move(security)),
         calibration_dir_(CalibrationDir(options.db)),
         roots_(std::move(roots)),
         store_(std::move(store)),
@@ -87,19 +221,33 @@ class Coordinator::Impl {
         driver_factories_(std::move(drivers)) {}
 
   Status Init() {
-    auto on_message = [this](const std::string& identity, const std::vector<std::string>& frames) {
-      OnMessage(identity, frames);
-    };
+    auto on_message = [this](const PeerMessage& message) { OnMessage(message); };
+    MIXQ_ASSIGN_OR_RETURN(driver_dir_, PrivateDir::Make());
+    const std::string driver_endpoint = "ipc://" + driver_dir_->path() + "/drivers";
+    RouterTransport::Endpoints endpoints;
+    endpoints.endpoint = options_.bind;
+    endpoints.local = {driver_endpoint};
+    endpoints.security = &security_;
     MIXQ_ASSIGN_OR_RETURN(
-        transport_,
-        RouterTransport::Bind(&io_, options_.bind, options_.max_message_bytes, on_message));
+        transport_, RouterTransport::Bind(&io_, endpoints, options_.max_message_bytes, on_message));
+    if (security_.own) {
+      log().info("CURVE on {}: {} allowed key(s)", options_.bind, security_.allow->size());
+    } else if (IsNetworkEndpoint(options_.bind)) {
+      log().warn(
+          "{} is plain TCP (--insecure): anyone who reaches it can submit jobs, read "
+          "every result, run tasks and store results",
+          options_.bind);
+    }
+    StatusOr<int64_t> expired = store_->ExpireWorkers(kWorkerRowSeconds);
+    if (!expired.ok()) log().warn("store: expiring worker rows: {}", expired.status().message());
     MIXQ_ASSIGN_OR_RETURN(writer_, ResultWriter::Open(options_.db));
     MIXQ_ASSIGN_OR_RETURN(std::vector<PendingTask> pending, store_->LoadPendingTasks());
     for (PendingTask& t : pending) scheduler_.AddTask(std::move(t));
     MIXQ_ASSIGN_OR_RETURN(std::vector<int64_t> running, store_->RunningJobs());
     running_jobs_.insert(running.begin(), running.end());
     // Driven jobs left running are driven again; their measurements are memoized.
-    const JobDriverContext context{options_.db, options_.bind, roots_};
+    // Drivers submit their sub-jobs over the private keyless endpoint.
+    const JobDriverContext context{options_.db, driver_endpoint, roots_};
     for (const JobDriverFactory& make : driver_factories_) {
       drivers_.push_back(make(context));
       MIXQ_RETURN_IF_ERROR(drivers_.back()->Resume(store_.get()));
@@ -163,47 +311,91 @@ class Coordinator::Impl {
 
   void Dispatch() { scheduler_.Dispatch(Clock::now()); }
 
-  void CountMalformed(const std::string& identity, const DecodeResult& r) {
-    ++malformed_[DecodeErrorName(r.error)];
-    log().warn("peer {}: dropped malformed message ({}): {}", PeerName(identity),
-               DecodeErrorName(r.error), r.detail);
+  // A dropped message, counted under `kind` and logged with the peer's
+  // address and key, rate-limited per peer and kind.
+  void Drop(const PeerMessage& from, const std::string& kind, const std::string& detail) {
+    ++malformed_[kind];
+    const std::string peer = PeerLabel(from);
+    uint64_t held_back = 0;
+    if (!peer_log_.Allow(peer + "/" + kind, LogLimiter::Clock::now(), &held_back)) return;
+    log().warn("{}: dropped message ({}): {}{}", peer, kind, detail,
+               held_back ? " (and " + std::to_string(held_back) + " more since)" : "");
   }
 
-  void OnMessage(const std::string& identity, const std::vector<std::string>& frames) {
-    DecodeResult r = Decode(frames, options_.max_message_bytes);
+  static std::string PeerLabel(const PeerMessage& m) {
+    std::string label = "peer " + PeerName(m.identity);
+    if (!m.address.empty()) label += " at " + m.address;
+    if (m.credentials) {
+      label +=
+          " (" + std::string(RoleName(m.credentials->role)) + " key " + m.credentials->name + ")";
+    }
+    return label;
+  }
+
+  // A keyless peer (ipc://, or --insecure) may do anything; a CURVE peer
+  // what its key's role allows.
+  static bool Allowed(const PeerMessage& m, MessageType type) {
+    if (!m.credentials) return true;
+    const Role role = m.credentials->role;
+    if (IsWorkerMessage(type)) return role == Role::kWorker;
+    if (IsClientMessage(type)) return role != Role::kWorker;
+    return true;  // a type no coordinator takes: dropped as unexpected_type
+  }
+  static std::string KeyOf(const PeerMessage& m) {
+    return m.credentials ? m.credentials->public_key : "";
+  }
+  static bool IsAdmin(const PeerMessage& m) {
+    return !m.credentials || m.credentials->role == Role::kAdmin;
+  }
+
+  void OnMessage(const PeerMessage& from) {
+    if (from.oversize) {
+      return Drop(from, "oversize",
+                  std::to_string(from.bytes) + " bytes over the limit of " +
+                      std::to_string(options_.max_message_bytes));
+    }
+    const std::string& identity = from.identity;
+    DecodeResult r = Decode(from.frames, options_.max_message_bytes);
     if (!r.ok()) {
-      CountMalformed(identity, r);
-      if (r.error == DecodeError::kVersion && r.peer_type == MessageType::kHello) {
+      Drop(from, DecodeErrorName(r.error), r.detail);
+      if (r.error == DecodeError::kVersion && r.peer_type == MessageType::kHello &&
+          Allowed(from, MessageType::kHello)) {
         Refuse(identity, r.peer_version);
       }
       return;
     }
     const Decoded& m = *r.message;
+    if (!Allowed(from, m.type)) {
+      return Drop(from, "forbidden", std::string(MessageTypeName(m.type)) + " needs another role");
+    }
+    // A worker is the connection and the key it said HELLO with.
+    const LeaseScheduler::Worker* worker = scheduler_.FindWorker(identity);
+    if (worker != nullptr && worker->key != KeyOf(from)) {
+      return Drop(from, "forbidden", "another key on a worker's connection");
+    }
     const bool known_worker = scheduler_.Touch(identity, Clock::now());
     switch (m.type) {
       case MessageType::kHello:
-        return OnHello(identity, m.As<proto::Hello>());
+        return OnHello(from, m.As<proto::Hello>());
       case MessageType::kHeartbeat:
         if (!known_worker) return AskToReconnect(identity);
         return;
       case MessageType::kTaskResult:
-        return OnResult(identity, m.As<proto::TaskResult>());
+        return OnResult(from, m.As<proto::TaskResult>());
       case MessageType::kTaskFailed:
-        return OnFailed(identity, m.As<proto::TaskFailed>());
+        return OnFailed(from, m.As<proto::TaskFailed>());
       case MessageType::kBlobRequest:
-        return OnBlobRequest(identity, m.As<proto::BlobRequest>());
+        return OnBlobRequest(from, m.As<proto::BlobRequest>());
       case MessageType::kSubmitRequest:
-        return OnSubmit(identity, m.As<proto::SubmitRequest>());
+        return OnSubmit(from, m.As<proto::SubmitRequest>());
       case MessageType::kStatusRequest:
-        return OnStatus(identity, m.As<proto::StatusRequest>());
+        return OnStatus(from, m.As<proto::StatusRequest>());
       case MessageType::kCancelRequest:
-        return OnCancel(identity, m.As<proto::CancelRequest>());
+        return OnCancel(from, m.As<proto::CancelRequest>());
       default:
         // Valid but not for a coordinator (e.g. a WELCOME): counted like any
         // other message this side cannot use.
-        ++malformed_["unexpected_type"];
-        log().warn("peer {}: unexpected {} dropped", PeerName(identity), MessageTypeName(m.type));
-        return;
+        return Drop(from, "unexpected_type", MessageTypeName(m.type));
     }
   }
 
@@ -223,13 +415,55 @@ class Coordinator::Impl {
     Send(identity, MessageType::kReconnect, reconnect);
   }
 
-  void OnHello(const std::string& identity, const proto::Hello& hello) {
+  // True when `address` may say HELLO now: a bucket of hellos_per_minute
+  // per address, refilled continuously, so a reconnecting worker always
+  // gets in and a flood does not.
+  bool HelloRateAllows(const std::string& address) {
+    if (address.empty()) return true;  // a local endpoint
+    const Clock::time_point now = Clock::now();
+    if (hello_buckets_.size() > 10000 && hello_buckets_.count(address) == 0) hello_buckets_.clear();
+    const double capacity = options_.hellos_per_minute;
+    auto [it, fresh] = hello_buckets_.try_emplace(address, HelloBucket{capacity, now});
+    HelloBucket& b = it->second;
+    const double minutes = std::chrono::duration<double>(now - b.at).count() / 60.0;
+    b.tokens = std::min(capacity, b.tokens + minutes * capacity);
+    b.at = now;
+    if (b.tokens < 1.0) return false;
+    b.tokens -= 1.0;
+    return true;
+  }
+
+  void RefuseWorker(const std::string& identity, const std::string& reason) {
+    proto::Refuse refuse;
+    refuse.set_reason(reason);
+    refuse.set_coordinator_protocol_version(kProtocolVersion);
+    Send(identity, MessageType::kRefuse, refuse);
+  }
+
+  void OnHello(const PeerMessage& from, const proto::Hello& hello) {
+    const std::string& identity = from.identity;
     if (hello.protocol_version() != kProtocolVersion) {
       return Refuse(identity, hello.protocol_version());
+    }
+    if (!HelloRateAllows(from.address)) {
+      return Drop(from, "hello_rate",
+                  "more than " + std::to_string(options_.hellos_per_minute) +
+                      " HELLOs a minute from one address");
+    }
+    if (const std::string problem = HelloProblem(hello); !problem.empty()) {
+      Drop(from, "hello_fields", problem);
+      return RefuseWorker(identity, problem);
+    }
+    if (scheduler_.FindWorker(identity) == nullptr &&
+        scheduler_.worker_count() >= options_.max_workers) {
+      Drop(from, "max_workers", "the coordinator has its maximum of workers");
+      return RefuseWorker(identity, "the coordinator has " + std::to_string(options_.max_workers) +
+                                        " workers already (its --max-workers)");
     }
     scheduler_.LoseWorker(identity, "said HELLO again");
     LeaseScheduler::Worker w;
     w.identity = identity;
+    w.key = KeyOf(from);
     w.name = hello.host() + ":" + std::to_string(hello.pid());
     w.host = hello.host();
     w.hardware_class = HardwareClassName(hello.hardware().cpu_brand(), hello.hardware().cores(),
@@ -238,7 +472,7 @@ class Coordinator::Impl {
     if (hw.ok()) {
       w.hardware_class_id = *hw;
       StatusOr<int64_t> id =
-          store_->UpsertWorker(hello.host(), hello.pid(), *hw, hello.mixq_version());
+          store_->UpsertWorker(hello.host(), hello.pid(), *hw, hello.mixq_version(), w.key);
       if (id.ok()) w.db_id = *id;
     }
     if (!hw.ok() || w.db_id == 0) log().error("store: cannot record worker {}", w.name);
@@ -248,23 +482,39 @@ class Coordinator::Impl {
     welcome.set_heartbeat_ms(options_.heartbeat_ms);
     welcome.set_liveness(options_.liveness);
     Send(identity, MessageType::kWelcome, welcome);
-    log().info("worker {} joined ({}), {} worker(s)", w.name, w.hardware_class,
+    log().info("worker {} joined ({}{}), {} worker(s)", w.name, w.hardware_class,
+               from.credentials ? ", key " + from.credentials->name : "",
                scheduler_.worker_count() + 1);
     scheduler_.AddWorker(std::move(w), hello.running_task_id(), Clock::now());
     Dispatch();
   }
 
-  void OnResult(const std::string& identity, const proto::TaskResult& result) {
-    if (!scheduler_.Complete(result.task_id())) {
-      // Finished already (a requeued copy won) or never ours: stored once.
+  // Only the worker that holds a task's lease may answer it (a peer that
+  // learnt or guessed a task id cannot), and only with a result of the
+  // task's kind and shape; anything else from the holder fails the attempt.
+  void OnResult(const PeerMessage& from, const proto::TaskResult& result) {
+    const std::string& identity = from.identity;
+    const PendingTask* leased = scheduler_.LeasedTo(identity, result.task_id());
+    const LeaseScheduler::Worker* w = scheduler_.FindWorker(identity);
+    if (leased == nullptr) {
+      // Finished already (a requeued copy won), leased to another worker, or
+      // never ours: not stored.
       ++duplicates_;
+      if (w == nullptr) return AskToReconnect(identity);
+      Drop(from, "not_leased",
+           "TASK_RESULT for task " + result.task_id().substr(0, 12) + " it holds no lease of");
+    } else if (const std::string problem = ResultProblem(leased->assign, result);
+               !problem.empty()) {
+      Drop(from, "bad_result", problem);
+      scheduler_.TaskFailed(result.task_id(), "bad result from worker " + w->name + ": " + problem,
+                            true);
     } else {
+      scheduler_.Complete(result.task_id());
       TaskOutcome outcome;
       outcome.result = result;
-      if (const LeaseScheduler::Worker* w = scheduler_.FindWorker(identity)) {
-        outcome.worker_id = w->db_id;
-        outcome.hardware_class_id = w->hardware_class_id;
-      }
+      outcome.worker_id = w->db_id;
+      outcome.hardware_class_id = w->hardware_class_id;
+      outcome.worker_key = w->key;
       buffer_.push_back(std::move(outcome));
       if (buffer_.size() >= 1000) {
         Flush();
@@ -277,14 +527,25 @@ class Coordinator::Impl {
     Dispatch();
   }
 
-  void OnFailed(const std::string& identity, const proto::TaskFailed& failed) {
+  void OnFailed(const PeerMessage& from, const proto::TaskFailed& failed) {
+    const std::string& identity = from.identity;
+    if (scheduler_.FindWorker(identity) == nullptr) return AskToReconnect(identity);
+    if (scheduler_.LeasedTo(identity, failed.task_id()) == nullptr) {
+      // Only the lease holder's word moves a task; the worker is free again
+      // all the same if this was the task it was busy with.
+      Drop(from, "not_leased",
+           "TASK_FAILED for task " + failed.task_id().substr(0, 12) + " it holds no lease of");
+      scheduler_.Release(identity, failed.task_id());
+      return Dispatch();
+    }
     if (failed.not_started()) {
       // The worker is busy with a task we do not know it holds (we lost
       // track, e.g. across a reconnect).
       scheduler_.NotStarted(identity, failed.task_id());
       return Dispatch();
     }
-    scheduler_.TaskFailed(failed.task_id(), failed.error(), failed.retryable());
+    scheduler_.TaskFailed(failed.task_id(), failed.error().substr(0, kMaxTaskErrorBytes),
+                          failed.retryable());
     if (!scheduler_.Release(identity, failed.task_id())) AskToReconnect(identity);
     Dispatch();
   }
@@ -401,10 +662,29 @@ class Coordinator::Impl {
     scheduler_.Tick(now);
   }
 
-  void OnBlobRequest(const std::string& identity, const proto::BlobRequest& request) {
+  // True when the task `identity` holds the lease of names blob `sha256`.
+  bool LeaseNeedsBlob(const std::string& identity, const std::string& sha256) const {
+    const LeaseScheduler::Worker* w = scheduler_.FindWorker(identity);
+    const PendingTask* task = w ? scheduler_.LeasedTo(identity, w->task_id) : nullptr;
+    if (task == nullptr) return false;
+    const proto::TaskAssign& a = task->assign;
+    return sha256 == a.model().sha256() || sha256 == a.dataset().images().sha256() ||
+           sha256 == a.dataset().labels().sha256() ||
+           (!a.calibration_sha256().empty() && sha256 == a.calibration().sha256());
+  }
+
+  // A worker admitted by key gets the blobs of the task it holds the lease
+  // of, and nothing else; every blob comes from under the roots.
+  void OnBlobRequest(const PeerMessage& from, const proto::BlobRequest& request) {
+    const std::string& identity = from.identity;
     proto::BlobChunk chunk;
     chunk.set_sha256(request.sha256());
     chunk.set_offset(request.offset());
+    if (from.credentials && !LeaseNeedsBlob(identity, request.sha256())) {
+      Drop(from, "not_leased", "BLOB_REQUEST for a blob its lease does not name");
+      chunk.set_error("blob " + request.sha256().substr(0, 64) + " is not served");
+      return Send(identity, MessageType::kBlobChunk, chunk);
+    }
     StatusOr<std::optional<std::pair<std::string, int64_t>>> blob =
         store_->FindBlob(request.sha256());
     if (!blob.ok() || !blob->has_value()) {
@@ -438,16 +718,18 @@ class Coordinator::Impl {
     Send(identity, MessageType::kBlobChunk, chunk);
   }
 
-  void OnSubmit(const std::string& identity, const proto::SubmitRequest& request) {
+  void OnSubmit(const PeerMessage& from, const proto::SubmitRequest& request) {
+    const std::string& identity = from.identity;
     proto::SubmitReply reply;
     StatusOr<JobSpec> job = ParseJobSpec(request.job_yaml(), request.base_dir(), "<submitted job>");
     if (job.ok()) {
       if (JobDriver* driver = DriverFor(job->kind)) {
-        return OnSubmitDriven(identity, request, *job, driver);
+        return OnSubmitDriven(from, request, *job, driver);
       }
     }
     PlanOptions plan_options = PlanOptionsNow();
     plan_options.base_dir = request.base_dir();
+    plan_options.owner = KeyOf(from);
     StatusOr<PlanResult> plan = job.ok()
                                     ? PlanJob(store_.get(), *job, request.job_yaml(), plan_options)
                                     : StatusOr<PlanResult>(job.status());
@@ -469,10 +751,11 @@ class Coordinator::Impl {
 
   // A driven job (a search) has no tasks of its own: its driver files it
   // and submits its measurements as sub-jobs from a thread of its own.
-  void OnSubmitDriven(const std::string& identity, const proto::SubmitRequest& request,
+  void OnSubmitDriven(const PeerMessage& from, const proto::SubmitRequest& request,
                       const JobSpec& job, JobDriver* driver) {
+    const std::string& identity = from.identity;
     proto::SubmitReply reply;
-    StatusOr<int64_t> id = driver->Submit(store_.get(), job, request.job_yaml());
+    StatusOr<int64_t> id = driver->Submit(store_.get(), job, request.job_yaml(), KeyOf(from));
     if (!id.ok()) {
       reply.set_error(id.status().message());
       return Send(identity, MessageType::kSubmitReply, reply);
@@ -489,7 +772,16 @@ class Coordinator::Impl {
     return nullptr;
   }
 
-  void OnStatus(const std::string& identity, const proto::StatusRequest& request) {
+  // A client sees its own jobs; an admin (or a keyless peer) every job. A
+  // job the peer may not see looks exactly like one that does not exist.
+  bool MaySee(const PeerMessage& from, int64_t job_id) {
+    if (IsAdmin(from)) return true;
+    StatusOr<std::string> owner = store_->JobOwner(job_id);
+    return owner.ok() && *owner == KeyOf(from);
+  }
+
+  void OnStatus(const PeerMessage& from, const proto::StatusRequest& request) {
+    const std::string& identity = from.identity;
     proto::StatusReply reply;
     reply.set_job_id(request.job_id());
     reply.set_workers(static_cast<int32_t>(scheduler_.worker_count()));
@@ -497,7 +789,9 @@ class Coordinator::Impl {
     for (const auto& [kind, n] : malformed_) (*reply.mutable_malformed())[kind] = n;
     if (request.job_id() > 0) {
       CheckJobs();
-      StatusOr<JobProgress> p = store_->Progress(request.job_id());
+      StatusOr<JobProgress> p = MaySee(from, request.job_id())
+                                    ? store_->Progress(request.job_id())
+                                    : StatusOr<JobProgress>(JobProgress{});
       if (!p.ok()) {
         reply.set_error(p.status().message());
       } else {
@@ -505,16 +799,12 @@ class Coordinator::Impl {
         reply.set_tasks_total(p->total);
         reply.set_tasks_done(p->done);
         reply.set_tasks_failed(p->failed);
-        for (const std::string& e : p->errors) reply.add_task_errors(e);
+        for (const std::string& e : p->errors) {
+          if (static_cast<size_t>(reply.task_errors_size()) >= kMaxTaskErrors) break;
+          reply.add_task_errors(e.substr(0, kMaxTaskErrorBytes));
+        }
         reply.set_tasks_running(scheduler_.LeasedTasksOf(request.job_id()));
-        StatusOr<std::vector<proto::EvalRow>> evals = store_->EvalRows(request.job_id());
-        if (evals.ok()) {
-          for (const auto& row : *evals) *reply.add_evaluations() = row;
-        }
-        StatusOr<std::vector<proto::BenchRow>> benches = store_->BenchRows(request.job_id());
-        if (benches.ok()) {
-          for (const auto& row : *benches) *reply.add_benchmarks() = row;
-        }
+        AddRowPage(request, &reply);
         for (const auto& driver : drivers_) {
           int64_t next = 0;
           std::vector<std::string> lines =
@@ -528,9 +818,38 @@ class Coordinator::Impl {
     Send(identity, MessageType::kStatusReply, reply);
   }
 
-  void OnCancel(const std::string& identity, const proto::CancelRequest& request) {
+  // Evaluations, then benchmarks, from request.rows_from(), until the page
+  // holds kStatusPageBytes; rows_next says where the next page starts.
+  void AddRowPage(const proto::StatusRequest& request, proto::StatusReply* reply) {
+    StatusOr<std::vector<proto::EvalRow>> evals = store_->EvalRows(request.job_id());
+    StatusOr<std::vector<proto::BenchRow>> benches = store_->BenchRows(request.job_id());
+    const size_t n_evals = evals.ok() ? evals->size() : 0;
+    const size_t n_rows = n_evals + (benches.ok() ? benches->size() : 0);
+    size_t bytes = 0;
+    for (size_t i = static_cast<size_t>(std::max<int64_t>(0, request.rows_from())); i < n_rows;
+         ++i) {
+      const google::protobuf::Message& row =
+          i < n_evals ? static_cast<const google::protobuf::Message&>((*evals)[i])
+                      : static_cast<const google::protobuf::Message&>((*benches)[i - n_evals]);
+      const size_t size = row.ByteSizeLong();
+      if (bytes > 0 && bytes + size > kStatusPageBytes) {
+        reply->set_rows_next(static_cast<int64_t>(i));
+        return;
+      }
+      bytes += size;
+      if (i < n_evals) {
+        *reply->add_evaluations() = (*evals)[i];
+      } else {
+        *reply->add_benchmarks() = (*benches)[i - n_evals];
+      }
+    }
+  }
+
+  void OnCancel(const PeerMessage& from, const proto::CancelRequest& request) {
+    const std::string& identity = from.identity;
     proto::CancelReply reply;
-    StatusOr<JobProgress> p = store_->Progress(request.job_id());
+    StatusOr<JobProgress> p = MaySee(from, request.job_id()) ? store_->Progress(request.job_id())
+                                                             : StatusOr<JobProgress>(JobProgress{});
     if (!p.ok() || p->state != "running") {
       reply.set_error("job " + std::to_string(request.job_id()) + " is not running");
       return Send(identity, MessageType::kCancelReply, reply);
@@ -547,7 +866,19 @@ class Coordinator::Impl {
     Send(identity, MessageType::kCancelReply, reply);
   }
 
+  // Worker rows not seen for this long, with no result of theirs, are deleted at start.
+  static constexpr int64_t kWorkerRowSeconds = 24 * 3600;
+
+  struct HelloBucket {
+    double tokens;
+    Clock::time_point at;
+  };
+
   CoordinatorOptions options_;
+  ServerSecurity security_;
+  std::unique_ptr<PrivateDir> driver_dir_;  // the drivers' ipc endpoint
+  LogLimiter peer_log_;
+  std::map<std::string, HelloBucket> hello_buckets_;  // by peer address
   std::string calibration_dir_;
   FileRoots roots_;
   std::unique_ptr<Store> store_;
@@ -576,13 +907,19 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const CoordinatorOpti
   if (options.heartbeat_ms == 0 || options.liveness == 0 || options.lease_ms == 0) {
     return InvalidArgument("heartbeat, liveness and lease must be > 0");
   }
+  if (options.max_workers == 0 || options.hellos_per_minute == 0) {
+    return InvalidArgument("--max-workers and --hellos-per-minute must be > 0");
+  }
+  MIXQ_ASSIGN_OR_RETURN(
+      ServerSecurity security,
+      LoadServerSecurity(options.bind, options.key_file, options.allow_file, options.insecure));
   // The lock comes before the store, so that a second coordinator neither
   // migrates nor checks a database the first one is writing.
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<DbLock> lock, DbLock::Acquire(options.db));
   MIXQ_ASSIGN_OR_RETURN(FileRoots roots, MakeFileRoots(options));
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
-  auto impl =
-      std::make_unique<Impl>(options, std::move(drivers), std::move(store), std::move(roots));
+  auto impl = std::make_unique<Impl>(options, std::move(security), std::move(drivers),
+                                     std::move(store), std::move(roots));
   MIXQ_RETURN_IF_ERROR(impl->Init());
   return std::make_unique<Coordinator>(std::move(lock), std::move(impl));
 }

@@ -20,11 +20,17 @@
 #include "common/status.h"
 #include "coordinator/db_lock.h"
 #include "coordinator/job_driver.h"
+#include "security/endpoint_security.h"
 
 namespace mixq {
 
 struct CoordinatorOptions {
-  std::string bind = "tcp://*:5555";   // ZeroMQ endpoint to listen on
+  std::string bind = "tcp://*:5555";  // ZeroMQ endpoint to listen on
+  // CURVE on a network endpoint (schemas/keys.md): the coordinator's key
+  // pair and the allow-list of worker, client and admin keys; or insecure.
+  std::string key_file;
+  std::string allow_file;
+  bool insecure = false;
   std::string db = "mixq.db";          // SQLite file (created if missing)
   uint32_t heartbeat_ms = 1000;        // heartbeat interval, both directions
   uint32_t liveness = 3;               // missed heartbeats before a worker is lost
@@ -35,6 +41,10 @@ struct CoordinatorOptions {
   uint32_t missing_class_grace_ms = 10 * 1000;
   uint32_t flush_ms = 20;  // results wait at most this long for their commit
   size_t max_message_bytes = kDefaultMaxMessageBytes;
+  // Connected workers beyond this are refused at HELLO.
+  uint32_t max_workers = 1024;
+  // HELLOs one address may send per minute; more are dropped unanswered.
+  uint32_t hellos_per_minute = 60;
   // Benchmark and profile tasks run alone on their host (host_gate.h), so
   // that workers sharing a machine do not skew each other's timings.
   bool exclusive_timing = true;

@@ -9,16 +9,20 @@ namespace mixq {
 
 class CoordinatorClient::Socket {
  public:
-  explicit Socket(const std::string& endpoint) : socket(context, zmq::socket_type::dealer) {
+  Socket(const std::string& endpoint, const ClientSecurity& security)
+      : socket(context, zmq::socket_type::dealer) {
     socket.set(zmq::sockopt::linger, 0);
+    ApplyClientSecurity(&socket, security);
     socket.connect(endpoint);
   }
   zmq::context_t context;
   zmq::socket_t socket;
 };
 
-CoordinatorClient::CoordinatorClient(const std::string& endpoint)
-    : endpoint_(endpoint), socket_(std::make_unique<Socket>(endpoint)) {}
+CoordinatorClient::CoordinatorClient(const std::string& endpoint, ClientSecurity security)
+    : endpoint_(endpoint),
+      security_(std::move(security)),
+      socket_(std::make_unique<Socket>(endpoint, security_)) {}
 CoordinatorClient::~CoordinatorClient() = default;
 
 StatusOr<Decoded> CoordinatorClient::Call(MessageType type,
@@ -50,9 +54,12 @@ StatusOr<Decoded> CoordinatorClient::Call(MessageType type,
     return Unavailable(endpoint_ + ": " + e.what());
   }
   // The socket may hold a half-sent request; start clean next time.
-  socket_ = std::make_unique<Socket>(endpoint_);
+  socket_ = std::make_unique<Socket>(endpoint_, security_);
   return Unavailable(endpoint_ + ": no " + MessageTypeName(reply_type) + " within " +
-                     std::to_string(timeout.count()) + " ms (is the coordinator running?)");
+                     std::to_string(timeout.count()) + " ms (is the coordinator running" +
+                     (IsNetworkEndpoint(endpoint_)
+                          ? "? is this key on its allow-list, and --coordinator-key its key?)"
+                          : "?)"));
 }
 
 StatusOr<proto::SubmitReply> CoordinatorClient::Submit(const std::string& job_yaml,
@@ -75,7 +82,25 @@ StatusOr<proto::StatusReply> CoordinatorClient::GetStatus(int64_t job_id,
   request.set_search_log_from(search_log_from);
   MIXQ_ASSIGN_OR_RETURN(Decoded reply, Call(MessageType::kStatusRequest, request,
                                             MessageType::kStatusReply, timeout));
-  return reply.As<proto::StatusReply>();
+  proto::StatusReply status = reply.As<proto::StatusReply>();
+  // The following pages' rows only; their progress lines were in the first.
+  int64_t next = status.rows_next();
+  for (int pages = 1; next > 0; ++pages) {
+    if (pages > 10000) return DataLoss(endpoint_ + ": STATUS_REPLY pages never end");
+    request.set_rows_from(next);
+    request.set_search_log_from(status.search_log_next());
+    MIXQ_ASSIGN_OR_RETURN(Decoded more, Call(MessageType::kStatusRequest, request,
+                                             MessageType::kStatusReply, timeout));
+    const proto::StatusReply& page = more.As<proto::StatusReply>();
+    if (page.rows_next() != 0 && page.rows_next() <= next) {
+      return DataLoss(endpoint_ + ": STATUS_REPLY page does not advance");
+    }
+    for (const auto& row : page.evaluations()) *status.add_evaluations() = row;
+    for (const auto& row : page.benchmarks()) *status.add_benchmarks() = row;
+    next = page.rows_next();
+  }
+  status.set_rows_next(0);
+  return status;
 }
 
 StatusOr<proto::CancelReply> CoordinatorClient::Cancel(int64_t job_id,

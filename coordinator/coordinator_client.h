@@ -10,12 +10,15 @@
 
 #include "common/protocol_codec.h"
 #include "common/status.h"
+#include "security/endpoint_security.h"
 
 namespace mixq {
 
 class CoordinatorClient {
  public:
-  explicit CoordinatorClient(const std::string& endpoint);
+  // `security`: CURVE keys for a network endpoint (endpoint_security.h);
+  // the default is keyless (ipc://, or a coordinator run --insecure).
+  explicit CoordinatorClient(const std::string& endpoint, ClientSecurity security = {});
   ~CoordinatorClient();
 
   // Sends `request` and returns the first reply of `reply_type`; Unavailable
@@ -26,6 +29,8 @@ class CoordinatorClient {
   StatusOr<proto::SubmitReply> Submit(const std::string& job_yaml, const std::string& base_dir,
                                       std::chrono::milliseconds timeout);
   // A search job's reply carries its progress lines from `search_log_from`.
+  // Its rows come in pages (StatusReply.rows_next), which this fetches and
+  // joins, so the reply holds them all.
   StatusOr<proto::StatusReply> GetStatus(int64_t job_id, std::chrono::milliseconds timeout,
                                          int64_t search_log_from = 0);
   StatusOr<proto::CancelReply> Cancel(int64_t job_id, std::chrono::milliseconds timeout);
@@ -33,6 +38,7 @@ class CoordinatorClient {
  private:
   class Socket;
   std::string endpoint_;
+  ClientSecurity security_;
   std::unique_ptr<Socket> socket_;
 };
 

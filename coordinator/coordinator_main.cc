@@ -19,6 +19,12 @@ int main(int argc, char** argv) {
   po::options_description desc("mixq-coordinator: schedules mixq tasks over ZeroMQ");
   desc.add_options()("help,h", "show this help")(
       "bind", po::value<std::string>(&o.bind)->default_value(o.bind), "ZeroMQ endpoint")(
+      "key", po::value<std::string>(&o.key_file),
+      "this coordinator's CURVE key pair (mixq keygen); a tcp:// endpoint needs it and --allow")(
+      "allow", po::value<std::string>(&o.allow_file),
+      "allow-list: lines 'worker|client|admin PUBLIC_KEY [NAME]' (schemas/keys.md)")(
+      "insecure", po::bool_switch(&o.insecure),
+      "serve plain TCP without keys: anyone who reaches the port may do anything")(
       "db", po::value<std::string>(&o.db)->default_value(o.db), "SQLite results database")(
       "heartbeat-ms", po::value<uint32_t>(&o.heartbeat_ms)->default_value(o.heartbeat_ms),
       "heartbeat interval")("liveness", po::value<uint32_t>(&o.liveness)->default_value(o.liveness),
@@ -35,6 +41,11 @@ int main(int argc, char** argv) {
       "max-message-bytes",
       po::value<size_t>(&o.max_message_bytes)->default_value(o.max_message_bytes),
       "larger messages are dropped and counted")(
+      "max-workers", po::value<uint32_t>(&o.max_workers)->default_value(o.max_workers),
+      "workers beyond this many are refused")(
+      "hellos-per-minute",
+      po::value<uint32_t>(&o.hellos_per_minute)->default_value(o.hellos_per_minute),
+      "HELLOs one address may send per minute")(
       "shared-timing", po::bool_switch(),
       "let benchmark and profile tasks run beside other tasks on the same host (default: "
       "alone, so workers sharing a machine do not skew each other's timings)")(

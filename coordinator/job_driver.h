@@ -32,10 +32,12 @@ class JobDriver {
   // The `kind:` of the job files this driver takes, e.g. "search".
   virtual const std::string& kind() const = 0;
 
-  // Files `job` (parsed from `yaml`, the text as submitted) in `store` and
-  // starts driving it; returns its id, or why the job was refused.
-  // Called on the coordinator's thread.
-  virtual StatusOr<int64_t> Submit(Store* store, const JobSpec& job, const std::string& yaml) = 0;
+  // Files `job` (parsed from `yaml`, the text as submitted) in `store` as
+  // `owner`'s (the client's CURVE public key, "" when keyless) and starts
+  // driving it; returns its id, or why the job was refused. Called on the
+  // coordinator's thread.
+  virtual StatusOr<int64_t> Submit(Store* store, const JobSpec& job, const std::string& yaml,
+                                   const std::string& owner) = 0;
 
   // Starts driving the jobs of this kind that `store` has running (a
   // coordinator restarting); their finished measurements are memoized.
@@ -54,8 +56,10 @@ class JobDriver {
 
 // What a driver needs from the coordinator that hosts it.
 struct JobDriverContext {
-  std::string db;    // the coordinator's SQLite file: drivers open their own connections
-  std::string bind;  // the coordinator's endpoint: drivers connect to it as clients
+  std::string db;  // the coordinator's SQLite file: drivers open their own connections
+  // A keyless endpoint of the coordinator (a private ipc:// file): drivers
+  // connect to it as clients.
+  std::string bind;
   // What a driven job may name: a driver checks every file it reads or
   // writes on a job's word against these before touching it.
   FileRoots roots;

@@ -460,7 +460,7 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
     }
   }
   MIXQ_ASSIGN_OR_RETURN(int64_t job_id, store->CreateJob(job.name, job.kind, yaml_text, model_id,
-                                                         ds.id, options.base_dir));
+                                                         ds.id, options.base_dir, options.owner));
   if (job.parent_job_id > 0) MIXQ_RETURN_IF_ERROR(store->SetJobParent(job_id, job.parent_job_id));
   PlanResult plan;
   plan.job_id = job_id;

@@ -42,6 +42,7 @@ struct PlanOptions {
   std::string calibration_dir = "calibrations";
   // The files a job may name (file_roots.h); the default refuses every one.
   FileRoots roots;
+  std::string owner;  // the submitting client's CURVE public key; "" when keyless
 };
 
 // Plans `job` (its YAML text kept in the jobs table) in one transaction.

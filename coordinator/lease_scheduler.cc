@@ -74,6 +74,15 @@ void LeaseScheduler::LoseWorker(const std::string& identity, const std::string& 
   }
 }
 
+const PendingTask* LeaseScheduler::LeasedTo(const std::string& identity,
+                                            const std::string& task_id) const {
+  auto t = open_.find(task_id);
+  if (t == open_.end() || t->second.leased_to.empty() || t->second.leased_to != identity) {
+    return nullptr;
+  }
+  return &t->second.task;
+}
+
 bool LeaseScheduler::Complete(const std::string& task_id) {
   auto t = open_.find(task_id);
   if (t == open_.end()) return false;

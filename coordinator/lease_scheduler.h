@@ -47,6 +47,9 @@ class LeaseScheduler {
     std::string name;      // host:pid, for logs
     std::string host;      // timed tasks run alone on a host (host_gate.h)
     std::string hardware_class;
+    // The CURVE public key it was admitted with ("" on a keyless endpoint):
+    // a later message on the same connection must carry the same one.
+    std::string key;
     // The store's ids, carried for the results this worker sends.
     int64_t db_id = 0;
     int64_t hardware_class_id = 0;
@@ -82,6 +85,11 @@ class LeaseScheduler {
   // Forgets the worker and requeues the task it holds the lease of (an
   // attempt). Nothing for an unknown worker.
   void LoseWorker(const std::string& identity, const std::string& why);
+
+  // The open task `task_id` when worker `identity` holds its lease now;
+  // nullptr when it is not open, queued, or leased to another worker. Only
+  // the lease holder's result or failure counts (schemas/protocol.md §7).
+  const PendingTask* LeasedTo(const std::string& identity, const std::string& task_id) const;
 
   // Task `task_id` has its result: it leaves the open tasks. False when it was
   // not open (a requeued copy won, or it was never ours).

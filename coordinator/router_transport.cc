@@ -23,30 +23,63 @@ std::string PeerName(const std::string& identity) {
   return hex;
 }
 
+namespace {
+
+// ZMQ_ZAP_ENFORCE_DOMAIN is a draft option in libzmq 4.3's header, so
+// cppzmq has no name for it; Debian's libzmq accepts it.
+constexpr int kZapEnforceDomain = 93;
+
+// A message property ("User-Id", "Peer-Address"), "" when the message has none.
+std::string Property(zmq::message_t* message, const char* name) {
+  const char* value = zmq_msg_gets(message->handle(), name);
+  return value == nullptr ? "" : value;
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<RouterTransport>> RouterTransport::Bind(asio::io_context* io,
-                                                                 const std::string& endpoint,
+                                                                 const Endpoints& endpoints,
                                                                  size_t max_message_bytes,
                                                                  Handler handler) {
-  auto transport = std::make_unique<RouterTransport>(io, std::move(handler));
+  auto transport = std::make_unique<RouterTransport>(io, max_message_bytes, std::move(handler));
   zmq::socket_t& router = transport->router_;
+  std::string binding;
   try {
     router.set(zmq::sockopt::linger, 0);
     router.set(zmq::sockopt::sndhwm, 100000);
     router.set(zmq::sockopt::rcvhwm, 100000);
-    // A hard cap far above the protocol's limit, so a huge message costs
-    // no memory while moderately oversize ones still reach the codec and
-    // are counted.
+    // A hard cap on one frame above the protocol's limit on a message, so a
+    // huge frame costs no memory while moderately oversize ones still reach
+    // the handler and are counted.
     router.set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(4 * max_message_bytes));
-    router.bind(endpoint);
+    // Listeners copy the socket's options when they bind: the keyless local
+    // endpoints first, then CURVE for the network one.
+    for (const std::string& local : endpoints.local) {
+      binding = local;
+      router.bind(local);
+    }
+    const ServerSecurity* security = endpoints.security;
+    if (security != nullptr && security->own) {
+      MIXQ_ASSIGN_OR_RETURN(transport->zap_,
+                            ZapHandler::Start(&transport->context_, *security->allow));
+      router.set(zmq::sockopt::curve_server, true);
+      router.set(zmq::sockopt::curve_secretkey, security->own->secret_key);
+      router.set(zmq::sockopt::zap_domain, kZapDomain);
+      const int enforce = 1;
+      zmq_setsockopt(router.handle(), kZapEnforceDomain, &enforce, sizeof(enforce));
+    }
+    binding = endpoints.endpoint;
+    router.bind(endpoints.endpoint);
     transport->fd_.assign(dup(router.get(zmq::sockopt::fd)));
   } catch (const zmq::error_t& e) {
-    return Unavailable("cannot bind " + endpoint + ": " + e.what());
+    return Unavailable("cannot bind " + binding + ": " + e.what());
   }
   return transport;
 }
 
-RouterTransport::RouterTransport(asio::io_context* io, Handler handler)
+RouterTransport::RouterTransport(asio::io_context* io, size_t max_message_bytes, Handler handler)
     : handler_(std::move(handler)),
+      max_message_bytes_(max_message_bytes),
       router_(context_, zmq::socket_type::router),
       fd_(*io),
       fallback_timer_(*io) {}
@@ -85,17 +118,32 @@ void RouterTransport::ScheduleFallback() {
   });
 }
 
+// Frame by frame, so that a message of many large frames is dropped as it
+// is read instead of being held whole.
 void RouterTransport::Drain() {
   try {
     while (true) {
       if (!(router_.get(zmq::sockopt::events) & ZMQ_POLLIN)) break;
-      std::vector<zmq::message_t> parts;
-      auto got = zmq::recv_multipart(router_, std::back_inserter(parts), zmq::recv_flags::dontwait);
-      if (!got || parts.empty()) break;
-      std::string identity = parts[0].to_string();
-      std::vector<std::string> frames;
-      for (size_t i = 1; i < parts.size(); ++i) frames.push_back(parts[i].to_string());
-      handler_(identity, frames);
+      zmq::message_t part;
+      if (!router_.recv(part, zmq::recv_flags::dontwait)) break;
+      PeerMessage message;
+      message.identity = part.to_string();
+      // A whole message has arrived once its first frame has: the rest never blocks.
+      while (part.more()) {
+        if (!router_.recv(part)) break;
+        message.bytes += part.size();
+        if (message.credentials == std::nullopt && message.address.empty()) {
+          message.credentials = ParseZapUserId(Property(&part, "User-Id"));
+          message.address = Property(&part, "Peer-Address");
+        }
+        if (message.bytes > max_message_bytes_) {
+          message.oversize = true;
+          message.frames.clear();
+        } else {
+          message.frames.push_back(part.to_string());
+        }
+      }
+      handler_(message);
     }
   } catch (const zmq::error_t& e) {
     log().error("zmq: {}", e.what());

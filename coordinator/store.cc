@@ -12,7 +12,7 @@ namespace {
 // Migration i (1-based) brings the schema from version i-1 to i. Append,
 // never edit: a database remembers which ones it has run.
 std::vector<std::string> Migrations() {
-  return {DbSchemaSql(), DbMigrationV2Sql(), DbMigrationV3Sql()};
+  return {DbSchemaSql(), DbMigrationV2Sql(), DbMigrationV3Sql(), DbMigrationV4Sql()};
 }
 
 // quick_check reads every page (not indexes against their tables, which is
@@ -72,20 +72,21 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   MIXQ_ASSIGN_OR_RETURN(store->insert_shard_result_,
                         store->db_->Prepare("INSERT OR IGNORE INTO shard_results(task_id, "
                                             "worker_id, hardware_class_id, samples, correct1, "
-                                            "correct5, seconds, agree1) "
-                                            "VALUES (?,?,?,?,?,?,?,?)"));
+                                            "correct5, seconds, agree1, worker_key) "
+                                            "VALUES (?,?,?,?,?,?,?,?,?)"));
   MIXQ_ASSIGN_OR_RETURN(store->insert_calibration_stats_,
                         store->db_->Prepare("INSERT OR IGNORE INTO calibration_stats(task_id, "
-                                            "worker_id, hardware_class_id, pass, samples, stats) "
-                                            "VALUES (?,?,?,?,?,?)"));
+                                            "worker_id, hardware_class_id, pass, samples, stats, "
+                                            "worker_key) VALUES (?,?,?,?,?,?,?)"));
   MIXQ_ASSIGN_OR_RETURN(
       store->insert_benchmark_,
       store->db_->Prepare("INSERT OR IGNORE INTO benchmarks(task_id, worker_id, "
                           "hardware_class_id, batch, threads, iterations, latency_ms_median, "
-                          "latency_ms_p90, images_per_second) VALUES (?,?,?,?,?,?,?,?,?)"));
+                          "latency_ms_p90, images_per_second, worker_key) "
+                          "VALUES (?,?,?,?,?,?,?,?,?,?)"));
   MIXQ_ASSIGN_OR_RETURN(store->insert_layer_profile_,
                         store->db_->Prepare("INSERT OR IGNORE INTO layer_profiles(task_id, layer, "
-                                            "precision, ms) VALUES (?,?,?,?)"));
+                                            "precision, ms, worker_key) VALUES (?,?,?,?,?)"));
   MIXQ_ASSIGN_OR_RETURN(store->mark_done_,
                         store->db_->Prepare("UPDATE tasks SET state='done', attempts=attempts+1 "
                                             "WHERE id=? AND state!='done'"));
@@ -212,14 +213,15 @@ StatusOr<int64_t> Store::UpsertHardwareClass(const proto::HardwareClass& hw,
 }
 
 StatusOr<int64_t> Store::UpsertWorker(const std::string& host, int pid, int64_t hardware_class_id,
-                                      const std::string& mixq_version) {
+                                      const std::string& mixq_version, const std::string& key) {
   MIXQ_ASSIGN_OR_RETURN(
       auto stmt,
-      db_->Prepare("INSERT INTO workers(host, pid, hardware_class_id, mixq_version) "
-                   "VALUES (?,?,?,?) ON CONFLICT(host, pid) DO UPDATE SET "
-                   "last_seen=datetime('now'), hardware_class_id=excluded.hardware_class_id"));
+      db_->Prepare("INSERT INTO workers(host, pid, hardware_class_id, mixq_version, public_key) "
+                   "VALUES (?,?,?,?,?) ON CONFLICT(host, pid) DO UPDATE SET "
+                   "last_seen=datetime('now'), hardware_class_id=excluded.hardware_class_id, "
+                   "public_key=excluded.public_key"));
   stmt->Bind(1, host).Bind(2, static_cast<int64_t>(pid)).Bind(3, hardware_class_id);
-  stmt->Bind(4, mixq_version);
+  stmt->Bind(4, mixq_version).Bind(5, key);
   MIXQ_RETURN_IF_ERROR(stmt->Run());
   MIXQ_ASSIGN_OR_RETURN(auto q, db_->Prepare("SELECT id FROM workers WHERE host=? AND pid=?"));
   q->Bind(1, host).Bind(2, static_cast<int64_t>(pid));
@@ -228,11 +230,25 @@ StatusOr<int64_t> Store::UpsertWorker(const std::string& host, int pid, int64_t 
   return q->Int(0);
 }
 
+StatusOr<int64_t> Store::ExpireWorkers(int64_t max_age_seconds) {
+  MIXQ_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare("DELETE FROM workers WHERE last_seen < datetime('now', ?) AND id NOT IN ("
+                   "SELECT worker_id FROM shard_results WHERE worker_id IS NOT NULL "
+                   "UNION SELECT worker_id FROM benchmarks WHERE worker_id IS NOT NULL "
+                   "UNION SELECT worker_id FROM calibration_stats WHERE worker_id IS NOT NULL)"));
+  stmt->Bind(1, "-" + std::to_string(max_age_seconds) + " seconds");
+  MIXQ_RETURN_IF_ERROR(stmt->Run());
+  return db_->Changes();
+}
+
 StatusOr<int64_t> Store::CreateJob(const std::string& name, const std::string& kind,
                                    const std::string& spec_yaml, int64_t model_id,
-                                   int64_t dataset_id, const std::string& base_dir) {
+                                   int64_t dataset_id, const std::string& base_dir,
+                                   const std::string& owner) {
   MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("INSERT INTO jobs(name, kind, spec_yaml, model_id, "
-                                                "dataset_id, base_dir) VALUES (?,?,?,?,?,?)"));
+                                                "dataset_id, base_dir, owner) "
+                                                "VALUES (?,?,?,?,?,?,?)"));
   stmt->Bind(1, name).Bind(2, kind).Bind(3, spec_yaml);
   // 0 is "none": NULL, which the foreign keys accept (search and compare
   // jobs have no dataset; a compare job has no single model).
@@ -246,9 +262,17 @@ StatusOr<int64_t> Store::CreateJob(const std::string& name, const std::string& k
   } else {
     stmt->BindNull(5);
   }
-  stmt->Bind(6, base_dir);
+  stmt->Bind(6, base_dir).Bind(7, owner);
   MIXQ_RETURN_IF_ERROR(stmt->Run());
   return db_->LastInsertId();
+}
+
+StatusOr<std::string> Store::JobOwner(int64_t job_id) {
+  MIXQ_ASSIGN_OR_RETURN(auto stmt, db_->Prepare("SELECT owner FROM jobs WHERE id=?"));
+  stmt->Bind(1, job_id);
+  MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+  if (!row) return NotFound("no job " + std::to_string(job_id));
+  return stmt->Text(0);
 }
 
 StatusOr<std::pair<std::string, std::string>> Store::JobSource(int64_t job_id) {
@@ -401,6 +425,7 @@ StatusOr<int> Store::WriteResults(const std::vector<TaskOutcome>& outcomes) {
       } else {
         s->BindNull(8);
       }
+      s->Bind(9, o.worker_key);
     } else if (r.has_bench()) {
       s = insert_benchmark_.get();
       s->Bind(1, r.task_id());
@@ -409,14 +434,16 @@ StatusOr<int> Store::WriteResults(const std::vector<TaskOutcome>& outcomes) {
       s->Bind(6, static_cast<int64_t>(r.bench().iterations()));
       s->Bind(7, r.bench().latency_ms_median()).Bind(8, r.bench().latency_ms_p90());
       s->Bind(9, r.bench().images_per_second());
+      s->Bind(10, o.worker_key);
     } else if (r.has_calibrate()) {
       s = insert_calibration_stats_.get();
       s->Bind(1, r.task_id());
       bind_owner(s, o);
       s->Bind(4, static_cast<int64_t>(r.calibrate().pass())).Bind(5, r.calibrate().samples());
       s->BindBlob(6, r.calibrate().stats_json());
+      s->Bind(7, o.worker_key);
     } else if (r.has_profile()) {
-      StatusOr<int> rows = InsertLayerProfile(r.task_id(), r.profile().json());
+      StatusOr<int> rows = InsertLayerProfile(r.task_id(), r.profile().json(), o.worker_key);
       if (!rows.ok()) {
         (void)Rollback();
         return rows.status();
@@ -441,7 +468,8 @@ StatusOr<int> Store::WriteResults(const std::vector<TaskOutcome>& outcomes) {
   return added;
 }
 
-StatusOr<int> Store::InsertLayerProfile(const std::string& task_id, const std::string& json) {
+StatusOr<int> Store::InsertLayerProfile(const std::string& task_id, const std::string& json,
+                                        const std::string& worker_key) {
   const nlohmann::json doc = nlohmann::json::parse(json, nullptr, false);
   std::vector<std::tuple<std::string, std::string, double>> rows;
   const bool valid = doc.is_object() && doc.contains("layers") && doc["layers"].is_array();
@@ -475,10 +503,59 @@ StatusOr<int> Store::InsertLayerProfile(const std::string& task_id, const std::s
   for (const auto& [layer, precision, ms] : rows) {
     if (ms < 0) continue;
     insert_layer_profile_->Bind(1, task_id).Bind(2, layer).Bind(3, precision).Bind(4, ms);
+    insert_layer_profile_->Bind(5, worker_key);
     MIXQ_RETURN_IF_ERROR(insert_layer_profile_->Run());
     added += db_->Changes();
   }
   return added;
+}
+
+StatusOr<Store::Forgotten> Store::ForgetWorkerResults(const std::string& key) {
+  Forgotten f;
+  MIXQ_RETURN_IF_ERROR(Begin());
+  Status s = [&]() -> Status {
+    // The tasks first, while their results still say which they are.
+    MIXQ_RETURN_IF_ERROR(
+        db_->Exec("CREATE TEMP TABLE IF NOT EXISTS forgotten_tasks(id TEXT PRIMARY KEY);"
+                  "DELETE FROM forgotten_tasks;"));
+    MIXQ_ASSIGN_OR_RETURN(
+        auto tasks, db_->Prepare("INSERT OR IGNORE INTO forgotten_tasks "
+                                 "SELECT task_id FROM shard_results WHERE worker_key=?1 "
+                                 "UNION SELECT task_id FROM benchmarks WHERE worker_key=?1 "
+                                 "UNION SELECT task_id FROM calibration_stats WHERE worker_key=?1 "
+                                 "UNION SELECT task_id FROM layer_profiles WHERE worker_key=?1"));
+    tasks->Bind(1, key);
+    MIXQ_RETURN_IF_ERROR(tasks->Run());
+    for (const char* table :
+         {"shard_results", "benchmarks", "calibration_stats", "layer_profiles"}) {
+      MIXQ_ASSIGN_OR_RETURN(
+          auto del, db_->Prepare(std::string("DELETE FROM ") + table + " WHERE worker_key=?"));
+      del->Bind(1, key);
+      MIXQ_RETURN_IF_ERROR(del->Run());
+      f.results += db_->Changes();
+    }
+    MIXQ_ASSIGN_OR_RETURN(auto reset,
+                          db_->Prepare("UPDATE tasks SET state='pending', attempts=0, error=NULL "
+                                       "WHERE id IN (SELECT id FROM forgotten_tasks)"));
+    MIXQ_RETURN_IF_ERROR(reset->Run());
+    f.tasks = db_->Changes();
+    MIXQ_ASSIGN_OR_RETURN(
+        auto jobs, db_->Prepare("SELECT DISTINCT jt.job_id FROM job_tasks jt JOIN jobs j ON "
+                                "j.id = jt.job_id WHERE j.state != 'running' AND jt.task_id IN "
+                                "(SELECT id FROM forgotten_tasks) ORDER BY 1"));
+    while (true) {
+      MIXQ_ASSIGN_OR_RETURN(bool row, jobs->Step());
+      if (!row) break;
+      f.jobs.push_back(jobs->Int(0));
+    }
+    return db_->Exec("DELETE FROM forgotten_tasks");
+  }();
+  if (!s.ok()) {
+    (void)Rollback();
+    return s.WithContext("forgetting the results of worker key " + key);
+  }
+  MIXQ_RETURN_IF_ERROR(Commit());
+  return f;
 }
 
 Status Store::MarkTaskFailed(const std::string& task_id, const std::string& error) {

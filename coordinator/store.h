@@ -47,6 +47,7 @@ struct TaskOutcome {
   proto::TaskResult result;
   int64_t worker_id = 0;          // 0: unknown (e.g. result after a restart)
   int64_t hardware_class_id = 0;  // 0: unknown
+  std::string worker_key;         // the worker's CURVE public key; "" when keyless
 };
 
 struct JobProgress {
@@ -93,11 +94,17 @@ class Store {
                                  const std::string& json);
   StatusOr<int64_t> UpsertHardwareClass(const proto::HardwareClass& hw, const std::string& name);
   StatusOr<int64_t> UpsertWorker(const std::string& host, int pid, int64_t hardware_class_id,
-                                 const std::string& mixq_version);
+                                 const std::string& mixq_version, const std::string& key = "");
+  // Deletes worker rows not seen for `max_age_seconds` that no result
+  // refers to; how many went.
+  StatusOr<int64_t> ExpireWorkers(int64_t max_age_seconds);
 
   StatusOr<int64_t> CreateJob(const std::string& name, const std::string& kind,
                               const std::string& spec_yaml, int64_t model_id, int64_t dataset_id,
-                              const std::string& base_dir = "");
+                              const std::string& base_dir = "", const std::string& owner = "");
+  // The CURVE public key of the client that submitted the job ("" for a
+  // keyless one); NotFound when there is no such job.
+  StatusOr<std::string> JobOwner(int64_t job_id);
   // The job's YAML text and the folder its relative paths resolve against.
   StatusOr<std::pair<std::string, std::string>> JobSource(int64_t job_id);
   Status SetJobState(int64_t job_id, const std::string& state);
@@ -124,6 +131,16 @@ class Store {
                                       int64_t samples, const std::string& stats_json);
   Status MarkTaskFailed(const std::string& task_id, const std::string& error);
 
+  // What ForgetWorkerResults() did.
+  struct Forgotten {
+    int64_t results = 0;        // result rows deleted
+    int64_t tasks = 0;          // tasks back to pending (they run again when a job needs them)
+    std::vector<int64_t> jobs;  // finished jobs that had counted them: resubmit them
+  };
+  // Forgets every result the worker with CURVE public key `key` produced,
+  // in one transaction, so that no later job is served them from memo.
+  StatusOr<Forgotten> ForgetWorkerResults(const std::string& key);
+
   StatusOr<JobProgress> Progress(int64_t job_id);
   // Sums shard results per config and hardware class into `evaluations`
   // and marks the job done (or failed when a task failed for good), in one
@@ -146,7 +163,8 @@ class Store {
   // Rows of a profile result's JSON into layer_profiles: per layer its
   // "fp32", config precision ("int8") and "reorder" times. Malformed JSON
   // fails the task instead (-1). Rows added.
-  StatusOr<int> InsertLayerProfile(const std::string& task_id, const std::string& json);
+  StatusOr<int> InsertLayerProfile(const std::string& task_id, const std::string& json,
+                                   const std::string& worker_key);
   StatusOr<int64_t> IdOf(const std::string& sql, const std::string& key);
 
   std::unique_ptr<SqliteDb> db_;
@@ -162,6 +180,7 @@ class Store {
 const char* DbSchemaSql();
 const char* DbMigrationV2Sql();
 const char* DbMigrationV3Sql();
+const char* DbMigrationV4Sql();
 
 }  // namespace mixq
 

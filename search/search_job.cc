@@ -405,12 +405,13 @@ std::string SearchOutputDir(const SearchJobSpec& spec, const std::string& db, in
 }
 
 StatusOr<int64_t> FileSearchJob(Store* store, const SearchJobSpec& spec,
-                                const std::string& yaml_text) {
+                                const std::string& yaml_text, const std::string& owner) {
   MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(spec.job.model));
   MIXQ_RETURN_IF_ERROR(store->RegisterBlob(spec.job.model, model_sha256).status());
   MIXQ_ASSIGN_OR_RETURN(int64_t model_id,
                         store->UpsertModel(model_sha256, Absolute(spec.job.model)));
-  return store->CreateJob(spec.job.name, "search", yaml_text, model_id, 0, spec.job.base_dir);
+  return store->CreateJob(spec.job.name, "search", yaml_text, model_id, 0, spec.job.base_dir,
+                          owner);
 }
 
 StatusOr<std::vector<std::pair<int64_t, SearchJobSpec>>> LoadRunningSearches(Store* store) {

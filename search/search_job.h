@@ -54,7 +54,7 @@ struct SearchJobResult {
 // Files a search job (state running) with its YAML and base folder, so a
 // restarted coordinator can drive it again; registers the model.
 StatusOr<int64_t> FileSearchJob(Store* store, const SearchJobSpec& spec,
-                                const std::string& yaml_text);
+                                const std::string& yaml_text, const std::string& owner = "");
 
 // The search jobs left running (a coordinator restarting resumes them).
 StatusOr<std::vector<std::pair<int64_t, SearchJobSpec>>> LoadRunningSearches(Store* store);

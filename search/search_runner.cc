@@ -51,10 +51,11 @@ const std::string& SearchRunner::kind() const {
   return kKind;
 }
 
-StatusOr<int64_t> SearchRunner::Submit(Store* store, const JobSpec& job, const std::string& yaml) {
+StatusOr<int64_t> SearchRunner::Submit(Store* store, const JobSpec& job, const std::string& yaml,
+                                       const std::string& owner) {
   MIXQ_ASSIGN_OR_RETURN(SearchJobSpec spec, ParseSearchJobSpec(job));
   MIXQ_RETURN_IF_ERROR(CheckSearchFiles(spec, roots_));
-  MIXQ_ASSIGN_OR_RETURN(int64_t id, FileSearchJob(store, spec, yaml));
+  MIXQ_ASSIGN_OR_RETURN(int64_t id, FileSearchJob(store, spec, yaml, owner));
   Start(id, std::move(spec));
   return id;
 }

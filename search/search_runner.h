@@ -45,7 +45,8 @@ class SearchRunner : public JobDriver {
   // Validates the search sections (search_job_spec.h), checks the files
   // they name against the roots (refused before any is read), files the job
   // (FileSearchJob) and starts its thread.
-  StatusOr<int64_t> Submit(Store* store, const JobSpec& job, const std::string& yaml) override;
+  StatusOr<int64_t> Submit(Store* store, const JobSpec& job, const std::string& yaml,
+                           const std::string& owner) override;
   // Starts a thread for each search job left running (LoadRunningSearches);
   // one whose files are outside this start's roots is marked failed.
   Status Resume(Store* store) override;

@@ -37,8 +37,9 @@ std::string CacheDir(const WorkerOptions& options) {
 
 class WorkerDaemon {
  public:
-  explicit WorkerDaemon(const WorkerOptions& options)
+  WorkerDaemon(const WorkerOptions& options, ClientSecurity security)
       : options_(options),
+        security_(std::move(security)),
         version_(options.protocol_version ? options.protocol_version : kProtocolVersion),
         threads_(options.threads > 0 ? options.threads : UsableCores()),
         cache_(CacheDir(options), options.use_local_paths),
@@ -72,6 +73,7 @@ class WorkerDaemon {
     socket_.reset();
     socket_.emplace(context_, zmq::socket_type::dealer);
     socket_->set(zmq::sockopt::linger, 0);
+    ApplyClientSecurity(&*socket_, security_);
     socket_->connect(options_.connect);
     last_heard_ = Clock::now();
     proto::Hello hello;
@@ -296,6 +298,7 @@ class WorkerDaemon {
   };
 
   WorkerOptions options_;
+  ClientSecurity security_;
   uint32_t version_;
   int threads_;
   BlobCache cache_;
@@ -322,10 +325,11 @@ Status RunWorker(const WorkerOptions& options) {
   // The cap must come before anything asks oneDNN for its ISA (isa.h).
   if (!options.max_isa.empty()) MIXQ_RETURN_IF_ERROR(SetMaxIsa(options.max_isa));
   if (options.threads < 0) return InvalidArgument("--threads must be >= 0");
+  MIXQ_ASSIGN_OR_RETURN(ClientSecurity security, LoadClientSecurity(options.connect, options.keys));
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   try {
-    WorkerDaemon daemon(options);
+    WorkerDaemon daemon(options, std::move(security));
     return daemon.Run();
   } catch (const zmq::error_t& e) {
     return Unavailable(std::string("zmq: ") + e.what());

@@ -11,22 +11,26 @@
 #include <string>
 
 #include "common/status.h"
+#include "security/endpoint_security.h"
 
 namespace mixq {
 
 struct WorkerOptions {
   std::string connect = "tcp://localhost:5555";  // coordinator endpoint
-  int threads = 0;                               // oneDNN threads; 0 = all usable cores
-  std::string max_isa;                           // oneDNN ISA cap; "" = the CPU's own
-  std::string cache = "";                        // blob cache folder; "" = $TMPDIR/mixq-cache
-  bool use_local_paths = true;                   // use a blob's own path when the hash matches
-  uint32_t protocol_version = 0;                 // 0 = ours; tests pretend to be another version
-  uint32_t task_delay_ms = 0;                    // tests: sleep before each task, to kill mid-task
-  uint32_t initial_heartbeat_ms = 1000;          // until WELCOME says otherwise
+  PeerKeyFiles keys;    // CURVE keys for a tcp:// endpoint (--key, --coordinator-key, --insecure)
+  int threads = 0;      // oneDNN threads; 0 = all usable cores
+  std::string max_isa;  // oneDNN ISA cap; "" = the CPU's own
+  std::string cache = "";                // blob cache folder; "" = $TMPDIR/mixq-cache
+  bool use_local_paths = true;           // use a blob's own path when the hash matches
+  uint32_t protocol_version = 0;         // 0 = ours; tests pretend to be another version
+  uint32_t task_delay_ms = 0;            // tests: sleep before each task, to kill mid-task
+  uint32_t initial_heartbeat_ms = 1000;  // until WELCOME says otherwise
 };
 
 // Runs until SIGINT/SIGTERM (OK) or a REFUSE (FailedPrecondition carrying the
-// coordinator's reason). Applies the ISA cap before oneDNN is touched.
+// coordinator's reason). Applies the ISA cap before oneDNN is touched;
+// InvalidArgument before connecting when the keys a tcp:// endpoint needs
+// are missing or unreadable.
 Status RunWorker(const WorkerOptions& options);
 
 }  // namespace mixq

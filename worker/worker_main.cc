@@ -15,10 +15,15 @@ int main(int argc, char** argv) {
   po::options_description desc("mixq-worker: runs mixq tasks for a coordinator");
   desc.add_options()("help,h", "show this help")(
       "connect", po::value<std::string>(&o.connect)->default_value(o.connect),
-      "coordinator endpoint")("threads", po::value<int>(&o.threads)->default_value(0),
-                              "oneDNN threads; 0 = every usable core")(
-      "max-isa", po::value<std::string>(&o.max_isa),
-      "cap oneDNN's ISA (a different hardware class)")(
+      "coordinator endpoint")("key", po::value<std::string>(&o.keys.key),
+                              "this worker's CURVE key pair (mixq keygen; default $MIXQ_KEY)")(
+      "coordinator-key", po::value<std::string>(&o.keys.coordinator_key),
+      "the coordinator's public key file (default $MIXQ_COORDINATOR_KEY)")(
+      "insecure", po::bool_switch(&o.keys.insecure),
+      "plain TCP without keys, to a coordinator run --insecure")(
+      "threads", po::value<int>(&o.threads)->default_value(0),
+      "oneDNN threads; 0 = every usable core")("max-isa", po::value<std::string>(&o.max_isa),
+                                               "cap oneDNN's ISA (a different hardware class)")(
       "cache", po::value<std::string>(&o.cache), "blob cache folder (default $TMPDIR/mixq-cache)")(
       "no-local-paths", po::bool_switch(&no_local_paths),
       "always fetch blobs from the coordinator, even if the same file is here")(
@@ -43,6 +48,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.use_local_paths = !no_local_paths;
+  mixq::KeyFilesFromEnvironment(&o.keys);
   mixq::Status level = mixq::SetLogLevel(log_level);
   if (!level.ok()) {
     std::cerr << "mixq-worker: " << level.message() << "\n";

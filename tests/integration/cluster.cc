@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <utility>
 
 #include "common/dataset.h"
+#include "security/curve_keys.h"
 
 namespace mixq::test {
 namespace {
@@ -49,6 +51,45 @@ std::vector<std::string> TestDataRoots(const std::string& dir) {
 Cluster::Cluster(ClusterOptions options) : options_(std::move(options)) {
   endpoint_ = options_.ipc ? "ipc://" + dir() + "/coordinator"
                            : "tcp://127.0.0.1:" + std::to_string(FreePort());
+  if (curve()) MakeKeys();
+}
+
+void Cluster::MakeKeys() {
+  std::filesystem::create_directories(dir() + "/keys");
+  std::ofstream allow(dir() + "/keys/allow");
+  for (const auto& [name, role] :
+       std::vector<std::pair<std::string, std::string>>{{"coordinator", ""},
+                                                        {"worker", "worker"},
+                                                        {"admin", "admin"},
+                                                        {"alice", "client"},
+                                                        {"bob", "client"},
+                                                        {"stranger", ""}}) {
+    StatusOr<CurveKeyPair> pair = GenerateCurveKeyPair();
+    ASSERT_TRUE(pair.ok()) << pair.status().message();
+    mixq::Status saved = SaveCurveKeyPair(*pair, dir() + "/keys/" + name);
+    ASSERT_TRUE(saved.ok()) << saved.message();
+    if (!role.empty()) allow << role << " " << pair->public_key << " " << name << "\n";
+  }
+}
+
+std::string Cluster::KeyFile(const std::string& name) const {
+  return dir() + "/keys/" + name + ".key";
+}
+
+std::string Cluster::CoordinatorKeyFile() const { return dir() + "/keys/coordinator.pub"; }
+
+std::string Cluster::ClientFlags(const std::string& name) const {
+  if (options_.ipc) return "";
+  if (!curve()) return " --insecure";
+  return " --key " + KeyFile(name) + " --coordinator-key " + CoordinatorKeyFile();
+}
+
+ClientSecurity Cluster::Security(const std::string& name) const {
+  if (!curve()) return {};
+  StatusOr<ClientSecurity> security =
+      LoadClientSecurity(endpoint_, PeerKeyFiles{KeyFile(name), CoordinatorKeyFile(), false});
+  EXPECT_TRUE(security.ok()) << security.status().message();
+  return security.ok() ? *security : ClientSecurity{};
 }
 
 Cluster::~Cluster() {
@@ -74,6 +115,11 @@ std::string Cluster::cache(int n) const {
       argv.push_back("--data-root");
       argv.push_back(root);
     }
+  }
+  if (curve()) {
+    argv.insert(argv.end(), {"--key", KeyFile("coordinator"), "--allow", dir() + "/keys/allow"});
+  } else if (!options_.ipc) {
+    argv.push_back("--insecure");
   }
   argv.insert(argv.end(), options_.coordinator_args.begin(), options_.coordinator_args.end());
   argv.insert(argv.end(), extra.begin(), extra.end());
@@ -105,6 +151,12 @@ Process* Cluster::AddWorker(std::vector<std::string> extra) {
   const int n = static_cast<int>(workers_.size());
   std::vector<std::string> argv = {
       kBinDir + "/mixq-worker", "--connect", endpoint_, "--threads", "1", "--cache", cache(n)};
+  if (curve()) {
+    argv.insert(argv.end(),
+                {"--key", KeyFile("worker"), "--coordinator-key", CoordinatorKeyFile()});
+  } else if (!options_.ipc) {
+    argv.push_back("--insecure");
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   workers_.push_back(
       std::make_unique<Process>(argv, dir() + "/worker" + std::to_string(n) + ".log"));
@@ -116,7 +168,7 @@ bool Cluster::WaitForWorkers(int n, milliseconds timeout) {
 }
 
 CoordinatorClient& Cluster::client() {
-  if (!client_) client_ = std::make_unique<CoordinatorClient>(endpoint_);
+  if (!client_) client_ = std::make_unique<CoordinatorClient>(endpoint_, Security("admin"));
   return *client_;
 }
 

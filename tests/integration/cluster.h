@@ -28,7 +28,8 @@ namespace mixq::test {
 inline const std::string kBinDir = std::string(MIXQ_BINARY_DIR) + "/bin";
 
 struct ClusterOptions {
-  // An ipc:// socket in the folder; otherwise TCP on a free loopback port.
+  // An ipc:// socket in the folder; otherwise TCP on a free loopback port,
+  // with CURVE keys (schemas/keys.md) unless `insecure`.
   bool ipc = false;
   // Given to every coordinator start (restarts too), after --bind and --db.
   std::vector<std::string> coordinator_args;
@@ -40,6 +41,8 @@ struct ClusterOptions {
   // so that jobs may name them; output goes under the folder (the default,
   // next to the database). False: only what the test gives.
   bool test_roots = true;
+  // TCP without keys: the coordinator and workers run --insecure.
+  bool insecure = false;
 };
 
 // Owns the folder (the database, the logs, the workers' caches) and the
@@ -62,6 +65,20 @@ class Cluster {
   const std::string& endpoint() const { return endpoint_; }
   // Worker `n`'s cache folder (the shared one with shared_worker_cache).
   std::string cache(int n) const;
+
+  // With CURVE, the keys made in the folder's keys/: "coordinator", and the
+  // allow-list's "worker" (role worker), "admin" (role admin; the cluster's
+  // own client), "alice" and "bob" (role client), "stranger" (not listed).
+  // KeyFile(name) is NAME.key; the coordinator's public key is
+  // CoordinatorKeyFile().
+  bool curve() const { return !options_.ipc && !options_.insecure; }
+  std::string KeyFile(const std::string& name) const;
+  std::string CoordinatorKeyFile() const;
+  // The mixq command-line options that connect as key `name` ("" without CURVE:
+  // --insecure for TCP, nothing for ipc).
+  std::string ClientFlags(const std::string& name = "admin") const;
+  // The keys of `name` for a CoordinatorClient of the cluster's endpoint.
+  ClientSecurity Security(const std::string& name) const;
 
   // Starts mixq-coordinator with the options' arguments, then `extra`, and
   // waits up to 60 s until it answers a status request; one still running
@@ -86,7 +103,7 @@ class Cluster {
   // Until the coordinator counts `n` connected workers, up to `timeout`.
   bool WaitForWorkers(int n, std::chrono::milliseconds timeout = std::chrono::seconds(60));
 
-  // Made at first use, after every KillCoordinator().
+  // Made at first use, after every KillCoordinator(); connects with the admin key.
   CoordinatorClient& client();
   StatusOr<proto::SubmitReply> Submit(const std::string& job_yaml, const std::string& base_dir = "",
                                       std::chrono::milliseconds timeout = std::chrono::seconds(60));
@@ -112,6 +129,7 @@ class Cluster {
  private:
   TempDir dir_;  // declared first: it goes away last
   ClusterOptions options_;
+  void MakeKeys();
   std::string endpoint_;
   std::vector<std::string> coordinator_extra_;
   int coordinator_starts_ = 0;

@@ -37,7 +37,9 @@ int64_t SubmitSmallJob(Cluster& c) {
 std::unique_ptr<Process> StartAnotherCoordinator(Cluster& c, const std::string& bind,
                                                  const std::string& log) {
   return std::make_unique<Process>(
-      std::vector<std::string>{kBinDir + "/mixq-coordinator", "--bind", bind, "--db", c.db()},
+      std::vector<std::string>{kBinDir + "/mixq-coordinator", "--bind", bind, "--db", c.db(),
+                               "--key", c.KeyFile("coordinator"), "--allow",
+                               c.dir() + "/keys/allow"},
       c.dir() + "/" + log);
 }
 

@@ -245,8 +245,8 @@ TEST(Distributed, SearchJobSurvivesACoordinatorKill) {
   ASSERT_EQ(tail->search_log_size(), 1);
   EXPECT_EQ(tail->search_log(0), log.back());
   // `mixq status` prints where the search stands.
-  MixqResult status =
-      RunMixq("status " + std::to_string(job_id) + " --coordinator " + c.endpoint());
+  MixqResult status = RunMixq("status " + std::to_string(job_id) + " --coordinator " +
+                              c.endpoint() + c.ClientFlags());
   EXPECT_EQ(status.exit_code, 0) << status.out;
   EXPECT_NE(status.out.find("job " + std::to_string(job_id) + ": done\n"), std::string::npos)
       << status.out;

@@ -186,6 +186,8 @@ TEST(Distributed, EveryMalformedMessageIsSurvivedAndCounted) {
   zmq::context_t context;
   zmq::socket_t raw(context, zmq::socket_type::dealer);
   raw.set(zmq::sockopt::linger, 0);
+  // With a worker's key: past CURVE, so the bytes reach the decoder.
+  ApplyClientSecurity(&raw, c.Security("worker"));
   raw.connect(c.endpoint());
   auto send = [&](const std::vector<std::string>& frames) {
     std::vector<zmq::const_buffer> parts;
@@ -404,8 +406,8 @@ TEST(Distributed, JobForAbsentHardwareClassFailsNamingTheClass) {
   ASSERT_EQ(s.task_errors_size(), 1);
   EXPECT_NE(s.task_errors(0).find("hardware class 'no-such-cpu'"), std::string::npos)
       << s.task_errors(0);
-  MixqResult status =
-      RunMixq("status " + std::to_string(reply->job_id()) + " --coordinator " + c.endpoint());
+  MixqResult status = RunMixq("status " + std::to_string(reply->job_id()) + " --coordinator " +
+                              c.endpoint() + c.ClientFlags());
   EXPECT_NE(status.out.find("failed: no connected worker of hardware class 'no-such-cpu'"),
             std::string::npos)
       << status.out;
@@ -413,7 +415,8 @@ TEST(Distributed, JobForAbsentHardwareClassFailsNamingTheClass) {
   // `submit --wait` of a job that fails exits 1, naming how it ended.
   const std::string file = c.dir() + "/absent-class.yaml";
   std::ofstream(file) << JobYaml("absent-class-cli") << "hardware: [no-such-cpu]\n";
-  MixqResult wait = RunMixq("submit " + file + " --wait --coordinator " + c.endpoint());
+  MixqResult wait =
+      RunMixq("submit " + file + " --wait --coordinator " + c.endpoint() + c.ClientFlags());
   EXPECT_EQ(wait.exit_code, 1) << wait.out;
   EXPECT_NE(wait.out.find("ended failed"), std::string::npos) << wait.out;
 }

@@ -52,13 +52,24 @@ eventually() {
 
 slurm_cluster_start "$tmp/slurm" || fail "the Slurm cluster did not start"
 port="$(free_loopback_port)"
+# CURVE as on a real cluster: the workers get their key through the pass-through arguments.
+mkdir -p "$tmp/keys"
+for name in coordinator workers client; do
+  "$mixq" keygen "$tmp/keys/$name" >/dev/null || fail "mixq keygen $name"
+done
+{
+  echo "worker $(cat "$tmp/keys/workers.pub") workers"
+  echo "client $(cat "$tmp/keys/client.pub") client"
+} >"$tmp/keys/allow"
 "$coordinator" --bind "tcp://127.0.0.1:$port" --db "$tmp/mixq.db" --heartbeat-ms 200 \
-  >"$tmp/coordinator.log" 2>&1 &
+  --key "$tmp/keys/coordinator.key" --allow "$tmp/keys/allow" \
+  --data-root "$root" --data-root /usr/share/datasets >"$tmp/coordinator.log" 2>&1 &
 coordinator_pid=$!
 
 slurm_job="$("$root/scripts/slurm_workers" --connect "tcp://127.0.0.1:$port" --nodes 1 \
   --per socket --worker "$worker" --cache "$tmp/cache" --logs "$tmp/logs" \
-  -- --log-level info)" || fail "scripts/slurm_workers did not submit"
+  -- --log-level info --key "$tmp/keys/workers.key" \
+  --coordinator-key "$tmp/keys/coordinator.pub")" || fail "scripts/slurm_workers did not submit"
 [[ "$slurm_job" =~ ^[0-9]+$ ]] || fail "scripts/slurm_workers printed '$slurm_job', not a job id"
 
 cat >"$tmp/job.yaml" <<EOF
@@ -69,7 +80,8 @@ configs: [fp32]
 benchmark: {batches: [1], seconds: 0.05}
 EOF
 # Bounded: a worker that never connects must fail the test, not hang it.
-out="$(timeout 120 "$mixq" submit "$tmp/job.yaml" --wait --coordinator "tcp://127.0.0.1:$port" 2>&1)" ||
+out="$(timeout 120 "$mixq" submit "$tmp/job.yaml" --wait --coordinator "tcp://127.0.0.1:$port" \
+  --key "$tmp/keys/client.key" --coordinator-key "$tmp/keys/coordinator.pub" 2>&1)" ||
   fail "mixq submit --wait: $out"
 # 3 evaluate shards and 1 benchmark.
 [[ "$out" == *"job 1: done, 4/4 tasks"* ]] || fail "the job did not end done with 4 tasks: $out"
