@@ -85,8 +85,6 @@ constexpr size_t kMaxIsaBytes = 64;
 constexpr size_t kMaxVersionBytes = 64;
 constexpr size_t kMaxTaskIdBytes = 128;
 constexpr int kMaxThreads = 65536;
-// Rows in one STATUS_REPLY page, in bytes, well under the client's limit.
-constexpr size_t kStatusPageBytes = 4 << 20;
 // Distinct task errors in a STATUS_REPLY, and the length each is cut to.
 constexpr size_t kMaxTaskErrors = 50;
 constexpr size_t kMaxTaskErrorBytes = 2000;
@@ -819,7 +817,7 @@ class Coordinator::Impl {
   }
 
   // Evaluations, then benchmarks, from request.rows_from(), until the page
-  // holds kStatusPageBytes; rows_next says where the next page starts.
+  // holds options_.status_page_bytes; rows_next says where the next page starts.
   void AddRowPage(const proto::StatusRequest& request, proto::StatusReply* reply) {
     StatusOr<std::vector<proto::EvalRow>> evals = store_->EvalRows(request.job_id());
     StatusOr<std::vector<proto::BenchRow>> benches = store_->BenchRows(request.job_id());
@@ -832,7 +830,7 @@ class Coordinator::Impl {
           i < n_evals ? static_cast<const google::protobuf::Message&>((*evals)[i])
                       : static_cast<const google::protobuf::Message&>((*benches)[i - n_evals]);
       const size_t size = row.ByteSizeLong();
-      if (bytes > 0 && bytes + size > kStatusPageBytes) {
+      if (bytes > 0 && bytes + size > options_.status_page_bytes) {
         reply->set_rows_next(static_cast<int64_t>(i));
         return;
       }
@@ -907,8 +905,11 @@ StatusOr<std::unique_ptr<Coordinator>> Coordinator::Create(const CoordinatorOpti
   if (options.heartbeat_ms == 0 || options.liveness == 0 || options.lease_ms == 0) {
     return InvalidArgument("heartbeat, liveness and lease must be > 0");
   }
-  if (options.max_workers == 0 || options.hellos_per_minute == 0) {
-    return InvalidArgument("--max-workers and --hellos-per-minute must be > 0");
+  if (options.max_workers == 0 || options.hellos_per_minute == 0 ||
+      options.status_page_bytes == 0 || options.status_page_bytes > options.max_message_bytes / 2) {
+    return InvalidArgument(
+        "--max-workers and --hellos-per-minute must be > 0, and a STATUS page at most half of "
+        "--max-message-bytes");
   }
   MIXQ_ASSIGN_OR_RETURN(
       ServerSecurity security,

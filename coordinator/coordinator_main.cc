@@ -46,6 +46,9 @@ int main(int argc, char** argv) {
       "hellos-per-minute",
       po::value<uint32_t>(&o.hellos_per_minute)->default_value(o.hellos_per_minute),
       "HELLOs one address may send per minute")(
+      "status-page-bytes",
+      po::value<size_t>(&o.status_page_bytes)->default_value(o.status_page_bytes),
+      "STATUS_REPLY rows beyond this many bytes go to the next page")(
       "shared-timing", po::bool_switch(),
       "let benchmark and profile tasks run beside other tasks on the same host (default: "
       "alone, so workers sharing a machine do not skew each other's timings)")(

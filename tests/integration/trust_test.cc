@@ -264,6 +264,38 @@ TEST(Trust, HelloFieldsHelloFloodsAndManyFrameMessagesAreBounded) {
   EXPECT_TRUE(c.client().GetStatus(0, seconds(5)).ok());
 }
 
+// Finding 5: a STATUS_REPLY's rows come in pages (here of one row each), so
+// no reply grows past the message limit, and the client joins them.
+TEST(Trust, StatusRowsComeInPagesThatTheClientJoins) {
+  Cluster c;
+  ASSERT_TRUE(c.StartCoordinator({"--status-page-bytes", "1"}));
+  c.AddWorker();
+  StatusOr<proto::SubmitReply> job = c.Submit(
+      "name: pages\nmodel: " + kFmResnet + "\ndata: {evaluation: {dataset: " + kFashionMnistTest +
+          ", shard_size: 100, count: 100}}\nconfigs: [fp32]\n"
+          "benchmark: {batches: [1, 2, 3], seconds: 0.05}\n",
+      "", seconds(60));
+  ASSERT_TRUE(job.ok() && job->error().empty());
+  const proto::StatusReply joined = c.WaitDone(job->job_id());
+  EXPECT_EQ(joined.evaluations_size(), 1);
+  ASSERT_EQ(joined.benchmarks_size(), 3);
+  EXPECT_EQ(joined.rows_next(), 0);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(joined.benchmarks(i).batch(), i + 1);
+  // One page by hand: the first row only, and where the next one starts.
+  RawPeer admin(c.endpoint(), c.Security("admin"));
+  proto::StatusRequest request;
+  request.set_job_id(job->job_id());
+  request.set_rows_from(2);
+  admin.Send(MessageType::kStatusRequest, request);
+  std::optional<Decoded> page = admin.Receive(MessageType::kStatusReply, seconds(5));
+  ASSERT_TRUE(page.has_value());
+  const auto& reply = page->As<proto::StatusReply>();
+  EXPECT_EQ(reply.evaluations_size(), 0);
+  ASSERT_EQ(reply.benchmarks_size(), 1);
+  EXPECT_EQ(reply.benchmarks(0).batch(), 2);
+  EXPECT_EQ(reply.rows_next(), 3);
+}
+
 // A worker found bad: `mixq forget-worker` forgets every result its key
 // produced (not beside a running coordinator), so that the next job runs
 // those tasks again instead of being served them from memo.
