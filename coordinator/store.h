@@ -19,7 +19,7 @@
 
 namespace mixq {
 
-inline constexpr int kSchemaVersion = 3;
+inline constexpr int kSchemaVersion = 4;
 
 // A task as the planner makes it; `id` is the memo key.
 struct PlannedTask {

@@ -110,8 +110,9 @@ TEST(Trust, PeerWithoutAnAllowedKeyGetsNothing) {
 }
 
 // Finding 3: a peer with a worker key that holds no lease sends forged
-// results for the real task ids; none is stored, the job ends with the true
-// counts, and the forged ones are counted as not_leased.
+// results and retryable failures for the real task ids; none is stored or
+// counts as an attempt, the job ends done with the true counts, and the
+// forged messages are counted as not_leased.
 TEST(Trust, ResultsFromAWorkerWithoutTheLeaseAreRefused) {
   Cluster c;
   ASSERT_TRUE(c.StartCoordinator());
@@ -149,6 +150,17 @@ TEST(Trust, ResultsFromAWorkerWithoutTheLeaseAreRefused) {
   rogue.Send(MessageType::kHello, WorkerHello(4242));
   ASSERT_TRUE(rogue.Receive(MessageType::kWelcome, seconds(5)).has_value());
   forge();
+  // Retryable failures for every task, which used to fail the job within a
+  // second (max_attempts of them): not the rogue's tasks, so nothing moves.
+  for (int round = 0; round < 5; ++round) {
+    for (const std::string& id : task_ids) {
+      proto::TaskFailed failed;
+      failed.set_task_id(id);
+      failed.set_error("forged failure");
+      failed.set_retryable(true);
+      rogue.Send(MessageType::kTaskFailed, failed);
+    }
+  }
   EXPECT_TRUE(WaitFor([&] { return Malformed(c, "not_leased") >= 1; }, seconds(10)));
   const proto::StatusReply done = c.WaitDone(reply->job_id());
   ASSERT_EQ(done.evaluations_size(), 1);

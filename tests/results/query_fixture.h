@@ -102,7 +102,7 @@ INSERT INTO benchmarks(task_id, hardware_class_id, batch, threads, iterations, l
   ('b6', 1, 1, 1, 10, 0.4, 0.5, 2500.0),
   ('b7', 2, 16, 1, 10, 32.0, 33.0, 500.0), ('b8', 2, 16, 1, 10, 26.7, 27.0, 600.0),
   ('b9', 2, 16, 1, 10, 22.9, 23.0, 700.0);
-INSERT INTO layer_profiles VALUES ('p1', 'conv1', 'fp32', 2.0), ('p1', 'conv1', 'int8', 0.5),
+INSERT INTO layer_profiles(task_id, layer, precision, ms) VALUES ('p1', 'conv1', 'fp32', 2.0), ('p1', 'conv1', 'int8', 0.5),
   ('p1', 'fc', 'fp32', 1.0), ('p1', 'fc', 'int8', 0.8), ('p1', 'conv1', 'reorder', 0.1);
 INSERT INTO search_steps(job_id, hardware_class, step, kind, config_id, int8_layers, reason,
                          accuracy, drop_points, ms, at) VALUES
