@@ -787,9 +787,9 @@ class Coordinator::Impl {
     for (const auto& [kind, n] : malformed_) (*reply.mutable_malformed())[kind] = n;
     if (request.job_id() > 0) {
       CheckJobs();
-      StatusOr<JobProgress> p = MaySee(from, request.job_id())
-                                    ? store_->Progress(request.job_id())
-                                    : StatusOr<JobProgress>(JobProgress{});
+      const bool visible = MaySee(from, request.job_id());
+      StatusOr<JobProgress> p =
+          visible ? store_->Progress(request.job_id()) : StatusOr<JobProgress>(JobProgress{});
       if (!p.ok()) {
         reply.set_error(p.status().message());
       } else {
@@ -801,19 +801,26 @@ class Coordinator::Impl {
           if (static_cast<size_t>(reply.task_errors_size()) >= kMaxTaskErrors) break;
           reply.add_task_errors(e.substr(0, kMaxTaskErrorBytes));
         }
-        reply.set_tasks_running(scheduler_.LeasedTasksOf(request.job_id()));
-        AddRowPage(request, &reply);
-        for (const auto& driver : drivers_) {
-          int64_t next = 0;
-          std::vector<std::string> lines =
-              driver->Log(request.job_id(), request.search_log_from(), &next);
-          if (next == 0) continue;  // not a job this driver drove
-          for (std::string& line : lines) reply.add_search_log(std::move(line));
-          reply.set_search_log_next(next);
-        }
+        // Nor its leases, results or search log: they are the job too.
+        if (visible) AddJobDetails(request, &reply);
       }
     }
     Send(identity, MessageType::kStatusReply, reply);
+  }
+
+  // What a job's owner (or an admin) sees beyond its progress: its leases,
+  // a page of its result rows and its search log.
+  void AddJobDetails(const proto::StatusRequest& request, proto::StatusReply* reply) {
+    reply->set_tasks_running(scheduler_.LeasedTasksOf(request.job_id()));
+    AddRowPage(request, reply);
+    for (const auto& driver : drivers_) {
+      int64_t next = 0;
+      std::vector<std::string> lines =
+          driver->Log(request.job_id(), request.search_log_from(), &next);
+      if (next == 0) continue;  // not a job this driver drove
+      for (std::string& line : lines) reply->add_search_log(std::move(line));
+      reply->set_search_log_next(next);
+    }
   }
 
   // Evaluations, then benchmarks, from request.rows_from(), until the page

@@ -2,8 +2,8 @@
 // regression test with real processes: a peer without an allowed key gets
 // nothing; a worker key without a lease stores nothing and fetches nothing;
 // a lease holder's empty result fails the attempt; a client sees and
-// cancels only its own jobs; HELLO fields, HELLO floods and messages of
-// many frames are bounded.
+// cancels only its own jobs, results included; HELLO fields, HELLO floods
+// and messages of many frames are bounded.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -246,6 +246,32 @@ TEST(Trust, AClientSeesAndCancelsOnlyItsOwnJobs) {
   ASSERT_TRUE(own.ok());
   EXPECT_TRUE(own->cancelled()) << own->error();
   EXPECT_EQ(c.Count("SELECT COUNT(*) FROM jobs"), 1);
+}
+
+// Once alice's job has results, bob still sees a job that does not exist:
+// no state, no counts, no result rows (before the fix, the rows came back).
+TEST(Trust, AnotherClientsFinishedJobShowsNoResults) {
+  Cluster c;
+  ASSERT_TRUE(c.StartCoordinator());
+  c.AddWorker();
+  CoordinatorClient alice(c.endpoint(), c.Security("alice"));
+  CoordinatorClient bob(c.endpoint(), c.Security("bob"));
+  StatusOr<proto::SubmitReply> job = alice.Submit(JobYaml("alices"), "", seconds(60));
+  ASSERT_TRUE(job.ok() && job->error().empty());
+  const int64_t id = job->job_id();
+  c.WaitDone(id);
+  StatusOr<proto::StatusReply> hers = alice.GetStatus(id, seconds(5));
+  ASSERT_TRUE(hers.ok());
+  ASSERT_EQ(hers->evaluations_size(), 1);
+  EXPECT_EQ(hers->evaluations(0).samples(), kSamples);
+
+  StatusOr<proto::StatusReply> his = bob.GetStatus(id, seconds(5));
+  StatusOr<proto::StatusReply> none = bob.GetStatus(id + 1000, seconds(5));
+  ASSERT_TRUE(his.ok() && none.ok());
+  EXPECT_EQ(his->state(), none->state());
+  EXPECT_EQ(his->tasks_done(), 0);
+  EXPECT_EQ(his->evaluations_size(), 0);
+  EXPECT_EQ(his->benchmarks_size(), 0);
 }
 
 // Finding 5: multi-MB HELLO fields are refused (class names stay short and
