@@ -45,7 +45,8 @@ struct CoordinatorOptions {
   uint32_t max_workers = 1024;
   // HELLOs one address may send per minute; more are dropped unanswered.
   uint32_t hellos_per_minute = 60;
-  // A STATUS_REPLY's rows beyond this many bytes go to the next page.
+  // A STATUS_REPLY's rows beyond this many bytes (or half of
+  // max_message_bytes, if less) go to the next page.
   size_t status_page_bytes = 4 << 20;
   // Benchmark and profile tasks run alone on their host (host_gate.h), so
   // that workers sharing a machine do not skew each other's timings.
