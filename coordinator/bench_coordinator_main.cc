@@ -3,10 +3,15 @@
 // task at once with a synthetic result, and reports tasks per second (from
 // the first assignment until the job is done, i.e. every result committed
 // to SQLite) and scheduling latency (a worker's result sent -> its next task
-// received). A benchmark, not a test: scripts/bench_coordinator runs it.
+// received). `--transport` picks the wire: a private ipc:// socket, plain
+// TCP on loopback (--insecure), or TCP with CURVE (keys made for the run),
+// to show what encryption and the ZAP check cost. A benchmark, not a test:
+// scripts/bench_coordinator runs it.
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +20,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 #include <vector>
@@ -23,6 +29,8 @@
 
 #include "common/protocol_codec.h"
 #include "coordinator/coordinator_client.h"
+#include "security/curve_keys.h"
+#include "security/endpoint_security.h"
 
 extern char** environ;
 
@@ -45,18 +53,35 @@ void Send(zmq::socket_t& socket, mixq::MessageType type, const google::protobuf:
   zmq::send_multipart(socket, parts, zmq::send_flags::dontwait);
 }
 
+// A loopback port nobody holds now (another process may take it before the
+// coordinator binds it; the coordinator then fails to start, loudly).
+int FreeLoopbackPort() {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr));
+  socklen_t len = sizeof(addr);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   int workers = 200;
   int64_t tasks = 10000;
+  std::string transport = "ipc";
   std::string bin_dir = fs::read_symlink("/proc/self/exe").parent_path().string();
   std::string source_dir = MIXQ_SOURCE_DIR;
   po::options_description desc("bench_coordinator: coordinator throughput with simulated workers");
   desc.add_options()("help,h", "show this help")(
       "workers", po::value<int>(&workers)->default_value(200), "simulated DEALER workers")(
       "tasks", po::value<int64_t>(&tasks)->default_value(10000),
-      "evaluate tasks (one per sample of the Fashion-MNIST test set, at most 10000)");
+      "evaluate tasks (one per sample of the Fashion-MNIST test set, at most 10000)")(
+      "transport", po::value<std::string>(&transport)->default_value(transport),
+      "ipc | tcp (plain, --insecure) | curve (TCP with keys)");
   try {
     po::variables_map vm;
     po::store(po::parse_command_line(argc, argv, desc), vm);
@@ -69,15 +94,45 @@ int main(int argc, char** argv) {
     std::cerr << "bench_coordinator: " << e.what() << "\n";
     return 2;
   }
-  if (tasks < 1 || tasks > 10000 || workers < 1) {
-    std::cerr << "bench_coordinator: --tasks must be 1..10000 and --workers >= 1\n";
+  if (tasks < 1 || tasks > 10000 || workers < 1 ||
+      (transport != "ipc" && transport != "tcp" && transport != "curve")) {
+    std::cerr << "bench_coordinator: --tasks must be 1..10000, --workers >= 1 and --transport "
+                 "ipc, tcp or curve\n";
     return 2;
   }
 
   char tmpl[] = "/tmp/mixq-bench-XXXXXX";
   const std::string dir = mkdtemp(tmpl);
-  const std::string endpoint = "ipc://" + dir + "/coordinator";
+  const std::string endpoint = transport == "ipc"
+                                   ? "ipc://" + dir + "/coordinator"
+                                   : "tcp://127.0.0.1:" + std::to_string(FreeLoopbackPort());
   const std::string db = dir + "/bench.db";
+  // CURVE: a coordinator key, one worker key for every simulated worker and
+  // an admin key for the client.
+  mixq::ClientSecurity worker_keys, admin_keys;
+  std::vector<std::string> security_args;
+  if (transport == "curve") {
+    std::ofstream allow(dir + "/allow");
+    for (const char* name : {"coordinator", "worker", "admin"}) {
+      auto pair = mixq::GenerateCurveKeyPair();
+      if (!pair.ok() || !mixq::SaveCurveKeyPair(*pair, dir + "/" + name).ok()) {
+        std::cerr << "bench_coordinator: cannot make keys in " << dir << "\n";
+        return 1;
+      }
+      if (std::string(name) != "coordinator") allow << name << " " << pair->public_key << "\n";
+    }
+    allow.close();
+    security_args = {"--key", dir + "/coordinator.key", "--allow", dir + "/allow"};
+    auto load = [&](const std::string& name) {
+      return mixq::LoadClientSecurity(endpoint, mixq::PeerKeyFiles{dir + "/" + name + ".key",
+                                                                   dir + "/coordinator.pub", false})
+          .value();
+    };
+    worker_keys = load("worker");
+    admin_keys = load("admin");
+  } else if (transport == "tcp") {
+    security_args = {"--insecure"};
+  }
   // A benchmark on this machine over a private ipc:// socket: its job may
   // read the model and dataset wherever they are installed.
   std::vector<std::string> args = {bin_dir + "/mixq-coordinator",
@@ -89,6 +144,7 @@ int main(int argc, char** argv) {
                                    "/",
                                    "--log-level",
                                    "warn"};
+  args.insert(args.end(), security_args.begin(), security_args.end());
   std::vector<char*> cargs;
   for (auto& a : args) cargs.push_back(a.data());
   cargs.push_back(nullptr);
@@ -105,7 +161,7 @@ int main(int argc, char** argv) {
     fs::remove_all(dir, ec);
   };
 
-  mixq::CoordinatorClient client(endpoint);
+  mixq::CoordinatorClient client(endpoint, admin_keys);
   while (!client.GetStatus(0, std::chrono::milliseconds(500)).ok()) {
   }
 
@@ -114,6 +170,7 @@ int main(int argc, char** argv) {
   for (int i = 0; i < workers; ++i) {
     sims[i].socket = std::make_unique<zmq::socket_t>(context, zmq::socket_type::dealer);
     sims[i].socket->set(zmq::sockopt::linger, 0);
+    mixq::ApplyClientSecurity(sims[i].socket.get(), worker_keys);
     sims[i].socket->connect(endpoint);
     mixq::proto::Hello hello;
     hello.set_protocol_version(mixq::kProtocolVersion);
@@ -205,6 +262,7 @@ int main(int argc, char** argv) {
                                        static_cast<size_t>(p * latencies_us.size()))];
   };
   auto final_status = client.GetStatus(submitted->job_id(), std::chrono::milliseconds(5000));
+  std::printf("transport          %s (%s)\n", transport.c_str(), endpoint.c_str());
   std::printf("workers            %d simulated DEALER sockets\n", workers);
   std::printf("tasks              %lld (planned in %.2f s)\n", static_cast<long long>(tasks),
               plan_s);
