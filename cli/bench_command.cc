@@ -97,13 +97,20 @@ int BenchMain(const std::vector<std::string>& args, std::ostream& out, std::ostr
   po::options_description desc("mixq bench: latency and throughput");
   desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
       "batch", po::value<std::string>(&batches)->default_value("1,16"),
-      "comma-separated batch sizes")("warmup", po::value<int>(&o.warmup)->default_value(3),
-                                     "untimed runs per batch size")(
-      "min-iterations", po::value<int>(&o.min_iterations)->default_value(10),
-      "timed runs per batch size, at least")("min-seconds",
-                                             po::value<double>(&o.min_seconds)->default_value(2.0),
-                                             "timed seconds per batch size, at least")(
-      "json", po::bool_switch(&o.json), "print a JSON list, one object per batch");
+      "comma-separated batch sizes")(
+      "warmup",
+      po::value<int>(&o.warmup)->default_value(3)->notifier(InRange("--warmup", 0, 1000000)),
+      "untimed runs per batch size")("min-iterations",
+                                     po::value<int>(&o.min_iterations)
+                                         ->default_value(10)
+                                         ->notifier(InRange("--min-iterations", 1, 10000000)),
+                                     "timed runs per batch size, at least")(
+      "min-seconds",
+      po::value<double>(&o.min_seconds)
+          ->default_value(2.0)
+          ->notifier(InRange("--min-seconds", 0.0, 86400.0)),
+      "timed seconds per batch size, at least")("json", po::bool_switch(&o.json),
+                                                "print a JSON list, one object per batch");
   AddEngineOptions(&desc, &o.engine);
   AddQuantOptions(&desc, &o.quant);
   AddInputShapeOption(&desc, &o.input_shapes);

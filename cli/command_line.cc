@@ -57,6 +57,31 @@ std::vector<T> ParseList(const std::string& text, const std::string& flag, const
 
 }  // namespace
 
+namespace {
+
+template <typename T>
+std::function<void(const T&)> RangeCheck(const std::string& flag, T lo, T hi) {
+  return [flag, lo, hi](const T& value) {
+    if (!(value >= lo && value <= hi)) {
+      std::ostringstream message;
+      message << flag << ": " << value << " is not in " << lo << ".." << hi;
+      throw boost::program_options::error(message.str());
+    }
+  };
+}
+
+}  // namespace
+
+std::function<void(const int&)> InRange(const std::string& flag, int lo, int hi) {
+  return RangeCheck<int>(flag, lo, hi);
+}
+std::function<void(const int64_t&)> InRange(const std::string& flag, int64_t lo, int64_t hi) {
+  return RangeCheck<int64_t>(flag, lo, hi);
+}
+std::function<void(const double&)> InRange(const std::string& flag, double lo, double hi) {
+  return RangeCheck<double>(flag, lo, hi);
+}
+
 std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag) {
   return ParseList<int64_t>(text, flag, "a positive integer", [](const std::string& item) {
     size_t used = 0;

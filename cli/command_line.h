@@ -8,6 +8,7 @@
 
 #include <boost/program_options.hpp>
 #include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -34,6 +35,18 @@ bool OptionGiven(const boost::program_options::variables_map& values, const std:
 // The exit code of a command's work: 0 when `status` is OK, else 1 after
 // printing "mixq <command>: <message>" to `err`.
 int ExitCode(const std::string& command, const Status& status, std::ostream& err);
+
+// The most threads a command may ask for: OpenMP starts them all before
+// anything checks them (20,000 hung, 100,000 crashed in libgomp).
+inline constexpr int kMaxThreads = 1024;
+
+// A notifier for po::value<T>(...)->notifier(): throws
+// boost::program_options::error naming `flag` and the range when the value
+// lies outside [lo, hi] (or is not a number), so that a bad value is a
+// usage error (exit 2) before anything runs.
+std::function<void(const int&)> InRange(const std::string& flag, int lo, int hi);
+std::function<void(const int64_t&)> InRange(const std::string& flag, int64_t lo, int64_t hi);
+std::function<void(const double&)> InRange(const std::string& flag, double lo, double hi);
 
 // "1,16" -> {1, 16}. Throws boost::program_options::error naming `flag`
 // for an item that is not a positive integer, or for an empty list.

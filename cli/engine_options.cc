@@ -1,5 +1,6 @@
 #include "cli/engine_options.h"
 
+#include "cli/command_line.h"
 #include "engine/runtime/isa.h"
 
 namespace mixq {
@@ -7,7 +8,10 @@ namespace mixq {
 namespace po = boost::program_options;
 
 void AddEngineOptions(po::options_description* desc, EngineOptions* engine) {
-  desc->add_options()("threads", po::value<int>(&engine->threads)->default_value(0),
+  desc->add_options()("threads",
+                      po::value<int>(&engine->threads)
+                          ->default_value(0)
+                          ->notifier(InRange("--threads", 0, kMaxThreads)),
                       "oneDNN (OpenMP) threads; 0 = OpenMP's default, one per logical CPU")(
       "max-isa", po::value<std::string>(&engine->max_isa),
       "cap oneDNN's ISA: sse41|avx|avx2|avx2_vnni|avx512_core|avx512_core_vnni|"

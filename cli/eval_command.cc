@@ -171,11 +171,20 @@ int EvalMain(const std::vector<std::string>& args, std::ostream& out, std::ostre
   desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
       "dataset", po::value<std::string>(&o.dataset)->required(),
       "dataset YAML (schemas/dataset.md)")(
-      "batch", po::value<int64_t>(&o.batch)->default_value(100), "samples per forward pass")(
-      "begin", po::value<int64_t>(&o.begin)->default_value(0), "first sample")(
-      "count", po::value<int64_t>(&o.count)->default_value(-1), "samples to evaluate; -1 = all")(
-      "json", po::bool_switch(&o.json), "print one JSON object")("quiet,q", po::bool_switch(&quiet),
-                                                                 "no progress on stderr");
+      "batch",
+      po::value<int64_t>(&o.batch)->default_value(100)->notifier(
+          InRange("--batch", int64_t{1}, int64_t{1} << 20)),
+      "samples per forward pass")("begin", po::value<int64_t>(&o.begin)->default_value(0),
+                                  "first sample")(
+      "count", po::value<int64_t>(&o.count)->default_value(-1)->notifier([](const int64_t& count) {
+        // -1 is "all"; 0 and other negatives are mistakes, not "all".
+        if (count == 0 || count < -1) {
+          throw po::error("--count: " + std::to_string(count) +
+                          " is not a number of samples (>= 1, or -1 for all)");
+        }
+      }),
+      "samples to evaluate; -1 = all")("json", po::bool_switch(&o.json), "print one JSON object")(
+      "quiet,q", po::bool_switch(&quiet), "no progress on stderr");
   AddEngineOptions(&desc, &o.engine);
   AddQuantOptions(&desc, &o.quant);
   AddInputShapeOption(&desc, &o.input_shapes);

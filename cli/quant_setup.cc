@@ -109,6 +109,10 @@ StatusOr<ResolvedQuant> ResolveQuant(const QuantArgs& args, const std::string& m
   }
   StatusOr<QuantSpec> spec = MakeQuantSpec(resolved.config, calibration, seven_bit);
   if (!spec.ok()) {
+    // The config's own refusals (BF16 layers) are not the calibration's.
+    if (spec.status().code() == StatusCode::kUnimplemented) {
+      return spec.status().WithContext("--config " + args.config);
+    }
     return spec.status().WithContext(args.calibration.empty() ? std::string("calibration")
                                                               : "'" + args.calibration + "'");
   }

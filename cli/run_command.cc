@@ -334,10 +334,12 @@ int RunMain(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   bool quiet = false;
   po::options_description desc("mixq run JOB.yaml: a job on this machine");
   desc.add_options()("job", po::value<std::string>(&o.job)->required(), "job YAML")(
-      "workers", po::value<int>(&o.workers)->default_value(0),
+      "workers",
+      po::value<int>(&o.workers)->default_value(0)->notifier(InRange("--workers", 0, 256)),
       "local worker processes; 0 = max(1, cores/2)")(
       "db", po::value<std::string>(&o.db)->default_value("mixq.db"), "results database")(
-      "threads", po::value<int>(&o.threads)->default_value(0),
+      "threads",
+      po::value<int>(&o.threads)->default_value(0)->notifier(InRange("--threads", 0, kMaxThreads)),
       "oneDNN threads per worker; 0 = cores/workers")(
       "max-isa", po::value<std::string>(&o.max_isa),
       "cap oneDNN's ISA in every worker; a list (avx2,avx,sse41) starts --workers workers "

@@ -324,7 +324,10 @@ class WorkerDaemon {
 Status RunWorker(const WorkerOptions& options) {
   // The cap must come before anything asks oneDNN for its ISA (isa.h).
   if (!options.max_isa.empty()) MIXQ_RETURN_IF_ERROR(SetMaxIsa(options.max_isa));
-  if (options.threads < 0) return InvalidArgument("--threads must be >= 0");
+  // OpenMP starts every thread asked for before anything checks them.
+  if (options.threads < 0 || options.threads > 1024) {
+    return InvalidArgument("--threads must be 0..1024, not " + std::to_string(options.threads));
+  }
   MIXQ_ASSIGN_OR_RETURN(ClientSecurity security, LoadClientSecurity(options.connect, options.keys));
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);

@@ -43,6 +43,12 @@ StatusOr<QuantSpec> MakeQuantSpec(const PrecisionConfig& config, const Calibrati
                               calibration.model_sha256.substr(0, 12) + "..., the model is " +
                               config.model_sha256.substr(0, 12) + "...)");
   }
+  // BF16 is a precision config files may name, but no kernel runs it yet:
+  // running such a config as FP32 would file FP32 numbers under its hash.
+  if (const int bf16 = config.Count(Precision::kBf16); bf16 > 0) {
+    return Unimplemented("the config has " + std::to_string(bf16) +
+                         " BF16 layer(s): mixq runs FP32 and INT8 layers only");
+  }
   QuantSpec spec;
   spec.layers = config.layers;
   spec.activations = calibration.activations;

@@ -5,6 +5,8 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/cli/mixq_runner.h"
 
@@ -59,6 +61,53 @@ TEST(MixqCli, BadBatchListIsUsageError) {
   MixqResult r = RunMixq("bench --model " + kSrc + "/models/fm_resnet.onnx --batch 1,x");
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.out.find("'x' is not a positive integer"), std::string::npos) << r.out;
+}
+
+// Issue 20: a number out of its range is one line and exit 2 (a usage
+// error), the same for every command, before anything runs: --threads
+// 100000 crashed in libgomp and 20000 hung; --count -5 meant "all",
+// --min-seconds nan ran 10,000 iterations.
+TEST(MixqCli, OutOfRangeNumbersAreUsageErrorsBeforeAnythingRuns) {
+  const std::string model = " --model " + kSrc + "/models/fm_resnet.onnx";
+  const std::string eval = "eval --quiet" + model + " --dataset " + kTestSet;
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"bench" + model + " --batch 1 --threads 100000", "--threads: 100000 is not in 0..1024"},
+      {"bench" + model + " --batch 1 --threads -1", "--threads: -1 is not in 0..1024"},
+      {"bench" + model + " --batch 1 --warmup -1", "--warmup: -1 is not in"},
+      {"bench" + model + " --batch 1 --min-iterations 0", "--min-iterations: 0 is not in"},
+      {"bench" + model + " --batch 1 --min-seconds -5", "--min-seconds: -5 is not in"},
+      {"bench" + model + " --batch 1 --min-seconds nan", "--min-seconds: nan is not in"},
+      {"bench" + model + " --batch 0", "'0' is not a positive integer"},
+      {eval + " --batch 0", "--batch: 0 is not in"},
+      {eval + " --count -5", "--count: -5 is not a number of samples"},
+      {eval + " --count 0", "--count: 0 is not a number of samples"},
+      {"run " + kSrc + "/configs/jobs/fm_resnet_eval.yaml --workers -1",
+       "--workers: -1 is not in 0..256"},
+      {"run " + kSrc + "/configs/jobs/fm_resnet_eval.yaml --threads 5000",
+       "--threads: 5000 is not in 0..1024"},
+  };
+  for (const auto& [args, message] : cases) {
+    MixqResult r = RunMixq(args);
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
+    EXPECT_EQ(CountLines(r.out), 1) << args << "\n" << r.out;
+    EXPECT_NE(r.out.find(message), std::string::npos) << args << "\n" << r.out;
+  }
+}
+
+// Issue 20: `--config bf16` ran FP32 and filed it under a new config hash;
+// no kernel runs BF16 layers, so such a config is refused by name.
+TEST(MixqCli, Bf16ConfigIsRefusedNotRunAsFp32) {
+  const std::string model = " --model " + kSrc + "/models/fm_resnet.onnx";
+  for (const std::string& args :
+       {"bench" + model + " --batch 1 --min-seconds 0.01 --config bf16",
+        "eval --quiet" + model + " --dataset " + kTestSet + " --count 100 --config bf16"}) {
+    MixqResult r = RunMixq(args);
+    EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.out;
+    EXPECT_EQ(CountLines(r.out), 1) << r.out;
+    EXPECT_NE(r.out.find("--config bf16: the config has"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("BF16 layer(s): mixq runs FP32 and INT8 layers only"), std::string::npos)
+        << r.out;
+  }
 }
 
 TEST(MixqCli, WinogradTakesOnOrOff) {

@@ -129,6 +129,20 @@ TEST_F(QuantSpecTest, CalibrationOfAnotherModelIsRefused) {
   EXPECT_NE(spec.status().message().find("another model"), std::string::npos);
 }
 
+// No kernel runs BF16: a config with BF16 layers must not run (and be
+// filed) as FP32, on a worker or on the command line.
+TEST_F(QuantSpecTest, Bf16LayersAreRefusedNotRunAsFp32) {
+  StatusOr<PrecisionConfig> bf16 = LoadPrecisionConfig("bf16", graph_, sha_);
+  ASSERT_TRUE(bf16.ok()) << bf16.status().ToString();
+  Calibration empty;
+  empty.model_sha256 = sha_;
+  StatusOr<QuantSpec> spec = MakeQuantSpec(*bf16, empty, SevenBitWeights::kNone);
+  EXPECT_EQ(spec.status().code(), StatusCode::kUnimplemented);
+  EXPECT_NE(spec.status().message().find(std::to_string(layers_.size()) + " BF16 layer(s)"),
+            std::string::npos)
+      << spec.status().message();
+}
+
 TEST_F(QuantSpecTest, Int8WithoutScalesIsRefusedButFp32NeedsNone) {
   Calibration empty;
   empty.model_sha256 = sha_;
