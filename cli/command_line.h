@@ -36,10 +36,6 @@ bool OptionGiven(const boost::program_options::variables_map& values, const std:
 // printing "mixq <command>: <message>" to `err`.
 int ExitCode(const std::string& command, const Status& status, std::ostream& err);
 
-// The most threads a command may ask for: OpenMP starts them all before
-// anything checks them (20,000 hung, 100,000 crashed in libgomp).
-inline constexpr int kMaxThreads = 1024;
-
 // A notifier for po::value<T>(...)->notifier(): throws
 // boost::program_options::error naming `flag` and the range when the value
 // lies outside [lo, hi] (or is not a number), so that a bad value is a

@@ -1,6 +1,7 @@
 #include "cli/engine_options.h"
 
 #include "cli/command_line.h"
+#include "common/hardware_info.h"
 #include "engine/runtime/isa.h"
 
 namespace mixq {
@@ -35,7 +36,6 @@ void AddQuantOptions(po::options_description* desc, QuantArgs* quant) {
 }
 
 Status ApplyEngineOptions(const EngineOptions& engine) {
-  if (engine.threads < 0) return InvalidArgument("--threads must be >= 0");
   if (!engine.max_isa.empty()) MIXQ_RETURN_IF_ERROR(SetMaxIsa(engine.max_isa));
   return Status::Ok();
 }

@@ -1,9 +1,10 @@
 // The options of the sub-commands that run the engine in this process (eval,
 // bench, calibrate, profile, search): oneDNN's threads and ISA cap and the
 // Winograd switch, and, for eval, bench and profile, the precision config.
-// ApplyEngineOptions() is the one place that checks --threads and caps the
-// ISA; every engine command calls it first, before any primitive exists
-// (oneDNN takes an ISA cap only then; engine/runtime/isa.h).
+// --threads is checked as it is parsed (0..kMaxThreads, a usage error);
+// ApplyEngineOptions() caps the ISA, and every engine command calls it
+// first, before any primitive exists (oneDNN takes an ISA cap only then;
+// engine/runtime/isa.h).
 #ifndef MIXQ_CLI_ENGINE_OPTIONS_H_
 #define MIXQ_CLI_ENGINE_OPTIONS_H_
 
@@ -27,8 +28,8 @@ void AddEngineOptions(boost::program_options::options_description* desc, EngineO
 // --config, --calibration, --seven-bit.
 void AddQuantOptions(boost::program_options::options_description* desc, QuantArgs* quant);
 
-// InvalidArgument for --threads < 0; then caps oneDNN's ISA at --max-isa
-// when one is given (InvalidArgument for an unknown name).
+// Caps oneDNN's ISA at --max-isa when one is given (InvalidArgument for an
+// unknown name).
 Status ApplyEngineOptions(const EngineOptions& engine);
 
 }  // namespace mixq

@@ -16,6 +16,12 @@ std::string HostName();
 // Logical CPUs this process may run on (sched_getaffinity), at least 1.
 int UsableCores();
 
+// The most oneDNN (OpenMP) threads a mixq process may run: OpenMP starts
+// every thread asked for before anything checks them (20,000 hung a command,
+// 100,000 crashed it in libgomp). Commands, workers and the coordinator's
+// HELLO check all hold to it.
+inline constexpr int kMaxThreads = 1024;
+
 // A hardware class's name, "<cpu brand> / <cores> cores / <isa>": same
 // CPU, core count and effective ISA give the same numbers.
 std::string HardwareClassName(const std::string& cpu_brand, int cores, const std::string& isa);

@@ -133,6 +133,10 @@ int main(int argc, char** argv) {
   } else if (transport == "tcp") {
     security_args = {"--insecure"};
   }
+  // Every simulated worker says HELLO from this one process: one address
+  // (ipc's is the process), which the coordinator allows 60 a minute.
+  security_args.insert(security_args.end(),
+                       {"--hellos-per-minute", std::to_string(std::max(60, 2 * workers))});
   // A benchmark on this machine over a private ipc:// socket: its job may
   // read the model and dataset wherever they are installed.
   std::vector<std::string> args = {bin_dir + "/mixq-coordinator",
@@ -183,6 +187,20 @@ int main(int argc, char** argv) {
     hello.mutable_hardware()->set_isa("none");
     Send(*sims[i].socket, mixq::MessageType::kHello, hello);
     sims[i].ready_since = sims[i].last_sent = Clock::now();
+  }
+
+  // Every simulated worker must have joined, or the figures are for fewer.
+  // The sockets are not polled yet: their WELCOMEs wait in their queues.
+  const auto join_deadline = Clock::now() + std::chrono::seconds(60);
+  for (int joined = 0; joined < workers;) {
+    auto status = client.GetStatus(0, std::chrono::milliseconds(5000));
+    joined = status.ok() ? status->workers() : 0;
+    if (joined < workers && Clock::now() > join_deadline) {
+      std::cerr << "bench_coordinator: only " << joined << " of " << workers
+                << " simulated workers joined within 60 s\n";
+      stop();
+      return 1;
+    }
   }
 
   const std::string job =

@@ -84,7 +84,6 @@ constexpr size_t kMaxBrandBytes = 256;
 constexpr size_t kMaxIsaBytes = 64;
 constexpr size_t kMaxVersionBytes = 64;
 constexpr size_t kMaxTaskIdBytes = 128;
-constexpr int kMaxThreads = 65536;
 // Distinct task errors in a STATUS_REPLY, and the length each is cut to.
 constexpr size_t kMaxTaskErrors = 50;
 constexpr size_t kMaxTaskErrorBytes = 2000;
@@ -106,7 +105,7 @@ std::string HelloProblem(const proto::Hello& hello) {
         too_long("hardware.isa_cap", hello.hardware().isa_cap(), kMaxIsaBytes)}) {
     if (!problem.empty()) return problem;
   }
-  if (hello.threads() < 0 || hello.threads() > kMaxThreads || hello.hardware().cores() < 1 ||
+  if (hello.threads() < 1 || hello.threads() > kMaxThreads || hello.hardware().cores() < 1 ||
       hello.hardware().cores() > kMaxThreads) {
     return "HELLO: threads and cores must be 1.." + std::to_string(kMaxThreads);
   }
@@ -310,12 +309,14 @@ class Coordinator::Impl {
   void Dispatch() { scheduler_.Dispatch(Clock::now()); }
 
   // A dropped message, counted under `kind` and logged with the peer's
-  // address and key, rate-limited per peer and kind.
+  // address and key, rate-limited per address (per connection where there
+  // is none) and kind: a flood opens a new connection per message.
   void Drop(const PeerMessage& from, const std::string& kind, const std::string& detail) {
     ++malformed_[kind];
     const std::string peer = PeerLabel(from);
+    const std::string source = from.address.empty() ? PeerName(from.identity) : from.address;
     uint64_t held_back = 0;
-    if (!peer_log_.Allow(peer + "/" + kind, LogLimiter::Clock::now(), &held_back)) return;
+    if (!peer_log_.Allow(source + "/" + kind, LogLimiter::Clock::now(), &held_back)) return;
     log().warn("{}: dropped message ({}): {}{}", peer, kind, detail,
                held_back ? " (and " + std::to_string(held_back) + " more since)" : "");
   }
@@ -417,7 +418,7 @@ class Coordinator::Impl {
   // per address, refilled continuously, so a reconnecting worker always
   // gets in and a flood does not.
   bool HelloRateAllows(const std::string& address) {
-    if (address.empty()) return true;  // a local endpoint
+    if (address.empty()) return true;  // no address known (inproc)
     const Clock::time_point now = Clock::now();
     if (hello_buckets_.size() > 10000 && hello_buckets_.count(address) == 0) hello_buckets_.clear();
     const double capacity = options_.hellos_per_minute;

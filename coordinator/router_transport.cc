@@ -129,13 +129,15 @@ void RouterTransport::Drain() {
       PeerMessage message;
       message.identity = part.to_string();
       // A whole message has arrived once its first frame has: the rest never blocks.
-      while (part.more()) {
+      for (bool first = true; part.more(); first = false) {
         if (!router_.recv(part)) break;
-        message.bytes += part.size();
-        if (message.credentials == std::nullopt && message.address.empty()) {
+        // Every frame from the peer carries its connection's properties (the
+        // identity frame, made by the ROUTER, none): read them once.
+        if (first) {
           message.credentials = ParseZapUserId(Property(&part, "User-Id"));
           message.address = Property(&part, "Peer-Address");
         }
+        message.bytes += part.size();
         if (message.bytes > max_message_bytes_) {
           message.oversize = true;
           message.frames.clear();

@@ -36,7 +36,9 @@ struct PeerMessage {
   // Set for a peer admitted by CURVE: its key and role. Unset for a peer of a
   // keyless endpoint (ipc://, or a network endpoint run --insecure).
   std::optional<PeerCredentials> credentials;
-  std::string address;              // the peer's IP address, "" for ipc
+  // The peer's address, for logs and HELLO rates: the IP for TCP,
+  // "localhost:UID:GID:PID" (its process) for ipc.
+  std::string address;
   std::vector<std::string> frames;  // after the identity; empty when oversize
   size_t bytes = 0;                 // all frames together
   bool oversize = false;            // over the limit: its frames were not kept

@@ -84,10 +84,7 @@ void ZapHandler::Serve(zmq::socket_t* socket) {
       std::vector<std::string> request;
       for (auto& p : parts) request.push_back(p.to_string());
       auto [code, user_id] = Decide(request);
-      if (code == "200") {
-        ++admitted_;
-      } else {
-        ++refused_;
+      if (code != "200") {
         const std::string address = request.size() > 3 ? request[3] : "";
         uint64_t held_back = 0;
         if (refusals.Allow(address, LogLimiter::Clock::now(), &held_back)) {

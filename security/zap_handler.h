@@ -3,7 +3,7 @@
 // the allow-list, answering with a user id that names the key's role. Every
 // message from an admitted peer then carries that user id (PeerCredentials),
 // so the coordinator checks what a message may do against who sent it,
-// never against what the message says. Refusals are counted and logged with
+// never against what the message says. Refusals are logged with
 // the peer's address, at most once per address every ten seconds.
 #ifndef MIXQ_SECURITY_ZAP_HANDLER_H_
 #define MIXQ_SECURITY_ZAP_HANDLER_H_
@@ -45,9 +45,6 @@ class ZapHandler {
   ZapHandler(const ZapHandler&) = delete;
   ZapHandler& operator=(const ZapHandler&) = delete;
 
-  uint64_t admitted() const { return admitted_; }
-  uint64_t refused() const { return refused_; }
-
   explicit ZapHandler(AllowList allow);
 
  private:
@@ -57,7 +54,6 @@ class ZapHandler {
 
   const AllowList allow_;
   std::atomic<bool> stop_{false};
-  std::atomic<uint64_t> admitted_{0}, refused_{0};
   std::thread thread_;
 };
 

@@ -324,9 +324,9 @@ class WorkerDaemon {
 Status RunWorker(const WorkerOptions& options) {
   // The cap must come before anything asks oneDNN for its ISA (isa.h).
   if (!options.max_isa.empty()) MIXQ_RETURN_IF_ERROR(SetMaxIsa(options.max_isa));
-  // OpenMP starts every thread asked for before anything checks them.
-  if (options.threads < 0 || options.threads > 1024) {
-    return InvalidArgument("--threads must be 0..1024, not " + std::to_string(options.threads));
+  if (options.threads < 0 || options.threads > kMaxThreads) {
+    return InvalidArgument("--threads must be 0.." + std::to_string(kMaxThreads) + ", not " +
+                           std::to_string(options.threads));
   }
   MIXQ_ASSIGN_OR_RETURN(ClientSecurity security, LoadClientSecurity(options.connect, options.keys));
   std::signal(SIGINT, OnSignal);
