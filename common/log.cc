@@ -4,6 +4,9 @@
 
 #include <array>
 #include <memory>
+#include <mutex>
+#include <set>
+#include <string>
 #include <utility>
 
 namespace mixq {
@@ -21,11 +24,39 @@ std::shared_ptr<spdlog::logger> MakeLogger() {
   return logger;
 }
 
+// The texts WarnOnce has said, kept with the logger they belong to.
+struct SaidOnce {
+  std::mutex mutex;
+  std::set<std::string> texts;
+};
+
+SaidOnce& said_once() {
+  static SaidOnce said;
+  return said;
+}
+
+constexpr size_t kMaxSaidOnce = 4096;
+
 }  // namespace
 
 spdlog::logger& log() {
   static const std::shared_ptr<spdlog::logger> logger = MakeLogger();
   return *logger;
+}
+
+void WarnOnce(const std::string& message) {
+  bool first = false;
+  {
+    SaidOnce& said = said_once();
+    std::lock_guard<std::mutex> lock(said.mutex);
+    if (said.texts.size() >= kMaxSaidOnce) said.texts.clear();
+    first = said.texts.insert(message).second;
+  }
+  if (first) {
+    log().warn("{}", message);
+  } else {
+    log().debug("{}", message);
+  }
 }
 
 Status SetLogLevel(const std::string& level) {

@@ -21,6 +21,14 @@ spdlog::logger& log();
 // the level unchanged.
 Status SetLogLevel(const std::string& level);
 
+// Logs `message` at warn level the first time this process logs that exact
+// text this way, and at debug level after that. For warnings a loop would
+// repeat without news: a layer that stays FP32 is named when a model is
+// compiled, and a search compiles the same model for every task. The texts
+// remembered are bounded (beyond 4096 the memory starts over, so a warning
+// may then be said again); thread-safe.
+void WarnOnce(const std::string& message);
+
 }  // namespace mixq
 
 #endif  // MIXQ_COMMON_LOG_H_

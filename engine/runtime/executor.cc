@@ -92,9 +92,10 @@ StatusOr<std::unique_ptr<CompiledModelImpl>> CompiledModelImpl::Build(
       MIXQ_ASSIGN_OR_RETURN(plan, PlanPrecision(fused, options.quant, options.extra_outputs));
       // A layer asked for in INT8 that runs FP32 is named, never skipped
       // silently: its speed and accuracy are not what the config says.
+      // Said once per process: a search compiles the same model per task.
       for (const auto& [layer, reason] : plan.fp32_fallbacks) {
-        log().warn("{}: layer '{}' stays FP32: {}", graph.source.empty() ? "model" : graph.source,
-                   layer, reason);
+        WarnOnce((graph.source.empty() ? std::string("model") : graph.source) + ": layer '" +
+                 layer + "' stays FP32: " + reason);
       }
     }
     CompileContext ctx(fused, model->engine_);

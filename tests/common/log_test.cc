@@ -1,6 +1,10 @@
 #include "common/log.h"
 
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+
+#include <memory>
+#include <sstream>
 
 namespace mixq {
 namespace {
@@ -23,6 +27,25 @@ TEST(Log, SetLogLevelByName) {
   EXPECT_NE(s.message().find("'verbose'"), std::string::npos);
   EXPECT_EQ(log().level(), spdlog::level::err);  // unchanged
   ASSERT_TRUE(SetLogLevel("info").ok());
+}
+
+// The second WarnOnce of the same text is a debug line, not a second
+// warning; another text is a warning of its own.
+TEST(Log, WarnOnceWarnsOncePerText) {
+  std::ostringstream lines;
+  auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(lines);
+  sink->set_pattern("%l %v");
+  log().sinks().push_back(sink);
+  ASSERT_TRUE(SetLogLevel("debug").ok());
+  WarnOnce("log_test: layer 'a' stays FP32");
+  WarnOnce("log_test: layer 'a' stays FP32");
+  WarnOnce("log_test: layer 'b' stays FP32");
+  log().sinks().pop_back();
+  ASSERT_TRUE(SetLogLevel("info").ok());
+  EXPECT_EQ(lines.str(),
+            "warning log_test: layer 'a' stays FP32\n"
+            "debug log_test: layer 'a' stays FP32\n"
+            "warning log_test: layer 'b' stays FP32\n");
 }
 
 }  // namespace
