@@ -128,14 +128,14 @@ void PrintResult(const proto::StatusReply& s, std::ostream& out, size_t search_l
 // Polls the job until it ends; progress on stderr. `alive` is checked each
 // round (false: the coordinator died).
 StatusOr<proto::StatusReply> WaitForJob(CoordinatorClient* client, int64_t job_id, bool progress,
-                                        const std::function<bool()>& alive) {
+                                        const std::function<Status()>& alive) {
   const auto start = std::chrono::steady_clock::now();
   int64_t first_done = -1;
   int64_t last_printed = -1;
   int64_t search_next = 0;  // a search job's progress lines seen so far
   while (true) {
     if (g_interrupted) return Unavailable("interrupted");
-    if (!alive()) return Unavailable("the coordinator exited");
+    MIXQ_RETURN_IF_ERROR(alive());
     StatusOr<proto::StatusReply> s = client->GetStatus(job_id, milliseconds(10000), search_next);
     if (!s.ok()) return s.status();
     if (!s->error().empty()) return Internal(s->error());

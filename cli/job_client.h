@@ -67,10 +67,11 @@ class InterruptScope {
 
 // Polls job `job_id` until it is no longer running and returns its last
 // status. With `progress`, prints task counts and a search job's log lines
-// on stderr as they come. `alive` is asked every round: false (the
-// coordinator process died) ends the wait with Unavailable.
+// on stderr as they come. `alive` is asked every round: an error (the
+// coordinator or every worker of a local run has exited) ends the wait with
+// that error.
 StatusOr<proto::StatusReply> WaitForJob(CoordinatorClient* client, int64_t job_id, bool progress,
-                                        const std::function<bool()>& alive);
+                                        const std::function<Status()>& alive);
 
 // A job's state, task counts and errors, then its search log (all of it, or
 // the last `search_lines` when not 0), evaluations and benchmarks.

@@ -18,7 +18,9 @@
 #include <fstream>
 #include <functional>
 #include <iostream>
+#include <map>
 #include <sstream>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -31,6 +33,7 @@
 #include "coordinator/coordinator_client.h"
 #include "coordinator/job_spec.h"
 #include "coordinator/store.h"
+#include "engine/runtime/isa.h"
 #include "results/compare_job.h"
 #include "results/queries.h"
 #include "search/search_job.h"
@@ -55,7 +58,8 @@ struct RunCommandOptions {
 };
 
 // Child processes that are stopped (SIGTERM, then SIGKILL) when this object
-// goes away, however the command ends.
+// goes away, however the command ends. A child that exits is reaped once and
+// remembered, so asking again keeps the answer.
 class Children {
  public:
   ~Children() { StopAll(); }
@@ -64,24 +68,49 @@ class Children {
     std::vector<char*> args;
     for (const std::string& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
+    // The children talk over a private ipc:// socket without CURVE; key
+    // variables meant for the user's cluster would make a worker ask for a
+    // key pair it must not use here.
+    std::vector<char*> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      const std::string_view entry(*e);
+      if (entry.rfind("MIXQ_KEY=", 0) == 0 || entry.rfind("MIXQ_COORDINATOR_KEY=", 0) == 0) {
+        continue;
+      }
+      env.push_back(*e);
+    }
+    env.push_back(nullptr);
     pid_t pid = 0;
-    if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) {
+    if (posix_spawn(&pid, args[0], nullptr, nullptr, args.data(), env.data()) != 0) {
       return Unavailable("cannot start " + argv[0]);
     }
     pids_.push_back(pid);
     return pid;
   }
 
-  // True if `pid` has exited (reaped).
-  bool Exited(pid_t pid) {
-    int status = 0;
-    return waitpid(pid, &status, WNOHANG) == pid;
+  // True if `pid` has exited; then `*how` (may be null) says how, e.g.
+  // "exit status 2" or "signal 9".
+  bool Exited(pid_t pid, std::string* how = nullptr) {
+    auto it = exited_.find(pid);
+    if (it == exited_.end()) {
+      int status = 0;
+      if (waitpid(pid, &status, WNOHANG) != pid) return false;
+      const std::string text = WIFEXITED(status)
+                                   ? "exit status " + std::to_string(WEXITSTATUS(status))
+                                   : "signal " + std::to_string(WTERMSIG(status));
+      it = exited_.emplace(pid, text).first;
+    }
+    if (how != nullptr) *how = it->second;
+    return true;
   }
 
   void StopAll() {
-    for (pid_t pid : pids_) kill(pid, SIGTERM);
+    for (pid_t pid : pids_) {
+      if (exited_.count(pid) == 0) kill(pid, SIGTERM);
+    }
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
     for (pid_t pid : pids_) {
+      if (exited_.count(pid) != 0) continue;
       int status = 0;
       while (waitpid(pid, &status, WNOHANG) == 0) {
         if (std::chrono::steady_clock::now() > deadline) {
@@ -93,11 +122,63 @@ class Children {
       }
     }
     pids_.clear();
+    exited_.clear();
   }
 
  private:
   std::vector<pid_t> pids_;
+  std::map<pid_t, std::string> exited_;  // reaped children and how they ended
 };
+
+// Whether the run can still make progress: the coordinator is up and at
+// least one local worker is. A worker that cannot start (a bad --max-isa, a
+// missing library) exits at once; when all have, nothing would ever run the
+// tasks, so the command must not wait for them.
+class Liveness {
+ public:
+  Liveness(Children* children, pid_t coordinator, std::vector<pid_t> workers)
+      : children_(children), coordinator_(coordinator), workers_(std::move(workers)) {}
+
+  // Ok while the run can go on; Unavailable naming what ended otherwise.
+  Status Check() {
+    std::string how;
+    if (children_->Exited(coordinator_, &how)) {
+      return Unavailable("the coordinator exited (" + how + "; its error is above)");
+    }
+    std::string first;
+    for (pid_t pid : workers_) {
+      if (!children_->Exited(pid, &how)) return Status::Ok();
+      if (first.empty()) first = how;
+    }
+    return Unavailable("every local worker exited (the first with " + first +
+                       "; its error is above)");
+  }
+
+ private:
+  Children* children_;
+  pid_t coordinator_;
+  std::vector<pid_t> workers_;
+};
+
+// Waits until the coordinator answers and `workers` workers have said HELLO,
+// giving up as soon as the coordinator or every worker has exited, so a
+// coordinator that cannot open its database or workers that cannot start
+// end the command at once instead of after a SUBMIT's timeout.
+Status WaitForLocalWorkers(CoordinatorClient* client, int workers, Liveness* liveness) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (true) {
+    if (InterruptScope::Raised()) return Unavailable("interrupted");
+    MIXQ_RETURN_IF_ERROR(liveness->Check());
+    StatusOr<proto::StatusReply> s = client->GetStatus(0, milliseconds(500));
+    if (s.ok() && s->workers() >= workers) return Status::Ok();
+    if (std::chrono::steady_clock::now() > deadline) {
+      return Unavailable(s.ok() ? "the local workers did not connect within 60 s"
+                                : "the coordinator did not answer within 60 s: " +
+                                      s.status().message());
+    }
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+}
 
 std::string BinaryDir() {
   std::error_code ec;
@@ -133,20 +214,13 @@ Status CalibrateInProcess(const CompareSpec& spec, const std::string& model,
   return RunCalibrateCommand(c, sink);
 }
 
-// A compare job (results/compare_job.h): waits for every local worker
-// (so that 'hardware: all' sees every class), submits one evaluate job per
-// model under a parent job row, waits for them and prints the comparison.
+// A compare job (results/compare_job.h), once every local worker is
+// connected: submits one evaluate job per model under a parent job row,
+// waits for them and prints the comparison.
 Status RunCompareJob(const CompareSpec& spec, const std::string& yaml,
                      const std::vector<SubJob>& sub_jobs, const RunCommandOptions& options,
-                     int workers, CoordinatorClient* client, const std::function<bool()>& alive,
+                     CoordinatorClient* client, const std::function<Status()>& alive,
                      std::ostream& out) {
-  for (int tries = 0;; ++tries) {
-    StatusOr<proto::StatusReply> s = client->GetStatus(0, milliseconds(10000));
-    if (!s.ok()) return s.status();
-    if (s->workers() >= workers) break;
-    if (tries > 600 || !alive()) return Unavailable("the local workers did not all connect");
-    std::this_thread::sleep_for(milliseconds(100));
-  }
   int64_t parent = 0;
   {
     MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Store> store, Store::Open(options.db));
@@ -191,24 +265,13 @@ Status RunCompareJob(const CompareSpec& spec, const std::string& yaml,
   return Status::Ok();
 }
 
-// A search job on the embedded coordinator: its driver runs there (progress
-// on the coordinator's stderr, which is ours); once every local worker is
-// connected, so that `hardware: all` sees them all, it is submitted and
-// waited for, and its report printed from the output folder.
+// A search job on the embedded coordinator, once every local worker is
+// connected: its driver runs there (progress on the coordinator's stderr,
+// which is ours); it is submitted and waited for, and its report printed
+// from the output folder.
 Status RunSearch(CoordinatorClient* client, const std::string& yaml, const std::string& base_dir,
-                 const SearchJobSpec& search, const RunCommandOptions& options, int workers,
-                 const std::function<bool()>& alive, std::ostream& out) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (true) {
-    if (InterruptScope::Raised()) return Unavailable("interrupted");
-    if (!alive()) return Unavailable("the coordinator exited");
-    StatusOr<proto::StatusReply> s = client->GetStatus(0, milliseconds(10000));
-    if (s.ok() && s->workers() >= workers) break;
-    if (std::chrono::steady_clock::now() > deadline) {
-      return Unavailable("the local workers did not connect within 60 s");
-    }
-    std::this_thread::sleep_for(milliseconds(100));
-  }
+                 const SearchJobSpec& search, const RunCommandOptions& options,
+                 const std::function<Status()>& alive, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply submitted,
                         client->Submit(yaml, base_dir, milliseconds(60000)));
   if (!submitted.error().empty()) return InvalidArgument(submitted.error());
@@ -228,7 +291,7 @@ Status RunSearch(CoordinatorClient* client, const std::string& yaml, const std::
 // Submits an evaluate job to the embedded coordinator and waits for it.
 Status SubmitAndWait(CoordinatorClient* client, const std::string& yaml,
                      const std::string& base_dir, const RunCommandOptions& options,
-                     const std::function<bool()>& alive, std::ostream& out) {
+                     const std::function<Status()>& alive, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(proto::SubmitReply submitted,
                         client->Submit(yaml, base_dir, milliseconds(60000)));
   if (!submitted.error().empty()) return InvalidArgument(submitted.error());
@@ -290,6 +353,7 @@ Status RunJob(const RunCommandOptions& options, std::ostream& out) {
   Status result;
   {
     Children children;
+    std::vector<pid_t> worker_pids;
     // The user's own machine and a private ipc:// socket in a folder of
     // this run: the jobs may name any file the user can, as `mixq eval` and
     // `mixq calibrate` may, so the roots are the whole file system.
@@ -305,18 +369,25 @@ Status RunJob(const RunCommandOptions& options, std::ostream& out) {
         argv.push_back("--max-isa");
         argv.push_back(isas[i / per_isa]);
       }
-      MIXQ_RETURN_IF_ERROR(children.Spawn(argv).status());
+      MIXQ_ASSIGN_OR_RETURN(pid_t worker, children.Spawn(argv));
+      worker_pids.push_back(worker);
     }
     std::fprintf(stderr, "mixq run: coordinator and %d worker(s) x %d thread(s) on %s\n", workers,
                  threads, endpoint.c_str());
     CoordinatorClient client(endpoint);
-    bool exited = false;
-    auto alive = [&] { return exited || (exited = children.Exited(coordinator), !exited); };
-    if (compare) {
-      result = RunCompareJob(compare_spec, yaml, sub_jobs, options, workers, &client, alive, out);
+    Liveness liveness(&children, coordinator, worker_pids);
+    // Every kind of job waits for all local workers first, so that
+    // `hardware: all` sees every class and a run that cannot start ends now.
+    // Later, a run whose coordinator or last worker has gone stops waiting.
+    auto alive = [&liveness] { return liveness.Check(); };
+    result = WaitForLocalWorkers(&client, workers, &liveness);
+    if (!result.ok()) {
+      // Nothing was submitted.
+    } else if (compare) {
+      result = RunCompareJob(compare_spec, yaml, sub_jobs, options, &client, alive, out);
     } else if (is_search) {
       result = RunSearch(&client, yaml, fs::path(options.job).parent_path().string(), search,
-                         options, workers, alive, out);
+                         options, alive, out);
     } else {
       result = SubmitAndWait(&client, yaml, fs::path(options.job).parent_path().string(), options,
                              alive, out);
@@ -325,6 +396,18 @@ Status RunJob(const RunCommandOptions& options, std::ostream& out) {
   std::error_code ec;
   fs::remove_all(dir, ec);
   return result;
+}
+
+// --max-isa's names are checked before anything starts: a worker given an
+// unknown one would exit at once, and the run with it.
+void KnownIsas(const std::string& list) {
+  for (const std::string& name : SplitCommas(list)) {
+    const std::vector<std::string>& known = IsaNames();
+    if (name.empty() || std::find(known.begin(), known.end(), name) != known.end()) continue;
+    std::string names;
+    for (const std::string& k : known) names += (names.empty() ? "" : ", ") + k;
+    throw po::error("--max-isa: unknown ISA '" + name + "' (one of: " + names + ")");
+  }
 }
 
 }  // namespace
@@ -341,7 +424,7 @@ int RunMain(const std::vector<std::string>& args, std::ostream& out, std::ostrea
       "threads",
       po::value<int>(&o.threads)->default_value(0)->notifier(InRange("--threads", 0, kMaxThreads)),
       "oneDNN threads per worker; 0 = cores/workers")(
-      "max-isa", po::value<std::string>(&o.max_isa),
+      "max-isa", po::value<std::string>(&o.max_isa)->notifier(KnownIsas),
       "cap oneDNN's ISA in every worker; a list (avx2,avx,sse41) starts --workers workers "
       "per ISA, one hardware class each")("quiet,q", po::bool_switch(&quiet),
                                           "no progress on stderr");

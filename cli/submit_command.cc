@@ -44,7 +44,7 @@ Status Submit(const SubmitCommandOptions& options, std::ostream& out) {
   }
   if (!options.wait) return Status::Ok();
   MIXQ_ASSIGN_OR_RETURN(proto::StatusReply status,
-                        WaitForJob(&client, reply.job_id(), true, [] { return true; }));
+                        WaitForJob(&client, reply.job_id(), true, [] { return Status::Ok(); }));
   PrintResult(status, out);
   // A script that waits must be able to tell a failed or cancelled job from
   // a finished one by the exit code alone.

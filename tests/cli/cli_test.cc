@@ -85,6 +85,8 @@ TEST(MixqCli, OutOfRangeNumbersAreUsageErrorsBeforeAnythingRuns) {
        "--workers: -1 is not in 0..256"},
       {"run " + kSrc + "/configs/jobs/fm_resnet_eval.yaml --threads 5000",
        "--threads: 5000 is not in 0..1024"},
+      {"run " + kSrc + "/configs/jobs/fm_resnet_eval.yaml --max-isa avx2,avx9000",
+       "--max-isa: unknown ISA 'avx9000' (one of: sse41,"},
   };
   for (const auto& [args, message] : cases) {
     MixqResult r = RunMixq(args);
