@@ -145,6 +145,7 @@ StatusOr<DatasetSpec> LoadDatasetSpec(const std::string& yaml_path) {
   } catch (const YAML::Exception& e) {
     return InvalidArgument(yaml_path + ": " + e.what());
   }
+  MIXQ_RETURN_IF_ERROR(CheckNoDuplicateKeys(root, yaml_path));
   try {
     return SpecParser(yaml_path).Parse(root);
   } catch (const YAML::Exception& e) {

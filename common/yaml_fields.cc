@@ -1,5 +1,8 @@
 #include "common/yaml_fields.h"
 
+#include <set>
+#include <string>
+
 namespace mixq {
 
 Status YamlFields::Error(const std::string& message) const {
@@ -9,9 +12,11 @@ Status YamlFields::Error(const std::string& message) const {
 Status YamlFields::CheckKeys(const YAML::Node& map, const std::string& prefix,
                              std::initializer_list<std::string_view> allowed) const {
   if (!map.IsMap()) {
-    return Error("'" +
-                 (prefix.empty() ? std::string("(top)") : prefix.substr(0, prefix.size() - 1)) +
-                 "' must be a mapping");
+    if (prefix.empty()) {
+      return Error(map.IsNull() ? "the file is empty (expected a mapping of keys)"
+                                : "the file must be a mapping of keys (key: value lines)");
+    }
+    return Error("'" + prefix.substr(0, prefix.size() - 1) + "' must be a mapping");
   }
   for (const auto& entry : map) {
     const std::string key = entry.first.Scalar();
@@ -114,6 +119,40 @@ void EmitInputShapes(const InputShapes& shapes, YAML::Emitter* out) {
     dims(shape);
   }
   *out << YAML::EndMap;
+}
+
+namespace {
+
+Status FindDuplicateKeys(const YAML::Node& node, const std::string& path, const std::string& source,
+                         int depth) {
+  // Aliases can make a graph deeper than the text; a bound keeps the walk
+  // off the stack's edge on a hostile file.
+  if (depth > 64)
+    return InvalidArgument(source + ": nested deeper than 64 levels at '" + path + "'");
+  if (node.IsMap()) {
+    std::set<std::string> seen;
+    for (const auto& entry : node) {
+      const std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "(complex key)";
+      const std::string at = path.empty() ? key : path + "." + key;
+      if (!seen.insert(key).second) {
+        return InvalidArgument(source + ": duplicate key '" + at + "' (line " +
+                               std::to_string(entry.first.Mark().line + 1) + ")");
+      }
+      MIXQ_RETURN_IF_ERROR(FindDuplicateKeys(entry.second, at, source, depth + 1));
+    }
+  } else if (node.IsSequence()) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      MIXQ_RETURN_IF_ERROR(
+          FindDuplicateKeys(node[i], path + "[" + std::to_string(i) + "]", source, depth + 1));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status CheckNoDuplicateKeys(const YAML::Node& root, const std::string& source) {
+  return FindDuplicateKeys(root, "", source, 0);
 }
 
 }  // namespace mixq

@@ -44,6 +44,13 @@ class YamlFields {
   std::string source_;
 };
 
+// Refuses a mapping anywhere in `root` that repeats a key, naming its dotted
+// path and line: yaml-cpp keeps both entries and a lookup finds the first,
+// so `count: 10` after `count: 1000` would be silently ignored. `source`
+// starts the message, e.g. "jobs/x.yaml: duplicate key 'data.evaluation.count'
+// (line 7)".
+Status CheckNoDuplicateKeys(const YAML::Node& root, const std::string& source);
+
 // `shapes` as the value of an `input_shape` key: a list of dims for the
 // first input (key ""), else a mapping from input names to lists of dims.
 // `shapes` must not mix the two (InputShapeMap() never gives such a mix and

@@ -51,6 +51,33 @@ class JobParser : public YamlFields {
     return e.c_str();
   }
 
+  // Keys that only a search reads are refused in other jobs, which would
+  // otherwise run without them (schemas/job.md: "kind: search only").
+  Status CheckNoSearchSettings(const YAML::Node& root, const std::string& kind) const {
+    for (const char* key : {"metric", "budget", "objective", "strategy", "limits"}) {
+      if (root[key]) {
+        return Error("'" + std::string(key) + "' is a search setting, not for a " + kind +
+                     " job (kind: search only)");
+      }
+    }
+    if (root["data"]["ranking"]) {
+      return Error("'data.ranking' is a search setting, not for a " + kind +
+                   " job (kind: search only)");
+    }
+    const YAML::Node data_cal = root["data"]["calibration"];
+    if (data_cal) {
+      MIXQ_RETURN_IF_ERROR(CheckKeys(data_cal, "data.calibration.",
+                                     {"dataset", "begin", "samples", "shard_size", "batch"}));
+    }
+    const YAML::Node cal = root["calibration"];
+    if (cal && cal.IsMap()) {
+      MIXQ_RETURN_IF_ERROR(CheckKeys(
+          cal, "calibration.",
+          {"dataset", "begin", "samples", "shard_size", "batch", "method", "percentile"}));
+    }
+    return Status::Ok();
+  }
+
   // `calibration` (a mapping) and `data.calibration` (may be absent): the
   // coordinator's calibrate settings. Keys of the search's own (methods,
   // weights, ...) are left to it; `methods` gives the default method.
@@ -234,6 +261,7 @@ class JobParser : public YamlFields {
     for (const char* key : {"metric", "budget", "objective", "strategy", "limits", "output"}) {
       if (root[key]) job.search[key] = Dump(root[key]);
     }
+    if (job.kind != "search") MIXQ_RETURN_IF_ERROR(CheckNoSearchSettings(root, job.kind));
     if (root["profile_batch"]) {
       MIXQ_ASSIGN_OR_RETURN(job.profile_batch, Int(root["profile_batch"], "profile_batch", 1));
     }
@@ -260,6 +288,7 @@ StatusOr<JobSpec> ParseJobSpec(const std::string& yaml_text, const std::string& 
   } catch (const YAML::Exception& e) {
     return InvalidArgument(source + ": not valid YAML: " + e.what());
   }
+  MIXQ_RETURN_IF_ERROR(CheckNoDuplicateKeys(root, source));
   try {
     return JobParser(source, base_dir).Parse(root);
   } catch (const YAML::Exception& e) {

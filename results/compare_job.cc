@@ -209,7 +209,9 @@ bool IsCompareJob(const std::string& yaml_text) {
 StatusOr<CompareSpec> ParseCompareSpec(const std::string& yaml_text, const std::string& base_dir,
                                        const std::string& source) {
   try {
-    return CompareParser(source, base_dir).Parse(YAML::Load(yaml_text));
+    const YAML::Node root = YAML::Load(yaml_text);
+    MIXQ_RETURN_IF_ERROR(CheckNoDuplicateKeys(root, source));
+    return CompareParser(source, base_dir).Parse(root);
   } catch (const YAML::Exception& e) {
     return InvalidArgument(source + ": " + e.what());
   }

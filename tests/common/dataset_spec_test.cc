@@ -174,5 +174,14 @@ TEST(DatasetSpec, MissingYamlIsNotFound) {
   EXPECT_EQ(spec.status().code(), StatusCode::kNotFound);
 }
 
+// Issue 20: a repeated key kept its first value silently.
+TEST(DatasetSpec, DuplicateKeyIsRefusedWithPathAndLine) {
+  TempDir dir;
+  const std::string m = ErrorOf(
+      Load(dir, "format: idx\nimages: /a\nlabels: /b\npreprocess:\n  scale: 1\n  scale: 2\n"),
+      dir.Path("d.yaml"));
+  EXPECT_NE(m.find("duplicate key 'preprocess.scale' (line 6)"), std::string::npos) << m;
+}
+
 }  // namespace
 }  // namespace mixq

@@ -12,8 +12,7 @@ TEST(JobSpec, ParsesEvaluateJobAndResolvesPaths) {
   StatusOr<JobSpec> job = ParseJobSpec(
       "name: j\nmodel: m.onnx\n"
       "data: {evaluation: {dataset: d.yaml, shard_size: 250, count: 2000}}\n"
-      "benchmark: {batches: [1, 8], seconds: 0.5, round: 2}\n"
-      "budget: {max_drop: 0.3}\n",
+      "benchmark: {batches: [1, 8], seconds: 0.5, round: 2}\n",
       "/base", "j.yaml");
   ASSERT_TRUE(job.ok()) << job.status().message();
   EXPECT_EQ(job->name, "j");
@@ -26,7 +25,66 @@ TEST(JobSpec, ParsesEvaluateJobAndResolvesPaths) {
   EXPECT_EQ(job->bench_round, 2);
   EXPECT_EQ(job->configs, std::vector<std::string>{"fp32"});
   EXPECT_EQ(job->hardware, std::vector<std::string>{"any"});
-  EXPECT_EQ(job->search.count("budget"), 1u);
+  EXPECT_TRUE(job->search.empty());
+}
+
+// Issue 20: search settings in an evaluate job ran with exit 0 and were
+// ignored; they are refused by path, as the schema says. A search job keeps
+// them for its own parser.
+TEST(JobSpec, SearchSettingsAreRefusedOutsideSearchJobs) {
+  const std::string head = "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"strategy: {name: nonsense}\n", "'strategy' is a search setting, not for a evaluate job"},
+      {"budget: {max_drop: 0.3}\n", "'budget' is a search setting"},
+      {"metric: top1\n", "'metric' is a search setting"},
+      {"calibration: {colour: red}\n", "unknown key 'calibration.colour'"},
+      {"calibration: {methods: [kl]}\n", "unknown key 'calibration.methods'"},
+  };
+  for (const auto& [extra, message] : cases) {
+    StatusOr<JobSpec> job = ParseJobSpec(head + extra, "", "j.yaml");
+    ASSERT_FALSE(job.ok()) << extra;
+    EXPECT_NE(job.status().message().find(message), std::string::npos)
+        << extra << ": " << job.status().message();
+  }
+  StatusOr<JobSpec> ranking = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}, ranking: {samples: 9}}\n", "",
+      "j.yaml");
+  ASSERT_FALSE(ranking.ok());
+  EXPECT_NE(ranking.status().message().find("'data.ranking' is a search setting"),
+            std::string::npos);
+  StatusOr<JobSpec> search = ParseJobSpec(
+      "name: j\nkind: search\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n"
+      "strategy: {name: speed_aware}\nbudget: {max_drop: 0.3}\n",
+      "", "j.yaml");
+  ASSERT_TRUE(search.ok()) << search.status().message();
+  EXPECT_EQ(search->search.count("strategy"), 1u);
+}
+
+// Issue 20: a repeated key kept its first value silently.
+TEST(JobSpec, DuplicateKeysAreRefusedWithPathAndLine) {
+  StatusOr<JobSpec> job = ParseJobSpec(
+      "name: j\nmodel: m.onnx\ndata:\n  evaluation:\n    dataset: d.yaml\n    count: 1000\n"
+      "    count: 10\n",
+      "", "j.yaml");
+  ASSERT_FALSE(job.ok());
+  EXPECT_NE(job.status().message().find("j.yaml: duplicate key 'data.evaluation.count' (line 7)"),
+            std::string::npos)
+      << job.status().message();
+  StatusOr<JobSpec> top = ParseJobSpec("name: j\nmodel: m.onnx\nname: k\n", "", "j.yaml");
+  ASSERT_FALSE(top.ok());
+  EXPECT_NE(top.status().message().find("duplicate key 'name' (line 3)"), std::string::npos)
+      << top.status().message();
+}
+
+// Issue 20: an empty job file said "'(top)' must be a mapping".
+TEST(JobSpec, EmptyOrNonMappingFileIsNamedPlainly) {
+  StatusOr<JobSpec> empty = ParseJobSpec("", "", "j.yaml");
+  ASSERT_FALSE(empty.ok());
+  EXPECT_EQ(empty.status().message(), "j.yaml: the file is empty (expected a mapping of keys)");
+  StatusOr<JobSpec> list = ParseJobSpec("- a\n- b\n", "", "j.yaml");
+  ASSERT_FALSE(list.ok());
+  EXPECT_EQ(list.status().message(),
+            "j.yaml: the file must be a mapping of keys (key: value lines)");
 }
 
 TEST(JobSpec, CalibrationFileIsResolvedAndInt8KeptAsAWord) {
@@ -87,7 +145,7 @@ namespace {
 
 TEST(JobSpec, CalibrationMappingAsksTheCoordinatorToCalibrate) {
   StatusOr<JobSpec> job = ParseJobSpec(
-      "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}, "
+      "name: j\nkind: search\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}, "
       "calibration: {dataset: train.yaml, samples: 200}}\n"
       "calibration: {methods: [kl, percentile], weights: per_channel, shard_size: 50}\n",
       "/base", "j.yaml");
