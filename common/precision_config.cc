@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/json_text.h"
 #include "common/sha256.h"
 
 namespace mixq {
@@ -113,18 +114,21 @@ StatusOr<PrecisionConfig> ParsePrecisionConfig(const std::string& json_text,
                                                const std::vector<std::string>& layer_names,
                                                const std::string& model_sha256) {
   nlohmann::json doc;
-  try {
-    doc = nlohmann::json::parse(json_text);
-  } catch (const nlohmann::json::exception&) {
-    // A bare word such as int8 is not JSON; anything else is an error.
-    const size_t begin = json_text.find_first_not_of(" \t\r\n");
-    const size_t end = json_text.find_last_not_of(" \t\r\n");
-    const std::string word =
-        begin == std::string::npos ? "" : json_text.substr(begin, end - begin + 1);
-    if (word.empty() || word.find_first_of("{}[]\":,") != std::string::npos) {
-      return InvalidArgument("precision config: not valid JSON");
-    }
-    doc = word;
+  // A bare word (int8, fp32) is the shorthand for one precision everywhere;
+  // any other text must be JSON.
+  const size_t begin = json_text.find_first_not_of(" \t\r\n");
+  const size_t end = json_text.find_last_not_of(" \t\r\n");
+  const std::string trimmed =
+      begin == std::string::npos ? "" : json_text.substr(begin, end - begin + 1);
+  const bool bare_word =
+      !trimmed.empty() && trimmed.find_first_not_of(
+                              "abcdefghijklmnopqrstuvwxyz"
+                              "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-") == std::string::npos;
+  if (bare_word && trimmed != "true" && trimmed != "false" && trimmed != "null" &&
+      trimmed.find_first_not_of("0123456789-") != std::string::npos) {
+    doc = trimmed;
+  } else {
+    MIXQ_ASSIGN_OR_RETURN(doc, ParseJsonStrict(json_text, "precision config"));
   }
   std::string word;
   if (ParseShorthand(doc, &word)) {

@@ -4,6 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/json_text.h"
+
 namespace mixq {
 
 namespace {
@@ -113,8 +115,7 @@ StatusOr<Calibration> LoadCalibration(const std::string& path) {
   if (!in) return NotFound(path + ": cannot open calibration file");
   std::stringstream text;
   text << in.rdbuf();
-  nlohmann::json doc = nlohmann::json::parse(text.str(), nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded()) return InvalidArgument(path + ": not valid JSON");
+  MIXQ_ASSIGN_OR_RETURN(const nlohmann::json doc, ParseJsonStrict(text.str(), path));
   StatusOr<Calibration> calibration = CalibrationFromJson(doc);
   if (!calibration.ok()) return calibration.status().WithContext(path);
   return calibration;

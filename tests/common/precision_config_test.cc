@@ -133,5 +133,22 @@ TEST(PrecisionConfig, CanonicalFormParsesBackToTheSameConfig) {
   EXPECT_EQ(*again, config);
 }
 
+// Issue 20: a file holding "not json" was read as the precision 'not json',
+// and a repeated layer kept one of its values silently.
+TEST(PrecisionConfig, TextThatIsNeitherAWordNorJsonAndRepeatedKeysAreRefused) {
+  StatusOr<PrecisionConfig> prose = ParsePrecisionConfig("not json", kLayers, kSha);
+  ASSERT_FALSE(prose.ok());
+  EXPECT_TRUE(Mentions(prose.status(), "precision config: not valid JSON at byte 2: syntax error"))
+      << prose.status().ToString();
+  StatusOr<PrecisionConfig> repeated = ParsePrecisionConfig(
+      R"({"layers": {"conv1": "int8", "conv2": "fp32", "fc": "fp32", "conv1": "fp32"}})", kLayers,
+      kSha);
+  ASSERT_FALSE(repeated.ok());
+  EXPECT_EQ(repeated.status().message(), "precision config: duplicate key 'layers.conv1'");
+  StatusOr<PrecisionConfig> word = ParsePrecisionConfig(" int8\n", kLayers, kSha);
+  ASSERT_TRUE(word.ok()) << word.status().ToString();
+  EXPECT_EQ(word->Count(Precision::kInt8), 3);
+}
+
 }  // namespace
 }  // namespace mixq

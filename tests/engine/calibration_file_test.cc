@@ -75,7 +75,22 @@ TEST(CalibrationFile, SaveLoadAndFileErrors) {
   }
   StatusOr<Calibration> bad = LoadCalibration(path);
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find(path), std::string::npos);
+  EXPECT_NE(bad.status().message().find(path + ": not valid JSON at byte"), std::string::npos)
+      << bad.status().message();
+  {
+    // A tensor named twice: one of its ranges would have been dropped silently.
+    nlohmann::json doc = CalibrationToJson(Sample());
+    std::string text = doc.dump();
+    const size_t at = text.rfind("\"tensors\":{") + std::string("\"tensors\":{").size();
+    const std::string first = text.substr(at, text.find('}', at) + 1 - at);
+    text.insert(at, first + ",");
+    std::ofstream out(path);
+    out << text;
+  }
+  bad = LoadCalibration(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(path + ": duplicate key 'tensors."), std::string::npos)
+      << bad.status().message();
   std::remove(path.c_str());
   EXPECT_FALSE(LoadCalibration(path).ok());
 }
