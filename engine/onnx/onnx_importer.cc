@@ -11,6 +11,7 @@
 #include <sstream>
 #include <unordered_set>
 
+#include "common/utf8.h"
 #include "engine/ir/node_error.h"
 #include "engine/ir/onnx_dtype.h"
 #include "engine/onnx/onnx_node.h"
@@ -262,6 +263,45 @@ StatusOr<Graph> Importer::Run() {
 
 }  // namespace
 
+namespace {
+
+// ONNX names are UTF-8 text; they reach JSON output, the result database and
+// logs, so a name that is not is refused here, by position (its bytes are
+// not repeated in the message).
+Status CheckNamesAreUtf8(const onnx::GraphProto& graph, const std::string& source) {
+  auto check = [&source](const std::string& name, const std::string& what) {
+    if (IsValidUtf8(name)) return Status::Ok();
+    return InvalidArgument(source + ": " + what + " is not valid UTF-8 (ONNX names are UTF-8)");
+  };
+  for (int i = 0; i < graph.initializer_size(); ++i) {
+    MIXQ_RETURN_IF_ERROR(
+        check(graph.initializer(i).name(), "the name of initializer " + std::to_string(i)));
+  }
+  for (int i = 0; i < graph.input_size(); ++i) {
+    MIXQ_RETURN_IF_ERROR(
+        check(graph.input(i).name(), "the name of graph input " + std::to_string(i)));
+  }
+  for (int i = 0; i < graph.output_size(); ++i) {
+    MIXQ_RETURN_IF_ERROR(
+        check(graph.output(i).name(), "the name of graph output " + std::to_string(i)));
+  }
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& node = graph.node(i);
+    const std::string at = "node " + std::to_string(i);
+    MIXQ_RETURN_IF_ERROR(check(node.name(), "the name of " + at));
+    MIXQ_RETURN_IF_ERROR(check(node.op_type(), "the op type of " + at));
+    for (int k = 0; k < node.input_size(); ++k) {
+      MIXQ_RETURN_IF_ERROR(check(node.input(k), "input " + std::to_string(k) + " of " + at));
+    }
+    for (int k = 0; k < node.output_size(); ++k) {
+      MIXQ_RETURN_IF_ERROR(check(node.output(k), "output " + std::to_string(k) + " of " + at));
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 StatusOr<Graph> ImportOnnxFromBytes(const std::string& bytes, const std::string& source) {
   onnx::ModelProto model;
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max()) ||
@@ -273,6 +313,7 @@ StatusOr<Graph> ImportOnnxFromBytes(const std::string& bytes, const std::string&
   if (model.ir_version() <= 0 || !model.has_graph()) {
     return DataLoss(source + ": not an ONNX model (no IR version or graph)");
   }
+  MIXQ_RETURN_IF_ERROR(CheckNamesAreUtf8(model.graph(), source));
   auto graph = Importer(model, source).Run();
   if (!graph.ok()) return Status(graph.status().code(), OneLine(graph.status().message()));
   return graph;

@@ -91,6 +91,33 @@ TEST(OnnxImporter, ConvWithStridesPaddingKeepsOnnxPadOrder) {
   EXPECT_EQ(OutputShape(g), (Shape{1, 1, 4, 2}));
 }
 
+// Issue 20: a node name that is not UTF-8 got as far as a JSON writer
+// ("internal error: [json.exception.type_error.316]"); it is refused at
+// import, by position, for every kind of name.
+TEST(OnnxImporter, NamesThatAreNotUtf8AreRefusedByPosition) {
+  const std::string latin1 = "caf\xE9";
+  for (int where = 0; where < 3; ++where) {
+    onnx::ModelProto model = NewModel(13);
+    AddInput(&model, where == 0 ? latin1 : "x", {1, 4});
+    AddNode(&model, "Relu", {where == 0 ? latin1 : "x"}, {where == 2 ? latin1 : "y"},
+            where == 1 ? latin1 : "relu");
+    AddOutput(&model, where == 2 ? latin1 : "y", {1, 4});
+    StatusOr<Graph> graph = ImportOnnxFromBytes(Serialize(model), "m.onnx");
+    ASSERT_FALSE(graph.ok()) << where;
+    EXPECT_EQ(graph.status().code(), StatusCode::kInvalidArgument);
+    const std::string expected[] = {"m.onnx: the name of graph input 0 is not valid UTF-8",
+                                    "m.onnx: the name of node 0 is not valid UTF-8",
+                                    "m.onnx: the name of graph output 0 is not valid UTF-8"};
+    EXPECT_EQ(graph.status().message().rfind(expected[where], 0), 0u) << graph.status().message();
+    EXPECT_EQ(graph.status().message().find(latin1), std::string::npos);
+  }
+  onnx::ModelProto fine = NewModel(13);
+  AddInput(&fine, "K\xC3\xA4se", {1, 4});
+  AddNode(&fine, "Relu", {"K\xC3\xA4se"}, {"y"}, "\xE2\x82\xAC");
+  AddOutput(&fine, "y", {1, 4});
+  EXPECT_TRUE(ImportOnnxFromBytes(Serialize(fine), "m.onnx").ok());
+}
+
 TEST(OnnxImporter, GemmAttributesAreExplicit) {
   Graph all = ImportNodeTest("test_gemm_all_attributes");
   const Node* gemm = FindOp(all, OpType::kGemm);
