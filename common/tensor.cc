@@ -84,6 +84,22 @@ int64_t NumElements(const Shape& shape) {
   return n;
 }
 
+Status CheckTensorSize(const Shape& shape, const std::string& what) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d <= 0) {
+      if (d == 0) return Status::Ok();  // empty, whatever the other dims
+      continue;
+    }
+    if (n > kMaxTensorElements / d) {
+      return InvalidArgument(what + " would have more than " + std::to_string(kMaxTensorElements) +
+                             " elements " + ShapeToString(shape) + " (the limit of one tensor)");
+    }
+    n *= d;
+  }
+  return Status::Ok();
+}
+
 std::string ShapeToString(const Shape& shape) {
   std::string s = "[";
   for (size_t i = 0; i < shape.size(); ++i) {

@@ -13,6 +13,8 @@
 #include <tuple>
 #include <vector>
 
+#include "common/status.h"
+
 namespace mixq {
 
 // Element types mixq handles. Others in an ONNX file are refused at import.
@@ -50,6 +52,19 @@ using Shape = std::vector<int64_t>;
 
 // Product of the dimensions (1 for a scalar). Undefined for -1 dims.
 int64_t NumElements(const Shape& shape);
+
+// The most elements one tensor may have: 2^32 (16 GiB of float32), far
+// above any activation of a real model at a sane batch. Shapes that come
+// from models and files are checked against it before anything is
+// allocated, so a model declaring a 10^12-element tensor is refused with
+// one line instead of attempted.
+constexpr int64_t kMaxTensorElements = int64_t{1} << 32;
+
+// Ok when `shape`'s known dims (unknown ones, -1, are skipped) multiply to
+// at most kMaxTensorElements; the product is formed without overflow.
+// InvalidArgument otherwise: "<what> would have N elements [..] (more than
+// the limit of 4294967296)".
+Status CheckTensorSize(const Shape& shape, const std::string& what);
 std::string ShapeToString(const Shape& shape);  // "[1,3,224,224]"
 
 class Tensor {

@@ -781,7 +781,17 @@ StatusOr<bool> Inference::Run() {
 }  // namespace
 
 StatusOr<bool> InferNodeShapes(Graph* graph, Node* node, bool concrete) {
-  return Inference(graph, node, concrete).Run();
+  MIXQ_ASSIGN_OR_RETURN(const bool inferred, Inference(graph, node, concrete).Run());
+  // Before any kernel folds the node or a compile sizes its buffers.
+  if (inferred) {
+    for (const std::string& out : node->outputs) {
+      const ValueInfo* info = graph->FindValue(out);
+      if (info == nullptr) continue;
+      Status size = CheckTensorSize(info->shape, "output '" + out + "'");
+      if (!size.ok()) return NodeError(StatusCode::kInvalidArgument, *graph, *node, size.message());
+    }
+  }
+  return inferred;
 }
 
 }  // namespace mixq

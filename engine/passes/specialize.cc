@@ -68,6 +68,7 @@ StatusOr<Graph> Specialize(const Graph& graph, const std::map<std::string, Shape
                                "shape");
       }
     }
+    MIXQ_RETURN_IF_ERROR(CheckTensorSize(info.shape, graph.source + ": input '" + input + "'"));
     out.values[input] = info;
   }
   MIXQ_RETURN_IF_ERROR(PropagateShapes(&out, true));

@@ -118,6 +118,46 @@ TEST(OnnxImporter, NamesThatAreNotUtf8AreRefusedByPosition) {
   EXPECT_TRUE(ImportOnnxFromBytes(Serialize(fine), "m.onnx").ok());
 }
 
+// Issue 20: a model declaring a 10^12-element tensor reached the arena
+// allocation (std::bad_alloc); it is refused by the shape rules, before any
+// buffer exists, whether the size is declared or computed by a folded op.
+TEST(OnnxImporter, TensorsAboveTheElementLimitAreRefusedBeforeAllocation) {
+  onnx::ModelProto declared = NewModel(13);
+  AddInput(&declared, "x", {1, 1000000, 1000000});
+  AddNode(&declared, "Relu", {"x"}, {"y"}, "relu");
+  AddOutput(&declared, "y", {1, 1000000, 1000000});
+  StatusOr<Graph> graph = ImportOnnxFromBytes(Serialize(declared), "m.onnx");
+  ASSERT_FALSE(graph.ok());
+  EXPECT_EQ(graph.status().message(),
+            "m.onnx: node 'relu' (Relu): output 'y' would have more than 4294967296 elements "
+            "[1,1000000,1000000] (the limit of one tensor)");
+
+  onnx::ModelProto folded = NewModel(13);
+  AddInput(&folded, "x", {1, 4});
+  testing::AddInt64Initializer(&folded, "s", {1000000, 1000000});
+  AddNode(&folded, "ConstantOfShape", {"s"}, {"c"}, "fill");
+  AddNode(&folded, "Add", {"x", "c"}, {"y"}, "add");
+  AddOutput(&folded, "y", {1, 4});
+  graph = ImportOnnxFromBytes(Serialize(folded), "m.onnx");
+  ASSERT_FALSE(graph.ok());
+  EXPECT_NE(graph.status().message().find("node 'fill' (ConstantOfShape): output 'c' would have"),
+            std::string::npos)
+      << graph.status().message();
+
+  // A symbolic batch fixed to a size that crosses the limit is refused when
+  // the model is specialised, naming the input.
+  onnx::ModelProto batch = NewModel(13);
+  AddInput(&batch, "x", {-1, 65536, 65536});
+  AddNode(&batch, "Relu", {"x"}, {"y"}, "relu");
+  AddOutput(&batch, "y", {-1, 65536, 65536});
+  graph = ImportOnnxFromBytes(Serialize(batch), "m.onnx");
+  ASSERT_TRUE(graph.ok()) << graph.status().message();
+  StatusOr<Graph> fixed = SpecializeForBatch(*graph, 2);
+  ASSERT_FALSE(fixed.ok());
+  EXPECT_EQ(fixed.status().message().rfind("m.onnx: input 'x' would have more than", 0), 0u)
+      << fixed.status().message();
+}
+
 TEST(OnnxImporter, GemmAttributesAreExplicit) {
   Graph all = ImportNodeTest("test_gemm_all_attributes");
   const Node* gemm = FindOp(all, OpType::kGemm);
