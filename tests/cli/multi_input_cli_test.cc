@@ -24,7 +24,7 @@ class MultiInputCli : public ::testing::Test {
   void SetUp() override {
     std::ofstream(dir_.Path("text.onnx"), std::ios::binary) << testing::TextModelOnnx(3);
     model_ = dir_.Path("text.onnx");
-    dataset_ = testing::WriteTextSet(dir_);
+    dataset_ = testing::WriteTextSet(dir_.path());
   }
 
   test::TempDir dir_;

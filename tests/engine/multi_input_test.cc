@@ -30,7 +30,7 @@ Graph TextModel(int64_t seq = kSeq) {
 
 // testing::WriteTextSet()'s four samples, opened.
 std::unique_ptr<Dataset> TextSet(const test::TempDir& dir) {
-  StatusOr<DatasetSpec> spec = LoadDatasetSpec(testing::WriteTextSet(dir));
+  StatusOr<DatasetSpec> spec = LoadDatasetSpec(testing::WriteTextSet(dir.path()));
   EXPECT_TRUE(spec.ok()) << spec.status().ToString();
   if (!spec.ok()) return nullptr;
   StatusOr<std::unique_ptr<Dataset>> ds = Dataset::Open(*spec);

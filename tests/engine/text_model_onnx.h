@@ -50,20 +50,18 @@ inline std::string TextModelOnnx(int64_t seq) {
   return Serialize(model);
 }
 
-// Writes four samples for TextModelOnnx(3) into `dir`: ids.npy (int32),
+// Writes four samples for TextModelOnnx(3) into the folder `dir`: ids.npy (int32),
 // mask.npy (int64), labels.npy and text.yaml (the `inputs` form), and
 // returns the YAML's path. The top-1 classes are 0, 3, 3, 1 (sample 1 would
 // be class 2 without its mask); the labels are 0, 3, 0, 1: three correct.
-inline std::string WriteTextSet(const test::TempDir& dir) {
-  test::WriteNpy<int32_t>(dir.Path("ids.npy"), "<i4", "(4, 3)",
-                          {1, 1, 2, 3, 3, 4, 2, 4, 4, 0, 2, 0});
-  test::WriteNpy<int64_t>(dir.Path("mask.npy"), "<i8", "(4, 3)",
-                          {1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1});
-  test::WriteNpy<int64_t>(dir.Path("labels.npy"), "<i8", "(4,)", {0, 3, 0, 1});
-  test::WriteText(dir.Path("text.yaml"),
+inline std::string WriteTextSet(const std::string& dir) {
+  test::WriteNpy<int32_t>(dir + "/ids.npy", "<i4", "(4, 3)", {1, 1, 2, 3, 3, 4, 2, 4, 4, 0, 2, 0});
+  test::WriteNpy<int64_t>(dir + "/mask.npy", "<i8", "(4, 3)", {1, 1, 1, 0, 0, 1, 1, 1, 1, 1, 1, 1});
+  test::WriteNpy<int64_t>(dir + "/labels.npy", "<i8", "(4,)", {0, 3, 0, 1});
+  test::WriteText(dir + "/text.yaml",
                   "format: npy\ninputs:\n  input_ids: ids.npy\n  attention_mask: mask.npy\n"
                   "labels: labels.npy\n");
-  return dir.Path("text.yaml");
+  return dir + "/text.yaml";
 }
 
 }  // namespace mixq::testing

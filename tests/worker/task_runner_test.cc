@@ -227,7 +227,7 @@ TEST(TaskRunner, EvaluatesATwoInputModelFromNamedInputFiles) {
   test::TempDir dir;
   const std::string model = dir.Path("text.onnx");
   std::ofstream(model, std::ios::binary) << testing::TextModelOnnx(3);
-  StatusOr<DatasetSpec> spec = LoadDatasetSpec(testing::WriteTextSet(dir));
+  StatusOr<DatasetSpec> spec = LoadDatasetSpec(testing::WriteTextSet(dir.path()));
   ASSERT_TRUE(spec.ok()) << spec.status().ToString();
   proto::TaskAssign task = TaskOver(model, *spec, proto::TASK_KIND_EVALUATE, 0, 4);
   task.set_task_id("evaluate-text");
