@@ -1,12 +1,21 @@
-// Labelled image datasets for calibration and evaluation: a YAML spec names
-// the files and the preprocessing (schemas/dataset.md); readers for IDX
-// (optionally gzip, as Fashion-MNIST ships) and NPY (float32 or uint8
-// samples, int64/int32/uint8 labels) load them; Fill() writes preprocessed
-// float32 samples for an index range, in the layout the model takes. Shards
-// are deterministic index ranges, so every process that shards the same
-// dataset the same way gets the same samples.
+// Labelled datasets for calibration and evaluation: a YAML spec names the
+// files and the preprocessing (schemas/dataset.md); readers for IDX
+// (optionally gzip, as Fashion-MNIST ships) and NPY (float or integer
+// samples, int64/int32/uint8 labels) load them; Fill() writes the samples of
+// an index range as the model's inputs take them. Shards are deterministic
+// index ranges, so every process that shards the same dataset the same way
+// gets the same samples.
 //
-// Layouts. The sample array is [N, ...] as stored in the file:
+// Inputs. The `images` form gives one sample file, which feeds the model's
+// only input; the `inputs` form gives one file per model input, by name
+// (e.g. a text model's `input_ids` and `attention_mask`). Each model input
+// is fed by its type: a float32 input gets the samples preprocessed as
+// below (every float input alike); an int64 or int32 input gets an integer
+// file's values unchanged, converted to its type (a value outside that type
+// is an error naming the file and the sample).
+//
+// Layouts (float inputs; integer inputs take samples as stored). The sample
+// array is [N, ...] as stored in the file:
 //   [N,F]      flat features: sample shape {F}, one channel, layout ignored;
 //   [N,H,W]    single-channel images: sample shape {1,H,W} (nchw) or {H,W,1}
 //              (nhwc);
@@ -40,10 +49,20 @@ struct Preprocess {
 
 const char* LayoutName(Preprocess::Layout layout);  // "nchw" | "nhwc"
 
+// One named model input's sample file in the `inputs` form.
+struct DatasetInput {
+  std::string name;  // the model input it feeds
+  std::string path;  // samples [N, ...]
+};
+
 struct DatasetSpec {
   std::string source;  // the YAML file, for error messages
   std::string format;  // "idx" | "npy"
-  std::string images;  // path (relative paths resolve against the YAML's folder)
+  // Exactly one of `images` (one sample file, for the model's only input)
+  // and `inputs` (files by model input name, in the YAML's order) is set.
+  // Relative paths resolve against the YAML's folder.
+  std::string images;
+  std::vector<DatasetInput> inputs;
   std::string labels;
   Preprocess preprocess;
   // How 4-D sample files ([N,A,B,C]) are stored; ignored for other ranks.
@@ -55,27 +74,58 @@ struct DatasetSpec {
   InputShapes input_shapes;
 };
 
+// The files that hold a spec's samples: the `images` file (named "") or the
+// `inputs` files, in the spec's order.
+std::vector<DatasetInput> SampleFiles(const DatasetSpec& spec);
+
 // Parses a dataset YAML; unknown keys are refused with their path, e.g.
 // "configs/datasets/x.yaml: unknown key 'preprocess.scal'"; so are missing
-// required keys and bad values (std of 0, unknown layout). Relative `images`
-// and `labels` paths are made relative to the YAML's folder. Does not open
-// the data files (Dataset::Open does).
+// required keys and bad values (std of 0, unknown layout, `images` and
+// `inputs` together). Relative sample and label
+// paths are made relative to the YAML's folder. Does not open the data files
+// (Dataset::Open does).
 StatusOr<DatasetSpec> LoadDatasetSpec(const std::string& yaml_path);
+
+// A model input as a dataset feeds it: its name, element type and shape
+// {N, ...} (N may be -1; so may other dims, which then take any size).
+struct ModelInput {
+  std::string name;
+  DType dtype = DType::kF32;
+  Shape shape;
+};
 
 // An opened dataset: all samples in memory as stored, preprocessed on Fill().
 // Immutable after Open(), so concurrent Fill() calls are safe.
 class Dataset {
  public:
+  // One sample file as opened.
+  struct Input {
+    std::string name;  // the model input it feeds; "" in the `images` form
+    std::string path;
+    DType dtype = DType::kU8;  // of the stored samples
+    Shape raw_shape;           // one sample as stored (what integer inputs take)
+    Shape sample_shape;        // one sample preprocessed for a float input
+    int64_t channels = 1, height = 1, width = 1;
+    bool raw_nhwc = false;             // stored [N,H,W,C] rather than [N,C,H,W]
+    std::vector<float> mean, std;      // one per channel
+    Status preprocess = Status::Ok();  // why the samples cannot feed a float input
+    std::vector<uint8_t> raw;          // all samples, raw bytes
+  };
+
   // Reads the files the spec names; fails with a clear message on a missing
   // file (NotFound), a wrong magic number (InvalidArgument), a truncated file
-  // (DataLoss), labels that do not match the images or a mean/std whose
-  // length is neither 1 nor the channel count (InvalidArgument).
+  // (DataLoss), files whose sample counts differ from each other or from the
+  // labels (naming the files), or, in the `images` form, a mean/std whose
+  // length is neither 1 nor the channel count (InvalidArgument; in the
+  // `inputs` form that is an error only for a file that feeds a float input).
   static StatusOr<std::unique_ptr<Dataset>> Open(const DatasetSpec& spec);
 
   int64_t size() const { return static_cast<int64_t>(labels_.size()); }
-  // Shape of one preprocessed sample, in the spec's layout: {C,H,W} or {H,W,C}
-  // ({F} for flat features).
-  const Shape& sample_shape() const { return sample_shape_; }
+  // The sample files, in the spec's order (one in the `images` form).
+  const std::vector<Input>& inputs() const { return inputs_; }
+  // Shape of one preprocessed sample of the first file, in the spec's
+  // layout: {C,H,W} or {H,W,C} ({F} for flat features).
+  const Shape& sample_shape() const { return inputs_[0].sample_shape; }
   const std::vector<int64_t>& labels() const { return labels_; }
   const DatasetSpec& spec() const { return spec_; }
 
@@ -86,28 +136,37 @@ class Dataset {
   };
   explicit Dataset(Key) {}
 
-  // Checks that samples fit a model input of shape {N, ...} (N may be -1; so
-  // may other dims, which then take any size). InvalidArgument otherwise, e.g.
-  // "dataset 'x.yaml' gives samples [1,28,28], model 'm.onnx' input 'input'
-  // wants [?,3,32,32]".
+  // Checks that the dataset feeds every input of model `model_name`, by name
+  // (the `images` form feeds a model with one input, whatever its name): no
+  // model input without a file and no file for an input the model lacks (one
+  // line naming both sides), types that fit (float32 inputs take any file;
+  // int64 and int32 inputs take integer files), and sample shapes that fit.
+  // InvalidArgument otherwise, e.g. "dataset 'x.yaml' gives samples
+  // [1,28,28], model 'm.onnx' input 'input' wants [?,3,32,32]".
+  Status CheckFits(const std::vector<ModelInput>& model_inputs,
+                   const std::string& model_name) const;
+  // The same for a model with one float32 input of `model_input_shape`.
   Status CheckFits(const Shape& model_input_shape, const std::string& model_name,
                    const std::string& input_name = "") const;
 
-  // Writes samples [begin, begin+count) preprocessed into `batch` (shape
-  // {count, sample_shape...}, float32; its storage is reused when it already
-  // has that shape) and their labels into `labels` (may be null). OutOfRange
-  // if the range is not inside [0, size()).
+  // Writes samples [begin, begin+count) into `batch`, one tensor per model
+  // input in `model_inputs`' order, each of that input's type and shape
+  // {count, sample...} (storage is reused when a tensor already has it), and
+  // their labels into `labels` (may be null). OutOfRange if the range is not
+  // inside [0, size()); InvalidArgument when the inputs do not fit (see
+  // CheckFits) or an integer value is outside the input's type.
+  Status Fill(int64_t begin, int64_t count, const std::vector<ModelInput>& model_inputs,
+              std::vector<Tensor>* batch, std::vector<int64_t>* labels) const;
+  // The same for a one-input dataset feeding a float32 input.
   Status Fill(int64_t begin, int64_t count, Tensor* batch, std::vector<int64_t>* labels) const;
 
  private:
+  // For each of `model_inputs`, the index of the file that feeds it.
+  StatusOr<std::vector<size_t>> Match(const std::vector<ModelInput>& model_inputs,
+                                      const std::string& model_name) const;
+
   DatasetSpec spec_;
-  DType raw_dtype_ = DType::kU8;  // of the stored samples
-  Shape raw_shape_;               // one sample as stored, e.g. {28,28} or {C,H,W}
-  Shape sample_shape_;
-  int64_t channels_ = 1, height_ = 1, width_ = 1;
-  bool raw_nhwc_ = false;          // raw_ is [N,H,W,C] rather than [N,C,H,W]
-  std::vector<float> mean_, std_;  // one per channel
-  std::vector<uint8_t> raw_;       // all samples, raw bytes
+  std::vector<Input> inputs_;
   std::vector<int64_t> labels_;
 };
 

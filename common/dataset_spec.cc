@@ -93,24 +93,56 @@ class SpecParser : public YamlFields {
     return (base / path).lexically_normal().string();
   }
 
+  // `inputs`: model input name -> sample file, in the YAML's order.
+  StatusOr<std::vector<DatasetInput>> Inputs(const YAML::Node& node) const {
+    if (!node.IsMap() || node.size() == 0) {
+      return Error("'inputs' must be a non-empty mapping from model input name to sample file");
+    }
+    std::vector<DatasetInput> inputs;
+    for (const auto& entry : node) {
+      if (!entry.first.IsScalar() || entry.first.Scalar().empty()) {
+        return Error("'inputs' keys must be model input names");
+      }
+      const std::string name = entry.first.Scalar();
+      for (const DatasetInput& seen : inputs) {
+        if (seen.name == name) return Error("'inputs." + name + "' is given twice");
+      }
+      MIXQ_ASSIGN_OR_RETURN(const std::string path, String(entry.second, "inputs." + name));
+      inputs.push_back({name, ResolvePath(path)});
+    }
+    return inputs;
+  }
+
   StatusOr<DatasetSpec> Parse(const YAML::Node& root) const {
     if (!root.IsMap()) {
-      return Error("expected a mapping with keys format, images, labels, preprocess");
+      return Error("expected a mapping with keys format, images (or inputs), labels, preprocess");
     }
     MIXQ_RETURN_IF_ERROR(CheckKeys(
-        root, "", {"format", "images", "labels", "preprocess", "stored_layout", "input_shape"}));
+        root, "",
+        {"format", "images", "inputs", "labels", "preprocess", "stored_layout", "input_shape"}));
     DatasetSpec spec;
     spec.source = source();
-    for (const char* key : {"format", "images", "labels"}) {
+    for (const char* key : {"format", "labels"}) {
       if (!root[key]) return Error(std::string("missing required key '") + key + "'");
+    }
+    if (root["images"] && root["inputs"]) {
+      return Error(
+          "give 'images' (the model's only input) or 'inputs' (a file per input), not both");
+    }
+    if (!root["images"] && !root["inputs"]) {
+      return Error("missing required key 'images' (or 'inputs', a file per model input)");
     }
     MIXQ_ASSIGN_OR_RETURN(spec.format, String(root["format"], "format"));
     if (spec.format != "idx" && spec.format != "npy") {
       return Error("'format' must be idx or npy, got '" + spec.format + "'");
     }
-    MIXQ_ASSIGN_OR_RETURN(const std::string images, String(root["images"], "images"));
+    if (root["images"]) {
+      MIXQ_ASSIGN_OR_RETURN(const std::string images, String(root["images"], "images"));
+      spec.images = ResolvePath(images);
+    } else {
+      MIXQ_ASSIGN_OR_RETURN(spec.inputs, Inputs(root["inputs"]));
+    }
     MIXQ_ASSIGN_OR_RETURN(const std::string labels, String(root["labels"], "labels"));
-    spec.images = ResolvePath(images);
     spec.labels = ResolvePath(labels);
     if (root["preprocess"]) {
       MIXQ_ASSIGN_OR_RETURN(spec.preprocess, ParsePreprocess(root["preprocess"]));

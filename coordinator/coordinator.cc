@@ -667,6 +667,10 @@ class Coordinator::Impl {
     const PendingTask* task = w ? scheduler_.LeasedTo(identity, w->task_id) : nullptr;
     if (task == nullptr) return false;
     const proto::TaskAssign& a = task->assign;
+    for (const proto::DatasetInputRef& input : a.dataset().inputs()) {
+      if (sha256 == input.samples().sha256()) return true;
+    }
+    if (sha256.empty()) return false;  // an unset blob (no `images` with named inputs)
     return sha256 == a.model().sha256() || sha256 == a.dataset().images().sha256() ||
            sha256 == a.dataset().labels().sha256() ||
            (!a.calibration_sha256().empty() && sha256 == a.calibration().sha256());

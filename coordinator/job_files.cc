@@ -12,7 +12,10 @@ Status CheckDatasetFiles(const std::string& yaml_path, const std::string& what,
   // reports why, in its own order (the model's errors first).
   if (!loaded.ok()) return Status::Ok();
   const DatasetSpec& spec = *loaded;
-  MIXQ_RETURN_IF_ERROR(roots.CheckRead(spec.images, what + " images"));
+  for (const DatasetInput& file : SampleFiles(spec)) {
+    MIXQ_RETURN_IF_ERROR(roots.CheckRead(
+        file.path, what + (file.name.empty() ? " images" : " input '" + file.name + "'")));
+  }
   return roots.CheckRead(spec.labels, what + " labels");
 }
 

@@ -119,7 +119,14 @@ StatusOr<DatasetInputs> RegisterDataset(Store* store, const std::string& yaml_pa
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
   proto::DatasetRef ds;
   ds.set_format(spec.format);
-  MIXQ_ASSIGN_OR_RETURN(*ds.mutable_images(), store->RegisterBlob(spec.images));
+  if (spec.inputs.empty()) {
+    MIXQ_ASSIGN_OR_RETURN(*ds.mutable_images(), store->RegisterBlob(spec.images));
+  }
+  for (const DatasetInput& file : spec.inputs) {
+    proto::DatasetInputRef* input = ds.add_inputs();
+    input->set_name(file.name);
+    MIXQ_ASSIGN_OR_RETURN(*input->mutable_samples(), store->RegisterBlob(file.path));
+  }
   MIXQ_ASSIGN_OR_RETURN(*ds.mutable_labels(), store->RegisterBlob(spec.labels));
   ds.set_scale(spec.preprocess.scale);
   for (float m : spec.preprocess.mean) ds.add_mean(m);
@@ -129,11 +136,22 @@ StatusOr<DatasetInputs> RegisterDataset(Store* store, const std::string& yaml_pa
   nlohmann::json pre = {{"format", ds.format()},        {"scale", ds.scale()},
                         {"mean", spec.preprocess.mean}, {"std", spec.preprocess.std},
                         {"layout", ds.layout()},        {"stored_layout", ds.stored_layout()}};
+  // Named inputs: the row's images_sha256 is the first input's file, and
+  // `preprocess` (part of the key) lists them all.
+  std::string samples_sha = ds.images().sha256();
+  if (ds.inputs_size() > 0) {
+    samples_sha = ds.inputs(0).samples().sha256();
+    nlohmann::json files = nlohmann::json::array();
+    for (const proto::DatasetInputRef& input : ds.inputs()) {
+      files.push_back({input.name(), input.samples().sha256()});
+    }
+    pre["inputs"] = files;
+  }
   DatasetInputs inputs;
-  inputs.sha256 = Key({"dataset", ds.images().sha256(), ds.labels().sha256(), pre.dump()});
-  MIXQ_ASSIGN_OR_RETURN(inputs.id,
-                        store->UpsertDataset(inputs.sha256, yaml_path, ds.images().sha256(),
-                                             ds.labels().sha256(), pre.dump(), dataset->size()));
+  inputs.sha256 = Key({"dataset", samples_sha, ds.labels().sha256(), pre.dump()});
+  MIXQ_ASSIGN_OR_RETURN(
+      inputs.id, store->UpsertDataset(inputs.sha256, yaml_path, samples_sha, ds.labels().sha256(),
+                                      pre.dump(), dataset->size()));
   inputs.ref = std::move(ds);
   inputs.size = dataset->size();
   return inputs;

@@ -34,12 +34,25 @@ StatusOr<std::string> PrepareSearchCalibration(
     return Absolute(spec.calibration_file);
   }
   MIXQ_ASSIGN_OR_RETURN(DatasetSpec ds, LoadDatasetSpec(spec.calibration_dataset));
-  MIXQ_ASSIGN_OR_RETURN(std::string images_sha, Sha256File(ds.images));
+  // One-input datasets: the images file; named inputs: the first input's
+  // file, with every input's name and file hash in `pre` (so in the keys).
+  const std::vector<DatasetInput> files = SampleFiles(ds);
+  std::vector<std::string> file_shas;
+  for (const DatasetInput& file : files) {
+    MIXQ_ASSIGN_OR_RETURN(std::string sha, Sha256File(file.path));
+    file_shas.push_back(std::move(sha));
+  }
+  const std::string& images_sha = file_shas[0];
   MIXQ_ASSIGN_OR_RETURN(std::string labels_sha, Sha256File(ds.labels));
-  const nlohmann::json pre = {{"scale", ds.preprocess.scale},
-                              {"mean", ds.preprocess.mean},
-                              {"std", ds.preprocess.std},
-                              {"layout", LayoutName(ds.preprocess.layout)}};
+  nlohmann::json pre = {{"scale", ds.preprocess.scale},
+                        {"mean", ds.preprocess.mean},
+                        {"std", ds.preprocess.std},
+                        {"layout", LayoutName(ds.preprocess.layout)}};
+  if (!ds.inputs.empty()) {
+    pre["inputs"] = nlohmann::json::array();
+    for (size_t i = 0; i < files.size(); ++i)
+      pre["inputs"].push_back({files[i].name, file_shas[i]});
+  }
   // Everything that determines the scales names the cached file.
   // Without input shapes the key is the one files had before they existed.
   const std::string shapes =
@@ -79,7 +92,9 @@ StatusOr<std::string> PrepareSearchCalibration(
   // Recorded in `calibrations` (by the file's hash) for queries.
   MIXQ_ASSIGN_OR_RETURN(std::string file_sha, Sha256File(path));
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> sized, Dataset::Open(ds));
-  MIXQ_RETURN_IF_ERROR(store->RegisterBlob(ds.images, images_sha).status());
+  for (size_t i = 0; i < files.size(); ++i) {
+    MIXQ_RETURN_IF_ERROR(store->RegisterBlob(files[i].path, file_shas[i]).status());
+  }
   MIXQ_RETURN_IF_ERROR(store->RegisterBlob(ds.labels, labels_sha).status());
   const std::string dataset_sha =
       Sha256Hex("dataset\n" + images_sha + "\n" + labels_sha + "\n" + pre.dump() + "\n");

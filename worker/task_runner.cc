@@ -33,9 +33,12 @@ Status TaskRunner::LoadDataset(const proto::DatasetRef& ref, const TaskFiles& fi
   if (dataset_ && dataset_key_ == key) return Status::Ok();
   dataset_.reset();
   DatasetSpec spec;
-  spec.source = "task dataset " + ref.images().sha256().substr(0, 12);
+  const std::string& samples_sha =
+      ref.inputs_size() > 0 ? ref.inputs(0).samples().sha256() : ref.images().sha256();
+  spec.source = "task dataset " + samples_sha.substr(0, 12);
   spec.format = ref.format();
-  spec.images = files.images;
+  if (ref.inputs_size() == 0) spec.images = files.images;
+  spec.inputs = files.inputs;
   spec.labels = files.labels;
   spec.preprocess.scale = ref.scale();
   spec.preprocess.mean.assign(ref.mean().begin(), ref.mean().end());

@@ -25,9 +25,11 @@ namespace mixq {
 // Local files for a task's blobs (from the BlobCache).
 struct TaskFiles {
   std::string model;
-  std::string images;       // evaluate and calibrate only
+  std::string images;       // evaluate and calibrate only, one-input datasets
   std::string labels;       // evaluate and calibrate only
   std::string calibration;  // tasks with a calibration_sha256 only
+  // Evaluate and calibrate only, datasets with named inputs (then no images).
+  std::vector<DatasetInput> inputs;
 };
 
 class TaskRunner {

@@ -21,6 +21,9 @@ std::string Top1Key(const proto::TaskAssign& task, const std::string& isa) {
   proto::DatasetRef dataset = task.dataset();
   dataset.mutable_images()->clear_path();
   dataset.mutable_labels()->clear_path();
+  for (proto::DatasetInputRef& input : *dataset.mutable_inputs()) {
+    input.mutable_samples()->clear_path();
+  }
   std::string shapes;  // none: the key entries had before input shapes existed
   for (const proto::InputShape& entry : task.input_shapes()) {
     shapes += "\ninput_shape " + entry.input();

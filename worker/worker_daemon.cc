@@ -206,7 +206,13 @@ class WorkerDaemon {
     };
     need(task.model(), &files_.model);
     if (task.kind() == proto::TASK_KIND_EVALUATE || task.kind() == proto::TASK_KIND_CALIBRATE) {
-      need(task.dataset().images(), &files_.images);
+      if (task.dataset().inputs_size() == 0) need(task.dataset().images(), &files_.images);
+      // Sized first: `need` keeps pointers into it.
+      files_.inputs.resize(task.dataset().inputs_size());
+      for (int i = 0; i < task.dataset().inputs_size(); ++i) {
+        files_.inputs[i].name = task.dataset().inputs(i).name();
+        need(task.dataset().inputs(i).samples(), &files_.inputs[i].path);
+      }
       need(task.dataset().labels(), &files_.labels);
     }
     if (!task.calibration_sha256().empty()) need(task.calibration(), &files_.calibration);

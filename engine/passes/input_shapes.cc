@@ -59,7 +59,9 @@ Status FixInputShapes(const InputShapes& shapes, Graph* graph) {
   MIXQ_ASSIGN_OR_RETURN(InputShapes resolved, ResolveInputShapes(*graph, shapes));
   for (auto& [name, shape] : resolved) {
     ValueInfo& info = graph->values[name];  // an input without a declared shape: float32
-    if (name == graph->inputs[0] && !info.shape.empty()) shape[0] = info.shape[0];
+    if (!info.shape.empty() && (name == graph->inputs[0] || info.shape[0] < 0)) {
+      shape[0] = info.shape[0];
+    }
     info.shape = shape;
   }
   return Status::Ok();

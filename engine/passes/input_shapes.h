@@ -7,7 +7,9 @@
 // sets it to each run's batch (eval's --batch, a job's task batches). Fixing
 // the input shapes keeps that: FixInputShapes() gives the graph the fixed
 // shapes but leaves the first input's dim 0 as the model declares it, so a
-// symbolic batch stays symbolic and every run still chooses its own; only
+// symbolic batch stays symbolic and every run still chooses its own (so does
+// the symbolic dim 0 of any other input, which SpecializeForBatch() sets to
+// the same batch: a text model's token ids and attention mask); only
 // `mixq infer`, which has no batch of its own, specialises for the given
 // shapes as they are (Specialize(graph, ResolveInputShapes(...))). The
 // command line refuses a batch in --input-shape that disagrees with an
@@ -36,8 +38,9 @@ namespace mixq {
 StatusOr<InputShapes> ResolveInputShapes(const Graph& graph, const InputShapes& shapes);
 
 // Gives `graph`'s inputs the shapes of `shapes` (resolved or not: it is
-// resolved first) as their declared shapes, except the first input's dim 0,
-// which keeps the declared value (see the file comment). Errors as
+// resolved first) as their declared shapes, except the first input's dim 0
+// and any other input's symbolic dim 0, which keep the declared value (see
+// the file comment). Errors as
 // ResolveInputShapes(); `graph` is unchanged on error.
 Status FixInputShapes(const InputShapes& shapes, Graph* graph);
 

@@ -4,9 +4,9 @@
 #include <chrono>
 #include <cmath>
 #include <numeric>
-#include <random>
 
 #include "engine/passes/specialize.h"
+#include "engine/runtime/input_feed.h"
 
 namespace mixq {
 namespace {
@@ -14,15 +14,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
-
-void FillRandom(Tensor* t, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal(0.f, 1.f);
-  if (t->dtype() == DType::kF32) {
-    float* p = t->data<float>();
-    for (int64_t i = 0; i < t->size(); ++i) p[i] = normal(rng);
-  }
-}
 
 }  // namespace
 
@@ -38,10 +29,8 @@ StatusOr<BenchResult> Benchmark(const Graph& graph, const BenchOptions& options)
   result.threads = options.executor.threads;
 
   std::vector<Tensor> inputs;
-  for (size_t i = 0; i < model->input_infos().size(); ++i) {
-    inputs.emplace_back(model->input_infos()[i].dtype, model->input_infos()[i].shape);
-    FillRandom(&inputs.back(), 1234 + static_cast<uint32_t>(i));
-  }
+  for (const ValueInfo& info : model->input_infos()) inputs.emplace_back(info.dtype, info.shape);
+  MIXQ_RETURN_IF_ERROR(SyntheticInputs(specialised).Fill(1234, 0, &inputs));
   std::vector<const Tensor*> input_ptrs;
   for (const Tensor& t : inputs) input_ptrs.push_back(&t);
   std::vector<Tensor> outputs = model->MakeOutputs();

@@ -9,12 +9,14 @@
 #include <vector>
 
 #include "engine/passes/specialize.h"
+#include "engine/runtime/input_feed.h"
 
 namespace mixq {
 namespace {
 
-// Writes samples [first, first + n) of the source into `batch`.
-using FillFn = std::function<Status(int64_t first, int64_t n, Tensor* batch)>;
+// Writes samples [first, first + n) of the source into `batch`, one tensor
+// per model input, already shaped for the batch.
+using FillFn = std::function<Status(int64_t first, int64_t n, std::vector<Tensor>* batch)>;
 // Consumes one observed float32 tensor.
 using ObserveFn = std::function<Status(const std::string& name, const Tensor& value)>;
 
@@ -56,13 +58,15 @@ class ObservedModels {
 };
 
 // Runs the FP32 model over [begin, begin + count) in batches and hands every
-// calibration point's value to `observe`. Graph inputs are observed from the
-// batch itself (they are what the model reads); the other points come back
-// as extra outputs.
+// calibration point's value to `observe`. Float graph inputs are observed
+// from the batch itself (they are what the model reads; integer inputs such
+// as token ids are never quantized); the other points come back as extra
+// outputs.
 Status RunSlice(ObservedModels* models, int64_t begin, int64_t count, const FillFn& fill,
                 const CalibratorOptions& options, const char* pass, const ObserveFn& observe) {
   if (options.batch <= 0) return InvalidArgument("calibration batch size must be positive");
-  Tensor batch;
+  std::vector<Tensor> batch;
+  std::vector<const Tensor*> batch_ptrs;
   std::vector<Tensor> outputs;
   int64_t buffers_batch = -1;  // the batch size `batch` and `outputs` are shaped for
   for (int64_t done = 0; done < count;) {
@@ -70,13 +74,20 @@ Status RunSlice(ObservedModels* models, int64_t begin, int64_t count, const Fill
     MIXQ_ASSIGN_OR_RETURN(ObservedModels::Entry * entry, models->Get(n));
     CompiledModel& model = *entry->model;
     if (buffers_batch != n) {
-      batch = Tensor(DType::kF32, model.input_infos()[0].shape);
+      batch.clear();
+      batch_ptrs.clear();
+      for (const ValueInfo& info : model.input_infos()) batch.emplace_back(info.dtype, info.shape);
+      for (const Tensor& t : batch) batch_ptrs.push_back(&t);
       outputs = model.MakeOutputs();
       buffers_batch = n;
     }
     MIXQ_RETURN_IF_ERROR(fill(begin + done, n, &batch));
-    MIXQ_RETURN_IF_ERROR(model.Run({&batch}, &outputs));
-    MIXQ_RETURN_IF_ERROR(observe(model.input_names()[0], batch));
+    MIXQ_RETURN_IF_ERROR(model.Run(batch_ptrs, &outputs));
+    for (size_t i = 0; i < batch.size(); ++i) {
+      if (batch[i].dtype() == DType::kF32) {
+        MIXQ_RETURN_IF_ERROR(observe(model.input_names()[i], batch[i]));
+      }
+    }
     const size_t first_extra = outputs.size() - entry->extra.size();
     for (size_t i = 0; i < entry->extra.size(); ++i) {
       MIXQ_RETURN_IF_ERROR(observe(entry->extra[i], outputs[first_extra + i]));
@@ -87,47 +98,28 @@ Status RunSlice(ObservedModels* models, int64_t begin, int64_t count, const Fill
   return Status::Ok();
 }
 
-Status CheckSingleFloatInput(const Graph& graph) {
-  if (graph.inputs.size() != 1) {
-    return InvalidArgument(graph.source + ": calibration needs a model with one input (has " +
-                           std::to_string(graph.inputs.size()) + ")");
-  }
-  const ValueInfo* input = graph.FindValue(graph.inputs[0]);
-  if (input == nullptr) return Internal(graph.source + ": input has no value info");
-  if (input->dtype != DType::kF32) {
-    return InvalidArgument(graph.source + ": calibration needs a float32 input");
-  }
-  return Status::Ok();
-}
-
 StatusOr<FillFn> DatasetFill(const Graph& graph, const Dataset& dataset, int64_t begin,
                              int64_t count) {
-  MIXQ_RETURN_IF_ERROR(CheckSingleFloatInput(graph));
-  MIXQ_RETURN_IF_ERROR(dataset.CheckFits(graph.FindValue(graph.inputs[0])->shape, graph.source));
+  MIXQ_ASSIGN_OR_RETURN(std::vector<ModelInput> inputs, ModelInputsOf(graph));
+  MIXQ_RETURN_IF_ERROR(dataset.CheckFits(inputs, graph.source));
   if (begin < 0 || count <= 0 || begin + count > dataset.size()) {
     return OutOfRange("calibration samples [" + std::to_string(begin) + ", " +
                       std::to_string(begin + count) + ") are not a non-empty slice of the " +
                       std::to_string(dataset.size()) + " samples of '" + dataset.spec().source +
                       "'");
   }
-  return FillFn([&dataset](int64_t first, int64_t n, Tensor* batch) {
-    return dataset.Fill(first, n, batch, nullptr);
-  });
+  return FillFn(
+      [&dataset, inputs = std::move(inputs)](int64_t first, int64_t n, std::vector<Tensor>* batch) {
+        return dataset.Fill(first, n, inputs, batch, nullptr);
+      });
 }
 
-// Sample i is drawn from its own generator seeded with (seed, i), so any
-// slice and any batching sees the same values.
-FillFn SyntheticFill(uint32_t seed) {
-  return [seed](int64_t first, int64_t n, Tensor* batch) {
-    const int64_t per_sample = batch->size() / n;
-    float* p = batch->data<float>();
-    for (int64_t s = 0; s < n; ++s) {
-      std::seed_seq seq{seed, static_cast<uint32_t>(first + s)};
-      std::mt19937 rng(seq);
-      std::normal_distribution<float> normal(0.0f, 1.0f);
-      for (int64_t i = 0; i < per_sample; ++i) p[s * per_sample + i] = normal(rng);
-    }
-    return Status::Ok();
+// Sample i is drawn from its own generators seeded with (seed, i, input), so
+// any slice and any batching sees the same values.
+FillFn SyntheticFill(const Graph& graph, uint32_t seed) {
+  return [seed, synthetic = SyntheticInputs(graph)](int64_t first, int64_t /*n*/,
+                                                    std::vector<Tensor>* batch) {
+    return synthetic.Fill(seed, first, batch);
   };
 }
 
@@ -227,16 +219,21 @@ StatusOr<Calibration> Calibrate(const Graph& graph, const Dataset& dataset, int6
 StatusOr<Calibration> CalibrateSynthetic(const Graph& graph, int64_t samples, uint32_t seed,
                                          const ScaleOptions& scale, const std::string& model_sha256,
                                          const CalibratorOptions& options) {
-  MIXQ_RETURN_IF_ERROR(CheckSingleFloatInput(graph));
   if (samples <= 0) return InvalidArgument("synthetic calibration needs at least one sample");
   // Synthetic scales only ever time INT8, so minmax skips the histogram pass.
   MIXQ_ASSIGN_OR_RETURN(Calibration calibration,
-                        TwoPasses(graph, 0, samples, SyntheticFill(seed), scale, options,
+                        TwoPasses(graph, 0, samples, SyntheticFill(graph, seed), scale, options,
                                   scale.method == ScaleMethod::kMinMax));
   calibration.model_sha256 = model_sha256;
   calibration.provenance = BaseProvenance(0, samples, scale, model_sha256, options);
-  calibration.provenance["dataset"] =
-      "synthetic: standard normal inputs, seed " + std::to_string(seed);
+  std::string what = "synthetic: standard normal inputs, seed " + std::to_string(seed);
+  const bool integer_inputs =
+      std::any_of(graph.inputs.begin(), graph.inputs.end(), [&graph](const std::string& name) {
+        const ValueInfo* info = graph.FindValue(name);
+        return info != nullptr && info->dtype != DType::kF32;
+      });
+  if (integer_inputs) what += " (integer inputs: valid Gather indices, else 1)";
+  calibration.provenance["dataset"] = what;
   calibration.provenance["synthetic"] = true;
   return calibration;
 }

@@ -40,7 +40,8 @@ struct CalibratorOptions {
 };
 
 // Pass 1 over samples [begin, begin + count) of `dataset`: min/max of every
-// calibration point of `graph` (imported, unspecialised, one float input).
+// calibration point of `graph` (imported, unspecialised; the dataset feeds
+// its inputs by name, Dataset::CheckFits).
 // InvalidArgument when the dataset does not fit the model; OutOfRange for a
 // slice outside the dataset.
 StatusOr<CalibrationStats> CollectRanges(const Graph& graph, const Dataset& dataset, int64_t begin,
@@ -67,7 +68,8 @@ StatusOr<Calibration> Calibrate(const Graph& graph, const Dataset& dataset, int6
                                 int64_t count, const ScaleOptions& scale,
                                 const CalibrationSource& source, const CalibratorOptions& options);
 
-// Calibration on `samples` fixed-seed random inputs (standard normal, seed
+// Calibration on `samples` fixed-seed random inputs (input_feed.h's
+// SyntheticInputs: standard normal floats, valid integer inputs; seed
 // `seed`) instead of data: good for timing INT8 only (bench --config int8
 // without a calibration file); the provenance says "synthetic". With minmax
 // only the range pass runs (the stats then have no histograms).

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "engine/passes/specialize.h"
+#include "engine/runtime/input_feed.h"
 
 namespace mixq {
 namespace {
@@ -22,9 +23,8 @@ class ModelCache {
     MIXQ_ASSIGN_OR_RETURN(Graph specialised, SpecializeForBatch(graph_, batch));
     MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<CompiledModel> model,
                           CompiledModel::Compile(specialised, options_));
-    if (model->input_infos().size() != 1 || model->output_infos().size() < 1) {
-      return InvalidArgument(graph_.source + ": evaluation needs a model with one input (has " +
-                             std::to_string(model->input_infos().size()) + ")");
+    if (model->output_infos().empty()) {
+      return InvalidArgument(graph_.source + ": evaluation needs a model with an output");
     }
     CompiledModel* raw = model.get();
     models_[batch] = std::move(model);
@@ -41,13 +41,8 @@ class ModelCache {
 
 StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
                               const EvalOptions& options) {
-  if (graph.inputs.size() != 1) {
-    return InvalidArgument(graph.source + ": evaluation needs a model with one input (has " +
-                           std::to_string(graph.inputs.size()) + ")");
-  }
-  const ValueInfo* input = graph.FindValue(graph.inputs[0]);
-  if (input == nullptr) return Internal(graph.source + ": input has no value info");
-  MIXQ_RETURN_IF_ERROR(dataset.CheckFits(input->shape, graph.source));
+  MIXQ_ASSIGN_OR_RETURN(const std::vector<ModelInput> inputs, ModelInputsOf(graph));
+  MIXQ_RETURN_IF_ERROR(dataset.CheckFits(inputs, graph.source));
   if (options.batch <= 0) return InvalidArgument("batch size must be positive");
 
   const int64_t begin = options.begin;
@@ -69,7 +64,8 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
   EvalCounts counts;
   if (options.reference_top1 != nullptr) counts.agree1 = 0;
   std::vector<int64_t> labels;
-  Tensor batch_data;
+  std::vector<Tensor> batch_data;
+  std::vector<const Tensor*> batch_ptrs;
   std::vector<Tensor> outputs;
   int64_t outputs_batch = -1;
   auto start = std::chrono::steady_clock::now();
@@ -78,11 +74,15 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
     MIXQ_ASSIGN_OR_RETURN(CompiledModel * model, cache.Get(n));
     if (outputs_batch != n) {
       outputs = model->MakeOutputs();
-      batch_data = Tensor(DType::kF32, model->input_infos()[0].shape);
+      batch_data.clear();
+      for (const ValueInfo& info : model->input_infos())
+        batch_data.emplace_back(info.dtype, info.shape);
       outputs_batch = n;
     }
-    MIXQ_RETURN_IF_ERROR(dataset.Fill(begin + done, n, &batch_data, &labels));
-    MIXQ_RETURN_IF_ERROR(model->Run({&batch_data}, &outputs));
+    MIXQ_RETURN_IF_ERROR(dataset.Fill(begin + done, n, inputs, &batch_data, &labels));
+    batch_ptrs.clear();
+    for (const Tensor& t : batch_data) batch_ptrs.push_back(&t);
+    MIXQ_RETURN_IF_ERROR(model->Run(batch_ptrs, &outputs));
     const Tensor& logits = outputs[0];
     if (logits.rank() != 2 || logits.shape()[0] != n || logits.dtype() != DType::kF32) {
       return InvalidArgument(graph.source + ": output '" + model->output_names()[0] +

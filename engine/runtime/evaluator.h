@@ -39,9 +39,10 @@ struct EvalCounts {
   double seconds = 0.0;  // model execution and data preparation, not compilation
 };
 
-// `graph` is an imported (unspecialised) graph with one float input and one
-// output of shape [N, classes]. Fails with InvalidArgument when the dataset
-// does not fit the model input or a label is outside [0, classes).
+// `graph` is an imported (unspecialised) graph whose first output has shape
+// [N, classes]; the dataset feeds each of its inputs by name
+// (Dataset::CheckFits). Fails with InvalidArgument when the dataset does not
+// fit the model's inputs or a label is outside [0, classes).
 StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
                               const EvalOptions& options);
 

@@ -4,11 +4,11 @@
 #include <chrono>
 #include <map>
 #include <memory>
-#include <random>
 #include <set>
 
 #include "engine/passes/specialize.h"
 #include "engine/runtime/executor.h"
+#include "engine/runtime/input_feed.h"
 
 namespace mixq {
 namespace {
@@ -49,14 +49,8 @@ StatusOr<ModelProfile> ProfileModel(const Graph& specialised, const ExecutorOpti
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<CompiledModel> model,
                         CompiledModel::Compile(specialised, executor));
   std::vector<Tensor> inputs;
-  std::mt19937 rng(kInputSeed);
-  std::normal_distribution<float> normal(0.0f, 1.0f);
-  for (const ValueInfo& info : model->input_infos()) {
-    inputs.emplace_back(info.dtype, info.shape);
-    if (info.dtype != DType::kF32) continue;
-    float* p = inputs.back().data<float>();
-    for (int64_t i = 0; i < inputs.back().size(); ++i) p[i] = normal(rng);
-  }
+  for (const ValueInfo& info : model->input_infos()) inputs.emplace_back(info.dtype, info.shape);
+  MIXQ_RETURN_IF_ERROR(SyntheticInputs(specialised).Fill(kInputSeed, 0, &inputs));
   std::vector<const Tensor*> input_ptrs;
   for (const Tensor& t : inputs) input_ptrs.push_back(&t);
   std::vector<Tensor> outputs = model->MakeOutputs();

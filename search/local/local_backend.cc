@@ -9,6 +9,7 @@
 #include "engine/runtime/benchmark.h"
 #include "engine/runtime/evaluator.h"
 #include "engine/runtime/executor.h"
+#include "engine/runtime/input_feed.h"
 
 namespace mixq {
 
@@ -123,11 +124,9 @@ Status LocalBackend::ProfileSteps(const Mask& mask, std::vector<double>* seconds
                         CompiledModel::Compile(specialised, executor));
   std::vector<Tensor> inputs;
   std::vector<const Tensor*> input_ptrs;
-  for (const ValueInfo& info : model->input_infos()) {
-    Tensor t(info.dtype, info.shape);
-    for (int64_t i = 0; i < t.size(); ++i) t.data<float>()[i] = 0.5f * ((i * 7919) % 13 - 6);
-    inputs.push_back(std::move(t));
-  }
+  for (const ValueInfo& info : model->input_infos()) inputs.emplace_back(info.dtype, info.shape);
+  constexpr uint32_t kInputSeed = 7919;
+  MIXQ_RETURN_IF_ERROR(SyntheticInputs(specialised).Fill(kInputSeed, 0, &inputs));
   for (const Tensor& t : inputs) input_ptrs.push_back(&t);
   std::vector<Tensor> outputs = model->MakeOutputs();
   MIXQ_RETURN_IF_ERROR(model->Run(input_ptrs, &outputs));  // warm-up

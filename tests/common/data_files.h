@@ -129,6 +129,16 @@ inline std::vector<uint8_t> NpyBytes(const std::string& dict, const std::vector<
   return out;
 }
 
+// Writes an NPY 1.0 file of `values` as `descr` ('<i8', '<f4', ...) and
+// `shape` (a Python tuple, "(3, 4)").
+template <typename T>
+void WriteNpy(const std::string& path, const std::string& descr, const std::string& shape,
+              const std::vector<T>& values) {
+  WriteBytes(
+      path, NpyBytes("{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape + ", }",
+                     LittleEndianBytes(values)));
+}
+
 }  // namespace mixq::test
 
 #endif  // MIXQ_TESTS_COMMON_DATA_FILES_H_

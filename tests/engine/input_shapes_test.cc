@@ -50,12 +50,14 @@ TEST(InputShapes, RefusalsNameTheInputAndBothShapes) {
   EXPECT_EQ(fixed.values.at("x").shape, (Shape{-1, 3, -1, -1}));  // unchanged on error
 }
 
-TEST(InputShapes, FixKeepsTheFirstInputsBatchAsDeclared) {
+TEST(InputShapes, FixKeepsSymbolicBatchesAsDeclared) {
   Graph g = TwoInputs();
   ASSERT_TRUE(FixInputShapes({{"", {1, 3, 8, 9}}, {"m", {5, 4}}, {"raw", {2, 2}}}, &g).ok());
   EXPECT_EQ(g.values.at("x").shape, (Shape{-1, 3, 8, 9}));  // dim 0: each run's batch
-  EXPECT_EQ(g.values.at("m").shape, (Shape{5, 4}));         // other inputs: as given
-  EXPECT_EQ(g.values.at("raw").shape, (Shape{2, 2}));
+  // A symbolic dim 0 of another input is the same batch (a text model's
+  // attention mask beside its token ids).
+  EXPECT_EQ(g.values.at("m").shape, (Shape{-1, 4}));
+  EXPECT_EQ(g.values.at("raw").shape, (Shape{2, 2}));  // no declared shape: as given
   EXPECT_EQ(g.values.at("raw").dtype, DType::kF32);
   EXPECT_EQ(GivenBatch(g, {{"", {6, 3, 8, 9}}}), 6);
   EXPECT_EQ(GivenBatch(g, {{"x", {6, 3, 8, 9}}}), 6);

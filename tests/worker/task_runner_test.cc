@@ -18,6 +18,7 @@
 #include "tests/common/data_files.h"
 #include "tests/common/shipped_files.h"
 #include "tests/engine/symbolic_models.h"
+#include "tests/engine/text_model_onnx.h"
 
 namespace mixq {
 namespace {
@@ -119,7 +120,7 @@ TEST(TaskRunner, ThreeCalibrateShardsMergedEqualOneCalibrationBitForBit) {
 TEST(TaskRunner, CalibratePassOtherThanOneOrTwoIsRefused) {
   StatusOr<DatasetSpec> spec = LoadDatasetSpec(kTrain);
   ASSERT_TRUE(spec.ok());
-  TaskFiles files{kModel, spec->images, spec->labels, ""};
+  TaskFiles files{kModel, spec->images, spec->labels, "", {}};
   TaskRunner runner(1);
   StatusOr<proto::TaskResult> r = runner.Run(CalibrateTask(*spec, 0, 10, 3, ""), files);
   ASSERT_FALSE(r.ok());
@@ -184,7 +185,7 @@ TEST(TaskRunner, EvaluateTaskFixesTheModelToItsInputShapes) {
   test::WriteText(model, testing::SymbolicClassifier());
   StatusOr<DatasetSpec> spec = LoadDatasetSpec(test::kFashionMnistTest);
   ASSERT_TRUE(spec.ok());
-  const TaskFiles files = {model, spec->images, spec->labels, ""};
+  const TaskFiles files = {model, spec->images, spec->labels, "", {}};
 
   proto::TaskAssign task = TaskOver(model, *spec, proto::TASK_KIND_EVALUATE, 0, kCount);
   task.set_task_id("evaluate-symbolic");
@@ -219,6 +220,34 @@ TEST(TaskRunner, EvaluateTaskFixesTheModelToItsInputShapes) {
   EXPECT_EQ(refused.status().message(),
             "task evaluate-symbolic: input 'x' is declared [?,1,?,?]; the given [1,3,28,28] "
             "does not fit (dim 1 is 1)");
+}
+
+// A dataset with named inputs reaches the worker as a blob per input.
+TEST(TaskRunner, EvaluatesATwoInputModelFromNamedInputFiles) {
+  test::TempDir dir;
+  const std::string model = dir.Path("text.onnx");
+  std::ofstream(model, std::ios::binary) << testing::TextModelOnnx(3);
+  StatusOr<DatasetSpec> spec = LoadDatasetSpec(testing::WriteTextSet(dir.path()));
+  ASSERT_TRUE(spec.ok()) << spec.status().ToString();
+  proto::TaskAssign task = TaskOver(model, *spec, proto::TASK_KIND_EVALUATE, 0, 4);
+  task.set_task_id("evaluate-text");
+  TaskFiles files;
+  files.model = model;
+  files.labels = spec->labels;
+  for (const DatasetInput& input : spec->inputs) {
+    proto::DatasetInputRef* ref = task.mutable_dataset()->add_inputs();
+    ref->set_name(input.name);
+    ref->mutable_samples()->set_sha256(Sha256File(input.path).value());
+    // The worker's blob cache names files by content, not as the YAML did.
+    const std::string cached = dir.Path("blobs/" + ref->samples().sha256());
+    fs::copy_file(input.path, cached);
+    files.inputs.push_back({input.name, cached});
+  }
+  TaskRunner runner(1);
+  StatusOr<proto::TaskResult> result = runner.Run(task, files);
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->eval().samples(), 4);
+  EXPECT_EQ(result->eval().correct1(), 3);
 }
 
 TEST(Top1Cache, KeyTakesTheInputShapes) {
