@@ -48,8 +48,9 @@ import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# name -> variant. Sizes: "small" (d 64, 4 heads, 2 layers) for the sweep and
-# the zoo, "tiny" (d 32, 2 heads) for tests/data.
+# name -> variant. Sizes: "small" (d 64, 4 heads, 2 layers) for the sweep,
+# "tiny" (d 32, 2 heads) for tests/data, "zoo" (d 256, 4 heads, 4 layers) for
+# scripts/model_zoo.
 VARIANTS = {
     # nn.TransformerEncoder
     "enc_pad_relu": dict(kind="encoder", batch_first=True, norm_first=False, activation="relu",
@@ -70,11 +71,21 @@ VARIANTS = {
                                             token_types=True, dtype="int32"),
     "bert_tanh_layernorm_i32": dict(kind="bert", gelu="tanh", layer_norm="module",
                                     token_types=False, dtype="int32"),
+    # as newer BERT code writes it: position ids sliced from a buffer, the
+    # mask as finfo.min or masked_fill, LayerNorm with rsqrt, the "fast"
+    # tanh GELU, the last token pooled
+    "bert_buffer_finfo_rsqrt_fast": dict(kind="bert", gelu="tanh_fast", layer_norm="rsqrt",
+                                         token_types=True, positions="buffer", mask_add="finfo",
+                                         pool="last"),
+    "bert_masked_fill_var": dict(kind="bert", gelu="erf", layer_norm="var", token_types=False,
+                                 mask_add="masked_fill"),
 }
 
 SIZES = {
     "small": dict(vocab=1000, d=64, heads=4, layers=2, ff=128, max_seq=128, classes=3),
     "tiny": dict(vocab=50, d=32, heads=2, layers=1, ff=64, max_seq=16, classes=3),
+    # scripts/model_zoo: BERT-mini-like, so that its timings mean something
+    "zoo": dict(vocab=8000, d=256, heads=4, layers=4, ff=1024, max_seq=128, classes=3),
 }
 
 # The committed test exports: name -> (variant, opset, layers, batch, seq).
@@ -124,8 +135,14 @@ def build(name, size="small", seed=0, layers=None):
 
         def forward(self, x):
             u = x.mean(-1, keepdim=True)
-            s = (x - u).pow(2).mean(-1, keepdim=True)
-            x = (x - u) / torch.sqrt(s + self.eps)
+            if variant["layer_norm"] == "var":
+                s = x.var(-1, keepdim=True, unbiased=False)
+            else:
+                s = (x - u).pow(2).mean(-1, keepdim=True)
+            if variant["layer_norm"] == "rsqrt":
+                x = (x - u) * torch.rsqrt(s + self.eps)
+            else:
+                x = (x - u) / torch.sqrt(s + self.eps)
             return self.weight * x + self.bias
 
     def gelu(x):
@@ -136,6 +153,8 @@ def build(name, size="small", seed=0, layers=None):
             return F.gelu(x, approximate="tanh")
         if form == "erf_written":
             return x * 0.5 * (1.0 + torch.erf(x / math.sqrt(2.0)))
+        if form == "tanh_fast":
+            return 0.5 * x * (1.0 + torch.tanh(x * 0.7978845608 * (1.0 + 0.044715 * x * x)))
         return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * torch.pow(x, 3.0))))
 
     class Block(nn.Module):
@@ -152,7 +171,11 @@ def build(name, size="small", seed=0, layers=None):
 
         def forward(self, x, mask_add):
             q, k, v = self.heads(self.q(x)), self.heads(self.k(x)), self.heads(self.v(x))
-            scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d // heads) + mask_add
+            scores = torch.matmul(q, k.transpose(-1, -2)) / math.sqrt(d // heads)
+            if mask_add.dtype == torch.bool:
+                scores = scores.masked_fill(mask_add, float("-inf"))
+            else:
+                scores = scores + mask_add
             ctx = torch.matmul(torch.softmax(scores, dim=-1), v)
             ctx = ctx.transpose(1, 2).contiguous().view(x.size(0), x.size(1), d)
             x = self.ln1(x + self.o(ctx))
@@ -168,17 +191,29 @@ def build(name, size="small", seed=0, layers=None):
             self.blocks = nn.ModuleList([Block() for _ in range(dims["layers"])])
             self.pool = nn.Linear(d, d)
             self.cls = nn.Linear(d, dims["classes"])
+            self.register_buffer("position_ids", torch.arange(dims["max_seq"]).unsqueeze(0))
 
         def forward(self, input_ids, attention_mask, token_type_ids=None):
-            positions = torch.arange(input_ids.size(1), dtype=torch.long).unsqueeze(0)
+            if variant.get("positions") == "buffer":
+                positions = self.position_ids[:, :input_ids.size(1)]
+            else:
+                positions = torch.arange(input_ids.size(1), dtype=torch.long).unsqueeze(0)
             x = self.word(input_ids) + self.position(positions.expand(input_ids.size(0), -1))
             if self.token_type is not None:
                 x = x + self.token_type(token_type_ids)
             x = self.emb_ln(x)
-            mask_add = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * -10000.0
+            mask = attention_mask[:, None, None, :]
+            style = variant.get("mask_add", "scaled")
+            if style == "masked_fill":
+                mask_add = mask == 0
+            elif style == "finfo":
+                mask_add = (1.0 - mask.to(torch.float32)) * torch.finfo(torch.float32).min
+            else:
+                mask_add = (1.0 - mask.to(torch.float32)) * -10000.0
             for block in self.blocks:
                 x = block(x, mask_add)
-            return self.cls(torch.tanh(self.pool(x[:, 0]))), x
+            pooled = x[:, -1] if variant.get("pool") == "last" else x[:, 0]
+            return self.cls(torch.tanh(self.pool(pooled))), x
 
     class Encoder(nn.Module):
         def __init__(self):
