@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -37,6 +38,9 @@ const std::vector<ExportCase> kCases = {
     {"bert_decomposed_o13", {"input_ids", "attention_mask", "token_type_ids"}},
     {"bert_layernorm_o17", {"input_ids", "attention_mask"}},
 };
+
+// Names a case in test listings (gtest would print its bytes).
+void PrintTo(const ExportCase& c, std::ostream* os) { *os << c.name; }
 
 RawArray Read(const std::string& path) {
   StatusOr<RawArray> array = ReadNpy(path);

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,9 @@ const std::vector<ExportCase> kCases = {
     {"bert_decomposed_o13", {"input_ids", "attention_mask", "token_type_ids"}, 3, 1},
     {"bert_layernorm_o17", {"input_ids", "attention_mask"}, 5, 2},
 };
+
+// Names a case in test listings (gtest would print its bytes).
+void PrintTo(const ExportCase& c, std::ostream* os) { *os << c.name; }
 
 Tensor ReadTensor(const std::string& path) {
   StatusOr<RawArray> array = ReadNpy(path);
