@@ -3,10 +3,14 @@
 // peer mixq's own `mixq bench` is compared with by scripts/bench_peers. The
 // session is set up like a tuned deployment: all graph optimisations,
 // sequential execution, intra-op threads as asked. Random float inputs of
-// the model's input shape with the batch dimension replaced.
+// the model's input shape with the batch dimension replaced; or, with
+// --input NAME=X.npy (repeatable; models with several or integer inputs,
+// such as token ids and masks), the arrays of those files, their rows
+// repeated or cut to the batch.
 //
 //   node scripts/ort_bench.js --model M.onnx [--batch 1,16] [--threads 2]
 //        [--warmup 3] [--iters 20] [--min-time 2] [--input-shape 1,28,28]
+//        [--input NAME=X.npy ...]
 //
 // Timed runs go on until both --iters runs and --min-time seconds are done,
 // so that tiny models are measured over more than a few milliseconds.
@@ -21,18 +25,20 @@
 
 const fs = require('fs');
 const path = require('path');
-const {loadOrt: loadOrtFrom} = require('./ort_common');
+const {loadOrt: loadOrtFrom, readNpy} = require('./ort_common');
 
 function usage(message) {
   if (message) process.stderr.write(`ort_bench: ${message}\n`);
   process.stderr.write(
       'usage: ort_bench.js --model M.onnx [--batch 1,16] [--threads N] ' +
-      '[--warmup W] [--iters I] [--min-time S] [--input-shape C,H,W]\n');
+      '[--warmup W] [--iters I] [--min-time S] [--input-shape C,H,W] ' +
+      '[--input NAME=X.npy ...]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const args = {batch: [1], threads: 1, warmup: 3, iters: 20, minTime: 2, inputShape: null};
+  const args = {batch: [1], threads: 1, warmup: 3, iters: 20, minTime: 2, inputShape: null,
+                inputs: []};
   for (let i = 0; i < argv.length; ++i) {
     const key = argv[i];
     const value = argv[i + 1];
@@ -51,6 +57,12 @@ function parseArgs(argv) {
       case '--iters': args.iters = ints()[0]; break;
       case '--min-time': args.minTime = Number(value); break;
       case '--input-shape': args.inputShape = ints(); break;
+      case '--input': {
+        const eq = value.indexOf('=');
+        if (eq <= 0) usage(`--input: '${value}' is not NAME=FILE.npy`);
+        args.inputs.push({name: value.slice(0, eq), file: value.slice(eq + 1)});
+        break;
+      }
       default: usage(`unknown option '${key}'`);
     }
     ++i;
@@ -153,6 +165,40 @@ function fillRandom(data, seed) {
   }
 }
 
+// `npy` ({type, dims, data}) with `batch` rows: its rows repeated in order
+// (or the first `batch` of them).
+function toBatch(npy, batch) {
+  const rows = npy.dims[0];
+  const rowSize = rows > 0 ? npy.data.length / rows : 0;
+  const data = new npy.data.constructor(batch * rowSize);
+  for (let b = 0; b < batch; ++b) {
+    data.set(npy.data.subarray((b % rows) * rowSize, (b % rows + 1) * rowSize), b * rowSize);
+  }
+  return {type: npy.type, dims: [batch, ...npy.dims.slice(1)], data};
+}
+
+// Feeds from --input files for every batch size, checked against the
+// session's inputs.
+function fileFeeds(ort, session, inputs, batch) {
+  const feeds = {};
+  for (const {name, file} of inputs) {
+    if (!session.inputNames.includes(name)) usage(`'${name}' is not an input of the model`);
+    let npy;
+    try {
+      npy = readNpy(file);
+    } catch (e) {
+      usage(e.message);
+    }
+    if (npy.dims.length === 0 || npy.dims[0] === 0) usage(`${file}: no rows`);
+    const t = toBatch(npy, batch);
+    feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
+  }
+  for (const name of session.inputNames) {
+    if (!(name in feeds)) usage(`no --input for the model's input '${name}'`);
+  }
+  return feeds;
+}
+
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const ort = loadOrt();
@@ -164,7 +210,7 @@ async function main() {
     process.exit(1);
   }
   let sampleDims = args.inputShape;
-  if (!sampleDims) {
+  if (!sampleDims && args.inputs.length === 0) {
     sampleDims = input.dims.slice(1);
     if (sampleDims.length === 0 || sampleDims.some((d) => d === null || d <= 0)) {
       process.stderr.write(
@@ -183,10 +229,15 @@ async function main() {
   });
   const results = [];
   for (const batch of args.batch) {
-    const dims = [batch, ...sampleDims];
-    const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
-    fillRandom(data, 12345 + batch);
-    const feeds = {[session.inputNames[0]]: new ort.Tensor('float32', data, dims)};
+    let feeds;
+    if (args.inputs.length > 0) {
+      feeds = fileFeeds(ort, session, args.inputs, batch);
+    } else {
+      const dims = [batch, ...sampleDims];
+      const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
+      fillRandom(data, 12345 + batch);
+      feeds = {[session.inputNames[0]]: new ort.Tensor('float32', data, dims)};
+    }
     for (let i = 0; i < args.warmup; ++i) await session.run(feeds);
     const times = [];
     const start = process.hrtime.bigint();

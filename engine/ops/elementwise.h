@@ -6,6 +6,7 @@
 #ifndef MIXQ_ENGINE_OPS_ELEMENTWISE_H_
 #define MIXQ_ENGINE_OPS_ELEMENTWISE_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <vector>
@@ -35,15 +36,27 @@ StatusOr<Shape> BroadcastInputs(const ShapeContext& ctx, size_t first = 0);
 // Elements per parallel chunk: element-wise work is cheap per element.
 inline constexpr int64_t kElementwiseGrain = 16384;
 
+// Rows at least this long are walked with fixed per-operand steps (the
+// walker repositioned once per row); shorter ones element by element.
+inline constexpr int64_t kBroadcastRowMin = 8;
+
 // Calls f(i, offsets) for every element i of an output of shape `out`,
 // where offsets[k] is the element of operand k that broadcasts to i. Where
 // every operand has the output's shape the offsets are i itself and no
-// walker (and no allocation) is needed.
+// walker (and no allocation) is needed. Otherwise the output's last dim is
+// walked as rows in which each operand moves by a fixed step (1, or 0 where
+// it broadcasts, as an attention mask [N,1,1,S] over scores [N,H,S,S]), so
+// the walker, which costs several ns an element, moves once per row.
 template <size_t N, typename F>
 void ForEachBroadcast(const Shape& out, const std::array<const Shape*, N>& operands,
                       const Parallelism& par, F&& f) {
   bool same = true;
   for (const Shape* s : operands) same = same && *s == out;
+  const int64_t row = out.empty() ? 1 : out.back();
+  std::array<int64_t, N> step{};
+  if (!same && row >= kBroadcastRowMin) {
+    for (size_t k = 0; k < N; ++k) step[k] = BroadcastStrides(*operands[k], out.size()).back();
+  }
   ParallelFor(par, NumElements(out), kElementwiseGrain, [&](int64_t begin, int64_t end) {
     std::array<int64_t, N> offsets{};
     if (same) {
@@ -55,10 +68,24 @@ void ForEachBroadcast(const Shape& out, const std::array<const Shape*, N>& opera
     }
     BroadcastWalker walker(out, std::vector<const Shape*>(operands.begin(), operands.end()));
     walker.Seek(begin);
-    for (int64_t i = begin; i < end; ++i) {
-      for (size_t k = 0; k < N; ++k) offsets[k] = walker.offset(k);
-      f(i, offsets);
-      walker.Next();
+    if (row < kBroadcastRowMin) {
+      for (int64_t i = begin; i < end; ++i) {
+        for (size_t k = 0; k < N; ++k) offsets[k] = walker.offset(k);
+        f(i, offsets);
+        walker.Next();
+      }
+      return;
+    }
+    for (int64_t i = begin; i < end;) {
+      const int64_t run = std::min(row - i % row, end - i);
+      std::array<int64_t, N> base{};
+      for (size_t k = 0; k < N; ++k) base[k] = walker.offset(k);
+      for (int64_t j = 0; j < run; ++j) {
+        for (size_t k = 0; k < N; ++k) offsets[k] = base[k] + j * step[k];
+        f(i + j, offsets);
+      }
+      i += run;
+      if (i < end) walker.Seek(i);
     }
   });
 }

@@ -117,10 +117,12 @@ class GeluMatcher {
            WithScalar(scale, OpType::kMul, kSqrtHalf, &m->x);
   }
 
-  // Tanh's input: sqrt(2 / pi) * (x + 0.044715 * x^3).
+  // Tanh's input: sqrt(2 / pi) * (x + 0.044715 * x^3), or the same
+  // factored as (x * sqrt(2 / pi)) * (1 + 0.044715 * x^2) ("fast" GELU).
   bool TanhHead(const std::string& t, GeluMatch* m) const {
     std::string sum;
-    if (!WithScalar(Inner(t, &m->nodes), OpType::kMul, kSqrt2OverPi, &sum)) return false;
+    const Node* outer = Inner(t, &m->nodes);
+    if (!WithScalar(outer, OpType::kMul, kSqrt2OverPi, &sum)) return FactoredTanhHead(outer, m);
     const Node* add = Inner(sum, &m->nodes);
     if (add == nullptr || add->op != OpType::kAdd || add->inputs.size() != 2) return false;
     for (int k = 0; k < 2; ++k) {
@@ -131,6 +133,51 @@ class GeluMatcher {
           IsCube(cube, x, &nodes)) {
         m->x = x;
         m->nodes = std::move(nodes);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // `outer` is (x * sqrt(2 / pi)) * (1 + 0.044715 * x^2), factors in
+  // either order.
+  bool FactoredTanhHead(const Node* outer, GeluMatch* m) const {
+    if (outer == nullptr || outer->op != OpType::kMul || outer->inputs.size() != 2) return false;
+    for (int k = 0; k < 2; ++k) {
+      std::vector<size_t> nodes = m->nodes;
+      std::string x, square_term;
+      if (WithScalar(Inner(outer->inputs[k], &nodes), OpType::kMul, kSqrt2OverPi, &x) &&
+          WithScalar(Inner(outer->inputs[1 - k], &nodes), OpType::kAdd, 1.0, &square_term) &&
+          IsScaledSquare(square_term, x, &nodes)) {
+        m->x = x;
+        m->nodes = std::move(nodes);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // `value` is 0.044715 * x * x in any grouping: 0.044715 * (x * x),
+  // 0.044715 * Pow(x, 2), (0.044715 * x) * x.
+  bool IsScaledSquare(const std::string& value, const std::string& x,
+                      std::vector<size_t>* nodes) const {
+    const Node* node = Inner(value, nodes);
+    std::string square;
+    if (WithScalar(node, OpType::kMul, kCubeCoefficient, &square)) {
+      const Node* sq = Inner(square, nodes);
+      return Reads(sq, OpType::kMul, x, x) ||
+             (sq != nullptr && sq->op == OpType::kPow && sq->inputs.size() == 2 &&
+              sq->inputs[0] == x && IsScalar(sq->inputs[1], 2.0));
+    }
+    if (node == nullptr || node->op != OpType::kMul || node->inputs.size() != 2) return false;
+    for (int k = 0; k < 2; ++k) {
+      if (node->inputs[k] != x) continue;
+      std::vector<size_t> with_scaled = *nodes;
+      std::string scaled;
+      if (WithScalar(Inner(node->inputs[1 - k], &with_scaled), OpType::kMul, kCubeCoefficient,
+                     &scaled) &&
+          scaled == x) {
+        *nodes = std::move(with_scaled);
         return true;
       }
     }

@@ -4,6 +4,9 @@
 // Gemm or MatMul before it):
 //   erf form:  x * 0.5 * (1 + Erf(x / sqrt(2)))      (or Erf(x * 0.7071...))
 //   tanh form: x * 0.5 * (1 + Tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))
+//              or Tanh((x * sqrt(2 / pi)) * (1 + 0.044715 * x^2)), the factored
+//              ("fast") form; x^2 as x * x, Pow(x, 2) or a product of x,
+//              x and 0.044715 in any grouping
 // The 0.5 may multiply x, the (1 + ...) term or their product; Add and Mul
 // operands may come in either order; x^3 may be Pow(x, 3), x * (x * x) or
 // (x * x) * x. Each constant is a one-element float or integer constant

@@ -141,13 +141,17 @@ std::optional<Match> LayerNormMatcher::MatchAt(size_t first) {
   const std::string d = sub->outputs[0];
   const std::vector<size_t> users = uses_.Consumers(d);
   if (uses_.IsGraphOutput(d) || users.size() != 2) return std::nullopt;
-  // d's two users: the squaring and the division.
+  // d's two users: the squaring and the division (d / sqrt, or d times
+  // 1 / sqrt as torch writes rsqrt).
   const Node* square = nullptr;
   const Node* div = nullptr;
   size_t square_index = 0, div_index = 0;
   for (size_t user : users) {
     const Node& n = graph_.nodes[user];
-    if (n.op == OpType::kDiv && n.inputs.size() == 2 && n.inputs[0] == d && n.inputs[1] != d) {
+    const bool times_other =
+        n.op == OpType::kMul && n.inputs.size() == 2 && (n.inputs[0] == d) != (n.inputs[1] == d);
+    if ((n.op == OpType::kDiv && n.inputs.size() == 2 && n.inputs[0] == d && n.inputs[1] != d) ||
+        times_other) {
       div = &n;
       div_index = user;
     } else if (n.op == OpType::kMul && n.inputs.size() == 2 && n.inputs[0] == d &&
@@ -184,8 +188,22 @@ std::optional<Match> LayerNormMatcher::MatchAt(size_t first) {
     return std::nullopt;
   }
   match.nodes.push_back(i);
+  std::string divisor = sqrt->outputs[0];
+  if (div->op == OpType::kMul) {
+    // r = 1 / sqrt or Reciprocal(sqrt); d * r
+    const Node* inverse = SoleConsumer(divisor, &i);
+    const bool reciprocal =
+        inverse != nullptr &&
+        ((inverse->op == OpType::kReciprocal && inverse->inputs.size() == 1) ||
+         (inverse->op == OpType::kDiv && inverse->inputs.size() == 2 &&
+          inverse->inputs[1] == divisor && ScalarConstant(inverse->inputs[0]) == 1.0));
+    if (!reciprocal || inverse->outputs.size() != 1) return std::nullopt;
+    match.nodes.push_back(i);
+    divisor = inverse->outputs[0];
+  }
   size_t div_check = 0;
-  if (SoleConsumer(sqrt->outputs[0], &div_check) != div || div->inputs[1] != sqrt->outputs[0]) {
+  const size_t divisor_slot = div->inputs[0] == d ? 1 : 0;
+  if (SoleConsumer(divisor, &div_check) != div || div->inputs[divisor_slot] != divisor) {
     return std::nullopt;
   }
   match.nodes.push_back(div_index);

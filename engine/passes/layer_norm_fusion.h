@@ -4,13 +4,17 @@
 //   m = ReduceMean(x, axes A)              A: the trailing axes k..rank-1
 //   d = Sub(x, m)
 //   v = ReduceMean(Pow(d, 2) | Mul(d, d), axes A)
-//   n = Div(d, Sqrt(Add(v, epsilon)))      epsilon: a one-element constant
+//   n = Div(d, Sqrt(Add(v, epsilon)))      epsilon: a one-element constant;
+//       or Mul(d, r), r = Div(1, Sqrt(...)) or Reciprocal(Sqrt(...))
+//       (torch's rsqrt)
 //   y = Add(Mul(n, scale), bias)           either or both may be absent;
 //                                          constants that broadcast to
 //                                          x's dims k.. only
 //
 // becomes LayerNormalization(x, scale, [bias]) {axis: k, epsilon} producing
-// y (an absent scale becomes a constant of ones). Every value inside the
+// y (an absent scale becomes a constant of ones). A LayerNorm that centres x
+// twice (torch's x.var() beside x.mean()) matches once Specialize() has
+// merged the two (MergeCommonSubexpressions). Every value inside the
 // pattern must feed only the pattern (d: the squaring and the Div) and none
 // may be a graph output; keepdims must be 1. Anything else - another axis
 // set for either mean, an exponent other than 2, a scale that broadcasts

@@ -6,6 +6,7 @@
 
 #include "engine/ir/graph.h"
 #include "engine/ir/node_error.h"
+#include "engine/passes/common_subexpressions.h"
 #include "engine/passes/constant_folding.h"
 #include "engine/passes/fold_batch_norm.h"
 #include "engine/passes/fold_pad.h"
@@ -82,6 +83,7 @@ StatusOr<Graph> Specialize(const Graph& graph, const std::map<std::string, Shape
     }
   }
   MIXQ_RETURN_IF_ERROR(RemoveIdentities(&out));
+  MergeCommonSubexpressions(&out);
   FuseGelu(&out);
   FuseLayerNorms(&out);
   LowerReshapes(&out);

@@ -2,6 +2,7 @@
 // the executor compiles. Every shape becomes known, Shape/Gather/... chains
 // fold into constants (constant_folding.h), a Pad before a Conv or pool
 // becomes that op's padding where it can (fold_pad.h), Identity/Dropout go,
+// nodes computing the same thing twice merge (common_subexpressions.h),
 // GELU and LayerNorm written out in elementary ops become one Gelu or
 // LayerNormalization node (gelu_fusion.h, layer_norm_fusion.h), and
 // Flatten/Squeeze/Unsqueeze/Reshape become kReshape (graph_cleanup.h).

@@ -92,6 +92,35 @@ std::string TanhGelu(Pattern* p, bool pow, float coefficient, Tail tail) {
   return AddTail(p, p->Op(OpType::kAdd, {t, p->Scalar(1.f)}), tail);
 }
 
+// How the factored tanh form writes 0.044715 * x^2.
+enum class Square { kCoefficientTimesXx, kCoefficientXTimesX, kXTimesXCoefficient, kPow };
+
+// 0.5 * x * (1 + Tanh(x * sqrt(2/pi) * (1 + 0.044715 * x^2))): the factored
+// ("fast") tanh GELU, the factors in the given order.
+std::string FactoredTanhGelu(Pattern* p, Square square, float coefficient, bool scaled_x_first) {
+  std::string sq;
+  switch (square) {
+    case Square::kCoefficientTimesXx:
+      sq = p->Op(OpType::kMul, {p->Scalar(coefficient), p->Op(OpType::kMul, {"x", "x"})});
+      break;
+    case Square::kCoefficientXTimesX:
+      sq = p->Op(OpType::kMul, {p->Op(OpType::kMul, {p->Scalar(coefficient), "x"}), "x"});
+      break;
+    case Square::kXTimesXCoefficient:
+      sq = p->Op(OpType::kMul, {"x", p->Op(OpType::kMul, {"x", p->Scalar(coefficient)})});
+      break;
+    default:
+      sq =
+          p->Op(OpType::kMul, {p->Op(OpType::kPow, {"x", p->Scalar(2.f)}), p->Scalar(coefficient)});
+  }
+  const std::string scaled_x = p->Op(OpType::kMul, {"x", p->Scalar(0.7978845608f)});
+  const std::string one_plus = p->Op(OpType::kAdd, {p->Scalar(1.f), sq});
+  const std::string arg = scaled_x_first ? p->Op(OpType::kMul, {scaled_x, one_plus})
+                                         : p->Op(OpType::kMul, {one_plus, scaled_x});
+  const std::string t = p->Op(OpType::kTanh, {arg});
+  return AddTail(p, p->Op(OpType::kAdd, {t, p->Scalar(1.f)}), Tail::kHalfXTimesA);
+}
+
 // Specialises the pattern's graph; checks it became one Gelu node (or was
 // left as built) and that the result equals the unfused graph's and the
 // reference.
@@ -142,6 +171,19 @@ TEST(GeluFusion, TanhFormsBecomeOneGelu) {
   }
 }
 
+TEST(GeluFusion, FactoredTanhFormsBecomeOneGelu) {
+  for (Square square : {Square::kCoefficientTimesXx, Square::kCoefficientXTimesX,
+                        Square::kXTimesXCoefficient, Square::kPow}) {
+    for (bool scaled_x_first : {true, false}) {
+      SCOPED_TRACE("square form " + std::to_string(static_cast<int>(square)) +
+                   (scaled_x_first ? ", x * 0.798 first" : ", 1 + ... first"));
+      Pattern p;
+      const std::string y = FactoredTanhGelu(&p, square, 0.044715f, scaled_x_first);
+      ExpectFused(&p, y, true, "tanh", GeluTanh);
+    }
+  }
+}
+
 TEST(GeluFusion, OtherConstantsAreLeftAlone) {
   {
     SCOPED_TRACE("0.6 in place of 0.5");
@@ -163,6 +205,14 @@ TEST(GeluFusion, OtherConstantsAreLeftAlone) {
     const std::string y = ErfGelu(&p, true, 1.4142135f, 2.f, Tail::kTimesXThenHalf);
     ExpectFused(&p, y, false, "",
                 [](double v) { return 0.5 * v * (2 + std::erf(v / std::sqrt(2.0))); });
+  }
+  {
+    SCOPED_TRACE("factored, 0.05 * x^2");
+    Pattern p;
+    const std::string y = FactoredTanhGelu(&p, Square::kCoefficientXTimesX, 0.05f, true);
+    ExpectFused(&p, y, false, "", [](double v) {
+      return 0.5 * v * (1 + std::tanh(0.7978845608028654 * v * (1 + 0.05 * v * v)));
+    });
   }
   {
     SCOPED_TRACE("0.05 * x^3");

@@ -31,6 +31,11 @@ struct Pattern {
   bool scale = true, bias = true;
   Shape param_shape;      // of scale and bias; default: the normalised dims
   bool expose_d = false;  // d is also a graph output
+  // d / std, d * (numerator / std) as torch writes rsqrt, or
+  // Reciprocal(std) * d
+  enum class Divide { kDiv, kRsqrt, kReciprocal } divide = Divide::kDiv;
+  float numerator = 1.f;      // of kRsqrt
+  bool centre_twice = false;  // the division reads a second x - mean (x.var())
 };
 
 Tensor Scalar(float v) {
@@ -76,7 +81,26 @@ GraphBuilder BuildPattern(const Pattern& p, Tensor* x, Tensor* scale, Tensor* bi
   b.Const("eps", Scalar(1e-5f));
   b.Op(OpType::kAdd, "var_eps", {"var", "eps"}, stats);
   b.Op(OpType::kSqrt, "std", {"var_eps"}, stats);
-  b.Op(OpType::kDiv, "normed", {"d", "std"}, s);
+  std::string centred = "d";
+  if (p.centre_twice) {
+    AddMean(&b, p, "x", "mean2", p.axes);
+    b.Op(OpType::kSub, "d2", {"x", "mean2"}, s);
+    centred = "d2";
+  }
+  switch (p.divide) {
+    case Pattern::Divide::kDiv:
+      b.Op(OpType::kDiv, "normed", {centred, "std"}, s);
+      break;
+    case Pattern::Divide::kRsqrt:
+      b.Const("numerator", Scalar(p.numerator));
+      b.Op(OpType::kDiv, "inv_std", {"numerator", "std"}, stats);
+      b.Op(OpType::kMul, "normed", {centred, "inv_std"}, s);
+      break;
+    case Pattern::Divide::kReciprocal:
+      b.Op(OpType::kReciprocal, "inv_std", {"std"}, stats);
+      b.Op(OpType::kMul, "normed", {"inv_std", centred}, s);
+      break;
+  }
   std::string last = "normed";
   Shape param_shape = p.param_shape;
   if (param_shape.empty()) param_shape = {s.back()};
@@ -146,22 +170,28 @@ TEST(LayerNormFusion, TorchPatternsBecomeOneLayerNormalization) {
   no_scale.scale = false;
   Pattern neither = no_scale;
   neither.bias = false;
-  const std::vector<std::pair<const char*, Pattern>> cases = {{"torch", torch},
-                                                              {"Mul(d, d), axes input", mul_square},
-                                                              {"two axes", two_axes},
-                                                              {"no scale", no_scale},
-                                                              {"neither scale nor bias", neither}};
+  Pattern rsqrt;  // torch.rsqrt: d * (1 / sqrt(v + eps))
+  rsqrt.divide = Pattern::Divide::kRsqrt;
+  Pattern reciprocal;  // Reciprocal(sqrt(v + eps)) * d
+  reciprocal.divide = Pattern::Divide::kReciprocal;
+  const std::vector<std::pair<const char*, Pattern>> cases = {
+      {"torch", torch},          {"Mul(d, d), axes input", mul_square}, {"two axes", two_axes},
+      {"no scale", no_scale},    {"neither scale nor bias", neither},   {"rsqrt", rsqrt},
+      {"Reciprocal", reciprocal}};
   for (const auto& [what, p] : cases) {
     SCOPED_TRACE(what);
     ExpectFusedAndRight(p, static_cast<int64_t>(p.axes.size()));
   }
 }
 
-TEST(LayerNormFusion, SpecializeFusesThePattern) {
-  Pattern p;
-  p.axes_input = true;
+// Specialize() turns `p` into one LayerNormalization computing what the
+// unfused graph and the reference compute; FuseLayerNorms() alone fuses it
+// or not as `fused_alone` says.
+void ExpectSpecializeFuses(const Pattern& p, bool fused_alone) {
   Tensor x, scale, bias;
   GraphBuilder b = BuildPattern(p, &x, &scale, &bias);
+  Graph alone = b.graph();
+  EXPECT_EQ(FuseLayerNorms(&alone), fused_alone ? 1 : 0);
   auto specialised = Specialize(b.graph(), {{"x", p.shape}});
   ASSERT_TRUE(specialised.ok()) << specialised.status().ToString();
   ASSERT_EQ(specialised->nodes.size(), 1u);
@@ -169,6 +199,22 @@ TEST(LayerNormFusion, SpecializeFusesThePattern) {
   std::vector<Tensor> got = RunGraph(*specialised, {&x});
   ASSERT_EQ(got.size(), 1u);
   ExpectClose(got[0], RunUnfused(b.graph(), x)[0], 1e-5f);
+  ExpectClose(got[0], ref::LayerNorm(x, x.rank() - 1, &scale, &bias, 1e-5f), 1e-4f);
+}
+
+TEST(LayerNormFusion, SpecializeFusesThePattern) {
+  Pattern p;
+  p.axes_input = true;
+  ExpectSpecializeFuses(p, true);
+}
+
+TEST(LayerNormFusion, SpecializeFusesALayerNormThatCentresXTwice) {
+  // torch's x.var(unbiased=False) beside x.mean(): two equal ReduceMeans and
+  // Subs, which the pattern alone does not take (d would feed the variance
+  // only) and Specialize() merges first.
+  Pattern p;
+  p.centre_twice = true;
+  ExpectSpecializeFuses(p, false);
 }
 
 TEST(LayerNormFusion, VariantsThatAreNotALayerNormAreLeftAlone) {
@@ -182,7 +228,10 @@ TEST(LayerNormFusion, VariantsThatAreNotALayerNormAreLeftAlone) {
   mixed_axes.var_axes = {1, 2};
   Pattern exposed;  // an intermediate value is needed elsewhere
   exposed.expose_d = true;
-  for (const Pattern& p : {middle_axis, cube, mixed_axes, exposed}) {
+  Pattern half_rsqrt;  // d * (2 / std): twice a LayerNorm
+  half_rsqrt.divide = Pattern::Divide::kRsqrt;
+  half_rsqrt.numerator = 2.f;
+  for (const Pattern& p : {middle_axis, cube, mixed_axes, exposed, half_rsqrt}) {
     Tensor x, scale, bias;
     GraphBuilder b = BuildPattern(p, &x, &scale, &bias);
     const size_t nodes = b.graph().nodes.size();

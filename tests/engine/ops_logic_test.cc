@@ -124,6 +124,41 @@ TEST(LogicOps, WhereBroadcastsAllThreeOperands) {
               0.f);
 }
 
+TEST(LogicOps, WhereWalksLongRowsOfAnAttentionMaskBroadcast) {
+  // masked_fill of attention scores: condition [2,1,1,40] (a padding mask)
+  // over scores [2,4,57,40], Y a scalar; and a row-broadcast X [57,1]. Rows
+  // of 40 elements go by fixed steps (1, or 0 for X), and with two threads a chunk
+  // (16384 elements) ends inside a row.
+  const Shape out = {2, 4, 57, 40};
+  for (int threads : {1, 2}) {
+    SCOPED_TRACE(std::to_string(threads) + " thread(s)");
+    GraphBuilder g;
+    g.Input("scores", out);
+    g.Input("column", {57, 1});
+    const Tensor scores = g.Random(out);
+    const Tensor column = g.Random({57, 1});
+    std::vector<double> mask(80);
+    for (size_t i = 0; i < mask.size(); ++i) mask[i] = (i % 40) < (i < 40 ? 40u : 23u);
+    const Tensor cond = Values(DType::kBool, {2, 1, 1, 40}, mask);
+    AddTypedConst(&g, "cond", cond);
+    const Tensor fill = Values(DType::kF32, {}, {-1e4});
+    AddTypedConst(&g, "fill", fill);
+    g.Op(OpType::kWhere, "masked", {"cond", "scores", "fill"}, out);
+    g.Op(OpType::kWhere, "rows", {"cond", "column", "scores"}, out);
+    g.Output("masked");
+    g.Output("rows");
+    ExecutorOptions options;
+    options.threads = threads;
+    RunResult run = SpecializeAndRun(g.graph(), {&scores, &column}, options);
+    ASSERT_EQ(run.outputs.size(), 2u);
+    auto select = [](const std::vector<double>& v) { return v[0] ? v[1] : v[2]; };
+    ExpectClose(run.outputs[0],
+                BroadcastReference({&cond, &scores, &fill}, out, DType::kF32, select), 0.f);
+    ExpectClose(run.outputs[1],
+                BroadcastReference({&cond, &column, &scores}, out, DType::kF32, select), 0.f);
+  }
+}
+
 TEST(LogicOps, FoldOnInt64AndBoolConstants) {
   const Tensor a = Values(DType::kI64, {2, 3}, {5, -1, 7, 0, 3, -1});
   const Tensor b = Values(DType::kI64, {3}, {5, 0, 7});
