@@ -74,6 +74,24 @@ std::vector<std::string> DataInputs(const Node& node, const Graph& graph) {
   return inputs;
 }
 
+// True for a MatMul whose B is computed at run time (attention's products).
+bool IsRunTimeMatMul(const Node& node, const Graph& graph) {
+  return node.op == OpType::kMatMul && node.inputs.size() == 2 && !graph.IsConstant(node.inputs[1]);
+}
+
+// `p` as oneDNN's s8 weights read it: the same clipping threshold over
+// [-127, 127], or [-63, 63] for 7-bit weights; `p` itself when it is already
+// that.
+QuantParams SignedOperandParams(const QuantParams& p, bool seven_bit) {
+  if (!p.is_unsigned && !seven_bit) return p;
+  const float threshold = p.dequant_scale * (p.is_unsigned ? 255.f : 127.f);
+  QuantParams out;
+  out.is_unsigned = false;
+  out.threshold = threshold;
+  out.dequant_scale = threshold > 0.f ? threshold / (seven_bit ? 63.f : 127.f) : 1.f;
+  return out;
+}
+
 std::string ResidualOf(const Node& node) {
   for (const PostOp& op : node.post_ops) {
     if (op.kind == PostOp::Kind::kSum) return op.sum_input;
@@ -127,11 +145,17 @@ std::string Int8Refusal(const Node& node, const Graph& graph) {
       return row ? "" : "C is not a constant row";
     }
     case OpType::kMatMul: {
-      const ValueInfo* b = graph.FindValue(node.inputs[1]);
-      if (!graph.IsConstant(node.inputs[1])) {
-        return "both operands are computed at run time (only constant weights are quantised)";
+      if (node.inputs.size() != 2) return "unexpected inputs or outputs";
+      if (graph.IsConstant(node.inputs[1])) {
+        const ValueInfo* b = graph.FindValue(node.inputs[1]);
+        return b && b->shape.size() >= 2 ? "" : "B has rank < 2";
       }
-      return b && b->shape.size() >= 2 ? "" : "B has rank < 2";
+      // Both operands are quantised per tensor with their calibrated
+      // parameters; a constant has none (calibration observes run-time
+      // tensors only), and per-channel scales of a constant A would be per
+      // row of the result, which oneDNN's output scales cannot express for A.
+      if (graph.IsConstant(node.inputs[0])) return "A is a constant and B is computed at run time";
+      return graph.FindValue(node.inputs[1]) ? "" : "B has no shape";
     }
     default:
       return "not a quantizable layer";
@@ -242,6 +266,17 @@ StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
     } else {
       return FailedPrecondition("no quantisation parameters for tensor '" + src +
                                 "', the input of INT8 layer '" + node.name + "'");
+    }
+    if (IsRunTimeMatMul(node, fused)) {
+      const std::string& b = node.inputs[1];
+      const QuantParams* p = plan.Int8Value(b);
+      if (p == nullptr) p = spec_params(b);
+      if (p == nullptr) {
+        return FailedPrecondition("no quantisation parameters for tensor '" + b +
+                                  "', input B of INT8 layer '" + node.name + "'");
+      }
+      plan.operand_b_params[node.name] =
+          SignedOperandParams(*p, plan.seven_bit_layers.count(node.name) != 0);
     }
     const std::string residual = ResidualOf(node);
     if (residual.empty() || plan.Int8Value(node.outputs[0]) == nullptr) continue;
