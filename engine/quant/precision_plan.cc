@@ -60,6 +60,12 @@ bool IsFollower(const Node& node, const Graph& graph) {
          (PerChannelOf(b->shape, y->shape) || PerChannelOf(a->shape, y->shape));
 }
 
+// Rule 2b: a Softmax, which computes in f32 and can write its output
+// quantised.
+bool WritesInt8Output(const Node& node) {
+  return node.op == OpType::kSoftmax && node.outputs.size() == 1 && node.post_ops.empty();
+}
+
 // The non-constant inputs a follower reads (Reshape's shape input is a
 // constant after specialisation).
 std::vector<std::string> DataInputs(const Node& node, const Graph& graph) {
@@ -185,6 +191,7 @@ StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
 
   // Forward pass: what could be INT8, and with which parameters.
   std::vector<bool> layer(fused.nodes.size(), false), node_int8(fused.nodes.size(), false);
+  std::vector<bool> writer(fused.nodes.size(), false);  // rule 2b
   std::map<std::string, QuantParams> candidate;
   bool first_layer = true;
   for (size_t i = 0; i < fused.nodes.size(); ++i) {
@@ -206,6 +213,14 @@ StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
         }
       }
       first_layer = false;
+      continue;
+    }
+    if (WritesInt8Output(node)) {
+      const QuantParams* p = spec_params(node.outputs[0]);
+      if (p != nullptr && !forced_f32.count(node.outputs[0])) {
+        candidate[node.outputs[0]] = *p;
+        node_int8[i] = writer[i] = true;
+      }
       continue;
     }
     if (!IsFollower(node, fused)) continue;
@@ -243,7 +258,9 @@ StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
       if (!node_int8[i] || layer[i]) continue;
       const Node& node = fused.nodes[i];
       bool keep = candidate.count(node.outputs[0]) != 0;
-      for (const std::string& in : DataInputs(node, fused)) keep = keep && candidate.count(in);
+      if (!writer[i]) {
+        for (const std::string& in : DataInputs(node, fused)) keep = keep && candidate.count(in);
+      }
       if (!keep) {
         node_int8[i] = false;
         candidate.erase(node.outputs[0]);

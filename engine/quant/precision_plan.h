@@ -19,10 +19,15 @@
 //    in INT8 when every data input is an INT8 value and so is their output.
 //    Pools and Reshape keep their input's parameters; Concat, Add and Mul
 //    take their output's parameters from the spec (no parameters: FP32).
+// 2b. A Softmax computes in f32 and writes its output as INT8 (with the
+//    output's spec parameters) when that output is an INT8 value: attention's
+//    probabilities reach the INT8 .V product as u8 without a quantising
+//    reorder of their own.
 // 3. A value is INT8 when its producer is an INT8 layer (and the spec has its
-//    parameters) or an INT8 follower, every consumer is an INT8 node, and it
-//    is not a graph output or an extra output. Rules 2 and 3 are applied
-//    until nothing changes (starting from "everything that could be INT8 is").
+//    parameters), an INT8 follower or a Softmax (rule 2b), every consumer is
+//    an INT8 node, and it is not a graph output or an extra output. Rules 2,
+//    2b and 3 are applied until nothing changes (starting from "everything
+//    that could be INT8 is").
 //    So an INT8 layer writes u8/s8 when its consumers read INT8, otherwise an
 //    f32 destination directly (no separate dequantize step).
 // 4. An INT8 layer reading an f32 value quantises it with the value's spec

@@ -137,6 +137,36 @@ TEST(AttentionInt8, SoftmaxTimesValuesReadsTheProbabilitiesAsU8) {
   CheckProduct(g.graph(), {&s, &v}, ref::Softmax(s, 3, false), v, true);
 }
 
+// The probabilities go from Softmax to the INT8 product as u8 with no
+// quantising reorder between them; with the product FP32 they stay f32.
+TEST(AttentionInt8, SoftmaxWritesU8ForAnInt8ProductOnly) {
+  GraphBuilder g;
+  g.Input("s", {2, 16, 16});
+  const Tensor s = g.Random({2, 16, 16}, -4.f, 4.f);
+  const Tensor v = g.Input("v", {2, 16, 8});
+  g.Op(OpType::kSoftmax, "p", {"s"}, {2, 16, 16}).attrs.Set("axis", int64_t{2});
+  g.Op(OpType::kMatMul, "mm", {"p", "v"}, {2, 16, 8});
+  g.Output("mm");
+  const Graph& graph = g.graph();
+  QuantSpec spec = testing::AllInt8(graph, testing::MinMaxParamsOfRuns(graph, {{&s, &v}}));
+  const PrecisionPlan plan = PlanOf(graph, spec);
+  EXPECT_TRUE(plan.IsInt8Node("p"));
+  ASSERT_NE(plan.Int8Value("p"), nullptr);
+  EXPECT_TRUE(plan.Int8Value("p")->is_unsigned);
+  ExecutorOptions options;
+  options.quant = spec;
+  std::vector<std::string> steps;
+  RunGraph(graph, {&s, &v}, options, &steps);
+  int reorders = 0;
+  for (const std::string& step : steps) reorders += step.rfind("mm  reorder", 0) == 0;
+  EXPECT_EQ(reorders, 1) << "only v is quantised by a reorder";
+
+  spec.layers["mm"] = Precision::kFp32;
+  const PrecisionPlan fp32 = PlanOf(graph, spec);
+  EXPECT_FALSE(fp32.IsInt8Node("p"));
+  EXPECT_EQ(fp32.Int8Value("p"), nullptr);
+}
+
 TEST(AttentionInt8, BatchDimsBroadcastAndOneDimensionalB) {
   struct Case {
     Shape a, b, y;

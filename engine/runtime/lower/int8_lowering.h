@@ -44,6 +44,8 @@ Status LowerReshapeInt8(const Node& node, const PrecisionPlan& plan, CompileCont
 Status LowerConcatInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 // Add, and Mul by a same-shaped or per-channel operand.
 Status LowerBinaryInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
+// Softmax writing its output quantised (f32 computation).
+Status LowerSoftmaxInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 
 // --- helpers shared by the INT8 lowerings (int8_common.cc) ---
 
