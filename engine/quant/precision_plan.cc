@@ -246,7 +246,8 @@ StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
     changed = false;
     for (auto it = candidate.begin(); it != candidate.end();) {
       bool keep = true;
-      for (size_t c : consumers[it->first]) keep = keep && node_int8[c];
+      // A Softmax writes INT8 but reads f32 (rule 2b).
+      for (size_t c : consumers[it->first]) keep = keep && node_int8[c] && !writer[c];
       if (keep) {
         ++it;
       } else {

@@ -137,29 +137,54 @@ TEST(AttentionInt8, SoftmaxTimesValuesReadsTheProbabilitiesAsU8) {
   CheckProduct(g.graph(), {&s, &v}, ref::Softmax(s, 3, false), v, true);
 }
 
-// The probabilities go from Softmax to the INT8 product as u8 with no
-// quantising reorder between them; with the product FP32 they stay f32.
+// softmax(Q.K^T).V with both products INT8: the probabilities go from
+// Softmax to the second product as u8 with no quantising reorder between
+// them, while the scores stay f32 (Softmax reads f32). Against the
+// fake-quantised chain, allowing each probability one u8 step of rounding
+// difference (the two softmaxes differ in float rounding). With the second
+// product FP32 the probabilities stay f32.
 TEST(AttentionInt8, SoftmaxWritesU8ForAnInt8ProductOnly) {
   GraphBuilder g;
-  g.Input("s", {2, 16, 16});
-  const Tensor s = g.Random({2, 16, 16}, -4.f, 4.f);
+  const Tensor q = g.Input("q", {2, 16, 8});
+  const Tensor k = g.Input("k", {2, 16, 8});
   const Tensor v = g.Input("v", {2, 16, 8});
-  g.Op(OpType::kSoftmax, "p", {"s"}, {2, 16, 16}).attrs.Set("axis", int64_t{2});
+  g.Op(OpType::kTranspose, "kt", {"k"}, {2, 8, 16})
+      .attrs.Set("perm", std::vector<int64_t>{0, 2, 1});
+  g.Op(OpType::kMatMul, "scores", {"q", "kt"}, {2, 16, 16});
+  g.Op(OpType::kSoftmax, "p", {"scores"}, {2, 16, 16}).attrs.Set("axis", int64_t{2});
   g.Op(OpType::kMatMul, "mm", {"p", "v"}, {2, 16, 8});
   g.Output("mm");
   const Graph& graph = g.graph();
-  QuantSpec spec = testing::AllInt8(graph, testing::MinMaxParamsOfRuns(graph, {{&s, &v}}));
+  QuantSpec spec = testing::AllInt8(graph, testing::MinMaxParamsOfRuns(graph, {{&q, &k, &v}}));
   const PrecisionPlan plan = PlanOf(graph, spec);
+  EXPECT_TRUE(plan.IsInt8Node("scores"));
+  EXPECT_EQ(plan.Int8Value("scores"), nullptr);
   EXPECT_TRUE(plan.IsInt8Node("p"));
   ASSERT_NE(plan.Int8Value("p"), nullptr);
-  EXPECT_TRUE(plan.Int8Value("p")->is_unsigned);
+  const QuantParams pp = *plan.Int8Value("p");
+  EXPECT_TRUE(pp.is_unsigned);
   ExecutorOptions options;
   options.quant = spec;
   std::vector<std::string> steps;
-  RunGraph(graph, {&s, &v}, options, &steps);
-  int reorders = 0;
-  for (const std::string& step : steps) reorders += step.rfind("mm  reorder", 0) == 0;
-  EXPECT_EQ(reorders, 1) << "only v is quantised by a reorder";
+  std::vector<Tensor> out = RunGraph(graph, {&q, &k, &v}, options, &steps);
+  ASSERT_EQ(out.size(), 1u);
+  // The matmul and v's quantisation (a reorder, or with 7-bit B a binary).
+  int mm_steps = 0;
+  for (const std::string& step : steps) mm_steps += step.rfind("mm  ", 0) == 0;
+  EXPECT_EQ(mm_steps, 2);
+
+  const Tensor fq = testing::FakeQuantize(q, plan.source_params.at("scores"));
+  const Tensor fkt =
+      testing::FakeQuantize(ref::Transpose(k, {0, 2, 1}), plan.operand_b_params.at("scores"));
+  const Tensor fp =
+      testing::FakeQuantize(ref::Softmax(ref::MatMul(fq, fkt, {2, 16, 16}), 2, false), pp);
+  const Tensor fv = testing::FakeQuantize(v, plan.operand_b_params.at("mm"));
+  Tensor tolerance = ref::MatMul(Filled({2, 16, 16}, pp.dequant_scale), Abs(fv), {2, 16, 8});
+  const Tensor rounding = FloatRounding(fp, fv, {2, 16, 8});
+  for (int64_t i = 0; i < tolerance.size(); ++i) {
+    tolerance.data<float>()[i] += rounding.data<float>()[i];
+  }
+  ExpectWithin(out[0], ref::MatMul(fp, fv, {2, 16, 8}), tolerance, "fake-quantised");
 
   spec.layers["mm"] = Precision::kFp32;
   const PrecisionPlan fp32 = PlanOf(graph, spec);
