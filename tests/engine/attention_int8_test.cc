@@ -172,6 +172,12 @@ TEST(AttentionInt8, SoftmaxWritesU8ForAnInt8ProductOnly) {
   int mm_steps = 0;
   for (const std::string& step : steps) mm_steps += step.rfind("mm  ", 0) == 0;
   EXPECT_EQ(mm_steps, 2);
+  // Never oneDNN's reference softmax (its int8 destination below AVX-512).
+  for (const std::string& step : steps) {
+    if (step.rfind("p  ", 0) == 0) {
+      EXPECT_EQ(step.find("ref"), std::string::npos) << step;
+    }
+  }
 
   const Tensor fq = testing::FakeQuantize(q, plan.source_params.at("scores"));
   const Tensor fkt =
