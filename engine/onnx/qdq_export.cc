@@ -63,8 +63,9 @@ void SetIntAttr(onnx::NodeProto* node, const std::string& name, int64_t value) {
 struct Int8Layer {
   std::string name;
   OpType op = OpType::kConv;
-  std::string input;   // quantised activation input
-  std::string output;  // the output after fused post-ops, quantised again
+  std::string input;    // quantised activation input
+  std::string input_b;  // a MatMul's B computed at run time, quantised like `input`
+  std::string output;   // the output after fused post-ops, quantised again
   bool seven_bit = false;
 };
 
@@ -281,6 +282,10 @@ StatusOr<std::set<std::string>> QdqExporter::QuantisedTensors(
     if (layer != layers.end()) {
       MIXQ_RETURN_IF_ERROR(ActivationParams(layer->second.input, node.name).status());
       MIXQ_RETURN_IF_ERROR(ActivationParams(layer->second.output, node.name).status());
+      if (!layer->second.input_b.empty()) {
+        MIXQ_RETURN_IF_ERROR(ActivationParams(layer->second.input_b, node.name).status());
+        tensors.insert(layer->second.input_b);
+      }
       tensors.insert(layer->second.input);
       tensors.insert(layer->second.output);
       region.insert(layer->second.output);
@@ -351,6 +356,10 @@ Status QdqExporter::Run(const Graph& fused, const std::string& first_layer,
     layer.name = node.name;
     layer.op = node.op;
     layer.input = node.inputs[0];
+    if (node.op == OpType::kMatMul && node.inputs.size() == 2 &&
+        !fused.IsConstant(node.inputs[1])) {
+      layer.input_b = node.inputs[1];
+    }
     layer.output = node.outputs[0];
     layer.seven_bit =
         options.seven_bit == SevenBitWeights::kAll ||
@@ -409,7 +418,7 @@ Status QdqExporter::Run(const Graph& fused, const std::string& first_layer,
       if (it != read_as.end()) node.set_input(k, it->second);
     }
     auto layer = layers.find(node_names[static_cast<size_t>(i)]);
-    if (layer != layers.end()) {
+    if (layer != layers.end() && layer->second.input_b.empty()) {
       std::vector<float> weight_scales;
       MIXQ_ASSIGN_OR_RETURN(std::string w, QuantizeWeight(layer->second, node, &weight_scales));
       node.set_input(1, w);

@@ -2,13 +2,15 @@
 // Runtime's quantisation tool writes. QuantizeLinear -> DequantizeLinear
 // pairs (per tensor, zero point 0, u8 or s8 as calibrated) go where mixq's
 // INT8 execution quantises, found with the executor's own fusion pass:
-//   - the input of every INT8 layer, and its output after the ops fused into
-//     it (ReLU, a residual Add): Conv -> Add -> Relu is quantised after Relu;
+//   - the input of every INT8 layer (both inputs of a MatMul of two run-time
+//     tensors, attention's products), and its output after the ops fused
+//     into it (ReLU, a residual Add): Conv -> Add -> Relu is quantised after
+//     Relu;
 //   - the residual of a fused sum, which INT8 execution quantises into the
 //     layer's destination;
 //   - the output of a non-fused Add or Concat of INT8 values, or a Mul of two
-//     (a squeeze-excitation scale) (they take their own parameters); pools and reshapes of INT8 values keep their input's
-//     parameters and get no pair of their own;
+//     (a squeeze-excitation scale) (they take their own parameters); pools and reshapes of INT8
+//     values keep their input's parameters and get no pair of their own;
 //   - never a graph output: mixq writes those in float.
 // INT8 layers' weights become int8 initializers behind a per-channel
 // DequantizeLinear (axis 0 for Conv and Gemm with transB, 1 for ConvTranspose

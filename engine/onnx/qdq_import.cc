@@ -37,6 +37,13 @@ class QdqPass {
     auto it = graph_.constants.find(node.inputs[i]);
     return it == graph_.constants.end() ? nullptr : &it->second;
   }
+  // A MatMul of two run-time tensors that both had a Q -> DQ pair.
+  bool IsRunTimeProduct(const Node& node) const {
+    return node.op == OpType::kMatMul && node.inputs.size() == 2 &&
+           ConstantInput(node, 0) == nullptr && ConstantInput(node, 1) == nullptr &&
+           spec_.activations.count(node.inputs[0]) != 0 &&
+           spec_.activations.count(node.inputs[1]) != 0;
+  }
   // Scale (float32 constant) and zero point (constant, all zero) of a Q/DQ.
   Status CheckParams(const Node& node, const Tensor** scale, DType* zero_type) const;
   Status FoldConstantDq(const Node& node);
@@ -256,7 +263,9 @@ StatusOr<QdqModel> QdqPass::Run() {
     if (!IsQuantizable(node.op)) continue;
     Precision precision = Precision::kFp32;
     auto it = node.inputs.size() > 1 ? dequantised_.find(node.inputs[1]) : dequantised_.end();
-    if (it != dequantised_.end()) {
+    if (IsRunTimeProduct(node)) {
+      precision = Precision::kInt8;
+    } else if (it != dequantised_.end()) {
       if (it->second.dtype != DType::kI8) {
         return Error(StatusCode::kUnimplemented, node,
                      std::string("weights dequantised from ") + DTypeName(it->second.dtype) +

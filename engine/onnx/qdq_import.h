@@ -9,6 +9,8 @@
 //                                    ONNX's dequantisation), and the Conv/
 //                                    ConvTranspose/Gemm/MatMul reading it
 //                                    becomes INT8.
+//   Q -> DQ on both inputs of a   -> that MatMul is INT8 (attention's
+//   MatMul of run-time tensors       products).
 //   DQ of another constant (int32 -> its float value.
 //   bias, ...)
 // Layers whose weights all lie in [-63, 63] were exported with 7-bit

@@ -60,6 +60,12 @@ bool IsFollower(const Node& node, const Graph& graph) {
          (PerChannelOf(b->shape, y->shape) || PerChannelOf(a->shape, y->shape));
 }
 
+// Rule 2b: a Softmax, which computes in f32 and can write its output
+// quantised.
+bool WritesInt8Output(const Node& node) {
+  return node.op == OpType::kSoftmax && node.outputs.size() == 1 && node.post_ops.empty();
+}
+
 // The non-constant inputs a follower reads (Reshape's shape input is a
 // constant after specialisation).
 std::vector<std::string> DataInputs(const Node& node, const Graph& graph) {
@@ -72,6 +78,24 @@ std::vector<std::string> DataInputs(const Node& node, const Graph& graph) {
     if (!in.empty() && !graph.IsConstant(in)) inputs.push_back(in);
   }
   return inputs;
+}
+
+// True for a MatMul whose B is computed at run time (attention's products).
+bool IsRunTimeMatMul(const Node& node, const Graph& graph) {
+  return node.op == OpType::kMatMul && node.inputs.size() == 2 && !graph.IsConstant(node.inputs[1]);
+}
+
+// `p` as oneDNN's s8 weights read it: the same clipping threshold over
+// [-127, 127], or [-63, 63] for 7-bit weights; `p` itself when it is already
+// that.
+QuantParams SignedOperandParams(const QuantParams& p, bool seven_bit) {
+  if (!p.is_unsigned && !seven_bit) return p;
+  const float threshold = p.dequant_scale * (p.is_unsigned ? 255.f : 127.f);
+  QuantParams out;
+  out.is_unsigned = false;
+  out.threshold = threshold;
+  out.dequant_scale = threshold > 0.f ? threshold / (seven_bit ? 63.f : 127.f) : 1.f;
+  return out;
 }
 
 std::string ResidualOf(const Node& node) {
@@ -127,11 +151,17 @@ std::string Int8Refusal(const Node& node, const Graph& graph) {
       return row ? "" : "C is not a constant row";
     }
     case OpType::kMatMul: {
-      const ValueInfo* b = graph.FindValue(node.inputs[1]);
-      if (!graph.IsConstant(node.inputs[1])) {
-        return "both operands are computed at run time (only constant weights are quantised)";
+      if (node.inputs.size() != 2) return "unexpected inputs or outputs";
+      if (graph.IsConstant(node.inputs[1])) {
+        const ValueInfo* b = graph.FindValue(node.inputs[1]);
+        return b && b->shape.size() >= 2 ? "" : "B has rank < 2";
       }
-      return b && b->shape.size() >= 2 ? "" : "B has rank < 2";
+      // Both operands are quantised per tensor with their calibrated
+      // parameters; a constant has none (calibration observes run-time
+      // tensors only), and per-channel scales of a constant A would be per
+      // row of the result, which oneDNN's output scales cannot express for A.
+      if (graph.IsConstant(node.inputs[0])) return "A is a constant and B is computed at run time";
+      return graph.FindValue(node.inputs[1]) ? "" : "B has no shape";
     }
     default:
       return "not a quantizable layer";
@@ -161,6 +191,7 @@ StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
 
   // Forward pass: what could be INT8, and with which parameters.
   std::vector<bool> layer(fused.nodes.size(), false), node_int8(fused.nodes.size(), false);
+  std::vector<bool> writer(fused.nodes.size(), false);  // rule 2b
   std::map<std::string, QuantParams> candidate;
   bool first_layer = true;
   for (size_t i = 0; i < fused.nodes.size(); ++i) {
@@ -182,6 +213,14 @@ StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
         }
       }
       first_layer = false;
+      continue;
+    }
+    if (WritesInt8Output(node)) {
+      const QuantParams* p = spec_params(node.outputs[0]);
+      if (p != nullptr && !forced_f32.count(node.outputs[0])) {
+        candidate[node.outputs[0]] = *p;
+        node_int8[i] = writer[i] = true;
+      }
       continue;
     }
     if (!IsFollower(node, fused)) continue;
@@ -207,7 +246,8 @@ StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
     changed = false;
     for (auto it = candidate.begin(); it != candidate.end();) {
       bool keep = true;
-      for (size_t c : consumers[it->first]) keep = keep && node_int8[c];
+      // A Softmax writes INT8 but reads f32 (rule 2b).
+      for (size_t c : consumers[it->first]) keep = keep && node_int8[c] && !writer[c];
       if (keep) {
         ++it;
       } else {
@@ -219,7 +259,9 @@ StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
       if (!node_int8[i] || layer[i]) continue;
       const Node& node = fused.nodes[i];
       bool keep = candidate.count(node.outputs[0]) != 0;
-      for (const std::string& in : DataInputs(node, fused)) keep = keep && candidate.count(in);
+      if (!writer[i]) {
+        for (const std::string& in : DataInputs(node, fused)) keep = keep && candidate.count(in);
+      }
       if (!keep) {
         node_int8[i] = false;
         candidate.erase(node.outputs[0]);
@@ -242,6 +284,17 @@ StatusOr<PrecisionPlan> PlanPrecision(const Graph& fused, const QuantSpec& spec,
     } else {
       return FailedPrecondition("no quantisation parameters for tensor '" + src +
                                 "', the input of INT8 layer '" + node.name + "'");
+    }
+    if (IsRunTimeMatMul(node, fused)) {
+      const std::string& b = node.inputs[1];
+      const QuantParams* p = plan.Int8Value(b);
+      if (p == nullptr) p = spec_params(b);
+      if (p == nullptr) {
+        return FailedPrecondition("no quantisation parameters for tensor '" + b +
+                                  "', input B of INT8 layer '" + node.name + "'");
+      }
+      plan.operand_b_params[node.name] =
+          SignedOperandParams(*p, plan.seven_bit_layers.count(node.name) != 0);
     }
     const std::string residual = ResidualOf(node);
     if (residual.empty() || plan.Int8Value(node.outputs[0]) == nullptr) continue;

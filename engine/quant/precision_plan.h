@@ -7,7 +7,8 @@
 // 1. An INT8 layer is a quantizable node (Conv and ConvTranspose with
 //    constant weights and bias, a ConvTranspose without negative begin pads;
 //    Gemm that runs as an inner product: constant B, no transA, C absent or
-//    a constant row; MatMul with a constant B of rank >= 2) whose name
+//    a constant row; MatMul with a constant B of rank >= 2, or with A and B
+//    both computed at run time, as attention's Q.K^T and .V) whose name
 //    QuantSpec::layers maps to kInt8. Layers the INT8 path cannot run stay
 //    FP32.
 // 2. Followers - MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool,
@@ -18,15 +19,24 @@
 //    in INT8 when every data input is an INT8 value and so is their output.
 //    Pools and Reshape keep their input's parameters; Concat, Add and Mul
 //    take their output's parameters from the spec (no parameters: FP32).
+// 2b. A Softmax computes in f32 and writes its output as INT8 (with the
+//    output's spec parameters) when that output is an INT8 value: attention's
+//    probabilities reach the INT8 .V product as u8 without a quantising
+//    reorder of their own.
 // 3. A value is INT8 when its producer is an INT8 layer (and the spec has its
-//    parameters) or an INT8 follower, every consumer is an INT8 node, and it
-//    is not a graph output or an extra output. Rules 2 and 3 are applied
-//    until nothing changes (starting from "everything that could be INT8 is").
+//    parameters), an INT8 follower or a Softmax (rule 2b), every consumer is
+//    an INT8 node, and it is not a graph output or an extra output. Rules 2,
+//    2b and 3 are applied until nothing changes (starting from "everything
+//    that could be INT8 is").
 //    So an INT8 layer writes u8/s8 when its consumers read INT8, otherwise an
 //    f32 destination directly (no separate dequantize step).
 // 4. An INT8 layer reading an f32 value quantises it with the value's spec
 //    parameters (one reorder with a scale); missing parameters are a
-//    FailedPrecondition naming the tensor and the layer.
+//    FailedPrecondition naming the tensor and the layer. A MatMul of two
+//    run-time tensors reads B with per-tensor parameters too, always signed
+//    (oneDNN's matmul takes s8 weights only): B's own when they are signed
+//    8-bit, otherwise the same threshold over [-127, 127] ([-63, 63] for
+//    7-bit weights).
 //    Likewise an INT8 layer with an INT8 destination and a fused residual
 //    sum needs the residual's parameters (its INT8 ones, or the spec's for
 //    an f32 residual, which is quantised into the destination buffer).
@@ -54,6 +64,9 @@ struct PrecisionPlan {
   std::map<std::string, QuantParams> int8_values;
   // Per INT8 layer: the parameters of its source (input 0) as it reads it.
   std::map<std::string, QuantParams> source_params;
+  // Per INT8 MatMul of two run-time tensors: the parameters B (input 1) is
+  // read with (signed, see rule 4).
+  std::map<std::string, QuantParams> operand_b_params;
   // Per INT8 layer with a fused residual sum and an INT8 destination: the
   // parameters of the residual as the destination buffer holds it.
   std::map<std::string, QuantParams> residual_params;

@@ -17,9 +17,10 @@
 
 namespace mixq::testing {
 
-// Min/max statistics of every calibration point of `graph` over the batches
-// in `inputs` (one input tensor per run).
-inline CalibrationStats MinMaxStats(const Graph& graph, const std::vector<const Tensor*>& inputs) {
+// Min/max statistics of every calibration point of `graph` over `runs` (the
+// graph's inputs, in order, for each run).
+inline CalibrationStats MinMaxStatsOfRuns(const Graph& graph,
+                                          const std::vector<std::vector<const Tensor*>>& runs) {
   ExecutorOptions options;
   options.extra_outputs = CalibrationPoints(graph, options);
   CalibrationStats stats;
@@ -28,8 +29,8 @@ inline CalibrationStats MinMaxStats(const Graph& graph, const std::vector<const 
   if (!model.ok()) return stats;
   std::vector<Tensor> outputs = (*model)->MakeOutputs();
   const size_t first = graph.outputs.size();
-  for (const Tensor* x : inputs) {
-    Status status = (*model)->Run({x}, &outputs);
+  for (const std::vector<const Tensor*>& feeds : runs) {
+    Status status = (*model)->Run(feeds, &outputs);
     EXPECT_TRUE(status.ok()) << status.ToString();
     for (size_t i = 0; i < options.extra_outputs.size(); ++i) {
       const Tensor& t = outputs[first + i];
@@ -39,13 +40,32 @@ inline CalibrationStats MinMaxStats(const Graph& graph, const std::vector<const 
   return stats;
 }
 
-inline std::map<std::string, QuantParams> MinMaxParams(const Graph& graph,
-                                                       const std::vector<const Tensor*>& inputs) {
+// Runs of a one-input graph, one per tensor of `inputs`.
+inline std::vector<std::vector<const Tensor*>> OneInputRuns(
+    const std::vector<const Tensor*>& inputs) {
+  std::vector<std::vector<const Tensor*>> runs;
+  for (const Tensor* x : inputs) runs.push_back({x});
+  return runs;
+}
+
+// The same over the batches in `inputs` (one input tensor per run).
+inline CalibrationStats MinMaxStats(const Graph& graph, const std::vector<const Tensor*>& inputs) {
+  return MinMaxStatsOfRuns(graph, OneInputRuns(inputs));
+}
+
+// Minmax parameters of every calibration point over `runs`.
+inline std::map<std::string, QuantParams> MinMaxParamsOfRuns(
+    const Graph& graph, const std::vector<std::vector<const Tensor*>>& runs) {
   ScaleOptions options;
   options.method = ScaleMethod::kMinMax;
-  auto params = ActivationQuantParams(MinMaxStats(graph, inputs), options);
+  auto params = ActivationQuantParams(MinMaxStatsOfRuns(graph, runs), options);
   EXPECT_TRUE(params.ok()) << params.status().ToString();
   return params.ok() ? *params : std::map<std::string, QuantParams>{};
+}
+
+inline std::map<std::string, QuantParams> MinMaxParams(const Graph& graph,
+                                                       const std::vector<const Tensor*>& inputs) {
+  return MinMaxParamsOfRuns(graph, OneInputRuns(inputs));
 }
 
 // oneDNN's ISAs from avx512_core_vnni up (bf16, amx) all have VNNI.

@@ -113,6 +113,8 @@ Int8LowerFn FindInt8Lowering(OpType op) {
     case OpType::kAdd:
     case OpType::kMul:
       return LowerBinaryInt8;
+    case OpType::kSoftmax:
+      return LowerSoftmaxInt8;
     default:
       return nullptr;
   }

@@ -4,7 +4,8 @@
 // quantised, beta into the bias; weight scales are per output column
 // (inner-product weights [N, K]: axis 0 of B when transB, else axis 1;
 // MatMul's B [..., K, N]: the last axis, one scale shared by B's batch
-// entries).
+// entries). A MatMul whose B is computed at run time is
+// runtime_matmul_int8.cc's.
 #include "engine/runtime/lower/int8_lowering.h"
 #include "engine/runtime/lower/lowering.h"
 
@@ -61,8 +62,10 @@ Status LowerGemmInt8(const Node& node, const PrecisionPlan& plan, CompileContext
 }
 
 Status LowerMatMulInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx) {
-  const Tensor* b = node.inputs.size() == 2 ? ctx->FindConstant(node.inputs[1]) : nullptr;
-  if (b == nullptr || b->rank() < 2) {
+  if (node.inputs.size() != 2) return InvalidArgument("MatMul needs inputs A and B");
+  const Tensor* b = ctx->FindConstant(node.inputs[1]);
+  if (b == nullptr) return LowerRunTimeMatMulInt8(node, plan, ctx);
+  if (b->rank() < 2) {
     return Unimplemented("INT8 MatMul needs a constant B of rank >= 2");
   }
   MIXQ_ASSIGN_OR_RETURN(MatMulDims dims, BroadcastMatMulDims(node, ctx));

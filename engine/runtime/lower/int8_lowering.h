@@ -1,6 +1,7 @@
 // INT8 lowerings: the nodes PrecisionPlan marks INT8. Layers (Conv, Gemm as
 // an inner product, MatMul with constant B) take u8/s8 sources, s8 weights
-// quantised per output channel at compile time, f32 bias in accumulator
+// quantised per output channel at compile time (a MatMul of two run-time
+// tensors: B quantised per tensor at run time), f32 bias in accumulator
 // units, per-channel output scales and fused post-ops, and write u8/s8 (read
 // by INT8 consumers in oneDNN's layout, no reorder) or f32 directly. An f32
 // source is quantised by one reorder with a scale. Followers (pooling,
@@ -35,12 +36,16 @@ Int8LowerFn FindInt8Lowering(OpType op);
 Status LowerConvInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerGemmInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerMatMulInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
+// A MatMul whose B is computed at run time (LowerMatMulInt8 hands it on).
+Status LowerRunTimeMatMulInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerConvTransposeInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerPoolInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerReshapeInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 Status LowerConcatInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 // Add, and Mul by a same-shaped or per-channel operand.
 Status LowerBinaryInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
+// Softmax writing its output quantised (f32 computation).
+Status LowerSoftmaxInt8(const Node& node, const PrecisionPlan& plan, CompileContext* ctx);
 
 // --- helpers shared by the INT8 lowerings (int8_common.cc) ---
 
