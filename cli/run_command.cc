@@ -280,8 +280,11 @@ Status RunSearch(CoordinatorClient* client, const std::string& yaml, const std::
   const std::string output = SearchOutputDir(search, options.db, submitted.job_id());
   StatusOr<std::string> report = ReadJobFile(output + "/search.txt");
   if (final_status.state() != "done") {
+    const std::string why = final_status.task_errors_size() > 0
+                                ? ": " + final_status.task_errors(0)
+                                : " (its error is in the log above)";
     return Internal("search job " + std::to_string(submitted.job_id()) + " ended " +
-                    final_status.state() + " (its error is in the log above)");
+                    final_status.state() + why);
   }
   if (!report.ok()) return report.status();
   out << *report;

@@ -483,7 +483,10 @@ Status DriveSearchJob(int64_t job_id, const SearchJobSpec& spec, const SearchJob
   progress.Note(status.ok() ? std::string(result->met ? "done" : "done, budget not met") +
                                   ": outputs in " + result->output + " on the coordinator's machine"
                             : "failed: " + status.message());
-  Status state = store->SetJobState(job_id, status.ok() ? "done" : "failed");
+  // A failure is kept with the job (jobs.error), so that `mixq run`,
+  // `mixq status` and the STATUS reply can say why.
+  Status state =
+      status.ok() ? store->SetJobState(job_id, "done") : store->FailJob(job_id, status.message());
   if (!status.ok()) {
     return status.WithContext("search job " + std::to_string(job_id) +
                               " (submit it again to resume: finished measurements are reused)");

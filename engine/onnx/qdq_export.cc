@@ -332,11 +332,34 @@ std::vector<std::string> ImporterNodeNames(const onnx::GraphProto& graph) {
   return names;
 }
 
+// Constant nodes holding a tensor become initializers: exporters (torch
+// among them) write some weights as Constant nodes, and quantizing a weight
+// replaces its initializer. The model computes the same.
+void HoistConstantNodes(onnx::GraphProto* graph) {
+  auto* nodes = graph->mutable_node();
+  for (int i = 0; i < nodes->size();) {
+    const onnx::NodeProto& node = nodes->Get(i);
+    const bool default_domain = node.domain().empty() || node.domain() == "ai.onnx";
+    const bool tensor_value = node.op_type() == "Constant" && default_domain &&
+                              node.output_size() == 1 && node.attribute_size() == 1 &&
+                              node.attribute(0).name() == "value" && node.attribute(0).has_t();
+    if (!tensor_value) {
+      ++i;
+      continue;
+    }
+    onnx::TensorProto* init = graph->add_initializer();
+    *init = node.attribute(0).t();
+    init->set_name(node.output(0));
+    nodes->DeleteSubrange(i, 1);
+  }
+}
+
 Status QdqExporter::Run(const Graph& fused, const std::string& first_layer,
                         const PrecisionConfig& config, const Calibration& calibration,
                         const QdqExportOptions& options) {
   calibration_ = &calibration;
   onnx::GraphProto& graph = *model_.mutable_graph();
+  HoistConstantNodes(&graph);
   for (const auto& t : graph.initializer()) names_.insert(t.name());
   for (const auto& v : graph.input()) names_.insert(v.name());
   for (const auto& n : graph.node()) {

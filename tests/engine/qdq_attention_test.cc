@@ -20,8 +20,10 @@
 namespace mixq {
 namespace {
 
-// x [1, 16, 8] -> Q, K, V projections -> softmax(Q.K^T).V, opset 13.
-std::string AttentionModel() {
+// x [1, 16, 8] -> Q, K, V projections -> softmax(Q.K^T).V, opset 13. With
+// `constant_nodes` the projection weights are Constant nodes, as torch
+// writes some weights, rather than initializers.
+std::string AttentionModel(bool constant_nodes = false) {
   onnx::ModelProto model = testing::NewModel(13);
   testing::AddInput(&model, "x", {1, 16, 8});
   std::mt19937 rng(7);
@@ -30,6 +32,15 @@ std::string AttentionModel() {
     std::vector<float> values(64);
     for (float& v : values) v = dist(rng);
     testing::AddFloatInitializer(&model, w, {8, 8}, values);
+    if (constant_nodes) {
+      onnx::TensorProto tensor = model.graph().initializer(model.graph().initializer_size() - 1);
+      model.mutable_graph()->mutable_initializer()->RemoveLast();
+      onnx::AttributeProto* value =
+          testing::AddNode(&model, "Constant", {}, {w}, std::string(w) + "_const")->add_attribute();
+      value->set_name("value");
+      value->set_type(onnx::AttributeProto::TENSOR);
+      *value->mutable_t() = tensor;
+    }
   }
   testing::AddNode(&model, "MatMul", {"x", "wq"}, {"q"}, "q_proj");
   testing::AddNode(&model, "MatMul", {"x", "wk"}, {"k"}, "k_proj");
@@ -96,6 +107,36 @@ TEST(QdqAttention, ProductsRoundTripAsInt8AndRunTheSame) {
   const std::vector<Tensor> before = RunInt8(*original, spec, x);
   const std::vector<Tensor> after = RunInt8(imported->graph, imported->spec, x);
   ASSERT_EQ(before.size(), 1u);
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_EQ(std::memcmp(before[0].raw(), after[0].raw(), before[0].bytes()), 0);
+}
+
+// torch writes some weights as Constant nodes; the export failed on them
+// ("weight ... is not an initializer") and so did a search's last step.
+TEST(QdqAttention, WeightsGivenAsConstantNodesAreQuantizedToo) {
+  const std::string bytes = AttentionModel(/*constant_nodes=*/true);
+  auto original = ImportOnnxFromBytes(bytes, "attention");
+  ASSERT_TRUE(original.ok()) << original.status().ToString();
+  testing::GraphBuilder inputs;
+  const Tensor x = inputs.Random({1, 16, 8});
+  Calibration calibration;
+  calibration.activations = testing::MinMaxParams(*original, {&x});
+  PrecisionConfig config;
+  for (const std::string& name : original->QuantizableLayers()) {
+    config.layers[name] = Precision::kInt8;
+  }
+  auto exported = ExportQdq(bytes, "attention", config, calibration, {});
+  ASSERT_TRUE(exported.ok()) << exported.status().ToString();
+  auto graph = ImportOnnxFromBytes(*exported, "export");
+  ASSERT_TRUE(graph.ok()) << graph.status().ToString();
+  auto imported = QdqToQuantSpec(std::move(graph).value());
+  ASSERT_TRUE(imported.ok()) << imported.status().ToString();
+  EXPECT_EQ(imported->spec.layers, config.layers);
+  QuantSpec spec;
+  spec.layers = config.layers;
+  spec.activations = calibration.activations;
+  const std::vector<Tensor> before = RunInt8(*original, spec, x);
+  const std::vector<Tensor> after = RunInt8(imported->graph, imported->spec, x);
   ASSERT_EQ(after.size(), 1u);
   EXPECT_EQ(std::memcmp(before[0].raw(), after[0].raw(), before[0].bytes()), 0);
 }
