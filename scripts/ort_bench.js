@@ -2,15 +2,18 @@
 // Measures ONNX Runtime (CPU, onnxruntime-node) on an ONNX model, as the
 // peer mixq's own `mixq bench` is compared with by scripts/bench_peers. The
 // session is set up like a tuned deployment: all graph optimisations,
-// sequential execution, intra-op threads as asked. Random float inputs of
-// the model's input shape with the batch dimension replaced; or, with
-// --input NAME=X.npy (repeatable; models with several or integer inputs,
-// such as token ids and masks), the arrays of those files, their rows
-// repeated or cut to the batch.
+// sequential execution, intra-op threads as asked. Every graph input is fed,
+// with its shape's batch dimension replaced: float inputs with random values,
+// integer inputs (token ids, attention masks) with the rows of
+// `--input NAME=FILE.npy` (cycled to the batch; int32 files feed int64
+// inputs) or else with 1 everywhere.
 //
 //   node scripts/ort_bench.js --model M.onnx [--batch 1,16] [--threads 2]
 //        [--warmup 3] [--iters 20] [--min-time 2] [--input-shape 1,28,28]
-//        [--input NAME=X.npy ...]
+//        [--input NAME=FILE.npy ...]
+//
+// --input-shape gives the sample shape of the first input when the model's
+// is symbolic; the other inputs need static sample shapes or an --input file.
 //
 // Timed runs go on until both --iters runs and --min-time seconds are done,
 // so that tiny models are measured over more than a few milliseconds.
@@ -32,13 +35,14 @@ function usage(message) {
   process.stderr.write(
       'usage: ort_bench.js --model M.onnx [--batch 1,16] [--threads N] ' +
       '[--warmup W] [--iters I] [--min-time S] [--input-shape C,H,W] ' +
-      '[--input NAME=X.npy ...]\n');
+      '[--input NAME=FILE.npy ...]\n');
   process.exit(2);
 }
 
 function parseArgs(argv) {
-  const args = {batch: [1], threads: 1, warmup: 3, iters: 20, minTime: 2, inputShape: null,
-                inputs: []};
+  const args = {
+    batch: [1], threads: 1, warmup: 3, iters: 20, minTime: 2, inputShape: null, files: {},
+  };
   for (let i = 0; i < argv.length; ++i) {
     const key = argv[i];
     const value = argv[i + 1];
@@ -60,7 +64,7 @@ function parseArgs(argv) {
       case '--input': {
         const eq = value.indexOf('=');
         if (eq <= 0) usage(`--input: '${value}' is not NAME=FILE.npy`);
-        args.inputs.push({name: value.slice(0, eq), file: value.slice(eq + 1)});
+        args.files[value.slice(0, eq)] = value.slice(eq + 1);
         break;
       }
       default: usage(`unknown option '${key}'`);
@@ -80,11 +84,12 @@ function loadOrt() {
   });
 }
 
-// Minimal protobuf walk over ModelProto to find the first graph input that
-// is not an initializer, and its shape: onnxruntime-node 1.20 does not expose
-// input shapes. Returns {name, dims} with dims as numbers (or null when
-// symbolic).
-function readInputShape(file) {
+// Minimal protobuf walk over ModelProto to find the graph inputs that are
+// not initializers, with their element types and shapes: onnxruntime-node
+// 1.20 does not expose input shapes. Returns [{name, elemType, dims}] in
+// graph order, elemType as ONNX's TensorProto.DataType number, dims as
+// numbers (or null when symbolic).
+function readInputs(file) {
   const buf = fs.readFileSync(file);
   function* fields(start, end) {
     let pos = start;
@@ -127,12 +132,16 @@ function readInputShape(file) {
   for (const init of sub(graph, 5)) {  // GraphProto.initializer
     for (const name of sub(init, 8)) initializers.add(str(name));  // TensorProto.name
   }
+  const inputs = [];
   for (const input of sub(graph, 11)) {  // GraphProto.input: ValueInfoProto
     const name = str(sub(input, 1)[0]);
     if (initializers.has(name)) continue;
     const dims = [];
+    let elemType = 1;
     for (const type of sub(input, 2)) {            // TypeProto
       for (const tensor of sub(type, 1)) {         // tensor_type
+        const elem = [...fields(tensor.start, tensor.end)].find((x) => x.field === 1);
+        if (elem) elemType = elem.value;
         for (const shape of sub(tensor, 2)) {      // TensorShapeProto
           for (const dim of sub(shape, 1)) {       // Dimension
             const value = [...fields(dim.start, dim.end)].find((x) => x.field === 1);
@@ -141,9 +150,46 @@ function readInputShape(file) {
         }
       }
     }
-    return {name, dims};
+    inputs.push({name, elemType, dims});
   }
-  throw new Error(`${file}: the graph has no non-initializer input`);
+  if (!inputs.length) throw new Error(`${file}: the graph has no non-initializer input`);
+  return inputs;
+}
+
+// ONNX element type -> [typed array constructor, ORT tensor type], for the
+// input types the feeds below can make.
+const FEED_TYPES = {
+  1: [Float32Array, 'float32'],
+  6: [Int32Array, 'int32'],
+  7: [BigInt64Array, 'int64'],
+};
+
+// The feed of one input at one batch: `sampleDims` after the batch; rows of
+// `file` (an NPY read by readNpy) cycled to the batch when given.
+function makeFeed(ort, input, sampleDims, batch, file, seed) {
+  const type = FEED_TYPES[input.elemType];
+  if (!type) throw new Error(`input '${input.name}': element type ${input.elemType} is not supported`);
+  const dims = [batch, ...sampleDims];
+  const count = dims.reduce((a, b) => a * b, 1);
+  const data = new type[0](count);
+  if (file) {
+    const row = count / batch;
+    const fileRow = file.dims.slice(1).reduce((a, b) => a * b, 1);
+    if (file.dims.length < 1 || file.dims[0] < 1 || fileRow !== row) {
+      throw new Error(`input '${input.name}': the file's shape [${file.dims}] does not have ` +
+                      `rows of [${sampleDims}]`);
+    }
+    const convert = type[1] === 'int64' ? (v) => BigInt(v) : Number;
+    for (let i = 0; i < count; ++i) {
+      const src = (Math.floor(i / row) % file.dims[0]) * row + (i % row);
+      data[i] = convert(file.data[src]);
+    }
+  } else if (type[1] === 'float32') {
+    fillRandom(data, seed);
+  } else {
+    data.fill(type[1] === 'int64' ? 1n : 1);
+  }
+  return new ort.Tensor(type[1], data, dims);
 }
 
 function percentile(sorted, p) {
@@ -165,60 +211,38 @@ function fillRandom(data, seed) {
   }
 }
 
-// `npy` ({type, dims, data}) with `batch` rows: its rows repeated in order
-// (or the first `batch` of them).
-function toBatch(npy, batch) {
-  const rows = npy.dims[0];
-  const rowSize = rows > 0 ? npy.data.length / rows : 0;
-  const data = new npy.data.constructor(batch * rowSize);
-  for (let b = 0; b < batch; ++b) {
-    data.set(npy.data.subarray((b % rows) * rowSize, (b % rows + 1) * rowSize), b * rowSize);
-  }
-  return {type: npy.type, dims: [batch, ...npy.dims.slice(1)], data};
-}
-
-// Feeds from --input files for every batch size, checked against the
-// session's inputs.
-function fileFeeds(ort, session, inputs, batch) {
-  const feeds = {};
-  for (const {name, file} of inputs) {
-    if (!session.inputNames.includes(name)) usage(`'${name}' is not an input of the model`);
-    let npy;
-    try {
-      npy = readNpy(file);
-    } catch (e) {
-      usage(e.message);
-    }
-    if (npy.dims.length === 0 || npy.dims[0] === 0) usage(`${file}: no rows`);
-    const t = toBatch(npy, batch);
-    feeds[name] = new ort.Tensor(t.type, t.data, t.dims);
-  }
-  for (const name of session.inputNames) {
-    if (!(name in feeds)) usage(`no --input for the model's input '${name}'`);
-  }
-  return feeds;
-}
-
 async function main() {
   const args = parseArgs(process.argv.slice(2));
   const ort = loadOrt();
-  let input;
-  try {
-    input = readInputShape(args.model);
-  } catch (e) {
-    process.stderr.write(`ort_bench: ${e.message}\n`);
+  const fail = (message) => {
+    process.stderr.write(`ort_bench: ${message}\n`);
     process.exit(1);
-  }
-  let sampleDims = args.inputShape;
-  if (!sampleDims && args.inputs.length === 0) {
-    sampleDims = input.dims.slice(1);
-    if (sampleDims.length === 0 || sampleDims.some((d) => d === null || d <= 0)) {
-      process.stderr.write(
-          `ort_bench: ${args.model}: input '${input.name}' has shape ` +
-          `[${input.dims.map((d) => (d === null ? '?' : d)).join(',')}]; give --input-shape\n`);
-      process.exit(1);
+  };
+  let inputs;
+  const files = {};
+  try {
+    inputs = readInputs(args.model);
+    for (const [name, file] of Object.entries(args.files)) {
+      if (!inputs.some((input) => input.name === name)) {
+        fail(`--input ${name}: the model has no input '${name}' ` +
+             `(inputs: ${inputs.map((input) => input.name).join(', ')})`);
+      }
+      files[name] = readNpy(file);
     }
+  } catch (e) {
+    fail(e.message);
   }
+  // Sample dims (after the batch) of every input.
+  const sampleDims = inputs.map((input, k) => {
+    if (k === 0 && args.inputShape) return args.inputShape;
+    const file = files[input.name];
+    const dims = input.dims.slice(1);
+    if (dims.length && dims.every((d) => d !== null && d > 0)) return dims;
+    if (file && file.dims.length === input.dims.length) return file.dims.slice(1);
+    fail(`${args.model}: input '${input.name}' has shape ` +
+         `[${input.dims.map((d) => (d === null ? '?' : d)).join(',')}]; give ` +
+         (k === 0 ? '--input-shape' : `--input ${input.name}=FILE.npy`));
+  });
 
   const session = await ort.InferenceSession.create(args.model, {
     executionProviders: ['cpu'],
@@ -229,14 +253,14 @@ async function main() {
   });
   const results = [];
   for (const batch of args.batch) {
-    let feeds;
-    if (args.inputs.length > 0) {
-      feeds = fileFeeds(ort, session, args.inputs, batch);
-    } else {
-      const dims = [batch, ...sampleDims];
-      const data = new Float32Array(dims.reduce((a, b) => a * b, 1));
-      fillRandom(data, 12345 + batch);
-      feeds = {[session.inputNames[0]]: new ort.Tensor('float32', data, dims)};
+    const feeds = {};
+    try {
+      inputs.forEach((input, k) => {
+        feeds[input.name] =
+            makeFeed(ort, input, sampleDims[k], batch, files[input.name], 12345 + batch + k);
+      });
+    } catch (e) {
+      fail(e.message);
     }
     for (let i = 0; i < args.warmup; ++i) await session.run(feeds);
     const times = [];

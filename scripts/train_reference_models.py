@@ -257,7 +257,16 @@ def export_onnx(model, path):
 
 
 def write_readme(out_dir):
-    """Writes README.md from every <name>.expected.json present in out_dir."""
+    """Writes README.md from every <name>.expected.json present in out_dir,
+    keeping the sections other scripts own (from the first "<!-- " marker
+    line on, e.g. scripts/train_text_model.py's)."""
+    readme = os.path.join(out_dir, "README.md")
+    kept = ""
+    if os.path.exists(readme):
+        with open(readme) as f:
+            old = f.read()
+        if "\n<!-- " in old:
+            kept = old[old.index("\n<!-- ") + 1 :]
     results = []
     for name in MODELS:
         path = os.path.join(out_dir, name + ".expected.json")
@@ -319,8 +328,8 @@ def write_readme(out_dir):
             "```",
             "",
         ]
-    with open(os.path.join(out_dir, "README.md"), "w") as f:
-        f.write("\n".join(lines))
+    with open(readme, "w") as f:
+        f.write("\n".join(lines) + ("\n" + kept if kept else ""))
 
 
 def onnx_op_types(path):

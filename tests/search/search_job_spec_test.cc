@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "search/search_job.h"
 
 namespace mixq {
@@ -231,6 +234,29 @@ TEST(ResolveTargetClasses, MatchesIsaNamesAllAndFullNames) {
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("avx512_core_amx"), std::string::npos);
   EXPECT_FALSE(ResolveTargetClasses({"all"}, {}).ok());
+}
+
+// The shipped search job on the text model reads as its comments say: its
+// own calibration set, the whole 2,000-sequence test set, a 1-point budget.
+TEST(SearchJobSpec, ShippedTextBertJobReads) {
+  const std::string src = MIXQ_SOURCE_DIR;
+  const std::string dir = src + "/configs/jobs";
+  std::ifstream file(dir + "/text_bert_search.yaml");
+  ASSERT_TRUE(file);
+  std::stringstream text;
+  text << file.rdbuf();
+  StatusOr<JobSpec> job = ParseJobSpec(text.str(), dir, "text_bert_search.yaml");
+  ASSERT_TRUE(job.ok()) << job.status().message();
+  StatusOr<SearchJobSpec> s = ParseSearchJobSpec(*job);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->job.model, src + "/models/text_bert.onnx");
+  EXPECT_EQ(s->job.eval_dataset, src + "/configs/datasets/text_bert_test.yaml");
+  EXPECT_EQ(s->calibration_dataset, src + "/configs/datasets/text_bert_calib.yaml");
+  EXPECT_EQ(s->calibration_samples, 500);
+  EXPECT_EQ(s->ranking_samples, 500);
+  EXPECT_EQ(s->metric, "top1");
+  EXPECT_EQ(s->budgets, std::vector<double>{1.0});
+  EXPECT_EQ(s->batch, 8);
 }
 
 }  // namespace
