@@ -192,13 +192,14 @@ class SearchRun {
   // Ends the run with `chosen` (benchmarked if it was not yet). With
   // head-to-head rounds, `rivals` (feasible, benchmarked) within
   // kRivalMargin of its first timing meet it and FP32 and all-INT8 in the
-  // same rounds; the fastest median among the feasible quantized ones
-  // (all-INT8 included when it was evaluated within budget) is the answer,
-  // and the reported times are those medians.
+  // same rounds; the fastest median among the feasible ones (all-INT8
+  // included when it was evaluated within budget, FP32 always) is the
+  // answer, and the reported times are those medians.
   StatusOr<SearchOutcome> Finish(Mask chosen, bool met, const std::string& verdict,
                                  std::vector<Mask> rivals = {}) {
     MIXQ_RETURN_IF_ERROR(Bench({chosen}, "the answer's speed"));
     outcome_.chosen_ms = bench_.at(chosen);
+    std::string why = verdict;
     if (settings_.confirm_rounds > 0) {
       std::sort(rivals.begin(), rivals.end(),
                 [&](const Mask& a, const Mask& b) { return SteadyMs(a) < SteadyMs(b); });
@@ -221,11 +222,16 @@ class SearchRun {
                                                 "head to head with the answer", false));
       if (met) {
         // A reference timed in the same rounds can win too: a first timing
-        // may have flattered the answer over all-INT8.
+        // may have flattered the answer over all-INT8, and where no INT8
+        // layer pays on this class FP32 itself is the fastest config within
+        // budget (a quantized answer slower than FP32 helps nobody).
         for (const Mask& m : contenders) {
-          const bool feasible =
-              CountInt8(m) > 0 && HasFull(m) && Drop(full_.at(m)) <= settings_.max_drop;
+          const bool feasible = HasFull(m) && Drop(full_.at(m)) <= settings_.max_drop;
           if (feasible && median.at(m) < median.at(chosen)) chosen = m;
+        }
+        if (CountInt8(chosen) == 0) {
+          why = "FP32 is the fastest measured head to head (" + verdict +
+                ", but slower): no INT8 config tried pays on this class";
         }
       }
       outcome_.chosen_ms = median.at(chosen);
@@ -234,13 +240,13 @@ class SearchRun {
       if (median.count(int8)) outcome_.int8_ms = median.at(int8);
     }
     outcome_.met = met;
-    outcome_.verdict = verdict;
+    outcome_.verdict = why;
     outcome_.chosen = chosen;
     outcome_.chosen_accuracy = full_.at(chosen);
     SearchStep step;
     step.kind = "answer";
     step.mask = chosen;
-    step.reason = verdict;
+    step.reason = why;
     step.accuracy = outcome_.chosen_accuracy;
     step.drop = Drop(step.accuracy);
     step.ms = outcome_.chosen_ms;

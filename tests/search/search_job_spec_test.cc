@@ -255,7 +255,7 @@ TEST(SearchJobSpec, ShippedTextBertJobReads) {
   EXPECT_EQ(s->calibration_samples, 500);
   EXPECT_EQ(s->ranking_samples, 500);
   EXPECT_EQ(s->metric, "top1");
-  EXPECT_EQ(s->budgets, std::vector<double>{1.0});
+  EXPECT_EQ(s->budgets, std::vector<double>{0.3});
   EXPECT_EQ(s->batch, 8);
 }
 
