@@ -28,10 +28,11 @@ StatusOr<std::vector<float>> PerChannel(const std::vector<float>& values, int64_
   if (values.empty()) return std::vector<float>(channels, fill);
   if (values.size() == 1) return std::vector<float>(channels, values[0]);
   if (static_cast<int64_t>(values.size()) == channels) return values;
-  return InvalidArgument(source + ": 'preprocess." + what + "' has " +
-                         std::to_string(values.size()) + " values, but the samples have " +
-                         std::to_string(channels) + " channels (give 1 or " +
-                         std::to_string(channels) + ")");
+  return InvalidArgument(
+      source + ": 'preprocess." + what + "' has " + std::to_string(values.size()) +
+      " values, but the samples have " + std::to_string(channels) +
+      (channels == 1 ? " channel (give 1 value)"
+                     : " channels (give 1 or " + std::to_string(channels) + ")"));
 }
 
 // How one sample is laid out and normalised: everything Fill's inner loop needs.

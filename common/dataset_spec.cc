@@ -2,6 +2,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <initializer_list>
 #include <string_view>
@@ -11,6 +12,16 @@
 
 namespace mixq {
 namespace {
+
+// The largest |value| of preprocess.scale, mean and std.
+constexpr double kMaxPreprocessValue = 1e6;
+
+// A number as the user would write it: 1e+30, -5, 0.5, nan.
+std::string FormatNumber(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%g", value);
+  return text;
+}
 
 // Errors name the YAML file and the key's dotted path.
 class SpecParser : public YamlFields {
@@ -61,17 +72,27 @@ class SpecParser : public YamlFields {
     MIXQ_RETURN_IF_ERROR(CheckKeys(node, "preprocess.", {"scale", "mean", "std", "layout"}));
     if (node["scale"]) {
       MIXQ_ASSIGN_OR_RETURN(p.scale, Number(node["scale"], "preprocess.scale"));
-      if (p.scale == 0) return Error("'preprocess.scale' must not be 0");
+      // Real preprocessing multiplies by 1/255, 1 or 255; beyond this range
+      // (or negative, or not finite) it is a typo that would run silently.
+      if (!(p.scale > 0 && p.scale <= kMaxPreprocessValue)) {
+        return Error("'preprocess.scale' must be in (0, 1e6], got " + FormatNumber(p.scale));
+      }
     }
     if (node["mean"]) {
       MIXQ_ASSIGN_OR_RETURN(p.mean, NumberList(node["mean"], "preprocess.mean"));
+      for (size_t i = 0; i < p.mean.size(); ++i) {
+        if (!(std::fabs(p.mean[i]) <= kMaxPreprocessValue)) {
+          return Error("'preprocess.mean[" + std::to_string(i) + "]' must be in [-1e6, 1e6], got " +
+                       FormatNumber(p.mean[i]));
+        }
+      }
     }
     if (node["std"]) {
       MIXQ_ASSIGN_OR_RETURN(p.std, NumberList(node["std"], "preprocess.std"));
       for (size_t i = 0; i < p.std.size(); ++i) {
-        if (!(p.std[i] > 0)) {
-          return Error("'preprocess.std[" + std::to_string(i) + "]' must be > 0, got " +
-                       std::to_string(p.std[i]));
+        if (!(p.std[i] > 0 && p.std[i] <= kMaxPreprocessValue)) {
+          return Error("'preprocess.std[" + std::to_string(i) + "]' must be in (0, 1e6], got " +
+                       FormatNumber(p.std[i]));
         }
       }
     }

@@ -138,10 +138,10 @@ TEST(DatasetSpec, BadValuesAreRefusedWithTheKey) {
   const std::vector<std::pair<std::string, std::string>> cases = {
       {head + "preprocess: {layout: nchwc}", "'preprocess.layout' must be nchw or nhwc"},
       {head + "stored_layout: chw", "'stored_layout' must be nchw or nhwc"},
-      {head + "preprocess: {std: [0]}", "'preprocess.std[0]' must be > 0"},
-      {head + "preprocess: {std: [0.5, -1]}", "'preprocess.std[1]' must be > 0"},
+      {head + "preprocess: {std: [0]}", "'preprocess.std[0]' must be in (0, 1e6], got 0"},
+      {head + "preprocess: {std: [0.5, -1]}", "'preprocess.std[1]' must be in (0, 1e6], got -1"},
       {head + "preprocess: {scale: 1/255}", "'preprocess.scale' must be a number, got '1/255'"},
-      {head + "preprocess: {scale: 0}", "'preprocess.scale' must not be 0"},
+      {head + "preprocess: {scale: 0}", "'preprocess.scale' must be in (0, 1e6], got 0"},
       {head + "preprocess: {mean: []}", "'preprocess.mean' must be a number or a non-empty list"},
       {head + "preprocess: {mean: [1, x]}", "'preprocess.mean[1]' must be a number"},
       {head + "preprocess: {mean: [1, 2], std: [1, 2, 3]}",
@@ -181,6 +181,23 @@ TEST(DatasetSpec, DuplicateKeyIsRefusedWithPathAndLine) {
       Load(dir, "format: idx\nimages: /a\nlabels: /b\npreprocess:\n  scale: 1\n  scale: 2\n"),
       dir.Path("d.yaml"));
   EXPECT_NE(m.find("duplicate key 'preprocess.scale' (line 6)"), std::string::npos) << m;
+}
+
+// Issue 20: `scale: -1e30` was accepted and ran.
+TEST(DatasetSpec, PreprocessValuesOutOfRangeAreRefused) {
+  TempDir dir;
+  const std::string head = "format: idx\nimages: /a\nlabels: /b\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"preprocess: {scale: -1e30}", "'preprocess.scale' must be in (0, 1e6], got -1e+30"},
+      {"preprocess: {scale: .nan}", "'preprocess.scale' must be finite"},
+      {"preprocess: {mean: [0.5, 1e30]}", "'preprocess.mean[1]' must be in [-1e6, 1e6], got 1e+30"},
+      {"preprocess: {std: 2e7}", "'preprocess.std[0]' must be in (0, 1e6], got 2e+07"},
+  };
+  for (const auto& [extra, message] : cases) {
+    const std::string m = ErrorOf(Load(dir, head + extra + "\n"), dir.Path("d.yaml"));
+    EXPECT_NE(m.find(message), std::string::npos) << extra << ": " << m;
+  }
+  EXPECT_TRUE(Load(dir, head + "preprocess: {scale: 255, mean: [-0.5], std: [0.25]}\n").ok());
 }
 
 }  // namespace
