@@ -80,5 +80,32 @@ TEST(RunLiveness, ClusterKeyVariablesDoNotStopALocalRun) {
   EXPECT_NE(r.out.find("fp32"), std::string::npos) << r.out;
 }
 
+// A search that fails after its answer (its output folder cannot be made)
+// ends `mixq run` with the reason, which reaches it through the job's row
+// (jobs.error, the first of STATUS's errors): before, the run said "its
+// error is in the log above" and the row had no error.
+TEST(RunLiveness, FailedSearchSaysWhy) {
+  Cluster c;
+  const std::string blocker = c.dir() + "/afile";
+  { std::ofstream(blocker) << "not a folder\n"; }
+  const std::string job = c.dir() + "/search.yaml";
+  {
+    std::ofstream out(job);
+    out << "name: sf\nkind: search\nmodel: " << kFmResnet << "\ndata:\n"
+        << "  calibration: {dataset: " << kFashionMnistTrain << ", samples: 50}\n"
+        << "  evaluation: {dataset: " << kFashionMnistTest << ", count: 200, shard_size: 100}\n"
+        << "  ranking: {samples: 100}\n"
+        << "budget: {max_drop: 5}\nobjective: {measure: throughput, batch: 4}\n"
+        << "benchmark: {seconds: 0.1}\nstrategy: {name: speed_aware, confirm_rounds: 0}\n"
+        << "output: " << blocker << "/out\n";
+  }
+  MixqResult r = RunMixq("run " + job + " --quiet --workers 1 --threads 1 --db " + c.db());
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("mixq run: search job 1 ended failed: " + blocker +
+                       "/out: cannot create output folder"),
+            std::string::npos)
+      << r.out;
+}
+
 }  // namespace
 }  // namespace mixq::test
