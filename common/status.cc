@@ -1,6 +1,24 @@
 #include "common/status.h"
 
+#include "common/utf8.h"
+
 namespace mixq {
+
+namespace {
+
+// Almost every message is already one valid line: check before copying.
+bool IsOneLine(const std::string& text) {
+  for (char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (byte < 0x20 || byte >= 0x7F) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Status::Status(StatusCode code, std::string message)
+    : code_(code), message_(IsOneLine(message) ? std::move(message) : OneLineUtf8(message)) {}
 
 const char* StatusCodeName(StatusCode code) {
   switch (code) {

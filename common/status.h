@@ -36,7 +36,10 @@ const char* StatusCodeName(StatusCode code);
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
-  Status(StatusCode code, std::string message) : code_(code), message_(std::move(message)) {}
+  // `message` is made one line of valid UTF-8 (common/utf8.h OneLineUtf8):
+  // messages quote names and bytes from files and peers, and end up in
+  // terminals, JSON and SQLite.
+  Status(StatusCode code, std::string message);
 
   static Status Ok() { return Status(); }
 
