@@ -60,14 +60,19 @@ class JobParser : public YamlFields {
                      " job (kind: search only)");
       }
     }
-    if (root["data"]["ranking"]) {
-      return Error("'data.ranking' is a search setting, not for a " + kind +
-                   " job (kind: search only)");
-    }
-    const YAML::Node data_cal = root["data"]["calibration"];
-    if (data_cal) {
-      MIXQ_RETURN_IF_ERROR(CheckKeys(data_cal, "data.calibration.",
-                                     {"dataset", "begin", "samples", "shard_size", "batch"}));
+    // `data` may be absent (a calibrate job) or not a mapping (refused with
+    // its own message later): only a mapping has search keys.
+    const YAML::Node data = root["data"];
+    if (data && data.IsMap()) {
+      if (data["ranking"]) {
+        return Error("'data.ranking' is a search setting, not for a " + kind +
+                     " job (kind: search only)");
+      }
+      const YAML::Node data_cal = data["calibration"];
+      if (data_cal) {
+        MIXQ_RETURN_IF_ERROR(CheckKeys(data_cal, "data.calibration.",
+                                       {"dataset", "begin", "samples", "shard_size", "batch"}));
+      }
     }
     const YAML::Node cal = root["calibration"];
     if (cal && cal.IsMap()) {
@@ -159,12 +164,13 @@ class JobParser : public YamlFields {
     MIXQ_ASSIGN_OR_RETURN(std::string model, String(root["model"], "model"));
     job.model = Resolve(model);
 
-    const YAML::Node data = root["data"];
-    if (!data) return Error("missing key 'data'");
+    // A calibrate job may name its dataset in the calibration mapping alone,
+    // and then needs no `data` at all.
+    const bool needs_evaluation = job.kind != "calibrate";
+    const YAML::Node data = root["data"] ? root["data"] : YAML::Node(YAML::NodeType::Map);
+    if (!root["data"] && needs_evaluation) return Error("missing key 'data'");
     MIXQ_RETURN_IF_ERROR(CheckKeys(data, "data.", {"evaluation", "calibration", "ranking"}));
     const YAML::Node ev = data["evaluation"];
-    // A calibrate job may name its dataset in the calibration mapping alone.
-    const bool needs_evaluation = job.kind != "calibrate";
     if (!ev && needs_evaluation) return Error("missing key 'data.evaluation'");
     if (ev) {
       MIXQ_RETURN_IF_ERROR(

@@ -182,6 +182,15 @@ TEST(JobSpec, CalibrateJobsAndBadCalibrationSettings) {
   EXPECT_EQ(job->calibrate.dataset, "/base/t.yaml");
   EXPECT_EQ(job->eval_dataset, "");
 
+  // schemas/job.md: a calibrate job whose mapping names the dataset needs no
+  // `data` at all (it was refused with "missing key 'data'").
+  StatusOr<JobSpec> no_data = ParseJobSpec(
+      "name: j\nkind: calibrate\nmodel: m.onnx\ncalibration: {dataset: t.yaml, samples: 50}\n",
+      "/base", "j.yaml");
+  ASSERT_TRUE(no_data.ok()) << no_data.status().message();
+  EXPECT_EQ(no_data->calibrate.dataset, "/base/t.yaml");
+  EXPECT_EQ(no_data->calibrate.samples, 50);
+
   auto error = [](const std::string& yaml) {
     StatusOr<JobSpec> j = ParseJobSpec(yaml, "", "j.yaml");
     return j.ok() ? std::string() : j.status().message();
