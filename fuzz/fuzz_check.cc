@@ -19,6 +19,11 @@ void CheckRefusal(const Status& status, const std::string& reader) {
   if (status.message().find('\n') != std::string::npos) {
     Fail(reader + " refused with more than one line: " + status.message());
   }
+  // To see which seeds a reader accepts (a seed that is refused explores
+  // only the refusal).
+  if (std::getenv("MIXQ_FUZZ_VERBOSE")) {
+    std::fprintf(stderr, "refused by %s: %s\n", reader.c_str(), status.message().c_str());
+  }
 }
 
 void CatchEscapes(const std::function<void()>& body) {

@@ -16,7 +16,8 @@ namespace mixq::fuzz {
 [[noreturn]] void Fail(const std::string& what);
 
 // Aborts when `status` is an internal error (a bug in mixq, status.h) or has
-// an empty message: a refusal must say why in one line.
+// an empty message: a refusal must say why in one line. With
+// MIXQ_FUZZ_VERBOSE set, prints the refusal.
 void CheckRefusal(const Status& status, const std::string& reader);
 
 // Runs `body`; aborts naming the exception if one escapes it.
