@@ -54,6 +54,14 @@ std::string DigestHex(const Sha256::Digest& digest) {
   return hex;
 }
 
+bool IsSha256Hex(std::string_view text) {
+  if (text.size() != 64) return false;
+  for (char c : text) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
 std::string Sha256Hex(std::string_view data) {
   Sha256 sha;
   sha.Update(data);

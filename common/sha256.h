@@ -36,6 +36,8 @@ class Sha256 {
 std::string DigestHex(const Sha256::Digest& digest);
 // Lower-case hex SHA-256 of `data`.
 std::string Sha256Hex(std::string_view data);
+// True when `text` has the form DigestHex() gives: 64 lower-case hex digits.
+bool IsSha256Hex(std::string_view text);
 // Lower-case hex SHA-256 of the file's raw bytes (no decompression). NotFound
 // if it cannot be opened, DataLoss if a read fails; messages start with path.
 StatusOr<std::string> Sha256File(const std::string& path);

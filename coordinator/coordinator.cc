@@ -15,6 +15,7 @@
 #include "common/hardware_info.h"
 #include "common/log.h"
 #include "common/log_limiter.h"
+#include "common/sha256.h"
 #include "coordinator/file_roots.h"
 #include "coordinator/job_planner.h"
 #include "coordinator/job_spec.h"
@@ -207,7 +208,7 @@ class Coordinator::Impl {
         scheduler_(
             LeaseOptions(options),
             [this](const std::string& identity, const proto::TaskAssign& assign) {
-              transport_->Send(identity, MessageType::kTaskAssign, assign);
+              Send(identity, MessageType::kTaskAssign, assign);
             },
             [this](const std::string& task_id, const std::string& error) {
               OnTaskFailedForGood(task_id, error);
@@ -303,7 +304,33 @@ class Coordinator::Impl {
   }
 
   void Send(const std::string& identity, MessageType type, const google::protobuf::Message& body) {
+    if (handle_sender_ != nullptr) return (*handle_sender_)(identity, type, body);
     transport_->Send(identity, type, body);
+  }
+
+ public:
+  void Handle(const PeerMessage& message, const Coordinator::Sender& send) {
+    handle_sender_ = &send;
+    OnMessage(message);
+    Settle();
+    handle_sender_ = nullptr;
+  }
+
+ private:
+  // Runs what handlers posted, then commits the buffered results and waits
+  // for the writer's answer (which finishes jobs), instead of the timers.
+  void Settle() {
+    io_.restart();
+    io_.poll();
+    Flush();
+    auto keep_running = asio::make_work_guard(io_);
+    while (writes_in_flight_ > 0) {
+      io_.restart();
+      io_.run_one();
+    }
+    keep_running.reset();
+    io_.restart();
+    io_.poll();
   }
 
   void Dispatch() { scheduler_.Dispatch(Clock::now()); }
@@ -683,9 +710,17 @@ class Coordinator::Impl {
     proto::BlobChunk chunk;
     chunk.set_sha256(request.sha256());
     chunk.set_offset(request.offset());
+    // Checked first, as the messages below name the hash: a peer's bytes
+    // would otherwise come back (and go to the log) as they were sent.
+    if (!IsSha256Hex(request.sha256())) {
+      Drop(from, "bad_request", "BLOB_REQUEST for a hash that is not 64 lower-case hex digits");
+      chunk.set_error("a blob hash of " + std::to_string(request.sha256().size()) +
+                      " bytes that is not 64 lower-case hex digits");
+      return Send(identity, MessageType::kBlobChunk, chunk);
+    }
     if (from.credentials && !LeaseNeedsBlob(identity, request.sha256())) {
       Drop(from, "not_leased", "BLOB_REQUEST for a blob its lease does not name");
-      chunk.set_error("blob " + request.sha256().substr(0, 64) + " is not served");
+      chunk.set_error("blob " + request.sha256() + " is not served");
       return Send(identity, MessageType::kBlobChunk, chunk);
     }
     StatusOr<std::optional<std::pair<std::string, int64_t>>> blob =
@@ -902,6 +937,7 @@ class Coordinator::Impl {
   asio::signal_set signals_;
   bool flush_scheduled_ = false;
   Status fatal_;
+  const Coordinator::Sender* handle_sender_ = nullptr;  // set inside Handle() only
 
   std::set<int64_t> running_jobs_;
   std::vector<TaskOutcome> buffer_;
@@ -942,5 +978,8 @@ Coordinator::Coordinator(std::unique_ptr<DbLock> lock, std::unique_ptr<Impl> imp
     : lock_(std::move(lock)), impl_(std::move(impl)) {}
 Coordinator::~Coordinator() = default;
 Status Coordinator::Run() { return impl_->Run(); }
+void Coordinator::Handle(const PeerMessage& message, const Sender& send) {
+  impl_->Handle(message, send);
+}
 
 }  // namespace mixq

@@ -12,6 +12,7 @@
 #define MIXQ_COORDINATOR_COORDINATOR_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "common/status.h"
 #include "coordinator/db_lock.h"
 #include "coordinator/job_driver.h"
+#include "coordinator/router_transport.h"
 #include "security/endpoint_security.h"
 
 namespace mixq {
@@ -72,6 +74,17 @@ class Coordinator {
 
   // Serves until SIGINT or SIGTERM; commits buffered results before returning.
   Status Run();
+
+  // Where Handle() sends the coordinator's answers.
+  using Sender = std::function<void(const std::string& identity, MessageType type,
+                                    const google::protobuf::Message& body)>;
+
+  // Handles one message as Run()'s socket loop does (the same dispatch),
+  // every answer (task leases too) going to `send` instead of the socket;
+  // then does at once what its timers would do next (hand out leases, commit
+  // buffered results, finish jobs), so the message's whole effect is there on
+  // return. For tests and fuzz targets; never while Run() serves.
+  void Handle(const PeerMessage& message, const Sender& send);
 
   class Impl;
   Coordinator(std::unique_ptr<DbLock> lock, std::unique_ptr<Impl> impl);

@@ -31,6 +31,9 @@ StatusOr<std::string> BlobCache::HashOf(const std::string& path) {
 }
 
 std::optional<std::string> BlobCache::Find(const proto::BlobRef& blob) {
+  // A file in the cache is named by its hash, so anything else ("../x",
+  // "/etc/x") names none; Begin() refuses it.
+  if (!IsSha256Hex(blob.sha256())) return std::nullopt;
   if (use_local_paths_ && !blob.path().empty()) {
     StatusOr<std::string> sha = HashOf(blob.path());
     if (sha.ok() && *sha == blob.sha256()) return blob.path();
@@ -43,11 +46,23 @@ std::optional<std::string> BlobCache::Find(const proto::BlobRef& blob) {
   return std::nullopt;
 }
 
+std::string BlobCache::PartPath() const {
+  return (fs::path(dir_) / (incoming_.sha256() + ".part." + std::to_string(getpid()))).string();
+}
+
 Status BlobCache::Begin(const proto::BlobRef& blob) {
+  if (out_) {
+    out_.reset();
+    std::error_code ec;
+    fs::remove(PartPath(), ec);
+  }
+  if (!IsSha256Hex(blob.sha256())) {
+    return InvalidArgument("a blob hash of " + std::to_string(blob.sha256().size()) +
+                           " bytes that is not 64 lower-case hex digits");
+  }
   incoming_ = blob;
   received_ = 0;
-  const std::string tmp =
-      (fs::path(dir_) / (blob.sha256() + ".part." + std::to_string(getpid()))).string();
+  const std::string tmp = PartPath();
   out_ = std::make_unique<std::ofstream>(tmp, std::ios::binary | std::ios::trunc);
   if (!*out_) return Unavailable(tmp + ": cannot write to the cache");
   return Status::Ok();
@@ -59,6 +74,12 @@ Status BlobCache::Append(uint64_t offset, const std::string& data) {
     return DataLoss("blob " + incoming_.sha256() + ": chunk at " + std::to_string(offset) +
                     ", expected " + std::to_string(received_));
   }
+  // Checked before writing: a coordinator cannot fill the disk beyond what
+  // the task said the blob holds.
+  if (data.size() > incoming_.size() - received_) {
+    return DataLoss("blob " + incoming_.sha256() + ": more than its " +
+                    std::to_string(incoming_.size()) + " bytes sent");
+  }
   out_->write(data.data(), static_cast<std::streamsize>(data.size()));
   if (!*out_) return Unavailable("cache write failed for " + incoming_.sha256());
   received_ += data.size();
@@ -69,8 +90,7 @@ StatusOr<std::string> BlobCache::Finish() {
   if (!out_) return FailedPrecondition("no blob being received");
   out_->close();
   out_.reset();
-  const std::string tmp =
-      (fs::path(dir_) / (incoming_.sha256() + ".part." + std::to_string(getpid()))).string();
+  const std::string tmp = PartPath();
   const std::string final_path = (fs::path(dir_) / incoming_.sha256()).string();
   MIXQ_ASSIGN_OR_RETURN(std::string sha, Sha256File(tmp));
   if (sha != incoming_.sha256()) {

@@ -28,7 +28,10 @@ class BlobCache {
   std::optional<std::string> Find(const proto::BlobRef& blob);
 
   // Receiving a blob: Begin, Append the chunks in order, Finish verifies
-  // and moves it into place. A new Begin abandons an unfinished blob.
+  // and moves it into place. A new Begin abandons an unfinished blob (its
+  // partial file is removed). A hash that is not 64 lower-case hex digits
+  // is refused (InvalidArgument) before it names any file, and chunks
+  // beyond the blob's declared size are refused (DataLoss) before writing.
   Status Begin(const proto::BlobRef& blob);
   Status Append(uint64_t offset, const std::string& data);
   uint64_t received() const { return received_; }
@@ -38,6 +41,8 @@ class BlobCache {
   // sha256 of `path`, memoized by (path, size, mtime) so a big local file is
   // hashed once per process.
   StatusOr<std::string> HashOf(const std::string& path);
+  // Where the blob being received is written until it is verified.
+  std::string PartPath() const;
 
   std::string dir_;
   bool use_local_paths_;

@@ -16,6 +16,7 @@
 #include "common/hardware_info.h"
 #include "common/log.h"
 #include "common/protocol_codec.h"
+#include "engine/ir/node_error.h"
 #include "engine/runtime/executor.h"
 #include "engine/runtime/isa.h"
 #include "worker/blob_cache.h"
@@ -35,22 +36,29 @@ std::string CacheDir(const WorkerOptions& options) {
                                : options.cache;
 }
 
+}  // namespace
+
+// The daemon's state and handlers; WorkerSession uses it without the socket
+// (`send` set), RunWorker with it.
 class WorkerDaemon {
  public:
-  WorkerDaemon(const WorkerOptions& options, ClientSecurity security)
+  WorkerDaemon(const WorkerOptions& options, ClientSecurity security,
+               WorkerSession::Sender send = nullptr)
       : options_(options),
         security_(std::move(security)),
+        send_(std::move(send)),
         version_(options.protocol_version ? options.protocol_version : kProtocolVersion),
         threads_(options.threads > 0 ? options.threads : UsableCores()),
         cache_(CacheDir(options), options.use_local_paths),
         runner_(threads_, CacheDir(options)),
-        heartbeat_(std::chrono::milliseconds(options.initial_heartbeat_ms)) {}
-
-  Status Run() {
+        heartbeat_(std::chrono::milliseconds(options.initial_heartbeat_ms)) {
     hardware_.set_cpu_brand(CpuBrand());
     hardware_.set_cores(threads_);
     hardware_.set_isa(EffectiveIsaName());
     hardware_.set_isa_cap(options_.max_isa);
+  }
+
+  Status Run() {
     Connect();
     while (!g_stop) {
       MIXQ_RETURN_IF_ERROR(PollOnce());
@@ -60,7 +68,6 @@ class WorkerDaemon {
     return Status::Ok();
   }
 
- private:
   void Connect() {
     if (task_ && !running_.valid()) {
       // Fetching blobs over the old connection: give the task up; the
@@ -70,11 +77,13 @@ class WorkerDaemon {
       missing_.clear();
       fetching_.reset();
     }
-    socket_.reset();
-    socket_.emplace(context_, zmq::socket_type::dealer);
-    socket_->set(zmq::sockopt::linger, 0);
-    ApplyClientSecurity(&*socket_, security_);
-    socket_->connect(options_.connect);
+    if (!send_) {
+      socket_.reset();
+      socket_.emplace(context_, zmq::socket_type::dealer);
+      socket_->set(zmq::sockopt::linger, 0);
+      ApplyClientSecurity(&*socket_, security_);
+      socket_->connect(options_.connect);
+    }
     last_heard_ = Clock::now();
     proto::Hello hello;
     hello.set_protocol_version(version_);
@@ -90,6 +99,8 @@ class WorkerDaemon {
   }
 
   void Send(MessageType type, const google::protobuf::Message& body) {
+    last_sent_ = Clock::now();
+    if (send_) return send_(type, body);
     std::vector<std::string> frames = Encode(type, body, static_cast<uint8_t>(version_));
     std::vector<zmq::const_buffer> parts;
     for (const std::string& f : frames) parts.push_back(zmq::buffer(f));
@@ -98,9 +109,18 @@ class WorkerDaemon {
     } catch (const zmq::error_t& e) {
       log().warn("send {}: {}", MessageTypeName(type), e.what());
     }
-    last_sent_ = Clock::now();
   }
 
+  // WorkerSession's entry points: a message as the loop hands it over, and
+  // the end of the running task.
+  void Handle(const std::vector<std::string>& frames) { OnMessage(frames); }
+  void Settle() {
+    if (running_.valid()) running_.wait();
+    CheckTaskDone();
+  }
+  const std::optional<Status>& refused() const { return refused_; }
+
+ private:
   Status PollOnce() {
     zmq::pollitem_t item{static_cast<void*>(*socket_), 0, ZMQ_POLLIN, 0};
     try {
@@ -289,7 +309,9 @@ class WorkerDaemon {
                status.message());
     proto::TaskFailed failed;
     failed.set_task_id(task_ ? task_->task_id() : "");
-    failed.set_error(status.message());
+    // One line whatever the reason quotes (a BLOB_CHUNK's error is the
+    // coordinator's text): the coordinator shows it as one task error.
+    failed.set_error(OneLine(status.message()));
     failed.set_retryable(retryable);
     Send(MessageType::kTaskFailed, failed);
     task_.reset();
@@ -305,6 +327,7 @@ class WorkerDaemon {
 
   WorkerOptions options_;
   ClientSecurity security_;
+  WorkerSession::Sender send_;  // set: no socket (WorkerSession)
   uint32_t version_;
   int threads_;
   BlobCache cache_;
@@ -325,7 +348,14 @@ class WorkerDaemon {
   std::string running_id_;
 };
 
-}  // namespace
+WorkerSession::WorkerSession(const WorkerOptions& options, Sender send)
+    : daemon_(std::make_unique<WorkerDaemon>(options, ClientSecurity{}, std::move(send))) {
+  daemon_->Connect();
+}
+WorkerSession::~WorkerSession() = default;
+void WorkerSession::Handle(const std::vector<std::string>& frames) { daemon_->Handle(frames); }
+void WorkerSession::Settle() { daemon_->Settle(); }
+std::optional<Status> WorkerSession::refused() const { return daemon_->refused(); }
 
 Status RunWorker(const WorkerOptions& options) {
   // The cap must come before anything asks oneDNN for its ISA (isa.h).

@@ -7,9 +7,16 @@
 #ifndef MIXQ_WORKER_WORKER_DAEMON_H_
 #define MIXQ_WORKER_WORKER_DAEMON_H_
 
-#include <cstdint>
-#include <string>
+#include <google/protobuf/message.h>
 
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/protocol_codec.h"
 #include "common/status.h"
 #include "security/endpoint_security.h"
 
@@ -32,6 +39,32 @@ struct WorkerOptions {
 // InvalidArgument before connecting when the keys a tcp:// endpoint needs
 // are missing or unreadable.
 Status RunWorker(const WorkerOptions& options);
+
+class WorkerDaemon;
+
+// A worker without its socket: RunWorker's own dispatch of what the
+// coordinator sends, every answer going to `send`. It says HELLO when made
+// (as after connecting) and runs a task on a thread of its own as the daemon
+// does; Settle() waits for that task and sends its answer. There are no
+// timers: no heartbeats of its own, no reconnecting when the coordinator is
+// silent. For tests and fuzz targets; the caller applies any ISA cap first.
+class WorkerSession {
+ public:
+  using Sender = std::function<void(MessageType type, const google::protobuf::Message& body)>;
+
+  WorkerSession(const WorkerOptions& options, Sender send);
+  ~WorkerSession();
+
+  // One message from the coordinator, its frames after any envelope.
+  void Handle(const std::vector<std::string>& frames);
+  // Waits for the running task, if any, and sends its result or failure.
+  void Settle();
+  // Set once a REFUSE came: what RunWorker would return.
+  std::optional<Status> refused() const;
+
+ private:
+  std::unique_ptr<WorkerDaemon> daemon_;
+};
 
 }  // namespace mixq
 

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -75,6 +76,52 @@ TEST_F(BlobCacheTest, CorruptOrOutOfOrderBytesAreRefused) {
 
   ASSERT_TRUE(cache.Begin(ref).ok());
   EXPECT_EQ(cache.Append(5, "world").code(), StatusCode::kDataLoss);
+}
+
+// Found while writing fuzz/worker_messages: a coordinator's blob "hash" was joined to
+// the cache folder as it came, so "../name" wrote (and renamed) a file
+// outside the cache, and "/abs/path" was hashed in place.
+TEST_F(BlobCacheTest, HashThatIsAPathNamesNoFile) {
+  const std::string outside = Write("outside", "secret");
+  BlobCache cache(dir_ + "/cache", false);
+  proto::BlobRef ref = Ref("secret", "");
+  for (const std::string& hash : {std::string("../escaped"), outside, ref.sha256().substr(1) + "/",
+                                  std::string(64, 'A'), std::string("")}) {
+    ref.set_sha256(hash);
+    Status begun = cache.Begin(ref);
+    EXPECT_EQ(begun.code(), StatusCode::kInvalidArgument) << hash;
+    EXPECT_EQ(begun.message().find('\n'), std::string::npos);
+    EXPECT_FALSE(cache.Find(ref).has_value()) << hash;
+  }
+  // Nothing was written beside the cache folder: only the two files this
+  // test made are there.
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir_)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"cache", "outside"}));
+}
+
+// Found while writing fuzz/worker_messages: chunks were appended whatever the blob's
+// declared size, so a coordinator could fill the worker's disk.
+TEST_F(BlobCacheTest, BytesBeyondTheDeclaredSizeAreRefusedBeforeWriting) {
+  BlobCache cache(dir_ + "/cache", false);
+  const proto::BlobRef ref = Ref("hello", "");
+  ASSERT_TRUE(cache.Begin(ref).ok());
+  ASSERT_TRUE(cache.Append(0, "hel").ok());
+  EXPECT_EQ(cache.Append(3, "lo world").code(), StatusCode::kDataLoss);
+  EXPECT_EQ(cache.received(), 3u);
+  // Nothing of the refused chunk was written: the right rest completes it.
+  ASSERT_TRUE(cache.Append(3, "lo").ok());
+  StatusOr<std::string> path = cache.Finish();
+  ASSERT_TRUE(path.ok()) << path.status().message();
+  EXPECT_EQ(Sha256File(*path).value(), ref.sha256());
+  // A new Begin abandons an unfinished blob: its partial file goes.
+  const proto::BlobRef other = Ref("other", "");
+  ASSERT_TRUE(cache.Begin(other).ok());
+  ASSERT_TRUE(cache.Begin(ref).ok());
+  EXPECT_FALSE(fs::exists(dir_ + "/cache/" + other.sha256() + ".part." + std::to_string(getpid())));
 }
 
 }  // namespace
