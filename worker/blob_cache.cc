@@ -11,8 +11,22 @@ namespace mixq {
 
 namespace fs = std::filesystem;
 
-BlobCache::BlobCache(std::string dir, bool use_local_paths)
-    : dir_(std::move(dir)), use_local_paths_(use_local_paths) {
+namespace {
+
+// A blob's name is its SHA-256: 64 lowercase hex digits, nothing a path
+// could be made of.
+bool IsSha256Hex(const std::string& name) {
+  if (name.size() != 64) return false;
+  for (char c : name) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+BlobCache::BlobCache(std::string dir, bool use_local_paths, uint64_t max_bytes)
+    : dir_(std::move(dir)), use_local_paths_(use_local_paths), max_bytes_(max_bytes) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
 }
@@ -31,6 +45,7 @@ StatusOr<std::string> BlobCache::HashOf(const std::string& path) {
 }
 
 std::optional<std::string> BlobCache::Find(const proto::BlobRef& blob) {
+  if (!IsSha256Hex(blob.sha256())) return std::nullopt;  // Begin() says why
   if (use_local_paths_ && !blob.path().empty()) {
     StatusOr<std::string> sha = HashOf(blob.path());
     if (sha.ok() && *sha == blob.sha256()) return blob.path();
@@ -44,6 +59,17 @@ std::optional<std::string> BlobCache::Find(const proto::BlobRef& blob) {
 }
 
 Status BlobCache::Begin(const proto::BlobRef& blob) {
+  out_.reset();
+  if (!IsSha256Hex(blob.sha256())) {
+    return InvalidArgument("blob name '" + blob.sha256().substr(0, 80) +
+                           "' is not a SHA-256 in hex");
+  }
+  if (blob.size() > max_bytes_) {
+    return InvalidArgument("blob " + blob.sha256().substr(0, 12) + " (" + blob.path() + ") is " +
+                           std::to_string(blob.size()) +
+                           " bytes, more than this worker's limit of " +
+                           std::to_string(max_bytes_));
+  }
   incoming_ = blob;
   received_ = 0;
   const std::string tmp =
@@ -58,6 +84,10 @@ Status BlobCache::Append(uint64_t offset, const std::string& data) {
   if (offset != received_) {
     return DataLoss("blob " + incoming_.sha256() + ": chunk at " + std::to_string(offset) +
                     ", expected " + std::to_string(received_));
+  }
+  if (data.size() > incoming_.size() - received_) {
+    return DataLoss("blob " + incoming_.sha256() + ": chunk at " + std::to_string(offset) +
+                    " runs past the announced " + std::to_string(incoming_.size()) + " bytes");
   }
   out_->write(data.data(), static_cast<std::streamsize>(data.size()));
   if (!*out_) return Unavailable("cache write failed for " + incoming_.sha256());

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "common/resource_limits.h"
 #include "common/status.h"
 #include "schemas/mixq.pb.h"
 
@@ -21,14 +22,18 @@ namespace mixq {
 class BlobCache {
  public:
   // `dir` is created if missing. `use_local_paths` false ignores the blob's
-  // own path (tests use it to force transfers).
-  BlobCache(std::string dir, bool use_local_paths);
+  // own path (tests use it to force transfers). Blobs above `max_bytes` are
+  // refused before any byte is fetched (kMaxBlobBytes unless a test says).
+  BlobCache(std::string dir, bool use_local_paths, uint64_t max_bytes = kMaxBlobBytes);
 
   // A local file with the blob's content, if there is one already.
   std::optional<std::string> Find(const proto::BlobRef& blob);
 
   // Receiving a blob: Begin, Append the chunks in order, Finish verifies
-  // and moves it into place. A new Begin abandons an unfinished blob.
+  // and moves it into place. A new Begin abandons an unfinished blob. Begin
+  // refuses (InvalidArgument) a blob whose name is not a SHA-256 in hex (it
+  // becomes a file name in the cache) or whose announced size is above the
+  // cache's limit; Append refuses bytes past the announced size (DataLoss).
   Status Begin(const proto::BlobRef& blob);
   Status Append(uint64_t offset, const std::string& data);
   uint64_t received() const { return received_; }
@@ -41,6 +46,7 @@ class BlobCache {
 
   std::string dir_;
   bool use_local_paths_;
+  uint64_t max_bytes_;
   std::map<std::string, std::string> hashed_;  // "path|size|mtime" -> sha256
   proto::BlobRef incoming_;
   std::unique_ptr<std::ofstream> out_;
