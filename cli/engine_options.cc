@@ -2,6 +2,7 @@
 
 #include "cli/command_line.h"
 #include "common/hardware_info.h"
+#include "common/number_flag.h"
 #include "engine/runtime/isa.h"
 
 namespace mixq {
@@ -9,12 +10,9 @@ namespace mixq {
 namespace po = boost::program_options;
 
 void AddEngineOptions(po::options_description* desc, EngineOptions* engine) {
-  desc->add_options()("threads",
-                      po::value<int>(&engine->threads)
-                          ->default_value(0)
-                          ->notifier(InRange("--threads", 0, kMaxThreads)),
+  desc->add_options()("threads", IntegerFlag("threads", &engine->threads, 0, kMaxThreads),
                       "oneDNN (OpenMP) threads; 0 = OpenMP's default, one per logical CPU")(
-      "max-isa", po::value<std::string>(&engine->max_isa),
+      "max-isa", po::value<std::string>(&engine->max_isa)->notifier(CheckIsaList),
       "cap oneDNN's ISA: sse41|avx|avx2|avx2_vnni|avx512_core|avx512_core_vnni|"
       "avx512_core_bf16|avx512_core_amx")(
       "winograd",
@@ -24,6 +22,13 @@ void AddEngineOptions(po::options_description* desc, EngineOptions* engine) {
       }),
       "FP32 3x3 stride-1 convolutions by mixq's Winograd F(4x4,3x3) kernel where it applies: "
       "on|off (off: oneDNN's direct convolution)");
+}
+
+void CheckIsaList(const std::string& list) {
+  for (const std::string& name : SplitList({list})) {
+    const Status known = CheckIsaName(name);
+    if (!known.ok()) throw po::error("--max-isa: " + known.message());
+  }
 }
 
 void AddQuantOptions(po::options_description* desc, QuantArgs* quant) {

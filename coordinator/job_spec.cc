@@ -53,15 +53,16 @@ class JobParser : public YamlFields {
 
   // Keys that only a search reads are refused in other jobs, which would
   // otherwise run without them (schemas/job.md: "kind: search only").
-  Status CheckNoSearchSettings(const YAML::Node& root, const std::string& kind) const {
+  Status CheckNoSearchSettings(const YAML::Node& root, const std::string& job_kind) const {
+    const std::string kind = (job_kind == "evaluate" ? "an " : "a ") + job_kind;
     for (const char* key : {"metric", "budget", "objective", "strategy", "limits"}) {
       if (root[key]) {
-        return Error("'" + std::string(key) + "' is a search setting, not for a " + kind +
+        return Error("'" + std::string(key) + "' is a search setting, not for " + kind +
                      " job (kind: search only)");
       }
     }
     if (root["data"]["ranking"]) {
-      return Error("'data.ranking' is a search setting, not for a " + kind +
+      return Error("'data.ranking' is a search setting, not for " + kind +
                    " job (kind: search only)");
     }
     const YAML::Node data_cal = root["data"]["calibration"];

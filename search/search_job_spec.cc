@@ -226,7 +226,9 @@ class SearchParser : public YamlFields {
       }
       if (strategy["parallel"]) {
         MIXQ_ASSIGN_OR_RETURN(int64_t p, Int(strategy["parallel"], "strategy.parallel", 1));
-        if (p > 64) return Error("'strategy.parallel' must be <= 64");
+        if (p > kMaxParallel) {
+          return Error("'strategy.parallel' must be <= " + std::to_string(kMaxParallel));
+        }
         s->settings.parallel = static_cast<int>(p);
       }
       if (strategy["exhaustive_benchmarks"]) {
@@ -280,7 +282,8 @@ class SearchParser : public YamlFields {
       // FP32 and all-INT8 are always evaluated.
       MIXQ_ASSIGN_OR_RETURN(int64_t n,
                             Int(limits["max_full_evaluations"], "limits.max_full_evaluations", 2));
-      s->settings.max_full_evaluations = static_cast<int>(std::min<int64_t>(n, 1 << 20));
+      s->settings.max_full_evaluations =
+          static_cast<int>(std::min<int64_t>(n, kMaxFullEvaluations));
     }
     if (limits["max_seconds"]) {
       MIXQ_ASSIGN_OR_RETURN(s->max_seconds, Number(limits["max_seconds"], "limits.max_seconds"));
