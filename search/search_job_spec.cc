@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "common/resource_limits.h"
 #include "common/yaml_fields.h"
 #include "engine/quant/scale_methods.h"
 #include "search/strategy.h"
@@ -204,7 +205,7 @@ class SearchParser : public YamlFields {
       }
     }
     if (objective["batch"]) {
-      MIXQ_ASSIGN_OR_RETURN(s->batch, Int(objective["batch"], "objective.batch", 1));
+      MIXQ_ASSIGN_OR_RETURN(s->batch, Int(objective["batch"], "objective.batch", 1, kMaxBatch));
     }
     if (s->objective == "latency") {
       if (objective["batch"] && s->batch != 1) {

@@ -107,7 +107,8 @@ TEST(MixqCli, Bf16ConfigIsRefusedNotRunAsFp32) {
   const std::string model = " --model " + kSrc + "/models/fm_resnet.onnx";
   for (const std::string& args :
        {"bench" + model + " --batch 1 --min-seconds 0.01 --config bf16",
-        "eval --quiet" + model + " --dataset " + kTestSet + " --count 100 --config bf16"}) {
+        "eval --quiet" + model + " --dataset " + kTestSet + " --count 100 --config bf16",
+        "profile" + model + " --runs 1 --warmup 0 --config bf16"}) {
     MixqResult r = RunMixq(args);
     EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.out;
     EXPECT_EQ(CountLines(r.out), 1) << r.out;

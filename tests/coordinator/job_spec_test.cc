@@ -92,6 +92,25 @@ TEST(JobSpec, DuplicateKeysAreRefusedInEveryKind) {
   }
 }
 
+// Issue 20: a job's batches and sample counts are held to the command
+// line's limits at submission, not met by a worker's allocation.
+TEST(JobSpec, BatchesAndSampleCountsAboveTheLimitsAreRefused) {
+  const std::string head = "name: j\nmodel: m.onnx\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"data: {evaluation: {dataset: d.yaml}}\nbenchmark: {batches: [1, 2000000]}\n",
+       "j.yaml: 'benchmark.batches[1]' must be <= 1048576 (the limit), got 2000000"},
+      {"data: {evaluation: {dataset: d.yaml, batch: 4000000}}\n",
+       "j.yaml: 'data.evaluation.batch' must be <= 1048576 (the limit), got 4000000"},
+      {"data: {evaluation: {dataset: d.yaml, count: 2000000000000}}\n",
+       "j.yaml: 'data.evaluation.count' must be <= 1099511627776 (the limit), got 2000000000000"},
+  };
+  for (const auto& [body, message] : cases) {
+    StatusOr<JobSpec> job = ParseJobSpec(head + body, "", "j.yaml");
+    ASSERT_FALSE(job.ok()) << body;
+    EXPECT_EQ(job.status().message(), message);
+  }
+}
+
 // Issue 20: an empty job file said "'(top)' must be a mapping".
 TEST(JobSpec, EmptyOrNonMappingFileIsNamedPlainly) {
   StatusOr<JobSpec> empty = ParseJobSpec("", "", "j.yaml");
