@@ -1,5 +1,7 @@
 #include "cli/engine_options.h"
 
+#include <filesystem>
+
 #include "cli/command_line.h"
 #include "common/hardware_info.h"
 #include "common/number_flag.h"
@@ -31,8 +33,18 @@ void CheckIsaList(const std::string& list) {
   }
 }
 
+void CheckConfigArgument(const std::string& config) {
+  std::error_code ec;
+  if (config == "bf16" && !std::filesystem::is_regular_file(config, ec)) {
+    throw po::error(
+        "--config bf16: mixq runs FP32 and INT8 layers only (give fp32, int8 or a "
+        "config file)");
+  }
+}
+
 void AddQuantOptions(po::options_description* desc, QuantArgs* quant) {
-  desc->add_options()("config", po::value<std::string>(&quant->config),
+  desc->add_options()("config",
+                      po::value<std::string>(&quant->config)->notifier(CheckConfigArgument),
                       "precision config: a JSON file, or int8 / fp32 for every layer")(
       "calibration", po::value<std::string>(&quant->calibration),
       "calibration file from mixq calibrate (needed for INT8 layers)")(

@@ -30,6 +30,11 @@ void AddEngineOptions(boost::program_options::options_description* desc, EngineO
 // unknown ISA of `list` (one name, or several separated by commas).
 void CheckIsaList(const std::string& list);
 
+// --config's check: the shorthand bf16 names layers no kernel runs, so it
+// is a usage error (a file named bf16 is a config file like any other;
+// BF16 layers in a file are refused when it is read).
+void CheckConfigArgument(const std::string& config);
+
 // --config, --calibration, --seven-bit.
 void AddQuantOptions(boost::program_options::options_description* desc, QuantArgs* quant);
 

@@ -76,7 +76,7 @@ int ExportMain(const std::vector<std::string>& args, std::ostream& out, std::ost
   std::string max_isa;
   po::options_description desc("mixq export: a precision config as a QDQ ONNX model");
   desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
-      "config", po::value<std::string>(&o.config)->required(),
+      "config", po::value<std::string>(&o.config)->required()->notifier(CheckConfigArgument),
       "precision config JSON, or int8 / fp32 for every layer")(
       "calibration", po::value<std::string>(&o.calibration)->required(),
       "calibration JSON (mixq calibrate)")(

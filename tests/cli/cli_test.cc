@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "tests/cli/mixq_runner.h"
+#include "tests/common/data_files.h"
 
 namespace {
 
@@ -102,20 +103,33 @@ TEST(MixqCli, OutOfRangeNumbersAreUsageErrorsBeforeAnythingRuns) {
 }
 
 // Issue 20: `--config bf16` ran FP32 and filed it under a new config hash;
-// no kernel runs BF16 layers, so such a config is refused by name.
+// no kernel runs BF16 layers, so the shorthand is a usage error in every
+// command that takes --config, and a config file with BF16 layers is
+// refused when it is read.
 TEST(MixqCli, Bf16ConfigIsRefusedNotRunAsFp32) {
   const std::string model = " --model " + kSrc + "/models/fm_resnet.onnx";
-  for (const std::string& args :
-       {"bench" + model + " --batch 1 --min-seconds 0.01 --config bf16",
-        "eval --quiet" + model + " --dataset " + kTestSet + " --count 100 --config bf16",
-        "profile" + model + " --runs 1 --warmup 0 --config bf16"}) {
+  for (const auto& [name, args] : std::vector<std::pair<std::string, std::string>>{
+           {"bench", "bench" + model + " --batch 1 --min-seconds 0.01 --config bf16"},
+           {"eval",
+            "eval --quiet" + model + " --dataset " + kTestSet + " --count 100 --config bf16"},
+           {"profile", "profile" + model + " --runs 1 --warmup 0 --config bf16"},
+           {"infer", "infer" + model + " --input x.npy -o /tmp --config bf16"},
+           {"export", "export" + model + " --calibration c.json -o x.onnx --config bf16"}}) {
     MixqResult r = RunMixq(args);
-    EXPECT_EQ(r.exit_code, 1) << args << "\n" << r.out;
-    EXPECT_EQ(CountLines(r.out), 1) << r.out;
-    EXPECT_NE(r.out.find("--config bf16: the config has"), std::string::npos) << r.out;
-    EXPECT_NE(r.out.find("BF16 layer(s): mixq runs FP32 and INT8 layers only"), std::string::npos)
-        << r.out;
+    EXPECT_EQ(r.exit_code, 2) << args << "\n" << r.out;
+    EXPECT_EQ(r.out, "mixq " + name +
+                         ": --config bf16: mixq runs FP32 and INT8 layers only (give fp32, int8 "
+                         "or a config file)\n");
   }
+  mixq::test::TempDir dir;
+  const std::string file = dir.Path("bf16.json");
+  std::ofstream(file) << "\"bf16\"";
+  MixqResult r = RunMixq("bench" + model + " --batch 1 --config " + file);
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_EQ(CountLines(r.out), 1) << r.out;
+  EXPECT_NE(r.out.find("the config has 10 BF16 layer(s): mixq runs FP32 and INT8 layers only"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST(MixqCli, WinogradTakesOnOrOff) {
