@@ -8,6 +8,7 @@
 #include "cli/engine_options.h"
 #include "cli/input_shape_option.h"
 #include "cli/quant_setup.h"
+#include "common/number_flag.h"
 #include "engine/onnx/qdq_import.h"
 #include "engine/runtime/benchmark.h"
 #include "engine/runtime/executor.h"
@@ -49,8 +50,9 @@ Status RunBench(const BenchCommandOptions& options, std::ostream& out) {
         << (options.engine.threads ? std::to_string(options.engine.threads)
                                    : std::string("default"))
         << "  winograd " << (options.engine.winograd ? "on" : "off") << "\n";
-    out << std::left << std::setw(7) << "batch" << std::right << std::setw(12) << "images/s"
-        << std::setw(12) << "median ms" << std::setw(10) << "p90 ms" << std::setw(8) << "iters"
+    out << std::left << std::setw(7) << "batch" << std::right << std::setw(12)
+        << std::string(SampleUnit(graph)) + "/s" << std::setw(12) << "median ms" << std::setw(10)
+        << "p90 ms" << std::setw(8) << "iters"
         << "\n";
   }
   for (int64_t batch : batches) {
@@ -97,18 +99,11 @@ int BenchMain(const std::vector<std::string>& args, std::ostream& out, std::ostr
   po::options_description desc("mixq bench: latency and throughput");
   desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
       "batch", po::value<std::string>(&batches)->default_value("1,16"),
-      "comma-separated batch sizes")(
-      "warmup",
-      po::value<int>(&o.warmup)->default_value(3)->notifier(InRange("--warmup", 0, 1000000)),
-      "untimed runs per batch size")("min-iterations",
-                                     po::value<int>(&o.min_iterations)
-                                         ->default_value(10)
-                                         ->notifier(InRange("--min-iterations", 1, 10000000)),
-                                     "timed runs per batch size, at least")(
-      "min-seconds",
-      po::value<double>(&o.min_seconds)
-          ->default_value(2.0)
-          ->notifier(InRange("--min-seconds", 0.0, 86400.0)),
+      "comma-separated batch sizes")("warmup", IntegerFlag("warmup", &o.warmup, 0, kMaxRuns),
+                                     "untimed runs per batch size")(
+      "min-iterations", IntegerFlag("min-iterations", &o.min_iterations, 1, kMaxRuns),
+      "timed runs per batch size, at least")(
+      "min-seconds", RealFlag("min-seconds", &o.min_seconds, 0.0, kMaxTimedSeconds),
       "timed seconds per batch size, at least")("json", po::bool_switch(&o.json),
                                                 "print a JSON list, one object per batch");
   AddEngineOptions(&desc, &o.engine);
@@ -116,7 +111,7 @@ int BenchMain(const std::vector<std::string>& args, std::ostream& out, std::ostr
   AddInputShapeOption(&desc, &o.input_shapes);
   po::variables_map values;
   if (!ParseCommandLine("bench", desc, args, out, {}, &values)) return 0;
-  o.batches = ParseIntList(batches, "--batch");
+  o.batches = ParseIntList(batches, "--batch", 1, kMaxBatch);
   o.batches_given = OptionGiven(values, "batch");
   return ExitCode("bench", RunBench(o, out), err);
 }

@@ -11,6 +11,7 @@
 #include "cli/commands.h"
 #include "cli/input_shape_option.h"
 #include "common/dataset.h"
+#include "common/number_flag.h"
 #include "common/sha256.h"
 #include "engine/onnx/onnx_importer.h"
 #include "engine/runtime/calibrator.h"
@@ -24,9 +25,6 @@ Status RunCalibrateCommand(const CalibrateCommandOptions& options, std::ostream&
   ScaleOptions scale;
   MIXQ_ASSIGN_OR_RETURN(scale.method, ParseScaleMethod(options.method));
   scale.percentile = options.percentile;
-  if (!(scale.percentile > 0.0 && scale.percentile <= 100.0)) {
-    return InvalidArgument("--percentile must be in (0, 100]");
-  }
   MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
   MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(options.model));
   if (options.dataset.empty() == !options.synthetic) {
@@ -123,11 +121,11 @@ int CalibrateMain(const std::vector<std::string>& args, std::ostream& out, std::
       "output,o", po::value<std::string>(&o.output)->required(), "calibration file to write")(
       "method", po::value<std::string>(&o.method)->default_value("minmax"),
       "minmax|percentile|kl|mse")("percentile",
-                                  po::value<double>(&o.percentile)->default_value(99.99),
+                                  RealFlag("percentile", &o.percentile, kMinPercentile, 100.0),
                                   "for --method percentile")(
-      "samples", po::value<int64_t>(&o.samples)->default_value(300), "calibration samples")(
-      "begin", po::value<int64_t>(&o.begin)->default_value(0), "first sample")(
-      "batch", po::value<int64_t>(&o.batch)->default_value(100), "samples per forward pass")(
+      "samples", IntegerFlag("samples", &o.samples, 1, kMaxSamples), "calibration samples")(
+      "begin", IntegerFlag("begin", &o.begin, 0, kMaxSamples), "first sample")(
+      "batch", IntegerFlag("batch", &o.batch, 1, kMaxBatch), "samples per forward pass")(
       "json", po::bool_switch(&o.json), "print one JSON object")("quiet,q", po::bool_switch(&quiet),
                                                                  "no progress on stderr");
   AddEngineOptions(&desc, &o.engine);

@@ -2,7 +2,8 @@
 
 #include <algorithm>
 #include <sstream>
-#include <stdexcept>
+
+#include "common/option_number.h"
 
 namespace mixq {
 
@@ -36,20 +37,17 @@ int ExitCode(const std::string& command, const Status& status, std::ostream& err
 
 namespace {
 
-// The comma-separated items of `text`, each read by `parse`, which throws for
-// an item it refuses; errors name `flag` and say what an item must be.
+// The comma-separated items of `text`, each read by `parse` (a StatusOr);
+// the first refused item, or an empty list, throws.
 template <typename T, typename Parse>
-std::vector<T> ParseList(const std::string& text, const std::string& flag, const char* must_be,
-                         Parse parse) {
+std::vector<T> ParseList(const std::string& text, const std::string& flag, Parse parse) {
   std::vector<T> values;
   std::stringstream ss(text);
   std::string item;
   while (std::getline(ss, item, ',')) {
-    try {
-      values.push_back(parse(item));
-    } catch (const std::exception&) {
-      throw po::error(flag + ": '" + item + "' is not " + must_be);
-    }
+    StatusOr<T> value = parse(item);
+    if (!value.ok()) throw po::error(value.status().message());
+    values.push_back(*value);
   }
   if (values.empty()) throw po::error(flag + " needs at least one value");
   return values;
@@ -57,47 +55,17 @@ std::vector<T> ParseList(const std::string& text, const std::string& flag, const
 
 }  // namespace
 
-namespace {
-
-template <typename T>
-std::function<void(const T&)> RangeCheck(const std::string& flag, T lo, T hi) {
-  return [flag, lo, hi](const T& value) {
-    if (!(value >= lo && value <= hi)) {
-      std::ostringstream message;
-      message << flag << ": " << value << " is not in " << lo << ".." << hi;
-      throw boost::program_options::error(message.str());
-    }
-  };
-}
-
-}  // namespace
-
-std::function<void(const int&)> InRange(const std::string& flag, int lo, int hi) {
-  return RangeCheck<int>(flag, lo, hi);
-}
-std::function<void(const int64_t&)> InRange(const std::string& flag, int64_t lo, int64_t hi) {
-  return RangeCheck<int64_t>(flag, lo, hi);
-}
-std::function<void(const double&)> InRange(const std::string& flag, double lo, double hi) {
-  return RangeCheck<double>(flag, lo, hi);
-}
-
-std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag) {
-  return ParseList<int64_t>(text, flag, "a positive integer", [](const std::string& item) {
-    size_t used = 0;
-    const long long v = std::stoll(item, &used);
-    if (used != item.size() || v <= 0) throw std::invalid_argument(item);
-    return static_cast<int64_t>(v);
+std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag, int64_t lo,
+                                  int64_t hi) {
+  return ParseList<int64_t>(text, flag, [&](const std::string& item) {
+    return ParseIntegerOption(flag, item, IntegerRange{lo, hi, {}, {}});
   });
 }
 
-std::vector<double> ParseDoubleList(const std::string& text, const std::string& flag) {
-  return ParseList<double>(text, flag, "a number >= 0", [](const std::string& item) {
-    size_t used = 0;
-    const double v = std::stod(item, &used);
-    if (used != item.size() || !(v >= 0.0)) throw std::invalid_argument(item);
-    return v;
-  });
+std::vector<double> ParseDoubleList(const std::string& text, const std::string& flag, double lo,
+                                    double hi) {
+  return ParseList<double>(
+      text, flag, [&](const std::string& item) { return ParseRealOption(flag, item, lo, hi); });
 }
 
 std::vector<std::string> SplitList(const std::vector<std::string>& items) {

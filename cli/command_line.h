@@ -8,11 +8,13 @@
 
 #include <boost/program_options.hpp>
 #include <cstdint>
-#include <functional>
+#include <limits>
 #include <ostream>
 #include <string>
 #include <vector>
 
+#include "common/option_number.h"
+#include "common/resource_limits.h"
 #include "common/status.h"
 
 namespace mixq {
@@ -36,21 +38,30 @@ bool OptionGiven(const boost::program_options::variables_map& values, const std:
 // printing "mixq <command>: <message>" to `err`.
 int ExitCode(const std::string& command, const Status& status, std::ostream& err);
 
-// A notifier for po::value<T>(...)->notifier(): throws
-// boost::program_options::error naming `flag` and the range when the value
-// lies outside [lo, hi] (or is not a number), so that a bad value is a
-// usage error (exit 2) before anything runs.
-std::function<void(const int&)> InRange(const std::string& flag, int lo, int hi);
-std::function<void(const int64_t&)> InRange(const std::string& flag, int64_t lo, int64_t hi);
-std::function<void(const double&)> InRange(const std::string& flag, double lo, double hi);
+// Numeric options are declared with IntegerFlag() and RealFlag()
+// (common/number_flag.h), which check them as they are parsed; lists of
+// numbers are read here, each item by the same check.
+
+// Limits of the options several commands share (each is checked with its
+// flag; kMaxBatch, kMaxSamples and kMaxThreads live with what they bound).
+inline constexpr int kMaxRuns = 10000000;            // --warmup, --runs, --min-iterations
+inline constexpr double kMaxTimedSeconds = 86400.0;  // --min-seconds: a day
+inline constexpr double kMinPercentile = 0.001;      // --percentile's lowest, up to 100
+inline constexpr int kMaxTimeoutMs = 86400000;       // --timeout-ms: a day
+inline constexpr int64_t kMaxJobId = std::numeric_limits<int64_t>::max();  // --job, --job-id
+// --count: a number of samples, or -1 for all of them.
+inline const IntegerRange kSampleCount{1, kMaxSamples, -1, "all"};
 
 // "1,16" -> {1, 16}. Throws boost::program_options::error naming `flag`
-// for an item that is not a positive integer, or for an empty list.
-std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag);
+// for an item that is not an integer in [lo, hi] (common/option_number.h's
+// message), or for an empty list.
+std::vector<int64_t> ParseIntList(const std::string& text, const std::string& flag, int64_t lo,
+                                  int64_t hi);
 
-// "0.1,0.3" -> {0.1, 0.3}. Throws boost::program_options::error naming
-// `flag` for an item that is not a number >= 0, or for an empty list.
-std::vector<double> ParseDoubleList(const std::string& text, const std::string& flag);
+// "0.1,0.3" -> {0.1, 0.3}, each a finite number in [lo, hi]; throws as
+// ParseIntList() does.
+std::vector<double> ParseDoubleList(const std::string& text, const std::string& flag, double lo,
+                                    double hi);
 
 // Items of flags given as "a,b" or as several words, one list; empty items
 // are dropped.

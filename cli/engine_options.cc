@@ -1,7 +1,10 @@
 #include "cli/engine_options.h"
 
+#include <filesystem>
+
 #include "cli/command_line.h"
 #include "common/hardware_info.h"
+#include "common/number_flag.h"
 #include "engine/runtime/isa.h"
 
 namespace mixq {
@@ -9,12 +12,9 @@ namespace mixq {
 namespace po = boost::program_options;
 
 void AddEngineOptions(po::options_description* desc, EngineOptions* engine) {
-  desc->add_options()("threads",
-                      po::value<int>(&engine->threads)
-                          ->default_value(0)
-                          ->notifier(InRange("--threads", 0, kMaxThreads)),
+  desc->add_options()("threads", IntegerFlag("threads", &engine->threads, 0, kMaxThreads),
                       "oneDNN (OpenMP) threads; 0 = OpenMP's default, one per logical CPU")(
-      "max-isa", po::value<std::string>(&engine->max_isa),
+      "max-isa", po::value<std::string>(&engine->max_isa)->notifier(CheckIsaList),
       "cap oneDNN's ISA: sse41|avx|avx2|avx2_vnni|avx512_core|avx512_core_vnni|"
       "avx512_core_bf16|avx512_core_amx")(
       "winograd",
@@ -26,8 +26,25 @@ void AddEngineOptions(po::options_description* desc, EngineOptions* engine) {
       "on|off (off: oneDNN's direct convolution)");
 }
 
+void CheckIsaList(const std::string& list) {
+  for (const std::string& name : SplitList({list})) {
+    const Status known = CheckIsaName(name);
+    if (!known.ok()) throw po::error("--max-isa: " + known.message());
+  }
+}
+
+void CheckConfigArgument(const std::string& config) {
+  std::error_code ec;
+  if (config == "bf16" && !std::filesystem::is_regular_file(config, ec)) {
+    throw po::error(
+        "--config bf16: mixq runs FP32 and INT8 layers only (give fp32, int8 or a "
+        "config file)");
+  }
+}
+
 void AddQuantOptions(po::options_description* desc, QuantArgs* quant) {
-  desc->add_options()("config", po::value<std::string>(&quant->config),
+  desc->add_options()("config",
+                      po::value<std::string>(&quant->config)->notifier(CheckConfigArgument),
                       "precision config: a JSON file, or int8 / fp32 for every layer")(
       "calibration", po::value<std::string>(&quant->calibration),
       "calibration file from mixq calibrate (needed for INT8 layers)")(

@@ -15,6 +15,7 @@
 #include "cli/input_shape_option.h"
 #include "cli/quant_setup.h"
 #include "common/dataset.h"
+#include "common/number_flag.h"
 #include "engine/onnx/qdq_import.h"
 #include "engine/runtime/evaluator.h"
 #include "engine/runtime/executor.h"
@@ -157,8 +158,8 @@ Status RunEval(const EvalCommandOptions& options, std::ostream& out) {
       << ")\n";
   out << "agree fp32 " << 100.0 * agree1 << " %  (" << counts.agree1 << " / " << counts.samples
       << " top-1 equal to FP32)\n";
-  out << "time       " << counts.seconds << " s  (" << std::setprecision(0) << ips
-      << " images/s at batch " << batch << ")\n";
+  out << "time       " << counts.seconds << " s  (" << std::setprecision(0) << ips << " "
+      << SampleUnit(graph) << "/s at batch " << batch << ")\n";
   return Status::Ok();
 }
 
@@ -170,21 +171,12 @@ int EvalMain(const std::vector<std::string>& args, std::ostream& out, std::ostre
   po::options_description desc("mixq eval: accuracy of a model on a dataset");
   desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
       "dataset", po::value<std::string>(&o.dataset)->required(),
-      "dataset YAML (schemas/dataset.md)")(
-      "batch",
-      po::value<int64_t>(&o.batch)->default_value(100)->notifier(
-          InRange("--batch", int64_t{1}, int64_t{1} << 20)),
-      "samples per forward pass")("begin", po::value<int64_t>(&o.begin)->default_value(0),
-                                  "first sample")(
-      "count", po::value<int64_t>(&o.count)->default_value(-1)->notifier([](const int64_t& count) {
-        // -1 is "all"; 0 and other negatives are mistakes, not "all".
-        if (count == 0 || count < -1) {
-          throw po::error("--count: " + std::to_string(count) +
-                          " is not a number of samples (>= 1, or -1 for all)");
-        }
-      }),
-      "samples to evaluate; -1 = all")("json", po::bool_switch(&o.json), "print one JSON object")(
-      "quiet,q", po::bool_switch(&quiet), "no progress on stderr");
+      "dataset YAML (schemas/dataset.md)")("batch", IntegerFlag("batch", &o.batch, 1, kMaxBatch),
+                                           "samples per forward pass")(
+      "begin", IntegerFlag("begin", &o.begin, 0, kMaxSamples), "first sample")(
+      "count", IntegerFlag("count", &o.count, kSampleCount), "samples to evaluate; -1 = all")(
+      "json", po::bool_switch(&o.json), "print one JSON object")("quiet,q", po::bool_switch(&quiet),
+                                                                 "no progress on stderr");
   AddEngineOptions(&desc, &o.engine);
   AddQuantOptions(&desc, &o.quant);
   AddInputShapeOption(&desc, &o.input_shapes);

@@ -10,6 +10,7 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/engine_options.h"
 #include "cli/input_shape_option.h"
 #include "common/precision_config.h"
 #include "common/sha256.h"
@@ -75,14 +76,14 @@ int ExportMain(const std::vector<std::string>& args, std::ostream& out, std::ost
   std::string max_isa;
   po::options_description desc("mixq export: a precision config as a QDQ ONNX model");
   desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
-      "config", po::value<std::string>(&o.config)->required(),
+      "config", po::value<std::string>(&o.config)->required()->notifier(CheckConfigArgument),
       "precision config JSON, or int8 / fp32 for every layer")(
       "calibration", po::value<std::string>(&o.calibration)->required(),
       "calibration JSON (mixq calibrate)")(
       "output,o", po::value<std::string>(&o.output)->required(), "QDQ ONNX file to write")(
       "seven-bit", po::value<std::string>(&o.seven_bit)->default_value("none"),
       "7-bit weights: none | first | all")(
-      "max-isa", po::value<std::string>(&max_isa),
+      "max-isa", po::value<std::string>(&max_isa)->notifier(CheckIsaList),
       "cap oneDNN's ISA, as on every command (export itself runs no kernels)");
   AddInputShapeOption(&desc, &o.input_shapes, false);
   if (!ParseCommandLine("export", desc, args, out)) return 0;

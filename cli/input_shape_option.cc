@@ -56,4 +56,12 @@ std::vector<int64_t> CommandBatches(const Graph& graph, const InputShapes& optio
                   ": give the same batch to both, or leave --batch out");
 }
 
+const char* SampleUnit(const Graph& graph) {
+  if (graph.inputs.empty()) return "samples";
+  auto it = graph.values.find(graph.inputs[0]);
+  const bool image =
+      it != graph.values.end() && it->second.dtype == DType::kF32 && it->second.shape.size() == 4;
+  return image ? "images" : "samples";
+}
+
 }  // namespace mixq

@@ -55,6 +55,11 @@ StatusOr<InputShapes> ApplyInputShapes(const InputShapes& option,
 std::vector<int64_t> CommandBatches(const Graph& graph, const InputShapes& option,
                                     const std::vector<int64_t>& batches, bool given);
 
+// What one sample of `graph` is called in throughput figures: "images" for
+// a model whose first input is a float32 [N,C,H,W] or [N,H,W,C], else
+// "samples" (a text model's sequences, flat feature rows).
+const char* SampleUnit(const Graph& graph);
+
 }  // namespace mixq
 
 #endif  // MIXQ_CLI_INPUT_SHAPE_OPTION_H_

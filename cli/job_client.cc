@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "cli/command_line.h"
+#include "common/number_flag.h"
 
 namespace mixq {
 namespace {
@@ -43,8 +44,9 @@ void AddCoordinatorOptions(boost::program_options::options_description* desc,
   desc->add_options()(
       "coordinator",
       po::value<std::string>(&address->coordinator)->default_value(address->coordinator),
-      "coordinator endpoint")(
-      "timeout-ms", po::value<int>(&address->timeout_ms)->default_value(10000), "reply timeout")(
+      "coordinator endpoint")("timeout-ms",
+                              IntegerFlag("timeout-ms", &address->timeout_ms, 1, kMaxTimeoutMs),
+                              "reply timeout")(
       "key", po::value<std::string>(&address->keys.key),
       "this client's CURVE key pair, for a tcp:// coordinator (mixq keygen; default $MIXQ_KEY)")(
       "coordinator-key", po::value<std::string>(&address->keys.coordinator_key),
@@ -66,7 +68,7 @@ bool ParseJobCommandLine(const std::string& command, const std::vector<std::stri
   namespace po = boost::program_options;
   po::options_description desc("mixq " + command + ": talk to a running coordinator");
   AddCoordinatorOptions(&desc, address);
-  desc.add_options()("job-id", po::value<int64_t>(job_id)->default_value(0), job_id_help.c_str());
+  desc.add_options()("job-id", IntegerFlag("job-id", job_id, 0, kMaxJobId), job_id_help.c_str());
   po::positional_options_description positional;
   positional.add("job-id", 1);
   return ParseCommandLine(command, desc, args, out, positional);

@@ -12,6 +12,7 @@
 #include "cli/engine_options.h"
 #include "cli/input_shape_option.h"
 #include "cli/quant_setup.h"
+#include "common/number_flag.h"
 #include "engine/onnx/onnx_importer.h"
 #include "engine/runtime/executor.h"
 #include "engine/runtime/layer_profile.h"
@@ -35,10 +36,6 @@ struct ProfileCommandOptions {
 
 Status RunProfile(const ProfileCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
-  if (options.batch <= 0) return InvalidArgument("--batch must be positive");
-  if (options.runs <= 0 || options.warmup < 0) {
-    return InvalidArgument("--runs must be positive and --warmup non-negative");
-  }
   MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
   MIXQ_RETURN_IF_ERROR(ApplyInputShapes(options.input_shapes, {}, &graph).status());
   const int64_t batch =
@@ -100,9 +97,9 @@ int ProfileMain(const std::vector<std::string>& args, std::ostream& out, std::os
   ProfileCommandOptions o;
   po::options_description desc("mixq profile: per-layer FP32 and INT8 times");
   desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
-      "batch", po::value<int64_t>(&o.batch)->default_value(1), "batch size")(
-      "runs", po::value<int>(&o.runs)->default_value(20), "timed runs per model (medians)")(
-      "warmup", po::value<int>(&o.warmup)->default_value(3), "untimed runs per model")(
+      "batch", IntegerFlag("batch", &o.batch, 1, kMaxBatch), "batch size")(
+      "runs", IntegerFlag("runs", &o.runs, 1, kMaxRuns), "timed runs per model (medians)")(
+      "warmup", IntegerFlag("warmup", &o.warmup, 0, kMaxRuns), "untimed runs per model")(
       "json", po::bool_switch(&o.json), "print one JSON object");
   AddEngineOptions(&desc, &o.engine);
   AddQuantOptions(&desc, &o.quant);

@@ -6,6 +6,7 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "common/number_flag.h"
 #include "common/table_format.h"
 #include "results/queries.h"
 
@@ -82,10 +83,11 @@ int QueryMain(const std::vector<std::string>& args, std::ostream& out, std::ostr
   if (question == "best") {
     desc.add_options()("model", po::value<std::string>(&best.model)->required(),
                        "model: path, file name or sha256 prefix")(
-        "max-drop", po::value<double>(&best.max_drop)->required(), "top-1 budget, points")(
-        "hardware", po::value<std::string>(&best.hardware), "one hardware class (default: all)")(
+        "max-drop", RequiredRealFlag("max-drop", &best.max_drop, 0.0, 100.0),
+        "top-1 budget, points")("hardware", po::value<std::string>(&best.hardware),
+                                "one hardware class (default: all)")(
         "objective", po::value<std::string>(&best.objective)->default_value("throughput"),
-        "throughput|latency")("batch", po::value<int64_t>(&best.batch)->default_value(0),
+        "throughput|latency")("batch", IntegerFlag("batch", &best.batch, 0, kMaxBatch),
                               "benchmark batch; 0 = 16 for throughput, 1 for latency");
   } else if (question == "compare") {
     desc.add_options()("models", po::value<std::vector<std::string>>(&models)->multitoken(),
@@ -93,7 +95,7 @@ int QueryMain(const std::vector<std::string>& args, std::ostream& out, std::ostr
         "hardware", po::value<std::vector<std::string>>(&hardware)->multitoken(),
         "hardware classes, in column order (default: all with results)");
   } else if (question == "history") {
-    desc.add_options()("job", po::value<int64_t>(&job)->required(), "search job id");
+    desc.add_options()("job", RequiredIntegerFlag("job", &job, 1, kMaxJobId), "search job id");
   } else if (question == "layers") {
     desc.add_options()("model", po::value<std::string>(&model)->required(),
                        "model: path, file name or sha256 prefix")(

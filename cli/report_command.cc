@@ -6,6 +6,7 @@
 
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "common/number_flag.h"
 #include "results/html_report.h"
 #include "results/queries.h"
 #include "results/report_data.h"
@@ -20,7 +21,7 @@ int ReportMain(const std::vector<std::string>& args, std::ostream& out, std::ost
   po::options_description desc("mixq report: one self-contained HTML page of a job");
   desc.add_options()("db", po::value<std::string>(&db_path)->default_value("mixq.db"),
                      "results database (opened read-only)")(
-      "job", po::value<int64_t>(&job)->required(), "job id")(
+      "job", RequiredIntegerFlag("job", &job, 1, kMaxJobId), "job id")(
       "output,o", po::value<std::string>(&output)->required(), "HTML file to write");
   if (!ParseCommandLine("report", desc, args, out)) return 0;
   StatusOr<std::unique_ptr<SqliteDb>> db = OpenQueryDb(db_path);

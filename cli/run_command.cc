@@ -27,8 +27,10 @@
 #include "cli/calibrate_command.h"
 #include "cli/command_line.h"
 #include "cli/commands.h"
+#include "cli/engine_options.h"
 #include "cli/job_client.h"
 #include "common/hardware_info.h"
+#include "common/number_flag.h"
 #include "common/table_format.h"
 #include "coordinator/coordinator_client.h"
 #include "coordinator/job_spec.h"
@@ -47,6 +49,11 @@ namespace {
 namespace fs = std::filesystem;
 namespace po = boost::program_options;
 using std::chrono::milliseconds;
+
+// The most local workers one run starts (every ISA's together), and the
+// most oneDNN threads they start together (kMaxThreads, as for one
+// process): each worker is a process with its own threads and cache.
+constexpr int kMaxLocalWorkers = 256;
 
 struct RunCommandOptions {
   std::string job;  // job YAML (schemas/job.md)
@@ -197,6 +204,41 @@ std::vector<std::string> SplitCommas(const std::string& text) {
   return out;
 }
 
+// How many workers a run starts, and with how many threads each.
+struct LocalWorkers {
+  int per_isa = 1;  // workers of each --max-isa class
+  int workers = 1;  // in all
+  int threads = 1;  // oneDNN threads of each
+};
+
+// --max-isa a,b,c: workers of each capped class (hardware classes on one
+// machine); --workers is per class.
+LocalWorkers CountLocalWorkers(const RunCommandOptions& options) {
+  const int isas = static_cast<int>(SplitCommas(options.max_isa).size());
+  const int cores = UsableCores();
+  LocalWorkers w;
+  w.per_isa = options.workers > 0 ? options.workers : std::max(1, cores / 2 / isas);
+  w.workers = w.per_isa * isas;
+  w.threads = options.threads > 0 ? options.threads : std::max(1, cores / w.workers);
+  return w;
+}
+
+// The limits on the processes and threads a run starts, checked before it
+// starts any: a usage error naming the options.
+void CheckLocalWorkers(const RunCommandOptions& options) {
+  const LocalWorkers w = CountLocalWorkers(options);
+  if (w.workers > kMaxLocalWorkers) {
+    throw po::error("--workers " + std::to_string(w.per_isa) + " per ISA for " +
+                    std::to_string(w.workers / w.per_isa) + " ISAs: " + std::to_string(w.workers) +
+                    " workers, more than the limit of " + std::to_string(kMaxLocalWorkers));
+  }
+  if (int64_t{w.workers} * w.threads > kMaxThreads) {
+    throw po::error("--threads " + std::to_string(w.threads) + " x " + std::to_string(w.workers) +
+                    " workers: " + std::to_string(int64_t{w.workers} * w.threads) +
+                    " threads, more than the limit of " + std::to_string(kMaxThreads));
+  }
+}
+
 // A compare job's calibrations run in this process (mixq calibrate's code).
 Status CalibrateInProcess(const CompareSpec& spec, const std::string& model,
                           const std::string& output) {
@@ -311,7 +353,30 @@ Status SubmitAndWait(CoordinatorClient* client, const std::string& yaml,
   return Status::Ok();
 }
 
+// --db is checked before any process starts, so that a path the
+// coordinator cannot open is one line (the coordinator's own refusal comes
+// with the lines of the run that started it): its folder must exist and be
+// writable, and the path itself, when it exists, must be a file.
+Status CheckDbPath(const std::string& db) {
+  std::error_code ec;
+  const fs::path path(db);
+  const fs::path folder = path.parent_path().empty() ? fs::path(".") : path.parent_path();
+  if (!fs::is_directory(folder, ec)) {
+    return InvalidArgument("--db " + db + ": its folder '" + folder.string() +
+                           (fs::exists(folder, ec) ? "' is not a folder" : "' does not exist"));
+  }
+  if (access(folder.c_str(), W_OK | X_OK) != 0) {
+    return InvalidArgument("--db " + db + ": its folder '" + folder.string() +
+                           "' is not writable (the database and its lock file go there)");
+  }
+  if (fs::exists(path, ec) && !fs::is_regular_file(path, ec)) {
+    return InvalidArgument("--db " + db + ": is not a file");
+  }
+  return Status::Ok();
+}
+
 Status RunJob(const RunCommandOptions& options, std::ostream& out) {
+  MIXQ_RETURN_IF_ERROR(CheckDbPath(options.db));
   MIXQ_ASSIGN_OR_RETURN(std::string yaml, ReadJobFile(options.job));
   const bool compare = IsCompareJob(yaml);
   CompareSpec compare_spec;
@@ -326,14 +391,9 @@ Status RunJob(const RunCommandOptions& options, std::ostream& out) {
       MIXQ_ASSIGN_OR_RETURN(search, ParseSearchJobSpec(job));
     }
   }
-  // --max-isa a,b,c: workers of each capped class (hardware classes on one
-  // machine); `workers` is per class.
   const std::vector<std::string> isas = SplitCommas(options.max_isa);
-  const int cores = UsableCores();
-  const int per_isa = options.workers > 0 ? options.workers
-                                          : std::max(1, cores / 2 / static_cast<int>(isas.size()));
-  const int workers = per_isa * static_cast<int>(isas.size());
-  const int threads = options.threads > 0 ? options.threads : std::max(1, cores / workers);
+  const LocalWorkers local = CountLocalWorkers(options);
+  const int per_isa = local.per_isa, workers = local.workers, threads = local.threads;
 
   char dir_template[] = "/tmp/mixq-run-XXXXXX";
   if (mkdtemp(dir_template) == nullptr) return Unavailable("cannot create a temp folder");
@@ -401,18 +461,6 @@ Status RunJob(const RunCommandOptions& options, std::ostream& out) {
   return result;
 }
 
-// --max-isa's names are checked before anything starts: a worker given an
-// unknown one would exit at once, and the run with it.
-void KnownIsas(const std::string& list) {
-  for (const std::string& name : SplitCommas(list)) {
-    const std::vector<std::string>& known = IsaNames();
-    if (name.empty() || std::find(known.begin(), known.end(), name) != known.end()) continue;
-    std::string names;
-    for (const std::string& k : known) names += (names.empty() ? "" : ", ") + k;
-    throw po::error("--max-isa: unknown ISA '" + name + "' (one of: " + names + ")");
-  }
-}
-
 }  // namespace
 
 int RunMain(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
@@ -420,20 +468,19 @@ int RunMain(const std::vector<std::string>& args, std::ostream& out, std::ostrea
   bool quiet = false;
   po::options_description desc("mixq run JOB.yaml: a job on this machine");
   desc.add_options()("job", po::value<std::string>(&o.job)->required(), "job YAML")(
-      "workers",
-      po::value<int>(&o.workers)->default_value(0)->notifier(InRange("--workers", 0, 256)),
+      "workers", IntegerFlag("workers", &o.workers, 0, kMaxLocalWorkers),
       "local worker processes; 0 = max(1, cores/2)")(
       "db", po::value<std::string>(&o.db)->default_value("mixq.db"), "results database")(
-      "threads",
-      po::value<int>(&o.threads)->default_value(0)->notifier(InRange("--threads", 0, kMaxThreads)),
+      "threads", IntegerFlag("threads", &o.threads, 0, kMaxThreads),
       "oneDNN threads per worker; 0 = cores/workers")(
-      "max-isa", po::value<std::string>(&o.max_isa)->notifier(KnownIsas),
+      "max-isa", po::value<std::string>(&o.max_isa)->notifier(CheckIsaList),
       "cap oneDNN's ISA in every worker; a list (avx2,avx,sse41) starts --workers workers "
       "per ISA, one hardware class each")("quiet,q", po::bool_switch(&quiet),
                                           "no progress on stderr");
   po::positional_options_description positional;
   positional.add("job", 1);
   if (!ParseCommandLine("run", desc, args, out, positional)) return 0;
+  CheckLocalWorkers(o);
   o.progress = !quiet;
   return ExitCode("run", RunJob(o, out), err);
 }

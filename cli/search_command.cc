@@ -14,6 +14,7 @@
 #include "cli/engine_options.h"
 #include "cli/input_shape_option.h"
 #include "common/dataset.h"
+#include "common/number_flag.h"
 #include "common/sha256.h"
 #include "common/table_format.h"
 #include "engine/onnx/onnx_importer.h"
@@ -254,32 +255,34 @@ int SearchMain(const std::vector<std::string>& args, std::ostream& out, std::ost
       "mixq search: the fastest FP32/INT8 config within an accuracy budget, on this machine");
   desc.add_options()("model", po::value<std::string>(&o.model)->required(), "ONNX model file")(
       "dataset", po::value<std::string>(&o.dataset)->required(), "evaluation dataset YAML")(
-      "count", po::value<int64_t>(&o.eval_count)->default_value(-1),
-      "evaluation samples (-1 = all)")("calibration-dataset",
-                                       po::value<std::string>(&o.calibration_dataset),
-                                       "dataset YAML to calibrate on (disjoint from evaluation)")(
-      "calibration-samples", po::value<int64_t>(&o.calibration_samples)->default_value(300),
+      "count", IntegerFlag("count", &o.eval_count, kSampleCount), "evaluation samples (-1 = all)")(
+      "calibration-dataset", po::value<std::string>(&o.calibration_dataset),
+      "dataset YAML to calibrate on (disjoint from evaluation)")(
+      "calibration-samples",
+      IntegerFlag("calibration-samples", &o.calibration_samples, 1, kMaxSamples),
       "calibration samples")("method", po::value<std::string>(&o.method)->default_value("minmax"),
                              "scale method: minmax|percentile|kl|mse")(
       "calibration", po::value<std::string>(&o.calibration),
       "an existing calibration file instead of --calibration-dataset")(
-      "ranking-samples", po::value<int64_t>(&o.ranking_samples)->default_value(300),
+      "ranking-samples", IntegerFlag("ranking-samples", &o.ranking_samples, 1, kMaxSamples),
       "samples of the ranking subset (the first of the evaluation set)")(
       "metric", po::value<std::string>(&o.metric)->default_value("top1"), "top1|top5")(
       "budget", po::value<std::string>(&budgets)->default_value("1.0"),
       "max accuracy drop in points; a list (0.1,0.3,1) = pareto")(
       "objective", po::value<std::string>(&o.objective)->default_value("throughput"),
       "throughput (at --batch) | latency (batch 1)")(
-      "batch", po::value<int64_t>(&o.batch)->default_value(16), "batch for throughput")(
+      "batch", IntegerFlag("batch", &o.batch, 1, kMaxBatch), "batch for throughput")(
       "strategy", po::value<std::string>(&o.strategy)->default_value("speed_aware"),
       "speed_aware|accuracy_aware|exhaustive")(
-      "max-full-evaluations", po::value<int>(&o.settings.max_full_evaluations)->default_value(40),
+      "max-full-evaluations",
+      IntegerFlag("max-full-evaluations", &o.settings.max_full_evaluations, 2, kMaxFullEvaluations),
       "limit on full evaluations (FP32 and all-INT8 included)")(
-      "parallel", po::value<int>(&o.settings.parallel)->default_value(1),
+      "parallel", IntegerFlag("parallel", &o.settings.parallel, 1, kMaxParallel),
       "speed_aware: configs verified per round")(
-      "min-gain", po::value<double>(&o.settings.min_gain)->default_value(0.05),
+      "min-gain", RealFlag("min-gain", &o.settings.min_gain, 0.0, 0.99),
       "speed_aware: verify a config only if predicted this fraction faster than the best "
-      "verified")("confirm-rounds", po::value<int>(&o.settings.confirm_rounds)->default_value(3),
+      "verified")("confirm-rounds",
+                  IntegerFlag("confirm-rounds", &o.settings.confirm_rounds, 0, kMaxConfirmRounds),
                   "head-to-head rounds at the end: the answer, its close rivals, FP32 and "
                   "all-INT8 benchmarked again together (0 = none)")(
       "reference-int8", po::bool_switch(&o.settings.reference_int8),
@@ -291,7 +294,7 @@ int SearchMain(const std::vector<std::string>& args, std::ostream& out, std::ost
   po::variables_map values;
   if (!ParseCommandLine("search", desc, args, out, {}, &values)) return 0;
   o.batch_given = OptionGiven(values, "batch");
-  o.budgets = ParseDoubleList(budgets, "--budget");
+  o.budgets = ParseDoubleList(budgets, "--budget", 0.0, 100.0);
   return ExitCode("search", RunSearch(o, out), err);
 }
 

@@ -20,7 +20,7 @@ constexpr unsigned kChunkBytes = 1u << 20;
 
 }  // namespace
 
-StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path) {
+StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path, uint64_t max_bytes) {
   std::error_code ec;
   const auto status = std::filesystem::status(path, ec);
   if (!std::filesystem::exists(status)) return NotFound(path + ": no such file");
@@ -49,6 +49,10 @@ StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path) {
     }
     bytes.resize(old_size + static_cast<size_t>(n));
     if (n == 0) break;
+    if (bytes.size() > max_bytes) {
+      return InvalidArgument(path + ": holds more than " + std::to_string(max_bytes) +
+                             " bytes (decompressed), the limit of a data file");
+    }
   }
   // A gzip stream cut short reads as a clean end of file; zlib only reports
   // it through the error state.

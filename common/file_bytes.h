@@ -9,12 +9,17 @@
 #include <string>
 #include <vector>
 
+#include "common/resource_limits.h"
 #include "common/status.h"
 
 namespace mixq {
 
-// The file's contents, decompressed if it is gzip.
-StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path);
+// The file's contents, decompressed if it is gzip. A file that holds (or
+// inflates to) more than `max_bytes` is refused (InvalidArgument naming the
+// limit) once its first max_bytes are read, so a small gzip stream that
+// inflates to terabytes costs at most that much memory.
+StatusOr<std::vector<uint8_t>> ReadFileBytes(const std::string& path,
+                                             uint64_t max_bytes = kMaxDataFileBytes);
 
 }  // namespace mixq
 

@@ -38,8 +38,8 @@ StatusOr<std::string> YamlFields::String(const YAML::Node& node, const std::stri
   return node.Scalar();
 }
 
-StatusOr<int64_t> YamlFields::Int(const YAML::Node& node, const std::string& path,
-                                  int64_t min) const {
+StatusOr<int64_t> YamlFields::Int(const YAML::Node& node, const std::string& path, int64_t min,
+                                  int64_t max) const {
   int64_t v = 0;
   try {
     if (!node.IsScalar()) return Error("'" + path + "' must be an integer");
@@ -48,6 +48,10 @@ StatusOr<int64_t> YamlFields::Int(const YAML::Node& node, const std::string& pat
     return Error("'" + path + "' must be an integer, got '" + node.Scalar() + "'");
   }
   if (v < min) return Error("'" + path + "' must be >= " + std::to_string(min));
+  if (v > max) {
+    return Error("'" + path + "' must be <= " + std::to_string(max) + " (the limit), got " +
+                 std::to_string(v));
+  }
   return v;
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -32,7 +33,10 @@ class YamlFields {
   Status CheckKeys(const YAML::Node& map, const std::string& prefix,
                    std::initializer_list<std::string_view> allowed) const;
   StatusOr<std::string> String(const YAML::Node& node, const std::string& path) const;
-  StatusOr<int64_t> Int(const YAML::Node& node, const std::string& path, int64_t min) const;
+  // An integer in [min, max]; "'path' must be >= min" or "'path' must be
+  // <= max (the limit)" otherwise.
+  StatusOr<int64_t> Int(const YAML::Node& node, const std::string& path, int64_t min,
+                        int64_t max = std::numeric_limits<int64_t>::max()) const;
   StatusOr<double> Number(const YAML::Node& node, const std::string& path) const;
   StatusOr<bool> Bool(const YAML::Node& node, const std::string& path) const;
   // `input_shape` (common/input_shapes.h): one shape for the first input,

@@ -4,6 +4,7 @@
 #include <zmq_addon.hpp>
 
 #include "common/hardware_info.h"
+#include "common/resource_limits.h"
 
 namespace mixq {
 
@@ -12,6 +13,7 @@ class CoordinatorClient::Socket {
   Socket(const std::string& endpoint, const ClientSecurity& security)
       : socket(context, zmq::socket_type::dealer) {
     socket.set(zmq::sockopt::linger, 0);
+    socket.set(zmq::sockopt::maxmsgsize, kPeerMaxFrameBytes);
     ApplyClientSecurity(&socket, security);
     socket.connect(endpoint);
   }

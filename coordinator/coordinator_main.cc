@@ -8,10 +8,21 @@
 #include <vector>
 
 #include "common/log.h"
+#include "common/number_flag.h"
 #include "coordinator/coordinator.h"
 #include "search/search_runner.h"
 
 namespace po = boost::program_options;
+
+namespace {
+
+constexpr int64_t kHourMs = 3600 * 1000;
+constexpr int64_t kWeekMs = 7 * 24 * kHourMs;
+// --max-message-bytes' largest: 1 GiB (the default is 16 MiB; blobs travel
+// in 1 MiB chunks, so only a huge STATUS page needs more).
+constexpr int64_t kMaxMessageBytesLimit = int64_t{1} << 30;
+
+}  // namespace
 
 int main(int argc, char** argv) {
   mixq::CoordinatorOptions o;
@@ -26,28 +37,27 @@ int main(int argc, char** argv) {
       "insecure", po::bool_switch(&o.insecure),
       "serve plain TCP without keys: anyone who reaches the port may do anything")(
       "db", po::value<std::string>(&o.db)->default_value(o.db), "SQLite results database")(
-      "heartbeat-ms", po::value<uint32_t>(&o.heartbeat_ms)->default_value(o.heartbeat_ms),
-      "heartbeat interval")("liveness", po::value<uint32_t>(&o.liveness)->default_value(o.liveness),
+      "heartbeat-ms", mixq::IntegerFlag("heartbeat-ms", &o.heartbeat_ms, 1, kHourMs),
+      "heartbeat interval")("liveness", mixq::IntegerFlag("liveness", &o.liveness, 1, 1000),
                             "missed heartbeats before a worker is lost")(
-      "lease-ms", po::value<uint32_t>(&o.lease_ms)->default_value(o.lease_ms),
-      "time a worker has for one task")(
-      "max-attempts", po::value<int>(&o.max_attempts)->default_value(o.max_attempts),
-      "runs of a task before it fails for good")(
+      "lease-ms", mixq::IntegerFlag("lease-ms", &o.lease_ms, 1, kWeekMs),
+      "time a worker has for one task")("max-attempts",
+                                        mixq::IntegerFlag("max-attempts", &o.max_attempts, 1, 1000),
+                                        "runs of a task before it fails for good")(
       "missing-class-grace-ms",
-      po::value<uint32_t>(&o.missing_class_grace_ms)->default_value(o.missing_class_grace_ms),
+      mixq::IntegerFlag("missing-class-grace-ms", &o.missing_class_grace_ms, 0, kWeekMs),
       "a task for a hardware class no connected worker has fails after this long")(
-      "flush-ms", po::value<uint32_t>(&o.flush_ms)->default_value(o.flush_ms),
+      "flush-ms", mixq::IntegerFlag("flush-ms", &o.flush_ms, 0, 60000),
       "longest wait of a result for its SQLite commit")(
       "max-message-bytes",
-      po::value<size_t>(&o.max_message_bytes)->default_value(o.max_message_bytes),
-      "larger messages are dropped and counted")(
-      "max-workers", po::value<uint32_t>(&o.max_workers)->default_value(o.max_workers),
+      mixq::IntegerFlag("max-message-bytes", &o.max_message_bytes, 1024, kMaxMessageBytesLimit),
+      "larger messages are refused by the socket and counted (schemas/protocol.md)")(
+      "max-workers", mixq::IntegerFlag("max-workers", &o.max_workers, 1, 1000000),
       "workers beyond this many are refused")(
-      "hellos-per-minute",
-      po::value<uint32_t>(&o.hellos_per_minute)->default_value(o.hellos_per_minute),
+      "hellos-per-minute", mixq::IntegerFlag("hellos-per-minute", &o.hellos_per_minute, 1, 1000000),
       "HELLOs one address may send per minute")(
       "status-page-bytes",
-      po::value<size_t>(&o.status_page_bytes)->default_value(o.status_page_bytes),
+      mixq::IntegerFlag("status-page-bytes", &o.status_page_bytes, 1, kMaxMessageBytesLimit),
       "STATUS_REPLY rows beyond this many bytes go to the next page")(
       "shared-timing", po::bool_switch(),
       "let benchmark and profile tasks run beside other tasks on the same host (default: "

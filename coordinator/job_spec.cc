@@ -9,6 +9,7 @@
 #include <string_view>
 
 #include "common/dataset.h"
+#include "common/resource_limits.h"
 #include "common/yaml_fields.h"
 #include "engine/ir/graph.h"
 #include "engine/passes/input_shapes.h"
@@ -53,10 +54,11 @@ class JobParser : public YamlFields {
 
   // Keys that only a search reads are refused in other jobs, which would
   // otherwise run without them (schemas/job.md: "kind: search only").
-  Status CheckNoSearchSettings(const YAML::Node& root, const std::string& kind) const {
+  Status CheckNoSearchSettings(const YAML::Node& root, const std::string& job_kind) const {
+    const std::string kind = (job_kind == "evaluate" ? "an " : "a ") + job_kind;
     for (const char* key : {"metric", "budget", "objective", "strategy", "limits"}) {
       if (root[key]) {
-        return Error("'" + std::string(key) + "' is a search setting, not for a " + kind +
+        return Error("'" + std::string(key) + "' is a search setting, not for " + kind +
                      " job (kind: search only)");
       }
     }
@@ -65,7 +67,7 @@ class JobParser : public YamlFields {
     const YAML::Node data = root["data"];
     if (data && data.IsMap()) {
       if (data["ranking"]) {
-        return Error("'data.ranking' is a search setting, not for a " + kind +
+        return Error("'data.ranking' is a search setting, not for " + kind +
                      " job (kind: search only)");
       }
       const YAML::Node data_cal = data["calibration"];
@@ -99,16 +101,16 @@ class JobParser : public YamlFields {
         c.dataset = Resolve(ds);
       }
       if (n["begin"]) {
-        MIXQ_ASSIGN_OR_RETURN(c.begin, Int(n["begin"], at + "begin", 0));
+        MIXQ_ASSIGN_OR_RETURN(c.begin, Int(n["begin"], at + "begin", 0, kMaxSamples));
       }
       if (n["samples"]) {
-        MIXQ_ASSIGN_OR_RETURN(c.samples, Int(n["samples"], at + "samples", 1));
+        MIXQ_ASSIGN_OR_RETURN(c.samples, Int(n["samples"], at + "samples", 1, kMaxSamples));
       }
       if (n["shard_size"]) {
         MIXQ_ASSIGN_OR_RETURN(c.shard_size, Int(n["shard_size"], at + "shard_size", 1));
       }
       if (n["batch"]) {
-        MIXQ_ASSIGN_OR_RETURN(c.batch, Int(n["batch"], at + "batch", 1));
+        MIXQ_ASSIGN_OR_RETURN(c.batch, Int(n["batch"], at + "batch", 1, kMaxBatch));
       }
     }
     if (node["methods"] && node["methods"].IsSequence() && node["methods"].size() > 0) {
@@ -183,13 +185,14 @@ class JobParser : public YamlFields {
                               Int(ev["shard_size"], "data.evaluation.shard_size", 1));
       }
       if (ev["begin"]) {
-        MIXQ_ASSIGN_OR_RETURN(job.begin, Int(ev["begin"], "data.evaluation.begin", 0));
+        MIXQ_ASSIGN_OR_RETURN(job.begin, Int(ev["begin"], "data.evaluation.begin", 0, kMaxSamples));
       }
       if (ev["count"]) {
-        MIXQ_ASSIGN_OR_RETURN(job.count, Int(ev["count"], "data.evaluation.count", 0));
+        MIXQ_ASSIGN_OR_RETURN(job.count, Int(ev["count"], "data.evaluation.count", 0, kMaxSamples));
       }
       if (ev["batch"]) {
-        MIXQ_ASSIGN_OR_RETURN(job.eval_batch, Int(ev["batch"], "data.evaluation.batch", 1));
+        MIXQ_ASSIGN_OR_RETURN(job.eval_batch,
+                              Int(ev["batch"], "data.evaluation.batch", 1, kMaxBatch));
       }
     }
     for (const char* key : {"calibration", "ranking"}) {
@@ -213,8 +216,9 @@ class JobParser : public YamlFields {
         const YAML::Node list = b["batches"];
         if (!list.IsSequence()) return Error("'benchmark.batches' must be a list of integers");
         for (size_t i = 0; i < list.size(); ++i) {
-          MIXQ_ASSIGN_OR_RETURN(int64_t v,
-                                Int(list[i], "benchmark.batches[" + std::to_string(i) + "]", 1));
+          MIXQ_ASSIGN_OR_RETURN(
+              int64_t v,
+              Int(list[i], "benchmark.batches[" + std::to_string(i) + "]", 1, kMaxBatch));
           job.bench_batches.push_back(v);
         }
       }
@@ -269,7 +273,8 @@ class JobParser : public YamlFields {
     }
     if (job.kind != "search") MIXQ_RETURN_IF_ERROR(CheckNoSearchSettings(root, job.kind));
     if (root["profile_batch"]) {
-      MIXQ_ASSIGN_OR_RETURN(job.profile_batch, Int(root["profile_batch"], "profile_batch", 1));
+      MIXQ_ASSIGN_OR_RETURN(job.profile_batch,
+                            Int(root["profile_batch"], "profile_batch", 1, kMaxBatch));
     }
     if (root["parent_job"]) {
       MIXQ_ASSIGN_OR_RETURN(job.parent_job_id, Int(root["parent_job"], "parent_job", 1));

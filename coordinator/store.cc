@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <tuple>
 
+#include "common/resource_limits.h"
 #include "common/sha256.h"
 
 namespace mixq {
@@ -146,12 +147,18 @@ Status Store::UpsertBlob(const std::string& sha256, const std::string& path, int
 }
 
 StatusOr<proto::BlobRef> Store::RegisterBlob(const std::string& path, std::string sha256) {
-  if (sha256.empty()) {
-    MIXQ_ASSIGN_OR_RETURN(sha256, Sha256File(path));
-  }
   std::error_code ec;
   const auto size = std::filesystem::file_size(path, ec);
   if (ec) return NotFound(path + ": " + ec.message());
+  // Before hashing: a job naming a huge file is refused at once.
+  if (size > kMaxBlobBytes) {
+    return InvalidArgument(path + ": " + std::to_string(size) +
+                           " bytes, more than the limit of a job's file (" +
+                           std::to_string(kMaxBlobBytes) + " bytes)");
+  }
+  if (sha256.empty()) {
+    MIXQ_ASSIGN_OR_RETURN(sha256, Sha256File(path));
+  }
   const std::string absolute = std::filesystem::absolute(path).lexically_normal().string();
   MIXQ_RETURN_IF_ERROR(UpsertBlob(sha256, absolute, static_cast<int64_t>(size)));
   proto::BlobRef ref;

@@ -80,7 +80,8 @@ class Store {
   // Registers the file at `path` as a blob (its absolute path and size) and
   // returns the reference tasks carry; `sha256` is the file's digest when
   // the caller has it already, else "" to have it computed. NotFound when
-  // the file cannot be read.
+  // the file cannot be read; InvalidArgument, before hashing, for a file
+  // above kMaxBlobBytes (common/resource_limits.h).
   StatusOr<proto::BlobRef> RegisterBlob(const std::string& path, std::string sha256 = "");
   // The path and size the blob was registered with, if any.
   StatusOr<std::optional<std::pair<std::string, int64_t>>> FindBlob(const std::string& sha256);

@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "common/resource_limits.h"
 #include "common/yaml_fields.h"
 #include "engine/quant/scale_methods.h"
 #include "search/strategy.h"
@@ -204,7 +205,7 @@ class SearchParser : public YamlFields {
       }
     }
     if (objective["batch"]) {
-      MIXQ_ASSIGN_OR_RETURN(s->batch, Int(objective["batch"], "objective.batch", 1));
+      MIXQ_ASSIGN_OR_RETURN(s->batch, Int(objective["batch"], "objective.batch", 1, kMaxBatch));
     }
     if (s->objective == "latency") {
       if (objective["batch"] && s->batch != 1) {
@@ -226,7 +227,9 @@ class SearchParser : public YamlFields {
       }
       if (strategy["parallel"]) {
         MIXQ_ASSIGN_OR_RETURN(int64_t p, Int(strategy["parallel"], "strategy.parallel", 1));
-        if (p > 64) return Error("'strategy.parallel' must be <= 64");
+        if (p > kMaxParallel) {
+          return Error("'strategy.parallel' must be <= " + std::to_string(kMaxParallel));
+        }
         s->settings.parallel = static_cast<int>(p);
       }
       if (strategy["exhaustive_benchmarks"]) {
@@ -280,7 +283,8 @@ class SearchParser : public YamlFields {
       // FP32 and all-INT8 are always evaluated.
       MIXQ_ASSIGN_OR_RETURN(int64_t n,
                             Int(limits["max_full_evaluations"], "limits.max_full_evaluations", 2));
-      s->settings.max_full_evaluations = static_cast<int>(std::min<int64_t>(n, 1 << 20));
+      s->settings.max_full_evaluations =
+          static_cast<int>(std::min<int64_t>(n, kMaxFullEvaluations));
     }
     if (limits["max_seconds"]) {
       MIXQ_ASSIGN_OR_RETURN(s->max_seconds, Number(limits["max_seconds"], "limits.max_seconds"));

@@ -97,6 +97,11 @@ struct SearchSettings {
 constexpr double kRivalMargin = 0.2;
 constexpr int kMaxRivals = 3;
 constexpr int kMaxConfirmRounds = 15;
+// The most configs a speed_aware round verifies at once (--parallel,
+// strategy.parallel), and the largest limit on full evaluations a search
+// takes (--max-full-evaluations, limits.max_full_evaluations).
+constexpr int kMaxParallel = 64;
+constexpr int kMaxFullEvaluations = 1 << 20;
 
 // One measurement or decision, as the DB's search_steps rows hold them.
 struct SearchStep {

@@ -11,8 +11,8 @@ namespace mixq {
 
 namespace fs = std::filesystem;
 
-BlobCache::BlobCache(std::string dir, bool use_local_paths)
-    : dir_(std::move(dir)), use_local_paths_(use_local_paths) {
+BlobCache::BlobCache(std::string dir, bool use_local_paths, uint64_t max_bytes)
+    : dir_(std::move(dir)), use_local_paths_(use_local_paths), max_bytes_(max_bytes) {
   std::error_code ec;
   fs::create_directories(dir_, ec);
 }
@@ -59,6 +59,12 @@ Status BlobCache::Begin(const proto::BlobRef& blob) {
   if (!IsSha256Hex(blob.sha256())) {
     return InvalidArgument("a blob hash of " + std::to_string(blob.sha256().size()) +
                            " bytes that is not 64 lower-case hex digits");
+  }
+  if (blob.size() > max_bytes_) {
+    return InvalidArgument("blob " + blob.sha256().substr(0, 12) + " (" + blob.path() + ") is " +
+                           std::to_string(blob.size()) +
+                           " bytes, more than this worker's limit of " +
+                           std::to_string(max_bytes_));
   }
   incoming_ = blob;
   received_ = 0;

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "common/resource_limits.h"
 #include "common/status.h"
 #include "schemas/mixq.pb.h"
 
@@ -21,8 +22,9 @@ namespace mixq {
 class BlobCache {
  public:
   // `dir` is created if missing. `use_local_paths` false ignores the blob's
-  // own path (tests use it to force transfers).
-  BlobCache(std::string dir, bool use_local_paths);
+  // own path (tests use it to force transfers). Blobs above `max_bytes` are
+  // refused before any byte is fetched (kMaxBlobBytes unless a test says).
+  BlobCache(std::string dir, bool use_local_paths, uint64_t max_bytes = kMaxBlobBytes);
 
   // A local file with the blob's content, if there is one already.
   std::optional<std::string> Find(const proto::BlobRef& blob);
@@ -30,7 +32,8 @@ class BlobCache {
   // Receiving a blob: Begin, Append the chunks in order, Finish verifies
   // and moves it into place. A new Begin abandons an unfinished blob (its
   // partial file is removed). A hash that is not 64 lower-case hex digits
-  // is refused (InvalidArgument) before it names any file, and chunks
+  // is refused (InvalidArgument) before it names any file, so is a blob
+  // announced larger than the cache's limit, and chunks
   // beyond the blob's declared size are refused (DataLoss) before writing.
   Status Begin(const proto::BlobRef& blob);
   Status Append(uint64_t offset, const std::string& data);
@@ -46,6 +49,7 @@ class BlobCache {
 
   std::string dir_;
   bool use_local_paths_;
+  uint64_t max_bytes_;
   std::map<std::string, std::string> hashed_;  // "path|size|mtime" -> sha256
   proto::BlobRef incoming_;
   std::unique_ptr<std::ofstream> out_;

@@ -16,6 +16,7 @@
 #include "common/hardware_info.h"
 #include "common/log.h"
 #include "common/protocol_codec.h"
+#include "common/resource_limits.h"
 #include "engine/ir/node_error.h"
 #include "engine/runtime/executor.h"
 #include "engine/runtime/isa.h"
@@ -81,6 +82,7 @@ class WorkerDaemon {
       socket_.reset();
       socket_.emplace(context_, zmq::socket_type::dealer);
       socket_->set(zmq::sockopt::linger, 0);
+      socket_->set(zmq::sockopt::maxmsgsize, kPeerMaxFrameBytes);
       ApplyClientSecurity(&*socket_, security_);
       socket_->connect(options_.connect);
     }

@@ -3,10 +3,23 @@
 #include <boost/program_options.hpp>
 #include <iostream>
 
+#include "common/hardware_info.h"
 #include "common/log.h"
+#include "common/number_flag.h"
+#include "engine/runtime/isa.h"
 #include "worker/worker_daemon.h"
 
 namespace po = boost::program_options;
+
+namespace {
+
+// An unknown --max-isa is a usage error before the worker connects.
+void CheckIsa(const std::string& name) {
+  const mixq::Status known = mixq::CheckIsaName(name);
+  if (!known.ok()) throw po::error("--max-isa: " + known.message());
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   mixq::WorkerOptions o;
@@ -21,18 +34,21 @@ int main(int argc, char** argv) {
       "the coordinator's public key file (default $MIXQ_COORDINATOR_KEY)")(
       "insecure", po::bool_switch(&o.keys.insecure),
       "plain TCP without keys, to a coordinator run --insecure")(
-      "threads", po::value<int>(&o.threads)->default_value(0),
-      "oneDNN threads; 0 = every usable core")("max-isa", po::value<std::string>(&o.max_isa),
-                                               "cap oneDNN's ISA (a different hardware class)")(
+      "threads", mixq::IntegerFlag("threads", &o.threads, 0, mixq::kMaxThreads),
+      "oneDNN threads; 0 = every usable core")(
+      "max-isa", po::value<std::string>(&o.max_isa)->notifier(CheckIsa),
+      "cap oneDNN's ISA (a different hardware class)")(
       "cache", po::value<std::string>(&o.cache), "blob cache folder (default $TMPDIR/mixq-cache)")(
       "no-local-paths", po::bool_switch(&no_local_paths),
       "always fetch blobs from the coordinator, even if the same file is here")(
       "log-level", po::value<std::string>(&log_level)->default_value("info"),
       "trace|debug|info|warn|error|off");
   po::options_description hidden("testing");
-  hidden.add_options()("protocol-version", po::value<uint32_t>(&o.protocol_version),
+  hidden.add_options()("protocol-version",
+                       mixq::IntegerFlag("protocol-version", &o.protocol_version, 0, 1000000),
                        "pretend to speak another protocol version")(
-      "task-delay-ms", po::value<uint32_t>(&o.task_delay_ms), "sleep before each task");
+      "task-delay-ms", mixq::IntegerFlag("task-delay-ms", &o.task_delay_ms, 0, 3600 * 1000),
+      "sleep before each task");
   po::options_description all;
   all.add(desc).add(hidden);
   try {

@@ -1,5 +1,6 @@
 #include "engine/runtime/isa.h"
 
+#include <algorithm>
 #include <dnnl.hpp>
 
 namespace mixq {
@@ -33,7 +34,16 @@ const std::vector<std::string>& IsaNames() {
   return names;
 }
 
+Status CheckIsaName(const std::string& name) {
+  const std::vector<std::string>& names = IsaNames();
+  if (std::find(names.begin(), names.end(), name) != names.end()) return Status::Ok();
+  std::string known;
+  for (const auto& n : names) known += (known.empty() ? "" : ", ") + n;
+  return InvalidArgument("unknown ISA '" + name + "' (one of: " + known + ")");
+}
+
 Status SetMaxIsa(const std::string& name) {
+  MIXQ_RETURN_IF_ERROR(CheckIsaName(name));
   for (const auto& i : kIsas) {
     if (name != i.name) continue;
     try {
@@ -44,9 +54,7 @@ Status SetMaxIsa(const std::string& name) {
     }
     return Status::Ok();
   }
-  std::string known;
-  for (const auto& n : IsaNames()) known += (known.empty() ? "" : ", ") + n;
-  return InvalidArgument("unknown ISA '" + name + "' (one of: " + known + ")");
+  return Status::Ok();  // unreachable: CheckIsaName() knows every name of kIsas
 }
 
 }  // namespace mixq

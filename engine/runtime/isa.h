@@ -16,6 +16,11 @@ namespace mixq {
 // The names --max-isa accepts, oldest first.
 const std::vector<std::string>& IsaNames();
 
+// Ok when `name` is one of IsaNames(); InvalidArgument "unknown ISA 'x' (one
+// of: ...)" otherwise. Command lines check --max-isa with it as they are
+// parsed, so an unknown name is a usage error before anything starts.
+Status CheckIsaName(const std::string& name);
+
 // Caps oneDNN's ISA at `name` (one of IsaNames()). A cap above what the CPU
 // has is accepted and the effective ISA stays the CPU's; read it back with
 // EffectiveIsaName(). Fails with InvalidArgument for an unknown name and

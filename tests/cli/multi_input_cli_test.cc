@@ -41,6 +41,14 @@ TEST_F(MultiInputCli, EvalFeedsEveryInputByName) {
   EXPECT_EQ(j["correct1"], 3);
 }
 
+// Issue 20: eval's speed line said "images/s" for token sequences.
+TEST_F(MultiInputCli, EvalCountsSamplesNotImages) {
+  MixqResult r = RunMixq("eval --quiet --batch 3 --model " + model_ + " --dataset " + dataset_);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find(" samples/s at batch 3)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("images/s"), std::string::npos) << r.out;
+}
+
 TEST_F(MultiInputCli, CalibrateFromTheDatasetThenEvalInt8) {
   const std::string calibration = dir_.Path("cal.json");
   MixqResult cal = RunMixq("calibrate --quiet --method minmax --samples 4 --batch 2 --model " +

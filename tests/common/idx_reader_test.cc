@@ -188,5 +188,20 @@ TEST(FileBytes, EmptyFileReadsEmpty) {
   EXPECT_EQ(ParseIdx(*bytes, "empty").status().code(), StatusCode::kDataLoss);
 }
 
+// A small gzip stream that inflates past the limit is refused as it is
+// read, not held whole (a gzip bomb named by a dataset file).
+TEST(FileBytes, DataPastTheLimitIsRefusedAsItIsRead) {
+  TempDir dir;
+  test::WriteGzip(dir.Path("bomb.gz"), std::vector<uint8_t>(3 << 20, 0));
+  StatusOr<std::vector<uint8_t>> bytes = ReadFileBytes(dir.Path("bomb.gz"), 2 << 20);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_EQ(bytes.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(bytes.status().message(),
+            dir.Path("bomb.gz") +
+                ": holds more than 2097152 bytes (decompressed), the limit of a "
+                "data file");
+  EXPECT_TRUE(ReadFileBytes(dir.Path("bomb.gz"), 3 << 20).ok());
+}
+
 }  // namespace
 }  // namespace mixq

@@ -34,7 +34,7 @@ TEST(JobSpec, ParsesEvaluateJobAndResolvesPaths) {
 TEST(JobSpec, SearchSettingsAreRefusedOutsideSearchJobs) {
   const std::string head = "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n";
   const std::vector<std::pair<std::string, std::string>> cases = {
-      {"strategy: {name: nonsense}\n", "'strategy' is a search setting, not for a evaluate job"},
+      {"strategy: {name: nonsense}\n", "'strategy' is a search setting, not for an evaluate job"},
       {"budget: {max_drop: 0.3}\n", "'budget' is a search setting"},
       {"metric: top1\n", "'metric' is a search setting"},
       {"calibration: {colour: red}\n", "unknown key 'calibration.colour'"},
@@ -74,6 +74,41 @@ TEST(JobSpec, DuplicateKeysAreRefusedWithPathAndLine) {
   ASSERT_FALSE(top.ok());
   EXPECT_NE(top.status().message().find("duplicate key 'name' (line 3)"), std::string::npos)
       << top.status().message();
+}
+
+// The same for every kind ParseJobSpec reads, in the keys of that kind.
+TEST(JobSpec, DuplicateKeysAreRefusedInEveryKind) {
+  const std::string head = "name: j\nmodel: m.onnx\ndata: {evaluation: {dataset: d.yaml}}\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"kind: evaluate\nbenchmark: {batches: [1], batches: [2]}\n", "'benchmark.batches'"},
+      {"kind: calibrate\ncalibration: {method: kl, method: mse}\n", "'calibration.method'"},
+      {"kind: search\nstrategy: {name: speed_aware, name: exhaustive}\n", "'strategy.name'"},
+  };
+  for (const auto& [body, key] : cases) {
+    StatusOr<JobSpec> job = ParseJobSpec(head + body, "", "j.yaml");
+    ASSERT_FALSE(job.ok()) << body;
+    EXPECT_EQ(job.status().message().rfind("j.yaml: duplicate key " + key, 0), 0u)
+        << job.status().message();
+  }
+}
+
+// Issue 20: a job's batches and sample counts are held to the command
+// line's limits at submission, not met by a worker's allocation.
+TEST(JobSpec, BatchesAndSampleCountsAboveTheLimitsAreRefused) {
+  const std::string head = "name: j\nmodel: m.onnx\n";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"data: {evaluation: {dataset: d.yaml}}\nbenchmark: {batches: [1, 2000000]}\n",
+       "j.yaml: 'benchmark.batches[1]' must be <= 1048576 (the limit), got 2000000"},
+      {"data: {evaluation: {dataset: d.yaml, batch: 4000000}}\n",
+       "j.yaml: 'data.evaluation.batch' must be <= 1048576 (the limit), got 4000000"},
+      {"data: {evaluation: {dataset: d.yaml, count: 2000000000000}}\n",
+       "j.yaml: 'data.evaluation.count' must be <= 1099511627776 (the limit), got 2000000000000"},
+  };
+  for (const auto& [body, message] : cases) {
+    StatusOr<JobSpec> job = ParseJobSpec(head + body, "", "j.yaml");
+    ASSERT_FALSE(job.ok()) << body;
+    EXPECT_EQ(job.status().message(), message);
+  }
 }
 
 // Issue 20: an empty job file said "'(top)' must be a mapping".

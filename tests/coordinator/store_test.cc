@@ -4,7 +4,10 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 
+#include "common/resource_limits.h"
 #include "tests/common/data_files.h"
 #include "tests/coordinator/damage_page.h"
 
@@ -346,6 +349,27 @@ TEST(Store, CalibrateResultIsStoredOnceAndJobSourceKeepsItsFolder) {
   EXPECT_EQ(f.store->JobSource(999).status().code(), StatusCode::kNotFound);
   const int64_t id = f.store->UpsertCalibration("s", f.model, f.dataset, "kl", 300, "{}").value();
   EXPECT_EQ(f.store->UpsertCalibration("s", f.model, f.dataset, "kl", 300, "{}").value(), id);
+}
+
+// A job naming a file above kMaxBlobBytes is refused when it is submitted,
+// before the file is hashed (a sparse file: no disk, and hashing it would
+// read 16 GiB of zeros).
+TEST(Store, FileAboveTheBlobLimitIsRefusedBeforeHashing) {
+  char tmpl[] = "/tmp/mixq-store-blob-XXXXXX";
+  const std::string dir = mkdtemp(tmpl);
+  const std::string path = dir + "/huge.npy";
+  std::ofstream(path).close();
+  std::filesystem::resize_file(path, kMaxBlobBytes + 1);
+  auto opened = Store::Open(":memory:");
+  ASSERT_TRUE(opened.ok());
+  StatusOr<proto::BlobRef> blob = (*opened)->RegisterBlob(path);
+  ASSERT_FALSE(blob.ok());
+  EXPECT_EQ(blob.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(blob.status().message(), path +
+                                         ": 17179869185 bytes, more than the limit of a job's "
+                                         "file (17179869184 bytes)");
+  std::error_code ec;
+  std::filesystem::remove_all(dir, ec);
 }
 
 }  // namespace

@@ -20,12 +20,17 @@ namespace fs = std::filesystem;
 
 const std::string kEvalJob = kSourceDir + "/configs/jobs/fm_resnet_eval.yaml";
 
+// A path `mixq run` cannot see is wrong (a file that is not a database:
+// paths it can check are refused before anything starts, Limits.* in
+// tests/cli) still ends the run when its coordinator exits.
 TEST(RunLiveness, CoordinatorThatCannotOpenItsDatabaseEndsTheRun) {
   Cluster c;  // only its folder: `mixq run` starts its own processes
-  MixqResult r = RunMixq("run " + kEvalJob + " --quiet --db " + c.dir() + "/missing/dir/x.db");
+  const std::string db = c.dir() + "/not_a_database.db";
+  std::ofstream(db) << std::string(8192, 'x');
+  MixqResult r = RunMixq("run " + kEvalJob + " --quiet --db " + db);
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("the coordinator exited (exit status 1"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("missing/dir/x.db"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("not_a_database.db"), std::string::npos) << r.out;
 }
 
 // The run's workers are `mixq-worker` next to the `mixq` binary: a copy of

@@ -60,6 +60,18 @@ TEST(CompareJob, RefusesInt8WithoutScalesAndUnknownKeys) {
   EXPECT_FALSE(ParseCompareSpec("kind: compare\nmodels: []\n", "/j", "c.yaml").ok());
 }
 
+// Issue 20: every job kind refuses a repeated key with its path; a compare
+// job is read by its own parser.
+TEST(CompareJob, RefusesARepeatedKeyWithItsPath) {
+  auto twice = ParseCompareSpec(
+      "kind: compare\nmodels: [a.onnx]\nconfigs: [fp32]\n"
+      "data: {evaluation: {dataset: d.yaml, count: 10, count: 20}}\n",
+      "/j", "c.yaml");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message().rfind("c.yaml: duplicate key 'data.evaluation.count'", 0), 0u)
+      << twice.status().message();
+}
+
 // The chosen config of the model's latest search (met answers only) becomes
 // a config file of its evaluate sub-job; the sub-job is a valid job file.
 TEST(CompareJob, ExpandsToEvaluateJobsWithTheSearchsChosenConfig) {

@@ -124,5 +124,33 @@ TEST_F(BlobCacheTest, BytesBeyondTheDeclaredSizeAreRefusedBeforeWriting) {
   EXPECT_FALSE(fs::exists(dir_ + "/cache/" + other.sha256() + ".part." + std::to_string(getpid())));
 }
 
+// A worker refuses, before fetching a byte, a blob larger than its cache's
+// limit and a blob whose name could be a path; and it stops a coordinator
+// that sends more bytes than it announced.
+TEST_F(BlobCacheTest, RefusesOversizeBadlyNamedAndOverlongBlobs) {
+  BlobCache cache(dir_ + "/cache", false, /*max_bytes=*/8);
+  proto::BlobRef big = Ref("0123456789", "");
+  Status s = cache.Begin(big);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "blob " + big.sha256().substr(0, 12) +
+                             " () is 10 bytes, more than this worker's limit of 8");
+  EXPECT_TRUE(fs::is_empty(dir_ + "/cache")) << "nothing written for a refused blob";
+
+  proto::BlobRef escape = Ref("abc", "");
+  escape.set_sha256("../../escape");
+  EXPECT_FALSE(cache.Find(escape).has_value());
+  s = cache.Begin(escape);
+  EXPECT_EQ(s.code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(s.message(), "a blob hash of 12 bytes that is not 64 lower-case hex digits");
+  EXPECT_FALSE(fs::exists(dir_ + "/escape.part." + std::to_string(getpid())));
+
+  proto::BlobRef small = Ref("abc", "");
+  ASSERT_TRUE(cache.Begin(small).ok());
+  ASSERT_TRUE(cache.Append(0, "ab").ok());
+  s = cache.Append(2, "cd");
+  EXPECT_EQ(s.code(), StatusCode::kDataLoss);
+  EXPECT_EQ(s.message(), "blob " + small.sha256() + ": more than its 3 bytes sent");
+}
+
 }  // namespace
 }  // namespace mixq
