@@ -659,6 +659,10 @@ StatusOr<bool> Inference::ShapeOp() {
 
 StatusOr<bool> Inference::Gather() {
   MIXQ_RETURN_IF_ERROR(ExpectInputs(2, 2));
+  // ONNX allows only these; the host kernel reads no other type.
+  if (InType(1) != DType::kI32 && InType(1) != DType::kI64) {
+    return Invalid(std::string("indices must be int32 or int64, not ") + DTypeName(InType(1)));
+  }
   const Shape& data = InShape(0);
   const Shape& indices = InShape(1);
   MIXQ_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(node_.attrs.Int("axis", 0),
