@@ -247,8 +247,11 @@ Status CompiledModelImpl::Execute(const std::vector<const Tensor*>& inputs,
     const Clock::time_point start = step_seconds ? Clock::now() : Clock::time_point();
     if (step.custom != nullptr) {
       Status status = step.custom->Execute(step.args);
+      // The kernel's own code: a host kernel refuses what the model or its
+      // inputs got wrong (an index out of range) as the caller's error.
       if (!status.ok()) {
-        return Internal("Run: " + step.kind + " of '" + step.node + "': " + status.message());
+        return Status(status.code(),
+                      "Run: " + step.kind + " of '" + step.node + "': " + status.message());
       }
     } else if (dnnl_status_t status =
                    dnnl_primitive_execute(step.primitive.get(), stream_.get(),

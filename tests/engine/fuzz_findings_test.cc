@@ -8,11 +8,14 @@
 
 #include "engine/ir/graph.h"
 #include "engine/onnx/onnx_importer.h"
+#include "engine/passes/specialize.h"
+#include "engine/runtime/executor.h"
 #include "tests/engine/onnx_test_util.h"
 
 namespace mixq {
 namespace {
 
+using testing::AddFloatInitializer;
 using testing::AddInput;
 using testing::AddNode;
 using testing::AddOutput;
@@ -35,6 +38,53 @@ TEST(FuzzFindings, GatherWithBoolIndicesIsRefusedAtImport) {
   EXPECT_EQ(graph.status().code(), StatusCode::kInvalidArgument);
   EXPECT_EQ(graph.status().message(),
             "m.onnx: node 'gather' (Gather): indices must be int32 or int64, not bool");
+}
+
+// fuzz/regressions/onnx_model/convtranspose-int32.onnx: ConvTranspose of an
+// int32 input compiled to the host kernel, which refused it at run time with
+// an internal error.
+TEST(FuzzFindings, ConvTransposeOfIntegersIsRefusedAtImport) {
+  onnx::ModelProto model = NewModel(13);
+  AddInput(&model, "x", {1, 1, 3, 3});
+  model.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(
+      onnx::TensorProto::INT32);
+  AddFloatInitializer(&model, "w", {1, 1, 2, 2}, {1, 2, 3, 4});
+  AddNode(&model, "ConvTranspose", {"x", "w"}, {"y"}, "deconv");
+  AddOutput(&model, "y", {1, 1, 4, 4});
+  StatusOr<Graph> graph = ImportOnnxFromBytes(Serialize(model), "m.onnx");
+  ASSERT_FALSE(graph.ok());
+  EXPECT_EQ(graph.status().code(), StatusCode::kUnimplemented);
+  EXPECT_EQ(graph.status().message(),
+            "m.onnx: node 'deconv' (ConvTranspose): input of type int32 (float32 and float64 are "
+            "supported)");
+}
+
+// A host kernel's refusal at run time keeps its code: an index out of range
+// in the caller's input is the caller's error, not an internal one (the
+// fuzz check for internal errors relies on it).
+TEST(FuzzFindings, AHostKernelRefusingItsInputAtRunTimeIsNotAnInternalError) {
+  onnx::ModelProto model = NewModel(13);
+  AddFloatInitializer(&model, "table", {5, 4}, std::vector<float>(20, 1.0f));
+  AddInput(&model, "ids", {3});
+  model.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->set_elem_type(
+      onnx::TensorProto::INT64);
+  AddNode(&model, "Gather", {"table", "ids"}, {"y"}, "lookup");
+  AddOutput(&model, "y", {3, 4});
+  StatusOr<Graph> graph = ImportOnnxFromBytes(Serialize(model), "m.onnx");
+  ASSERT_TRUE(graph.ok()) << graph.status().message();
+  StatusOr<Graph> specialised = Specialize(*graph, {});
+  ASSERT_TRUE(specialised.ok()) << specialised.status().message();
+  auto compiled = CompiledModel::Compile(*specialised, ExecutorOptions());
+  ASSERT_TRUE(compiled.ok()) << compiled.status().message();
+  Tensor ids(DType::kI64, {3});
+  ids.data<int64_t>()[0] = 0;
+  ids.data<int64_t>()[1] = 7;
+  ids.data<int64_t>()[2] = 1;
+  std::vector<Tensor> outputs = (*compiled)->MakeOutputs();
+  Status ran = (*compiled)->Run({&ids}, &outputs);
+  ASSERT_FALSE(ran.ok());
+  EXPECT_EQ(ran.code(), StatusCode::kInvalidArgument) << ran.message();
+  EXPECT_EQ(ran.message().rfind("Run: host of 'lookup': Gather: index 7", 0), 0u) << ran.message();
 }
 
 }  // namespace
