@@ -1,6 +1,7 @@
 #include "engine/passes/shape_inference.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <string>
@@ -389,6 +390,14 @@ StatusOr<bool> Inference::Clip() {
       return Invalid(std::string(names[i]) + " input '" + InputName(i) + "' is not a scalar");
     }
     node_.attrs.Set(names[i], static_cast<float>(bound->FloatAt(0)));
+  }
+  // NaN bounds have no meaning (and oneDNN refuses them as a post-op), and
+  // min above max, whose ONNX result is max everywhere, is no model's intent.
+  const float lo = node_.attrs.Float("min", -std::numeric_limits<float>::infinity());
+  const float hi = node_.attrs.Float("max", std::numeric_limits<float>::infinity());
+  if (std::isnan(lo) || std::isnan(hi)) return Invalid("a bound is NaN");
+  if (lo > hi) {
+    return Invalid("min " + std::to_string(lo) + " is above max " + std::to_string(hi));
   }
   node_.inputs.resize(1);
   SetOutput(0, InType(0), InShape(0));

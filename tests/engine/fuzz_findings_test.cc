@@ -4,7 +4,10 @@
 // own inputs are replayed by fuzz_replay.* (fuzz/regressions/).
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <limits>
 #include <string>
+#include <vector>
 
 #include "engine/ir/graph.h"
 #include "engine/onnx/onnx_importer.h"
@@ -57,6 +60,26 @@ TEST(FuzzFindings, ConvTransposeOfIntegersIsRefusedAtImport) {
   EXPECT_EQ(graph.status().message(),
             "m.onnx: node 'deconv' (ConvTranspose): input of type int32 (float32 and float64 are "
             "supported)");
+}
+
+// fuzz/regressions/qdq_model/clip-nan-bound.onnx: a Clip with a NaN bound
+// after a Conv reached oneDNN as a post-op, which refused it: an internal
+// error at compile.
+TEST(FuzzFindings, ClipWithANanOrCrossedBoundIsRefusedAtImport) {
+  for (float lo : {std::numeric_limits<float>::quiet_NaN(), 7.0f}) {
+    onnx::ModelProto model = NewModel(13);
+    AddInput(&model, "x", {1, 4});
+    AddFloatInitializer(&model, "lo", {}, {lo});
+    AddFloatInitializer(&model, "hi", {}, {6.0f});
+    AddNode(&model, "Clip", {"x", "lo", "hi"}, {"y"}, "clip");
+    AddOutput(&model, "y", {1, 4});
+    StatusOr<Graph> graph = ImportOnnxFromBytes(Serialize(model), "m.onnx");
+    ASSERT_FALSE(graph.ok()) << lo;
+    EXPECT_EQ(graph.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(graph.status().message(),
+              std::isnan(lo) ? "m.onnx: node 'clip' (Clip): a bound is NaN"
+                             : "m.onnx: node 'clip' (Clip): min 7.000000 is above max 6.000000");
+  }
 }
 
 // A host kernel's refusal at run time keeps its code: an index out of range
