@@ -9,9 +9,13 @@
 #include <string>
 #include <vector>
 
+#include "common/precision_config.h"
 #include "engine/ir/graph.h"
 #include "engine/onnx/onnx_importer.h"
+#include "engine/onnx/qdq_export.h"
+#include "engine/onnx/qdq_import.h"
 #include "engine/passes/specialize.h"
+#include "engine/quant/calibration_file.h"
 #include "engine/runtime/executor.h"
 #include "tests/engine/onnx_test_util.h"
 
@@ -80,6 +84,50 @@ TEST(FuzzFindings, ClipWithANanOrCrossedBoundIsRefusedAtImport) {
               std::isnan(lo) ? "m.onnx: node 'clip' (Clip): a bound is NaN"
                              : "m.onnx: node 'clip' (Clip): min 7.000000 is above max 6.000000");
   }
+}
+
+// fuzz/regressions/qdq_model/unnamed-layer-renamed-by-export.onnx: an
+// unnamed layer is known as "<op>_<index>", and the Q/DQ nodes the export
+// inserted before it shifted its index: the QDQ model read back with another
+// layer name than the config's.
+TEST(FuzzFindings, ExportKeepsTheNamesOfUnnamedLayers) {
+  onnx::ModelProto model = NewModel(13);
+  AddInput(&model, "a", {-1, 3});
+  AddInput(&model, "b", {3, 4});
+  AddNode(&model, "MatMul", {"a", "b"}, {"c"});
+  AddOutput(&model, "c", {-1, 4});
+  const std::string bytes = Serialize(model);
+  StatusOr<Graph> graph = ImportOnnxFromBytes(bytes, "m.onnx");
+  ASSERT_TRUE(graph.ok()) << graph.status().message();
+  ASSERT_EQ(graph->QuantizableLayers(), std::vector<std::string>{"MatMul_0"});
+  const PrecisionConfig config = UniformPrecisionConfig(Precision::kInt8, {"MatMul_0"}, "");
+  Calibration calibration;
+  calibration.activations["a"] = {0.5f, false, 63.5f};
+  calibration.activations["b"] = {0.25f, false, 31.75f};
+  calibration.activations["c"] = {0.125f, false, 15.875f};
+  StatusOr<std::string> exported = ExportQdq(bytes, "m.onnx", config, calibration, {});
+  ASSERT_TRUE(exported.ok()) << exported.status().message();
+  StatusOr<Graph> again = ImportOnnxFromBytes(*exported, "qdq.onnx");
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  StatusOr<QdqModel> qdq = QdqToQuantSpec(std::move(*again));
+  ASSERT_TRUE(qdq.ok()) << qdq.status().message();
+  EXPECT_EQ(qdq->spec.layers, config.layers);
+  EXPECT_EQ(qdq->graph.QuantizableLayers(), std::vector<std::string>{"MatMul_0"});
+}
+
+// fuzz/regressions/onnx_model/float-attribute-read-as-int.onnx: a float
+// attribute far outside int64's range, read where an integer was expected,
+// was converted with undefined behaviour.
+TEST(FuzzFindings, AFloatAttributeReadAsAnIntegerSaturates) {
+  Attributes attrs;
+  attrs.Set("big", -4.1e37f);
+  attrs.Set("huge", 1e30f);
+  attrs.Set("nan", std::numeric_limits<float>::quiet_NaN());
+  attrs.Set("two", 2.9f);
+  EXPECT_EQ(attrs.Int("big", 5), std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(attrs.Int("huge", 5), std::numeric_limits<int64_t>::max());
+  EXPECT_EQ(attrs.Int("nan", 5), 5);
+  EXPECT_EQ(attrs.Int("two", 5), 2);
 }
 
 // A host kernel's refusal at run time keeps its code: an index out of range
