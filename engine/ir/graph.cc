@@ -1,5 +1,6 @@
 #include "engine/ir/graph.h"
 
+#include <cmath>
 #include <limits>
 
 namespace mixq {
@@ -235,7 +236,15 @@ int64_t Attributes::Int(const std::string& name, int64_t fallback) const {
   auto it = map_.find(name);
   if (it == map_.end()) return fallback;
   if (auto* v = std::get_if<int64_t>(&it->second)) return *v;
-  if (auto* f = std::get_if<float>(&it->second)) return static_cast<int64_t>(*f);
+  if (auto* f = std::get_if<float>(&it->second)) {
+    // A float read as an integer (a model's type mix-up) saturates, and NaN
+    // gives the fallback: the conversion must never be undefined.
+    const double v = *f;
+    if (std::isnan(v)) return fallback;
+    if (v >= 9223372036854775808.0) return std::numeric_limits<int64_t>::max();
+    if (v <= -9223372036854775808.0) return std::numeric_limits<int64_t>::min();
+    return static_cast<int64_t>(v);
+  }
   return fallback;
 }
 

@@ -7,7 +7,6 @@
 #include <iterator>
 #include <limits>
 #include <map>
-#include <set>
 #include <sstream>
 #include <unordered_set>
 
@@ -104,13 +103,11 @@ class Importer {
   Status AddNodes();
   Status CheckDeclaredOutputs() const;
   Status CheckBySpecializing() const;
-  std::string UniqueNodeName(const onnx::NodeProto& proto, int index);
 
   const onnx::ModelProto& model_;
   const std::string& source_;
   Graph graph_;
   std::unordered_set<std::string> defined_;  // values available so far
-  std::set<std::string> node_names_;         // names given out so far
   std::map<std::string, DeclaredType> declared_outputs_;
 };
 
@@ -150,19 +147,12 @@ Status Importer::AddInputsAndOutputs() {
   return Status::Ok();
 }
 
-std::string Importer::UniqueNodeName(const onnx::NodeProto& proto, int index) {
-  std::string name =
-      proto.name().empty() ? proto.op_type() + "_" + std::to_string(index) : proto.name();
-  if (node_names_.count(name)) name += "_" + std::to_string(index);
-  node_names_.insert(name);
-  return name;
-}
-
 Status Importer::AddNodes() {
   const int64_t opset = graph_.opset;
+  const std::vector<std::string> names = ImportedNodeNames(model_.graph());
   for (int i = 0; i < model_.graph().node_size(); ++i) {
     const onnx::NodeProto& proto = model_.graph().node(i);
-    const std::string name = UniqueNodeName(proto, i);
+    const std::string& name = names[static_cast<size_t>(i)];
     for (const std::string& in : proto.input()) {
       if (!in.empty() && !defined_.count(in)) {
         return Status(StatusCode::kInvalidArgument,

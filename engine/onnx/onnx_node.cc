@@ -2,6 +2,7 @@
 
 #include <limits>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -301,6 +302,20 @@ StatusOr<Tensor> ConstantNodeValue(const onnx::NodeProto& proto, const std::stri
     }
   }
   return error(StatusCode::kInvalidArgument, "has no value attribute");
+}
+
+std::vector<std::string> ImportedNodeNames(const onnx::GraphProto& graph) {
+  std::vector<std::string> names;
+  std::set<std::string> given;
+  for (int i = 0; i < graph.node_size(); ++i) {
+    const onnx::NodeProto& proto = graph.node(i);
+    std::string name =
+        proto.name().empty() ? proto.op_type() + "_" + std::to_string(i) : proto.name();
+    if (given.count(name)) name += "_" + std::to_string(i);
+    given.insert(name);
+    names.push_back(std::move(name));
+  }
+  return names;
 }
 
 }  // namespace mixq

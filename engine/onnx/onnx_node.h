@@ -12,11 +12,18 @@
 #include <onnx/onnx_pb.h>
 
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "engine/ir/graph.h"
 
 namespace mixq {
+
+// The name the importer gives each node of `graph`, in order: the node's
+// own, or "<op_type>_<index>" when it has none, with "_<index>" appended to
+// a name given out before. Layer names in configs and calibrations are
+// these.
+std::vector<std::string> ImportedNodeNames(const onnx::GraphProto& graph);
 
 // `name` is the node's final name (generated when the ONNX node has none).
 // Unsupported ops, domains or attribute values are Unimplemented; errors

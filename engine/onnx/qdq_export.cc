@@ -16,6 +16,7 @@
 #include "common/file_bytes.h"
 #include "engine/ir/graph.h"
 #include "engine/onnx/onnx_importer.h"
+#include "engine/onnx/onnx_node.h"
 #include "engine/onnx/tensor_proto.h"
 #include "engine/passes/fusion.h"
 #include "engine/passes/input_shapes.h"
@@ -519,6 +520,15 @@ StatusOr<std::string> ExportQdq(const std::string& model_bytes, const std::strin
   onnx::ModelProto model;
   if (!model.ParseFromString(model_bytes)) {
     return DataLoss(source + ": not a valid ONNX model (protobuf parse failed)");
+  }
+  // Unnamed (and same-named) nodes are known by the names the importer gives
+  // them, which count node positions; the Q/DQ nodes shift those, so they
+  // are written into the model for it to import with the same layer names.
+  const std::vector<std::string> names = ImportedNodeNames(model.graph());
+  for (int i = 0; i < model.graph().node_size(); ++i) {
+    if (model.graph().node(i).name() != names[static_cast<size_t>(i)]) {
+      model.mutable_graph()->mutable_node(i)->set_name(names[static_cast<size_t>(i)]);
+    }
   }
   QdqExporter exporter(&model, source);
   MIXQ_RETURN_IF_ERROR(

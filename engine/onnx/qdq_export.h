@@ -22,9 +22,11 @@
 // The export edits the original ModelProto rather than writing the graph IR
 // back: every node, attribute, name, opset and metadata entry it does not
 // touch round-trips byte for byte, and other runtimes see the model they were
-// given plus Q/DQ nodes. Weight scales are PerChannelWeightScales() of the
-// stored weights, so the dequantised weights requantise to the same int8
-// values in mixq; activation scales are the calibration's, bit for bit.
+// given plus Q/DQ nodes. Only nodes without a name of their own (or sharing
+// one) are renamed, to the names mixq's importer gives them
+// (ImportedNodeNames()), so that the QDQ model's layers keep their names. Weight scales are
+// PerChannelWeightScales() of the stored weights, so the dequantised weights requantise to the same
+// int8 values in mixq; activation scales are the calibration's, bit for bit.
 #ifndef MIXQ_ENGINE_ONNX_QDQ_EXPORT_H_
 #define MIXQ_ENGINE_ONNX_QDQ_EXPORT_H_
 

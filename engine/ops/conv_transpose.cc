@@ -60,6 +60,19 @@ StatusOr<int64_t> CheckChannels(ShapeContext& ctx, int64_t group) {
 StatusOr<bool> ConvTransposeShape(ShapeContext& ctx) {
   MIXQ_RETURN_IF_ERROR(ctx.ExpectInputs(2, 3));
   MIXQ_RETURN_IF_ERROR(ctx.ExpectOutputs(1, 1));
+  // The kernels compute in float32 or float64, reading weights and bias as
+  // the input's type.
+  const DType type = ctx.InType(0);
+  if (type != DType::kF32 && type != DType::kF64) {
+    return ctx.Unsupported(std::string("input of type ") + DTypeName(type) +
+                           " (float32 and float64 are supported)");
+  }
+  for (size_t i = 1; i < ctx.num_inputs(); ++i) {
+    if (ctx.HasInput(i) && ctx.InType(i) != type) {
+      return ctx.Invalid(std::string(i == 1 ? "weight" : "bias") + " of type " +
+                         DTypeName(ctx.InType(i)) + " for an input of type " + DTypeName(type));
+    }
+  }
   const Shape& x = ctx.InShape(0);
   const Shape& w = ctx.InShape(1);
   if (x.size() < 3 || x.size() > 5) {

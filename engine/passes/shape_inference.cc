@@ -1,6 +1,7 @@
 #include "engine/passes/shape_inference.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <string>
@@ -390,6 +391,14 @@ StatusOr<bool> Inference::Clip() {
     }
     node_.attrs.Set(names[i], static_cast<float>(bound->FloatAt(0)));
   }
+  // NaN bounds have no meaning (and oneDNN refuses them as a post-op), and
+  // min above max, whose ONNX result is max everywhere, is no model's intent.
+  const float lo = node_.attrs.Float("min", -std::numeric_limits<float>::infinity());
+  const float hi = node_.attrs.Float("max", std::numeric_limits<float>::infinity());
+  if (std::isnan(lo) || std::isnan(hi)) return Invalid("a bound is NaN");
+  if (lo > hi) {
+    return Invalid("min " + std::to_string(lo) + " is above max " + std::to_string(hi));
+  }
   node_.inputs.resize(1);
   SetOutput(0, InType(0), InShape(0));
   return true;
@@ -659,6 +668,10 @@ StatusOr<bool> Inference::ShapeOp() {
 
 StatusOr<bool> Inference::Gather() {
   MIXQ_RETURN_IF_ERROR(ExpectInputs(2, 2));
+  // ONNX allows only these; the host kernel reads no other type.
+  if (InType(1) != DType::kI32 && InType(1) != DType::kI64) {
+    return Invalid(std::string("indices must be int32 or int64, not ") + DTypeName(InType(1)));
+  }
   const Shape& data = InShape(0);
   const Shape& indices = InShape(1);
   MIXQ_ASSIGN_OR_RETURN(int64_t axis, NormalizeAxis(node_.attrs.Int("axis", 0),

@@ -1,6 +1,7 @@
 #include "engine/quant/weight_scales.h"
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <string>
 
@@ -45,7 +46,11 @@ StatusOr<WeightQuantParams> PerChannelWeightScales(const Tensor& w,
   }
   params.dequant_scales.reserve(max_abs.size());
   for (float m : max_abs) {
-    params.dequant_scales.push_back(m > 0.0f ? m / static_cast<float>(params.qmax) : 1.0f);
+    // A channel of subnormal weights would get a scale that rounds to 0 (and
+    // 0 / 0 in QuantizeWeights); the smallest normal scale keeps its
+    // quantised values within qmax.
+    const float scale = m / static_cast<float>(params.qmax);
+    params.dequant_scales.push_back(m > 0.0f ? std::max(scale, FLT_MIN) : 1.0f);
   }
   return params;
 }

@@ -14,6 +14,7 @@
 #include "engine/runtime/lower/host_op.h"
 #include "engine/runtime/lower/int8_lowering.h"
 #include "engine/runtime/lower/lowering.h"
+#include "engine/runtime/memory_limit.h"
 
 namespace mixq {
 
@@ -98,11 +99,22 @@ StatusOr<std::unique_ptr<CompiledModelImpl>> CompiledModelImpl::Build(
                  layer + "' stays FP32: " + reason);
       }
     }
+    const size_t limit =
+        options.max_memory_bytes > 0 ? options.max_memory_bytes : DefaultMemoryLimit();
+    const std::string where = graph.source.empty() ? std::string("model") : graph.source;
+    StatusOr<size_t> held = CheckMemoryLimit(fused, limit);
+    if (!held.ok()) return held.status().WithContext(where);
     CompileContext ctx(fused, model->engine_);
     ctx.set_winograd(options.winograd);
+    ctx.set_arena_limit(limit - *held);
     MIXQ_RETURN_IF_ERROR(model->Lower(fused, outputs, plan, &ctx));
-    MIXQ_ASSIGN_OR_RETURN(size_t arena_bytes, ctx.Finish());
-    (void)arena_bytes;
+    StatusOr<size_t> arena_bytes = ctx.Finish();
+    if (!arena_bytes.ok()) {
+      return Status(arena_bytes.status().code(), where + ": " + arena_bytes.status().message() +
+                                                     " (memory limit " + FormatBytes(limit) +
+                                                     "; the largest tensor is " +
+                                                     DescribeLargestTensor(fused) + ")");
+    }
     model->steps_ = std::move(ctx.steps());
     for (const Step& step : model->steps_) {
       model->step_infos_.push_back({step.node, step.kind, step.impl});
@@ -235,8 +247,11 @@ Status CompiledModelImpl::Execute(const std::vector<const Tensor*>& inputs,
     const Clock::time_point start = step_seconds ? Clock::now() : Clock::time_point();
     if (step.custom != nullptr) {
       Status status = step.custom->Execute(step.args);
+      // The kernel's own code: a host kernel refuses what the model or its
+      // inputs got wrong (an index out of range) as the caller's error.
       if (!status.ok()) {
-        return Internal("Run: " + step.kind + " of '" + step.node + "': " + status.message());
+        return Status(status.code(),
+                      "Run: " + step.kind + " of '" + step.node + "': " + status.message());
       }
     } else if (dnnl_status_t status =
                    dnnl_primitive_execute(step.primitive.get(), stream_.get(),

@@ -58,6 +58,12 @@ struct ExecutorOptions {
   // Values of the fused graph (CalibrationPoints()) made extra float32
   // outputs after the graph's own, in this order: calibration observes them.
   std::vector<std::string> extra_outputs;
+  // The most bytes the compiled model's tensors may take (constants, graph
+  // inputs and outputs, activation arenas; memory_limit.h); 0 means
+  // DefaultMemoryLimit(), half of physical memory. Compile() refuses a
+  // model over it with InvalidArgument naming the largest tensor, before
+  // allocating it.
+  size_t max_memory_bytes = 0;
 };
 
 // One step of a compiled model: a primitive execution, labelled by the node
@@ -71,7 +77,8 @@ struct StepInfo {
 class CompiledModel {
  public:
   // `graph` must be specialised (Specialize()). Fails with Unimplemented
-  // naming the node when an op or dtype cannot be compiled.
+  // naming the node when an op or dtype cannot be compiled, InvalidArgument
+  // when its tensors need more than options.max_memory_bytes.
   static StatusOr<std::unique_ptr<CompiledModel>> Compile(const Graph& graph,
                                                           const ExecutorOptions& options);
   virtual ~CompiledModel() = default;

@@ -31,6 +31,25 @@ TEST(WeightScales, PerOutputChannelOfConvWeights) {
   EXPECT_EQ(data[4], 0);
 }
 
+// fuzz/regressions/qdq_model/subnormal-weights.onnx: a channel whose largest
+// weight is subnormal got a scale that rounds to 0, and quantising it divided
+// 0 by 0 (a NaN cast to int8: undefined behaviour).
+TEST(WeightScales, SubnormalWeightsGetANonZeroScale) {
+  const float tiny = std::numeric_limits<float>::denorm_min();
+  const Tensor w = MakeWeights({2, 2}, {tiny, 0.0f, -3 * tiny, 1.0f});
+  StatusOr<WeightQuantParams> params = PerChannelWeightScales(w, WeightQuantOptions());
+  ASSERT_TRUE(params.ok()) << params.status().ToString();
+  EXPECT_EQ(params->dequant_scales[0], std::numeric_limits<float>::min());
+  EXPECT_EQ(params->dequant_scales[1], 1.0f / 127);
+  StatusOr<Tensor> q = QuantizeWeights(w, *params, 0);
+  ASSERT_TRUE(q.ok());
+  const int8_t* data = q->data<int8_t>();
+  EXPECT_EQ(data[0], 0);  // tiny / FLT_MIN rounds to 0
+  EXPECT_EQ(data[1], 0);
+  EXPECT_EQ(data[2], 0);
+  EXPECT_EQ(data[3], 127);
+}
+
 TEST(WeightScales, SevenBitWeightsUse63) {
   const Tensor w = MakeWeights({2, 2}, {4.0f, -1.0f, 0.3f, -0.5f});
   WeightQuantOptions options;

@@ -285,6 +285,13 @@ StatusOr<size_t> CompileContext::Finish() {
     }
     for (int b : ending[s]) free_arenas.push_back(arena_of[b]);
   }
+  size_t needed = 0;
+  for (size_t bytes : arena_bytes) needed += bytes;
+  if (needed > arena_limit_) {
+    return InvalidArgument("the activations need " + std::to_string(needed) +
+                           " bytes at once, more than the " + std::to_string(arena_limit_) +
+                           " bytes the memory limit leaves after the weights, inputs and outputs");
+  }
   size_t total = 0;
   arenas_.clear();
   try {

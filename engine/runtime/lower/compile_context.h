@@ -16,6 +16,7 @@
 
 #include <dnnl.h>
 
+#include <cstdint>
 #include <dnnl.hpp>
 #include <memory>
 #include <string>
@@ -142,8 +143,12 @@ class CompileContext {
   dnnl::memory NewOutput(const dnnl::memory::desc& desc);
   const std::vector<dnnl::memory>& ExternalViews(const dnnl::memory& memory) const;
 
+  // The most bytes Finish() may allocate for arenas (no limit unless set).
+  void set_arena_limit(size_t bytes) { arena_limit_ = bytes; }
+
   // Plans intermediate lifetimes and binds arena storage; fills Step::c_args.
-  // Returns the arena bytes.
+  // Returns the arena bytes; InvalidArgument, before allocating, when they
+  // would exceed the arena limit.
   StatusOr<size_t> Finish();
 
   std::vector<Step>& steps() { return steps_; }
@@ -176,6 +181,7 @@ class CompileContext {
   std::vector<Step> steps_;
   std::shared_ptr<std::vector<float>> shared_scratch_;
   bool winograd_ = true;
+  size_t arena_limit_ = SIZE_MAX;
   std::vector<Tensor> arenas_;
   std::vector<dnnl::memory> viewed_constants_;
 };
