@@ -104,7 +104,19 @@ TEST(Distributed, SearchJobMatchesLocalSearchAndResumesFromTheDb) {
   const SearchRow row = (*rows)[0];  // a copy: rows is read again below
   EXPECT_DOUBLE_EQ(row.fp32_accuracy, answer["fp32_accuracy"].get<double>());
   EXPECT_DOUBLE_EQ(row.int8_accuracy, answer["int8_accuracy"].get<double>());
-  EXPECT_DOUBLE_EQ(row.chosen_accuracy, answer["chosen_accuracy"].get<double>());
+  // The strategy's path is decided by accuracies and matches. Its end is a
+  // head-to-head timing (strategy.cc Finish), where FP32 or all-INT8, when
+  // within budget, may beat the path's answer on a loaded machine: only
+  // then may the two answers differ.
+  const double local_chosen = answer["chosen_accuracy"].get<double>();
+  if (row.chosen_accuracy != local_chosen) {
+    const bool distributed_took_a_reference =
+        row.chosen_accuracy == row.fp32_accuracy || row.chosen_accuracy == row.int8_accuracy;
+    const bool local_took_a_reference =
+        local_chosen == row.fp32_accuracy || local_chosen == row.int8_accuracy;
+    EXPECT_TRUE(distributed_took_a_reference || local_took_a_reference)
+        << "distributed " << row.chosen_accuracy << ", local " << local_chosen;
+  }
   EXPECT_EQ(row.full_evaluations, answer["full_evaluations"].get<int64_t>());
   EXPECT_EQ(row.met != 0, answer["met"].get<bool>());
   EXPECT_GT(row.full_evaluations, 2);  // all-INT8 alone is not within this budget
