@@ -84,7 +84,14 @@ RouterTransport::RouterTransport(asio::io_context* io, size_t max_message_bytes,
       fd_(*io),
       fallback_timer_(*io) {}
 
-RouterTransport::~RouterTransport() { fd_.release(); }
+// fd_ holds a dup() of the socket's ZMQ_FD (so that asio never closes the
+// socket's own descriptor): it is ours to close. release() here leaked one
+// eventfd per transport (found by fuzz_coordinator_messages, which starts a
+// coordinator per input and ran out of descriptors after 19,975).
+RouterTransport::~RouterTransport() {
+  boost::system::error_code ignored;
+  fd_.close(ignored);
+}
 
 void RouterTransport::Start() {
   ArmFd();

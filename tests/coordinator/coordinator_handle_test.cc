@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
@@ -37,14 +38,18 @@ class CoordinatorHandleTest : public ::testing::Test {
     std::ofstream(dir_ + "/data/test.yaml")
         << "format: idx\nimages: images.idx\nlabels: labels.idx\n"
            "preprocess: {scale: 0.0039215686, layout: nchw}\n";
+    auto coordinator = Coordinator::Create(Options());
+    ASSERT_TRUE(coordinator.ok()) << coordinator.status().message();
+    coordinator_ = std::move(*coordinator);
+  }
+  // A coordinator over the fixture's folder: its database and data root.
+  CoordinatorOptions Options() const {
     CoordinatorOptions options;
     options.bind = "ipc://" + dir_ + "/c.sock";
     options.db = dir_ + "/mixq.db";
     options.data_roots = {dir_ + "/data"};
     options.output_root = dir_ + "/out";
-    auto coordinator = Coordinator::Create(options);
-    ASSERT_TRUE(coordinator.ok()) << coordinator.status().message();
-    coordinator_ = std::move(*coordinator);
+    return options;
   }
   void TearDown() override {
     coordinator_.reset();
@@ -162,6 +167,22 @@ TEST_F(CoordinatorHandleTest, AMalformedBlobHashIsRefusedWithoutBeingRepeated) {
   EXPECT_EQ(chunk.error().find("hostile"), std::string::npos) << chunk.error();
   EXPECT_NE(chunk.error().find("hex"), std::string::npos) << chunk.error();
   EXPECT_EQ(Status(0).malformed().at("bad_request"), 1u);
+}
+
+// Found by fuzz_coordinator_messages, which starts a coordinator per input:
+// each one left a dup() of its socket's ZMQ_FD open, so a process creating
+// coordinators ran out of descriptors (after 19,975 at ulimit -n 20000).
+TEST_F(CoordinatorHandleTest, AStoppedCoordinatorLeavesNoDescriptorOpen) {
+  auto open_descriptors = [] {
+    return std::distance(fs::directory_iterator("/proc/self/fd"), fs::directory_iterator());
+  };
+  coordinator_.reset();
+  const auto before = open_descriptors();
+  for (int i = 0; i < 5; ++i) {
+    auto coordinator = Coordinator::Create(Options());
+    ASSERT_TRUE(coordinator.ok()) << coordinator.status().message();
+  }
+  EXPECT_EQ(open_descriptors(), before);
 }
 
 }  // namespace
