@@ -17,7 +17,6 @@
 #include "common/log.h"
 #include "common/protocol_codec.h"
 #include "common/resource_limits.h"
-#include "engine/ir/node_error.h"
 #include "engine/runtime/executor.h"
 #include "engine/runtime/isa.h"
 #include "worker/blob_cache.h"
@@ -312,8 +311,8 @@ class WorkerDaemon {
     proto::TaskFailed failed;
     failed.set_task_id(task_ ? task_->task_id() : "");
     // One line whatever the reason quotes (a BLOB_CHUNK's error is the
-    // coordinator's text): the coordinator shows it as one task error.
-    failed.set_error(OneLine(status.message()));
+    // coordinator's text): every Status message is (status.h).
+    failed.set_error(status.message());
     failed.set_retryable(retryable);
     Send(MessageType::kTaskFailed, failed);
     task_.reset();

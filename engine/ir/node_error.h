@@ -11,10 +11,6 @@
 
 namespace mixq {
 
-// `text` with control characters (newlines from a corrupt or hostile file's
-// names) replaced by '?', so that a message stays one line.
-std::string OneLine(std::string text);
-
 Status NodeError(StatusCode code, const Graph& graph, const Node& node, const std::string& reason);
 
 // Same for a node known only by its ONNX op type string (unsupported ops).

@@ -304,9 +304,7 @@ StatusOr<Graph> ImportOnnxFromBytes(const std::string& bytes, const std::string&
     return DataLoss(source + ": not an ONNX model (no IR version or graph)");
   }
   MIXQ_RETURN_IF_ERROR(CheckNamesAreUtf8(model.graph(), source));
-  auto graph = Importer(model, source).Run();
-  if (!graph.ok()) return Status(graph.status().code(), OneLine(graph.status().message()));
-  return graph;
+  return Importer(model, source).Run();
 }
 
 StatusOr<Graph> ImportOnnx(const std::string& path) {

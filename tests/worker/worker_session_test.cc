@@ -34,6 +34,16 @@ class WorkerSessionTest : public ::testing::Test {
       sent_.push_back(std::move(*r.message));
     };
   }
+  // The frames of a benchmark lease "t1" whose model is the blob named
+  // `sha256`, 5 bytes long.
+  static std::vector<std::string> BenchmarkLease(const std::string& sha256) {
+    proto::TaskAssign task;
+    task.set_task_id("t1");
+    task.set_kind(proto::TASK_KIND_BENCHMARK);
+    task.mutable_model()->set_sha256(sha256);
+    task.mutable_model()->set_size(5);
+    return Encode(MessageType::kTaskAssign, task);
+  }
   std::string dir_;
   WorkerOptions options_;
   std::vector<Decoded> sent_;
@@ -43,12 +53,7 @@ TEST_F(WorkerSessionTest, SaysHelloAndFetchesTheBlobsOfALease) {
   WorkerSession worker(options_, Recorder());
   ASSERT_EQ(sent_.size(), 1u);
   EXPECT_EQ(sent_[0].type, MessageType::kHello);
-  proto::TaskAssign task;
-  task.set_task_id("t1");
-  task.set_kind(proto::TASK_KIND_BENCHMARK);
-  task.mutable_model()->set_sha256(Sha256Hex("model"));
-  task.mutable_model()->set_size(5);
-  worker.Handle(Encode(MessageType::kTaskAssign, task));
+  worker.Handle(BenchmarkLease(Sha256Hex("model")));
   ASSERT_EQ(sent_.size(), 2u);
   ASSERT_EQ(sent_[1].type, MessageType::kBlobRequest);
   EXPECT_EQ(sent_[1].As<proto::BlobRequest>().sha256(), Sha256Hex("model"));
@@ -59,12 +64,7 @@ TEST_F(WorkerSessionTest, SaysHelloAndFetchesTheBlobsOfALease) {
 // fails at once, and nothing appears beside the cache.
 TEST_F(WorkerSessionTest, ALeaseNamingABlobByPathFailsWithoutWriting) {
   WorkerSession worker(options_, Recorder());
-  proto::TaskAssign task;
-  task.set_task_id("t1");
-  task.set_kind(proto::TASK_KIND_BENCHMARK);
-  task.mutable_model()->set_sha256("../escaped");
-  task.mutable_model()->set_size(5);
-  worker.Handle(Encode(MessageType::kTaskAssign, task));
+  worker.Handle(BenchmarkLease("../escaped"));
   proto::BlobChunk chunk;
   chunk.set_sha256("../escaped");
   chunk.set_total_size(5);
@@ -85,12 +85,7 @@ TEST_F(WorkerSessionTest, ALeaseNamingABlobByPathFailsWithoutWriting) {
 // TASK_FAILED reason as it came, newlines and all.
 TEST_F(WorkerSessionTest, ACoordinatorsErrorTextFailsTheTaskInOneLine) {
   WorkerSession worker(options_, Recorder());
-  proto::TaskAssign task;
-  task.set_task_id("t1");
-  task.set_kind(proto::TASK_KIND_BENCHMARK);
-  task.mutable_model()->set_sha256(Sha256Hex("model"));
-  task.mutable_model()->set_size(5);
-  worker.Handle(Encode(MessageType::kTaskAssign, task));
+  worker.Handle(BenchmarkLease(Sha256Hex("model")));
   proto::BlobChunk chunk;
   chunk.set_sha256(Sha256Hex("model"));
   chunk.set_error("unknown blob\nsecond line");
