@@ -22,6 +22,7 @@
 #include "engine/runtime/calibrator.h"
 #include "engine/runtime/executor.h"
 #include "search/local/local_backend.h"
+#include "search/ranking_size.h"
 #include "search/search_space.h"
 #include "search/search_summary.h"
 #include "search/strategy.h"
@@ -35,11 +36,11 @@ struct SearchCommandOptions {
   std::string model;
   std::string calibration_dataset;  // dataset YAML for calibration (e.g. the training set)
   int64_t calibration_samples = 300;
-  std::string method = "minmax";  // scale method
-  std::string calibration;        // an existing calibration file instead of calibrating
-  std::string dataset;            // evaluation dataset YAML
-  int64_t eval_count = -1;        // samples of the evaluation set (-1 = all)
-  int64_t ranking_samples = 300;
+  std::string method = "minmax";         // scale method
+  std::string calibration;               // an existing calibration file instead of calibrating
+  std::string dataset;                   // evaluation dataset YAML
+  int64_t eval_count = -1;               // samples of the evaluation set (-1 = all)
+  int64_t ranking_samples = 0;           // 0: sized from the smallest budget (ranking_size.h)
   std::string metric = "top1";           // top1 | top5
   std::vector<double> budgets = {1.0};   // absolute points; more than one = pareto
   std::string objective = "throughput";  // throughput (at --batch) | latency (batch 1)
@@ -51,6 +52,7 @@ struct SearchCommandOptions {
   SearchSettings settings;
   std::string output;  // output folder ("" = none)
   bool json = false;
+  bool no_refine = false;  // --no-refine: settings.refine off
   EngineOptions engine;
   // --input-shape, over the evaluation dataset's input_shape, over the
   // calibration dataset's.
@@ -76,6 +78,7 @@ nlohmann::json OutcomeJson(const SearchSpace& space, const SearchOutcome& o, dou
           {"speedup", o.fp32_ms / o.chosen_ms},
           {"int8_speedup", o.fp32_ms / o.int8_ms},
           {"full_evaluations", o.full_evaluations},
+          {"refinement_full_evaluations", o.refinement_full_evaluations},
           {"ranking_evaluations", o.ranking_evaluations},
           {"benchmarks", o.benchmarks},
           {"seconds", seconds}};
@@ -158,7 +161,14 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
 
   LocalBackendOptions backend_options;
   backend_options.eval_count = options.eval_count;
-  backend_options.ranking_count = options.ranking_samples;
+  const int64_t slice =
+      options.eval_count >= 0 ? std::min(options.eval_count, eval_set->size()) : eval_set->size();
+  backend_options.ranking_count = options.ranking_samples > 0
+                                      ? std::min(options.ranking_samples, slice)
+                                      : RankingSamplesForBudgets(options.budgets, slice);
+  note("ranking subset: the first " + std::to_string(backend_options.ranking_count) +
+       " samples (one sample = " + Fixed(RankingResolution(backend_options.ranking_count), 3) +
+       " points" + (options.ranking_samples > 0 ? ")" : ", sized from the budget)"));
   backend_options.top5 = options.metric == "top5";
   backend_options.batch = batch;
   backend_options.threads = options.engine.threads;
@@ -167,6 +177,8 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   LocalBackend backend(graph, space, model_sha256, calibration, *eval_set, backend_options);
 
   SearchSettings settings = options.settings;
+  settings.ranking_resolution = RankingResolution(backend_options.ranking_count);
+  settings.refine = !options.no_refine;
   StepObserver observer = [&](const SearchStep& step, const SearchOutcome& so_far) {
     if (step.kind != "full" && step.kind != "answer") return;
     std::string line = step.kind + " #" + std::to_string(so_far.full_evaluations) + ": " +
@@ -264,8 +276,9 @@ int SearchMain(const std::vector<std::string>& args, std::ostream& out, std::ost
                              "scale method: minmax|percentile|kl|mse")(
       "calibration", po::value<std::string>(&o.calibration),
       "an existing calibration file instead of --calibration-dataset")(
-      "ranking-samples", IntegerFlag("ranking-samples", &o.ranking_samples, 1, kMaxSamples),
-      "samples of the ranking subset (the first of the evaluation set)")(
+      "ranking-samples", IntegerFlag("ranking-samples", &o.ranking_samples, 0, kMaxSamples),
+      "samples of the ranking subset (the first of the evaluation set); 0 (default): sized "
+      "from the smallest budget, one sample at most a quarter of it, at least 300")(
       "metric", po::value<std::string>(&o.metric)->default_value("top1"), "top1|top5")(
       "budget", po::value<std::string>(&budgets)->default_value("1.0"),
       "max accuracy drop in points; a list (0.1,0.3,1) = pareto")(
@@ -287,8 +300,11 @@ int SearchMain(const std::vector<std::string>& args, std::ostream& out, std::ost
                   "all-INT8 benchmarked again together (0 = none)")(
       "reference-int8", po::bool_switch(&o.settings.reference_int8),
       "speed_aware: evaluate all-INT8 in full even when not needed (for the summary)")(
-      "output,o", po::value<std::string>(&o.output), "output folder (summary, config, QDQ)")(
-      "json", po::bool_switch(&o.json), "print one JSON object");
+      "no-refine", po::bool_switch(&o.no_refine),
+      "skip the final refinement (the answer's neighbours timed head to head and the faster "
+      "ones verified)")("output,o", po::value<std::string>(&o.output),
+                        "output folder (summary, config, QDQ)")("json", po::bool_switch(&o.json),
+                                                                "print one JSON object");
   AddEngineOptions(&desc, &o.engine);
   AddInputShapeOption(&desc, &o.input_shapes);
   po::variables_map values;

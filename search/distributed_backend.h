@@ -79,6 +79,10 @@ class DistributedBackend final : public SearchBackend {
   // is at request.output once this returns. The sub-job's id.
   StatusOr<int64_t> Calibrate(const CalibrateRequest& request);
 
+  // The ranking subset's size, when it is chosen from budgets known only
+  // after FP32 was measured (relative budgets); before the first ranking.
+  void set_ranking_count(int64_t count) { options_.ranking_count = count; }
+
   // Tasks the coordinator had to run (not memoized) over all sub-jobs so far.
   int64_t tasks_planned() const { return tasks_planned_; }
   int64_t tasks_total() const { return tasks_total_; }

@@ -15,6 +15,7 @@
 #include "engine/onnx/onnx_importer.h"
 #include "engine/onnx/qdq_export.h"
 #include "search/distributed_backend.h"
+#include "search/ranking_size.h"
 #include "search/search_calibration.h"
 #include "search/search_progress.h"
 #include "search/search_records.h"
@@ -196,6 +197,20 @@ class SearchJobRun {
         // The FP32 accuracy is measured first (the strategy reuses it: memoized).
         MIXQ_ASSIGN_OR_RETURN(std::vector<double> fp32, backend.EvaluateFull({space_.AllFp32()}));
         class_budgets = AbsoluteBudgets(spec_, fp32[0]);
+      }
+      // The ranking subset: as the job says, or sized so that one sample is
+      // well below the smallest budget in points (known only now when the
+      // budgets are relative).
+      const int64_t ranking = spec_.ranking_samples > 0
+                                  ? spec_.ranking_samples
+                                  : RankingSamplesForBudgets(class_budgets, spec_.job.count);
+      backend.set_ranking_count(ranking);
+      settings.ranking_resolution = RankingResolution(ranking);
+      if (m == 0) {
+        progress_->Line("ranking subset: the first " + std::to_string(ranking) +
+                        " samples of the evaluation slice (one sample = " +
+                        Fixed(settings.ranking_resolution, 3) + " points" +
+                        (spec_.ranking_samples > 0 ? ")" : ", sized from the budget)"));
       }
       sorted = class_budgets;
       std::sort(sorted.begin(), sorted.end());

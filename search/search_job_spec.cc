@@ -71,7 +71,7 @@ class SearchParser : public YamlFields {
       MIXQ_ASSIGN_OR_RETURN(std::string out, String(output, "output"));
       s.output = Resolve(out);
     }
-    if (s.job.count > 0 && s.ranking_samples > s.job.count) {
+    if (s.job.count > 0 && s.ranking_samples > 0 && s.ranking_samples > s.job.count) {
       return Error("'data.ranking.samples' (" + std::to_string(s.ranking_samples) +
                    ") must not exceed 'data.evaluation.count' (" + std::to_string(s.job.count) +
                    "): the ranking subset is the start of the evaluation slice");
@@ -100,9 +100,9 @@ class SearchParser : public YamlFields {
     if (Has("data.ranking")) {
       MIXQ_ASSIGN_OR_RETURN(YAML::Node ranking, Section("data.ranking"));
       MIXQ_RETURN_IF_ERROR(CheckKeys(ranking, "data.ranking.", {"samples"}));
-      if (ranking["samples"]) {
-        MIXQ_ASSIGN_OR_RETURN(s->ranking_samples,
-                              Int(ranking["samples"], "data.ranking.samples", 1));
+      const YAML::Node samples = ranking["samples"];
+      if (samples && !(samples.IsScalar() && samples.Scalar() == "auto")) {
+        MIXQ_ASSIGN_OR_RETURN(s->ranking_samples, Int(samples, "data.ranking.samples", 1));
       }
     }
     return Status::Ok();
@@ -221,7 +221,7 @@ class SearchParser : public YamlFields {
       MIXQ_ASSIGN_OR_RETURN(YAML::Node strategy, Section("strategy"));
       MIXQ_RETURN_IF_ERROR(CheckKeys(strategy, "strategy.",
                                      {"name", "parallel", "exhaustive_benchmarks", "reference_int8",
-                                      "min_gain", "confirm_rounds"}));
+                                      "min_gain", "confirm_rounds", "refine"}));
       if (strategy["name"]) {
         MIXQ_ASSIGN_OR_RETURN(s->strategy, String(strategy["name"], "strategy.name"));
       }
@@ -255,6 +255,9 @@ class SearchParser : public YamlFields {
       if (strategy["reference_int8"]) {
         MIXQ_ASSIGN_OR_RETURN(s->settings.reference_int8,
                               Bool(strategy["reference_int8"], "strategy.reference_int8"));
+      }
+      if (strategy["refine"]) {
+        MIXQ_ASSIGN_OR_RETURN(s->settings.refine, Bool(strategy["refine"], "strategy.refine"));
       }
     }
     const std::vector<std::string>& names = StrategyNames();

@@ -29,8 +29,9 @@ struct SearchJobSpec {
   std::vector<std::string> calibration_methods = {"minmax"};
   double calibration_percentile = 99.99;
   std::string calibration_file;  // resolved; "" = calibrate
-  // data.ranking: the first `samples` of the evaluation slice.
-  int64_t ranking_samples = 300;
+  // data.ranking: the first `samples` of the evaluation slice; 0 = auto,
+  // sized from the smallest budget (ranking_size.h).
+  int64_t ranking_samples = 0;
   std::string metric = "top1";  // top1 | top5
   // budget: max_drop (one value, or a list for pareto); relative: the
   // values are percent of the FP32 accuracy instead of accuracy points.

@@ -63,8 +63,9 @@ Table SearchSummaryTable(const SearchSpace& space, const std::vector<HardwareOut
 std::string VerdictLine(const HardwareOutcome& h) {
   const SearchOutcome& o = h.outcome;
   std::string line = h.hardware + ": " + o.verdict + " (" + std::to_string(o.full_evaluations) +
-                     " full evaluations, " + std::to_string(o.ranking_evaluations) + " ranking, " +
-                     std::to_string(o.benchmarks) + " benchmarks)";
+                     " full evaluations, " + std::to_string(o.refinement_full_evaluations) +
+                     " of them in the final refinement, " + std::to_string(o.ranking_evaluations) +
+                     " ranking, " + std::to_string(o.benchmarks) + " benchmarks)";
   if (std::isnan(o.int8_accuracy)) {
     line +=
         "; all-INT8 not evaluated in full: the search did not need it "

@@ -277,6 +277,7 @@ class SearchRun {
   }
 
   const SearchOutcome& outcome() const { return outcome_; }
+  void CountRefinement(int full) { outcome_.refinement_full_evaluations += full; }
   const SearchSettings& settings() const { return settings_; }
   const SearchSpace& space() const { return space_; }
 
@@ -337,12 +338,169 @@ StatusOr<std::vector<int>> RankLayers(SearchRun* run, const Mask& current) {
   return ranked;
 }
 
+// The final refinement's candidates around `answer`: each FP32 layer back in
+// INT8; each run of two or more consecutive FP32 layers (topological order)
+// in INT8 at once, since the boundaries inside a run only go away together;
+// and each INT8 layer that feeds or reads an FP32 one in FP32, which moves a
+// boundary outward.
+std::vector<Mask> RefineNeighbours(const SearchSpace& space, const Mask& answer) {
+  std::vector<Mask> out;
+  auto add = [&](const Mask& m) {
+    if (CountInt8(m) > 0 && m != answer && std::find(out.begin(), out.end(), m) == out.end()) {
+      out.push_back(m);
+    }
+  };
+  const int n = space.size();
+  for (int i = 0; i < n; ++i) {
+    if (answer[i]) continue;
+    Mask m = answer;
+    m[i] = true;
+    add(m);
+  }
+  for (int i = 0; i < n;) {
+    if (answer[i]) {
+      ++i;
+      continue;
+    }
+    int end = i;
+    while (end < n && !answer[end]) ++end;
+    if (end - i >= 2) {
+      Mask m = answer;
+      for (int k = i; k < end; ++k) m[k] = true;
+      add(m);
+    }
+    i = end;
+  }
+  std::vector<bool> borders(n, false);
+  for (int i = 0; i < n; ++i) {
+    for (int p : space.layers[i].producers) {
+      if (answer[i] != answer[p]) borders[answer[i] ? i : p] = true;
+    }
+  }
+  for (int i = 0; i < n; ++i) {
+    if (!borders[i]) continue;
+    Mask m = answer;
+    m[i] = false;
+    add(m);
+  }
+  return out;
+}
+
+// One pass of the final refinement around `answer` (feasible, measured):
+// the neighbour that replaces it, or `answer` itself when none verified
+// faster and within budget.
+StatusOr<Mask> RefinePass(SearchRun* run, const Mask& answer, const SpeedModel& speed, int pass) {
+  const SearchSettings& settings = run->settings();
+  const double budget = settings.max_drop;
+  std::vector<Mask> near;
+  for (const Mask& m : RefineNeighbours(run->space(), answer)) {
+    if (run->HasFull(m) && run->Drop(run->FullAccuracy(m)) > budget) continue;
+    near.push_back(m);
+  }
+  if (near.empty()) return answer;
+  // Screened on the ranking subset: the answer's measured drop plus what the
+  // change costs there. A neighbour already verified keeps its measurement.
+  std::vector<Mask> masks = {answer};
+  masks.insert(masks.end(), near.begin(), near.end());
+  MIXQ_ASSIGN_OR_RETURN(std::vector<double> acc,
+                        run->Ranking(masks, "final refinement: the answer's neighbours"));
+  const double answer_drop = run->Drop(run->FullAccuracy(answer));
+  std::vector<std::pair<double, Mask>> screened;  // (predicted ms, mask)
+  for (size_t k = 0; k < near.size(); ++k) {
+    const double drop = run->HasFull(near[k]) ? run->Drop(run->FullAccuracy(near[k]))
+                                              : answer_drop + (acc[0] - acc[k + 1]);
+    if (drop <= budget + settings.ranking_resolution) {
+      screened.emplace_back(speed.PredictMs(near[k]), near[k]);
+    }
+  }
+  if (screened.empty()) return answer;
+  // Ordered by the profile's prediction only to choose which to time first:
+  // the measurement, not the prediction, decides.
+  std::stable_sort(screened.begin(), screened.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (screened.size() > static_cast<size_t>(kRefineCandidates)) screened.resize(kRefineCandidates);
+  std::vector<Mask> timed;
+  for (const auto& entry : screened) timed.push_back(entry.second);
+  MIXQ_RETURN_IF_ERROR(run->Bench(timed, "final refinement: a neighbour of the answer", &speed));
+  std::stable_sort(timed.begin(), timed.end(),
+                   [&](const Mask& a, const Mask& b) { return run->BenchMs(a) < run->BenchMs(b); });
+  std::vector<Mask> field = {answer};
+  for (const Mask& m : timed) {
+    if (static_cast<int>(field.size()) > kMaxRivals) break;
+    if (run->BenchMs(m) < run->SteadyMs(answer) * (1.0 + kRivalMargin)) field.push_back(m);
+  }
+  if (field.size() == 1) return answer;
+  // Head to head in rounds of their own (after those SteadyBench and Finish
+  // use), so that the answer and its neighbours meet the same load.
+  MIXQ_ASSIGN_OR_RETURN(auto median,
+                        run->Rounds(field, 2 * kMaxConfirmRounds + 1 + pass * kMaxConfirmRounds,
+                                    "final refinement: head to head with the answer", true));
+  std::vector<std::pair<double, Mask>> faster;
+  for (size_t k = 1; k < field.size(); ++k) {
+    if (median.at(field[k]) < median.at(answer) * (1.0 - kRefineMinGain)) {
+      faster.emplace_back(median.at(field[k]), field[k]);
+    }
+  }
+  std::stable_sort(faster.begin(), faster.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Verified fastest first, `parallel` at once; the fastest that fits wins.
+  const int per_round = std::max(1, settings.parallel);
+  for (size_t k = 0; k < faster.size() && run->RemainingFull() > 0;) {
+    std::vector<Mask> batch;
+    while (k < faster.size() &&
+           static_cast<int>(batch.size()) < std::min(per_round, run->RemainingFull())) {
+      batch.push_back(faster[k++].second);
+    }
+    const int before = run->outcome().full_evaluations;
+    MIXQ_RETURN_IF_ERROR(run->Full(batch, "final refinement: faster head to head than the answer"));
+    run->CountRefinement(run->outcome().full_evaluations - before);
+    for (const Mask& m : batch) {
+      if (run->Drop(run->FullAccuracy(m)) <= budget) return m;
+    }
+  }
+  return answer;
+}
+
+// Ends a strategy whose `answer` is within budget: refined (with `speed`, or
+// a profile taken now), then head to head with every verified feasible
+// config as a possible rival.
+StatusOr<SearchOutcome> FinishRefined(SearchRun* run, Mask answer, std::string verdict,
+                                      const SpeedModel* speed) {
+  const double budget = run->settings().max_drop;
+  if (run->settings().refine) {
+    std::unique_ptr<SpeedModel> own;
+    if (!speed) {
+      MIXQ_ASSIGN_OR_RETURN(ProfileData profile, run->Profile());
+      own = std::make_unique<SpeedModel>(run->space(), std::move(profile));
+      speed = own.get();
+    }
+    MIXQ_RETURN_IF_ERROR(run->Bench({answer}, "the answer's speed", speed));
+    const Mask start = answer;
+    for (int pass = 0; pass < kRefinePasses && run->RemainingFull() > 0; ++pass) {
+      MIXQ_ASSIGN_OR_RETURN(Mask next, RefinePass(run, answer, *speed, pass));
+      if (next == answer) break;
+      answer = next;
+    }
+    if (answer != start) {
+      verdict += "; the final refinement found a faster config within budget (" +
+                 std::to_string(run->outcome().refinement_full_evaluations) + " full evaluations)";
+    }
+  }
+  std::vector<Mask> feasible;
+  for (const auto& [mask, acc] : run->full()) {
+    if (run->Drop(acc) <= budget && CountInt8(mask) > 0 && run->HasBench(mask)) {
+      feasible.push_back(mask);
+    }
+  }
+  return run->Finish(answer, true, verdict, feasible);
+}
+
 StatusOr<SearchOutcome> AccuracyAware(SearchRun* run) {
   const double budget = run->settings().max_drop;
   MIXQ_RETURN_IF_ERROR(run->Baselines());
   Mask current = run->space().AllInt8();
   if (run->Drop(run->FullAccuracy(current)) <= budget) {
-    return run->Finish(current, true, "all-INT8 is within budget");
+    return FinishRefined(run, current, "all-INT8 is within budget", nullptr);
   }
   double current_acc = run->FullAccuracy(current);
   MIXQ_ASSIGN_OR_RETURN(std::vector<int> order, RankLayers(run, current));
@@ -355,7 +513,8 @@ StatusOr<SearchOutcome> AccuracyAware(SearchRun* run) {
     MIXQ_RETURN_IF_ERROR(run->Full({candidate}, "revert the worst-ranked layer to FP32"));
     const double acc = run->FullAccuracy(candidate);
     if (run->Drop(acc) <= budget) {
-      return run->Finish(candidate, true, "within budget after reverting layers in rank order");
+      return FinishRefined(run, candidate, "within budget after reverting layers in rank order",
+                           nullptr);
     }
     const bool worse = acc < current_acc;
     current = candidate;
@@ -396,9 +555,10 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
   run->SetReferences(run->BenchMs(fp32), run->BenchMs(int8));
   const double first_drop = run->Drop(run->FullAccuracy(first));
   if (first_drop <= budget) {
-    return run->Finish(first, true,
-                       first == int8 ? "all-INT8 is within budget and the fastest measured"
-                                     : "the fastest measured config is within budget");
+    return FinishRefined(run, first,
+                         first == int8 ? "all-INT8 is within budget and the fastest measured"
+                                       : "the fastest measured config is within budget",
+                         &speed);
   }
 
   // Sensitivity from both ends on the ranking subset: each layer back to
@@ -543,7 +703,7 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
   for (const Mask& m : feasible) {
     if (run->SteadyMs(m) < run->SteadyMs(chosen)) chosen = m;
   }
-  return run->Finish(chosen, true, "fastest measured config within budget", feasible);
+  return FinishRefined(run, chosen, "fastest measured config within budget", &speed);
 }
 
 StatusOr<SearchOutcome> Exhaustive(SearchRun* run) {

@@ -32,6 +32,19 @@
 //                   feasible ones benchmarked in order of predicted speed
 //                   (all of them, or the first `exhaustive_benchmarks`).
 //
+// accuracy_aware and speed_aware then refine their answer (unless
+// SearchSettings::refine is off): the models that chose it are predictions,
+// and a layer kept in FP32 as "slower in INT8" may cost more in boundary
+// reorders than it saves. The answer's neighbours - each FP32 layer back in
+// INT8, each run of consecutive FP32 layers in INT8 at once, each INT8 layer
+// bordering an FP32 one in FP32 - are screened on the ranking subset (the
+// answer's measured drop plus what the change costs there, within one ranking
+// sample of the budget), the most promising timed head to head with the
+// answer, and those faster by more than kRefineMinGain verified in full,
+// fastest first; a verified one within budget becomes the answer and the
+// refinement repeats around it (at most kRefinePasses times). Its full
+// evaluations are counted in SearchOutcome::refinement_full_evaluations.
+//
 // Every strategy ends head to head (SearchSettings::confirm_rounds): the
 // answer, its close feasible rivals, FP32 and all-INT8 benchmarked again in
 // the same rounds, the fastest median among the feasible quantized ones
@@ -89,6 +102,12 @@ struct SearchSettings {
   // benchmarked again, all of them in each round; each one's speed is its
   // median over the rounds, and the fastest feasible median is the answer.
   int confirm_rounds = 3;
+  // The final refinement (accuracy_aware and speed_aware).
+  bool refine = true;
+  // Points one ranking sample is worth (100 / ranking subset size): the
+  // refinement's screening accepts a neighbour up to one sample over budget,
+  // the subset's resolution. 0 = exact screening.
+  double ranking_resolution = 0.0;
 };
 
 // A feasible config whose first timing is within this fraction of the
@@ -97,6 +116,11 @@ struct SearchSettings {
 constexpr double kRivalMargin = 0.2;
 constexpr int kMaxRivals = 3;
 constexpr int kMaxConfirmRounds = 15;
+// The final refinement: neighbours timed per pass, passes, and the gain in
+// head-to-head timing that buys a neighbour a full evaluation.
+constexpr int kRefineCandidates = 8;
+constexpr int kRefinePasses = 4;
+constexpr double kRefineMinGain = 0.02;
 // The most configs a speed_aware round verifies at once (--parallel,
 // strategy.parallel), and the largest limit on full evaluations a search
 // takes (--max-full-evaluations, limits.max_full_evaluations).
@@ -125,6 +149,7 @@ struct SearchOutcome {
   double fp32_ms = 0, int8_ms = 0, chosen_ms = 0;
   int timing_rounds = 0;  // head-to-head rounds behind those times; 0: none
   int full_evaluations = 0;
+  int refinement_full_evaluations = 0;  // of full_evaluations, the final refinement's
   int ranking_evaluations = 0;
   int benchmarks = 0;
   std::vector<SearchStep> steps;

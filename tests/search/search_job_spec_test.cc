@@ -85,6 +85,26 @@ TEST(SearchJobSpec, DefaultsWhenSectionsAreLeftOut) {
   EXPECT_EQ(s->metric, "top1");
   EXPECT_EQ(s->output, "");
   EXPECT_DOUBLE_EQ(s->max_seconds, 0.0);
+  EXPECT_EQ(s->ranking_samples, 0);  // auto: sized from the budget when the search runs
+  EXPECT_TRUE(s->settings.refine);
+}
+
+TEST(SearchJobSpec, RankingSamplesMayBeAutoAndRefinementMayBeOff) {
+  StatusOr<SearchJobSpec> s = Parse(
+      "name: s\nkind: search\nmodel: m.onnx\ndata:\n  evaluation: {dataset: t.yaml}\n"
+      "  ranking: {samples: auto}\nstrategy: {name: speed_aware, refine: false}\n");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->ranking_samples, 0);
+  EXPECT_FALSE(s->settings.refine);
+  for (const char* bad : {"0", "automatic", "-3"}) {
+    StatusOr<SearchJobSpec> b = Parse(
+        "name: s\nkind: search\nmodel: m.onnx\ndata:\n  evaluation: {dataset: t.yaml}\n"
+        "  ranking: {samples: " +
+        std::string(bad) + "}\n");
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_NE(b.status().message().find("data.ranking.samples"), std::string::npos)
+        << b.status().message();
+  }
 }
 
 TEST(SearchJobSpec, LatencyMeansBatchOne) {
@@ -147,6 +167,7 @@ TEST(SearchJobSpec, RefusesUnknownKeysAndImpossibleValuesByPath) {
       {"strategy: {name: speed_aware, min_gain: 1.5}\n", "strategy.min_gain"},
       {"strategy: {name: speed_aware, confirm_rounds: 20}\n", "strategy.confirm_rounds"},
       {"strategy: {name: speed_aware, confirm_rounds: -1}\n", "strategy.confirm_rounds"},
+      {"strategy: {name: speed_aware, refine: often}\n", "strategy.refine"},
       {"limits: {max_full_evaluations: 1}\n", "limits.max_full_evaluations"},
       {"limits: {max_seconds: 0}\n", "limits.max_seconds"},
       {"limits: {max_minutes: 5}\n", "limits.max_minutes"},

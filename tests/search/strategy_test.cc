@@ -85,7 +85,9 @@ class ScriptedWorld : public SearchBackend {
   }
   StatusOr<ProfileData> Profile() override {
     ++profile_calls;
-    return profile;
+    ProfileData reported = profile;
+    for (int i : misreported) reported.layers[i].int8_ms = 1.6 * reported.layers[i].fp32_ms;
+    return reported;
   }
 
   // Fastest mask within `budget` by brute force (some INT8 layer).
@@ -111,6 +113,9 @@ class ScriptedWorld : public SearchBackend {
   ProfileData profile;
   std::vector<double> sensitivity;
   int full_calls = 0, ranking_calls = 0, profile_calls = 0;
+  // Layers the profile says are slower in INT8 (1.6x their FP32 time) while
+  // benchmarks measure the truth: what a per-layer profile can get wrong.
+  std::vector<int> misreported;
   // Relative error of a benchmark of a config in a round (none by default).
   std::function<double(const Mask&, int round)> bench_noise = [](const Mask&, int) { return 0.0; };
 };
@@ -149,8 +154,87 @@ TEST(SearchStrategy, AccuracyAwareMeetsBudgetByRevertingRankedLayers) {
   EXPECT_LE(world.TrueDrop(out.chosen), budget);
   EXPECT_NEAR(out.chosen_accuracy, ScriptedWorld::kFp32Accuracy - world.TrueDrop(out.chosen),
               1e-12);
-  EXPECT_EQ(world.profile_calls, 0);
+  // Its final refinement times neighbours, so it profiles once.
+  EXPECT_EQ(world.profile_calls, 1);
   EXPECT_GT(world.ranking_calls, 0);
+
+  // The baseline itself, without the refinement, needs no profile.
+  ScriptedWorld plain_world(10, 4);
+  SearchSettings settings;
+  settings.max_drop = budget;
+  settings.refine = false;
+  StatusOr<SearchOutcome> plain =
+      RunStrategy("accuracy_aware", plain_world.space, settings, &plain_world);
+  ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+  EXPECT_TRUE(plain->met);
+  EXPECT_EQ(plain_world.profile_calls, 0);
+  EXPECT_EQ(plain->refinement_full_evaluations, 0);
+}
+
+// The profile claims two neighbouring layers are slower in INT8 while they
+// are faster (and nearly harmless): the predicted-fastest config keeps them
+// in FP32 on the profile's word. The final refinement times the answer's
+// neighbours instead of predicting them, and brings both back to INT8.
+TEST(SearchStrategy, FinalRefinementRecoversLayersTheProfileWronglyKeptInFp32) {
+  for (uint32_t seed : {11u, 12u, 13u}) {
+    for (const std::string strategy : {"speed_aware", "accuracy_aware"}) {
+      auto make = [&] {
+        ScriptedWorld world(10, seed);
+        for (int i : {4, 5}) {
+          world.profile.layers[i].int8_ms = 0.5 * world.profile.layers[i].fp32_ms;
+          world.sensitivity[i] = 0.005;
+        }
+        world.misreported = {4, 5};
+        return world;
+      };
+      ScriptedWorld plain_world = make(), world = make();
+      // Over budget in all-INT8, so that both strategies search.
+      const double budget = 0.6 * world.TrueDrop(world.space.AllInt8());
+      SearchSettings settings;
+      settings.max_drop = budget;
+      settings.refine = false;
+      StatusOr<SearchOutcome> plain = RunStrategy(strategy, world.space, settings, &plain_world);
+      settings.refine = true;
+      StatusOr<SearchOutcome> refined = RunStrategy(strategy, world.space, settings, &world);
+      ASSERT_TRUE(plain.ok() && refined.ok());
+      ASSERT_TRUE(plain->met && refined->met) << strategy << " seed " << seed;
+      const std::string where = strategy + " seed " + std::to_string(seed);
+      EXPECT_LE(world.TrueDrop(refined->chosen), budget) << where;
+      EXPECT_TRUE(refined->chosen[4] && refined->chosen[5])
+          << where << ": " << DescribeMask(world.space, refined->chosen);
+      EXPECT_LE(refined->chosen_ms, plain->chosen_ms) << where;
+      EXPECT_LE(refined->chosen_ms, world.TrueMs(world.Optimum(budget)) * 1.05) << where;
+      if (strategy == "speed_aware") {
+        // The profile's error is what the refinement repairs: without it
+        // the answer keeps at least one of the two in FP32.
+        EXPECT_FALSE(plain->chosen[4] && plain->chosen[5]) << where;
+        EXPECT_GT(refined->refinement_full_evaluations, 0) << where;
+        EXPECT_LT(refined->chosen_ms, plain->chosen_ms) << where;
+      }
+      // Every refinement evaluation is a full one, counted and reported.
+      int refine_steps = 0;
+      for (const SearchStep& step : refined->steps) {
+        if (step.kind == "full" && step.reason.find("final refinement") != std::string::npos) {
+          ++refine_steps;
+        }
+      }
+      EXPECT_EQ(refine_steps, refined->refinement_full_evaluations) << where;
+      EXPECT_LE(refined->refinement_full_evaluations, refined->full_evaluations);
+    }
+  }
+}
+
+// A neighbour that is faster but over budget is never the answer: the
+// ranking screen or its full evaluation turns it away.
+TEST(SearchStrategy, FinalRefinementNeverTradesTheBudgetForSpeed) {
+  for (uint32_t seed = 20; seed < 30; ++seed) {
+    ScriptedWorld world(10, seed);
+    for (double budget : {0.1, 0.3, 1.0}) {
+      SearchOutcome out = Search("speed_aware", &world, budget);
+      if (!out.met) continue;
+      EXPECT_LE(world.TrueDrop(out.chosen), budget) << "seed " << seed << " budget " << budget;
+    }
+  }
 }
 
 TEST(SearchStrategy, AllInt8WithinBudgetStopsAccuracyAwareAtOnce) {
