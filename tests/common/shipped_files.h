@@ -10,6 +10,8 @@ namespace mixq::test {
 
 inline const std::string kSourceDir = MIXQ_SOURCE_DIR;
 inline const std::string kFmResnet = kSourceDir + "/models/fm_resnet.onnx";
+// fm_resnet with outlier channels planted (scripts/make_outlier_model.py).
+inline const std::string kFmResnetOutlier = kSourceDir + "/models/fm_resnet_outlier.onnx";
 inline const std::string kFmMobilenet = kSourceDir + "/models/fm_mobilenet.onnx";
 inline const std::string kFashionMnistTest =
     kSourceDir + "/configs/datasets/fashion_mnist_test.yaml";
