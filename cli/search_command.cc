@@ -50,6 +50,8 @@ struct SearchCommandOptions {
   // --max-full-evaluations, --parallel, --reference-int8, --min-gain,
   // --confirm-rounds; max_drop is set per budget.
   SearchSettings settings;
+  // --layers: exhaustive enumerates these layers only (names; empty = all).
+  std::vector<std::string> layers;
   std::string output;  // output folder ("" = none)
   bool json = false;
   bool no_refine = false;  // --no-refine: settings.refine off
@@ -84,6 +86,24 @@ nlohmann::json OutcomeJson(const SearchSpace& space, const SearchOutcome& o, dou
           {"seconds", seconds}};
 }
 
+// The names --layers gives: a value that is a layer's whole name is taken
+// as it is (an ONNX node name may contain a comma); any other is split at
+// commas. The option may also be repeated.
+std::vector<std::string> LayerNames(const SearchSpace& space,
+                                    const std::vector<std::string>& values) {
+  std::vector<std::string> names;
+  for (const std::string& value : values) {
+    const bool whole = std::any_of(space.layers.begin(), space.layers.end(),
+                                   [&](const SearchLayer& l) { return l.name == value; });
+    if (whole) {
+      names.push_back(value);
+    } else {
+      for (const std::string& name : SplitList({value})) names.push_back(name);
+    }
+  }
+  return names;
+}
+
 Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
   if (!(options.settings.min_gain >= 0.0 && options.settings.min_gain < 1.0)) {
@@ -108,6 +128,9 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
     return InvalidArgument("unknown strategy '" + options.strategy +
                            "' (accuracy_aware, speed_aware, exhaustive)");
   }
+  if (!options.layers.empty() && (options.strategy != "exhaustive" || options.budgets.size() > 1)) {
+    return InvalidArgument("--layers is for --strategy exhaustive (with one --budget)");
+  }
   if (options.calibration.empty() == options.calibration_dataset.empty()) {
     return InvalidArgument(
         "give --calibration-dataset D.yaml (calibrate now) or --calibration F (a file from "
@@ -116,6 +139,8 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(options.model));
   MIXQ_ASSIGN_OR_RETURN(std::string model_sha256, Sha256File(options.model));
   const SearchSpace space = BuildSearchSpace(graph);
+  MIXQ_ASSIGN_OR_RETURN(const std::vector<int> exhaustive_layers,
+                        FindLayers(space, LayerNames(space, options.layers), "--layers"));
   MIXQ_ASSIGN_OR_RETURN(DatasetSpec eval_spec, LoadDatasetSpec(options.dataset));
   DatasetSpec cal_spec;
   if (!options.calibration_dataset.empty()) {
@@ -179,6 +204,7 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   SearchSettings settings = options.settings;
   settings.ranking_resolution = RankingResolution(backend_options.ranking_count);
   settings.refine = !options.no_refine;
+  settings.exhaustive_layers = exhaustive_layers;
   StepObserver observer = [&](const SearchStep& step, const SearchOutcome& so_far) {
     if (step.kind != "full" && step.kind != "answer") return;
     std::string line = step.kind + " #" + std::to_string(so_far.full_evaluations) + ": " +
@@ -298,6 +324,9 @@ int SearchMain(const std::vector<std::string>& args, std::ostream& out, std::ost
                   IntegerFlag("confirm-rounds", &o.settings.confirm_rounds, 0, kMaxConfirmRounds),
                   "head-to-head rounds at the end: the answer, its close rivals, FP32 and "
                   "all-INT8 benchmarked again together (0 = none)")(
+      "layers", po::value<std::vector<std::string>>(&o.layers)->composing(),
+      "exhaustive: enumerate only these layers (names, comma-separated or the option repeated; "
+      "at most 16), every other layer INT8")(
       "reference-int8", po::bool_switch(&o.settings.reference_int8),
       "speed_aware: evaluate all-INT8 in full even when not needed (for the summary)")(
       "no-refine", po::bool_switch(&o.no_refine),

@@ -140,11 +140,19 @@ class SearchJobRun {
     MIXQ_ASSIGN_OR_RETURN(model_sha256_, Sha256File(spec_.job.model));
     space_ = BuildSearchSpace(graph);
     if (space_.size() == 0) return InvalidArgument(spec_.job.model + ": no quantizable layers");
+    // strategy.layers names the model's layers; known only now.
+    StatusOr<std::vector<int>> layers =
+        FindLayers(space_, spec_.exhaustive_layers, "strategy.layers");
+    if (!layers.ok()) return layers.status().WithContext(spec_.job.source);
+    exhaustive_layers_ = std::move(*layers);
     MIXQ_ASSIGN_OR_RETURN(model_id_, store_->UpsertModel(model_sha256_, Absolute(spec_.job.model)));
     MIXQ_ASSIGN_OR_RETURN(std::vector<std::string> connected, WaitForWorkers(&client_, options_));
     MIXQ_ASSIGN_OR_RETURN(targets_, ResolveTargetClasses(spec_.job.hardware, connected));
     progress_->Line("search job " + std::to_string(job_id_) + " '" + spec_.job.name +
                     "': " + std::to_string(space_.size()) + " layers, strategy " + spec_.strategy +
+                    (exhaustive_layers_.empty()
+                         ? std::string()
+                         : " over " + std::to_string(exhaustive_layers_.size()) + " of them") +
                     ", " + std::to_string(targets_.size()) + " target class(es), output " +
                     result_->output);
     backend_options_ = BackendOptions();
@@ -187,6 +195,7 @@ class SearchJobRun {
     std::vector<std::unique_ptr<DistributedBackend>> backends;
     const auto class_start = Clock::now();
     SearchSettings settings = spec_.settings;
+    settings.exhaustive_layers = exhaustive_layers_;
     for (size_t m = 0; m < methods_.size(); ++m) {
       backend_options_.hardware = hardware;
       backend_options_.calibration_file = calibration_files_[m];
@@ -367,6 +376,7 @@ class SearchJobRun {
   InputShapes input_shapes_;  // the job's and its datasets' (ResolveJobInputShapes())
   int64_t model_id_ = 0;
   SearchSpace space_;
+  std::vector<int> exhaustive_layers_;  // strategy.layers, resolved (empty = every layer)
   std::vector<std::string> targets_;
   DistributedBackendOptions backend_options_;
   std::vector<std::string> methods_;

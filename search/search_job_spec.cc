@@ -221,7 +221,7 @@ class SearchParser : public YamlFields {
       MIXQ_ASSIGN_OR_RETURN(YAML::Node strategy, Section("strategy"));
       MIXQ_RETURN_IF_ERROR(CheckKeys(strategy, "strategy.",
                                      {"name", "parallel", "exhaustive_benchmarks", "reference_int8",
-                                      "min_gain", "confirm_rounds", "refine"}));
+                                      "min_gain", "confirm_rounds", "refine", "layers"}));
       if (strategy["name"]) {
         MIXQ_ASSIGN_OR_RETURN(s->strategy, String(strategy["name"], "strategy.name"));
       }
@@ -259,6 +259,7 @@ class SearchParser : public YamlFields {
       if (strategy["refine"]) {
         MIXQ_ASSIGN_OR_RETURN(s->settings.refine, Bool(strategy["refine"], "strategy.refine"));
       }
+      if (strategy["layers"]) MIXQ_RETURN_IF_ERROR(ParseLayers(strategy["layers"], s));
     }
     const std::vector<std::string>& names = StrategyNames();
     if (s->strategy != "pareto" &&
@@ -274,6 +275,36 @@ class SearchParser : public YamlFields {
     if (s->strategy != "pareto" && s->budgets.size() != 1) {
       return Error("'budget.max_drop' must be one value for " + s->strategy +
                    " (a list is for strategy pareto)");
+    }
+    if (!s->exhaustive_layers.empty() && s->strategy != "exhaustive") {
+      return Error("'strategy.layers' is for strategy exhaustive, not " + s->strategy);
+    }
+    return Status::Ok();
+  }
+
+  // strategy.layers: a list of distinct layer names; whether the model has
+  // them is checked when the job runs (the model is not read here).
+  Status ParseLayers(const YAML::Node& layers, SearchJobSpec* s) const {
+    if (!layers.IsSequence()) {
+      return Error("'strategy.layers' must be a list of layer names");
+    }
+    if (layers.size() == 0) {
+      return Error("'strategy.layers' must not be an empty list (leave it out for every layer)");
+    }
+    if (layers.size() > static_cast<size_t>(kMaxExhaustiveLayers)) {
+      return Error("'strategy.layers' names " + std::to_string(layers.size()) +
+                   " layers; exhaustive enumerates at most " +
+                   std::to_string(kMaxExhaustiveLayers) + " (2^" +
+                   std::to_string(kMaxExhaustiveLayers) + " configs)");
+    }
+    for (size_t i = 0; i < layers.size(); ++i) {
+      const std::string path = "strategy.layers[" + std::to_string(i) + "]";
+      MIXQ_ASSIGN_OR_RETURN(std::string name, String(layers[i], path));
+      if (std::find(s->exhaustive_layers.begin(), s->exhaustive_layers.end(), name) !=
+          s->exhaustive_layers.end()) {
+        return Error("'" + path + "': layer '" + name + "' is listed twice");
+      }
+      s->exhaustive_layers.push_back(name);
     }
     return Status::Ok();
   }

@@ -45,6 +45,11 @@ struct SearchJobSpec {
   // confirm_rounds} and limits.max_full_evaluations, as the strategies take
   // them; max_drop is set per budget when the search runs.
   SearchSettings settings;
+  // strategy.layers: the layers exhaustive enumerates, by name (distinct,
+  // at most kMaxExhaustiveLayers; empty = every layer). Names are checked
+  // against the model when the job runs, which sets
+  // settings.exhaustive_layers from them (FindLayers()).
+  std::vector<std::string> exhaustive_layers;
   double max_seconds = 0.0;  // 0 = no limit
   std::string output;        // resolved; "" = <db dir>/search-<job id>
 };

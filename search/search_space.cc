@@ -80,6 +80,38 @@ SearchSpace BuildSearchSpace(const Graph& graph) {
   return space;
 }
 
+StatusOr<std::vector<int>> FindLayers(const SearchSpace& space,
+                                      const std::vector<std::string>& names,
+                                      const std::string& key) {
+  std::unordered_map<std::string, int> index;
+  for (int i = 0; i < space.size(); ++i) index.emplace(space.layers[i].name, i);
+  std::vector<int> out;
+  for (size_t j = 0; j < names.size(); ++j) {
+    const std::string entry = "'" + key + "[" + std::to_string(j) + "]'";
+    auto it = index.find(names[j]);
+    if (it == index.end()) {
+      return InvalidArgument(entry + ": no layer '" + names[j] + "' in the model; its " +
+                             std::to_string(space.size()) + " layers: " + LayerNameList(space));
+    }
+    if (std::find(out.begin(), out.end(), it->second) != out.end()) {
+      return InvalidArgument(entry + ": layer '" + names[j] + "' is listed twice");
+    }
+    out.push_back(it->second);
+  }
+  return out;
+}
+
+std::string LayerNameList(const SearchSpace& space, size_t max_chars) {
+  std::string text;
+  for (int i = 0; i < space.size(); ++i) {
+    if (i > 0 && text.size() + space.layers[i].name.size() > max_chars) {
+      return text + ", and " + std::to_string(space.size() - i) + " more";
+    }
+    text += (i ? ", " : "") + space.layers[i].name;
+  }
+  return text;
+}
+
 int CountInt8(const Mask& mask) {
   return static_cast<int>(std::count(mask.begin(), mask.end(), true));
 }

@@ -42,6 +42,18 @@ struct SearchSpace {
 // The layers of `graph` (imported or specialised) and their producer edges.
 SearchSpace BuildSearchSpace(const Graph& graph);
 
+// The indices of the layers `names` names (SearchLayer::name), in their
+// order. An unknown or repeated name is InvalidArgument naming the entry as
+// `key`[i] ("'strategy.layers[2]': no layer 'x' in the model; its 53
+// layers: a, b, ... and 40 more").
+StatusOr<std::vector<int>> FindLayers(const SearchSpace& space,
+                                      const std::vector<std::string>& names,
+                                      const std::string& key);
+
+// The layer names in model order, comma-separated, cut after about
+// `max_chars` characters ("..., and 40 more"), for messages.
+std::string LayerNameList(const SearchSpace& space, size_t max_chars = 240);
+
 // "fp32", "int8", or "int8 except a, b" / "fp32 except c": short and readable.
 std::string DescribeMask(const SearchSpace& space, const Mask& mask);
 int CountInt8(const Mask& mask);

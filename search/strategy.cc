@@ -12,8 +12,6 @@ namespace mixq {
 
 namespace {
 
-constexpr int kMaxExhaustiveLayers = 12;
-
 // Shared bookkeeping of one strategy run: memoised measurements (a mask is
 // measured once per run), counts, steps and the observer.
 class SearchRun {
@@ -710,11 +708,18 @@ StatusOr<SearchOutcome> Exhaustive(SearchRun* run) {
   const SearchSpace& space = run->space();
   const double budget = run->settings().max_drop;
   MIXQ_RETURN_IF_ERROR(run->Baselines());
-  const int n = space.size();
+  // The enumerated layers (RunStrategy checked them); the others stay INT8,
+  // so on a subset FP32 is the reference but not one of the configs.
+  std::vector<int> set = run->settings().exhaustive_layers;
+  const bool subset = !set.empty();
+  if (!subset) {
+    for (int i = 0; i < space.size(); ++i) set.push_back(i);
+  }
+  const int k = static_cast<int>(set.size());
   std::vector<Mask> all;
-  for (uint32_t bits = 0; bits < (1u << n); ++bits) {
-    Mask m(n);
-    for (int i = 0; i < n; ++i) m[i] = (bits >> i) & 1u;
+  for (uint32_t bits = 0; bits < (1u << k); ++bits) {
+    Mask m = space.AllInt8();
+    for (int j = 0; j < k; ++j) m[set[j]] = (bits >> j) & 1u;
     all.push_back(m);
   }
   constexpr size_t kChunk = 64;
@@ -729,7 +734,11 @@ StatusOr<SearchOutcome> Exhaustive(SearchRun* run) {
   for (const Mask& m : all) {
     if (CountInt8(m) > 0 && run->Drop(run->FullAccuracy(m)) <= budget) feasible.push_back(m);
   }
-  if (feasible.empty()) return run->NotMet("only FP32 meets the budget");
+  if (feasible.empty()) {
+    return run->NotMet(subset ? "no config of the " + std::to_string(k) +
+                                    " enumerated layers (the others INT8) meets the budget"
+                              : "only FP32 meets the budget");
+  }
   std::sort(feasible.begin(), feasible.end(),
             [&](const Mask& a, const Mask& b) { return speed.PredictMs(a) < speed.PredictMs(b); });
   const int limit = run->settings().exhaustive_benchmarks;
@@ -739,7 +748,11 @@ StatusOr<SearchOutcome> Exhaustive(SearchRun* run) {
   for (const Mask& m : feasible) {
     if (run->BenchMs(m) < run->BenchMs(chosen)) chosen = m;
   }
-  return run->Finish(chosen, true, "fastest measured of all configs within budget", feasible);
+  return run->Finish(chosen, true,
+                     subset ? "fastest measured of all configs of the " + std::to_string(k) +
+                                  " enumerated layers within budget"
+                            : "fastest measured of all configs within budget",
+                     feasible);
 }
 
 // Answers repeated requests from memory; forwards the rest in one batch.
@@ -824,14 +837,34 @@ StatusOr<SearchOutcome> RunStrategy(const std::string& strategy, const SearchSpa
     return InvalidArgument("confirm_rounds must be in [0, " + std::to_string(kMaxConfirmRounds) +
                            "]");
   }
+  const std::vector<int>& set = settings.exhaustive_layers;
+  if (!set.empty() && strategy != "exhaustive") {
+    return InvalidArgument("a set of layers to enumerate is for strategy exhaustive, not '" +
+                           strategy + "'");
+  }
+  for (size_t j = 0; j < set.size(); ++j) {
+    if (set[j] < 0 || set[j] >= space.size()) {
+      return InvalidArgument("exhaustive layer index " + std::to_string(set[j]) +
+                             " is out of range (the model has " + std::to_string(space.size()) +
+                             " layers)");
+    }
+    if (std::find(set.begin(), set.begin() + j, set[j]) != set.begin() + j) {
+      return InvalidArgument("exhaustive layer '" + space.layers[set[j]].name +
+                             "' is listed twice");
+    }
+  }
   SearchRun run(space, settings, backend, observer);
   if (strategy == "accuracy_aware") return AccuracyAware(&run);
   if (strategy == "speed_aware") return SpeedAware(&run);
   if (strategy == "exhaustive") {
-    if (space.size() > kMaxExhaustiveLayers) {
-      return InvalidArgument("exhaustive search handles at most " +
-                             std::to_string(kMaxExhaustiveLayers) + " layers; the model has " +
-                             std::to_string(space.size()));
+    const int enumerated = set.empty() ? space.size() : static_cast<int>(set.size());
+    if (enumerated > kMaxExhaustiveLayers) {
+      return InvalidArgument(
+          "exhaustive search enumerates at most " + std::to_string(kMaxExhaustiveLayers) +
+          " layers (2^" + std::to_string(kMaxExhaustiveLayers) + " configs); " +
+          (set.empty() ? "the model has " + std::to_string(enumerated) +
+                             " (choose a set of layers: strategy.layers, --layers)"
+                       : "the set has " + std::to_string(enumerated)));
     }
     return Exhaustive(&run);
   }

@@ -28,9 +28,15 @@
 //                   fastest measured one is the answer. The configs
 //                   accuracy_aware would try are among its candidates.
 //   pareto          speed_aware for a list of budgets in one job (RunPareto).
-//   exhaustive      every config (at most 12 layers) evaluated in full; the
-//                   feasible ones benchmarked in order of predicted speed
-//                   (all of them, or the first `exhaustive_benchmarks`).
+//   exhaustive      every config of a set of layers evaluated in full (all
+//                   layers, or SearchSettings::exhaustive_layers with every
+//                   other layer INT8; at most kMaxExhaustiveLayers of them:
+//                   2^k configs, plus FP32 as the reference when the set is
+//                   not every layer); the feasible ones benchmarked in order
+//                   of predicted speed (all of them, or the first
+//                   `exhaustive_benchmarks`). On a subset it is the optimum
+//                   of that subset, a reference for the other strategies
+//                   when their answers keep only those layers in FP32.
 //
 // accuracy_aware and speed_aware then refine their answer (unless
 // SearchSettings::refine is off): the models that chose it are predictions,
@@ -108,7 +114,14 @@ struct SearchSettings {
   // refinement's screening accepts a neighbour up to one sample over budget,
   // the subset's resolution. 0 = exact screening.
   double ranking_resolution = 0.0;
+  // exhaustive: the layers it enumerates (indices into SearchSpace::layers,
+  // distinct; at most kMaxExhaustiveLayers); every other layer stays INT8.
+  // Empty = every layer. Other strategies refuse a non-empty set.
+  std::vector<int> exhaustive_layers;
 };
+
+// The most layers exhaustive enumerates: 2^16 = 65,536 full evaluations.
+constexpr int kMaxExhaustiveLayers = 16;
 
 // A feasible config whose first timing is within this fraction of the
 // answer's meets it head to head (one-second timings taken minutes apart on
@@ -159,7 +172,8 @@ struct SearchOutcome {
 using StepObserver = std::function<void(const SearchStep&, const SearchOutcome& so_far)>;
 
 const std::vector<std::string>& StrategyNames();  // accuracy_aware, speed_aware, exhaustive
-// InvalidArgument for an unknown strategy or too many layers for exhaustive.
+// InvalidArgument for an unknown strategy, impossible settings, or an
+// exhaustive set (given, or every layer) of more than kMaxExhaustiveLayers.
 StatusOr<SearchOutcome> RunStrategy(const std::string& strategy, const SearchSpace& space,
                                     const SearchSettings& settings, SearchBackend* backend,
                                     const StepObserver& observer = nullptr);

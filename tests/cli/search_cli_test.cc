@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "common/precision_config.h"
@@ -77,6 +78,25 @@ TEST(SearchCli, FindsAConfigWithinBudgetAndWritesItsOutputs) {
   std::filesystem::remove_all(out);
 }
 
+// --layers: exhaustive enumerates only the named layers (the option
+// repeated), the others INT8: 2^2 configs and FP32, not fm_resnet's 2^10.
+TEST(SearchCli, ExhaustiveEnumeratesTheLayersNamed) {
+  MixqResult r = RunMixq("search --json --threads 1 --model " + test::kFmResnet + " --dataset " +
+                             test::kFashionMnistTest + " --count 100 --calibration-dataset " +
+                             test::kFashionMnistTrain +
+                             " --calibration-samples 50 --ranking-samples 50 --budget 100 --batch 4"
+                             " --confirm-rounds 0 --strategy exhaustive --layers /stem/stem.0/Conv"
+                             " --layers /fc/Gemm",
+                         StderrTo::kNull);
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const nlohmann::json res = nlohmann::json::parse(r.out)["results"][0];
+  EXPECT_EQ(res["full_evaluations"].get<int>(), 4 + 1);
+  // The answer keeps at most those two in FP32.
+  const std::set<std::string> possible = {"-", "/stem/stem.0/Conv", "/fc/Gemm",
+                                          "/stem/stem.0/Conv, /fc/Gemm"};
+  EXPECT_EQ(possible.count(res["fp32_layers"].get<std::string>()), 1u) << res["fp32_layers"];
+}
+
 TEST(SearchCli, BadArgumentsAreRefusedWithOneLine) {
   for (const std::string& args : std::vector<std::string>{
            "--budget -1 --calibration-dataset " + test::kFashionMnistTrain,
@@ -85,7 +105,11 @@ TEST(SearchCli, BadArgumentsAreRefusedWithOneLine) {
            "--budget 0.3 --calibration-dataset " + test::kFashionMnistTrain + " --metric top3",
            "--budget 0.3 --calibration-dataset " + test::kFashionMnistTrain + " --min-gain 1.5",
            "--budget 0.3 --calibration-dataset " + test::kFashionMnistTrain +
-               " --confirm-rounds 20"}) {
+               " --confirm-rounds 20",
+           "--budget 0.3 --calibration-dataset " + test::kFashionMnistTrain +
+               " --strategy exhaustive --layers features.0,no-such-layer",
+           "--budget 0.3 --calibration-dataset " + test::kFashionMnistTrain +
+               " --strategy speed_aware --layers features.0"}) {
     MixqResult r = RunMixq("search --model " + test::kFmMobilenet + " --dataset " +
                            test::kFashionMnistTest + " --count 100 " + args);
     EXPECT_NE(r.exit_code, 0) << args;

@@ -211,6 +211,43 @@ TEST(SearchJobSpec, RefusesDataKeysByPath) {
   EXPECT_NE(s.status().message().find("data.ranking.samples"), std::string::npos);
 }
 
+TEST(SearchJobSpec, StrategyLayersNameTheLayersExhaustiveEnumerates) {
+  StatusOr<SearchJobSpec> s =
+      Parse(Minimal("strategy: {name: exhaustive, layers: [stem, 'layers.0/conv1', 'a,b']}\n"));
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->exhaustive_layers, (std::vector<std::string>{"stem", "layers.0/conv1", "a,b"}));
+  // Resolved against the model only when the job runs.
+  EXPECT_TRUE(s->settings.exhaustive_layers.empty());
+  StatusOr<SearchJobSpec> none = Parse(Minimal("strategy: {name: exhaustive}\n"));
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_TRUE(none->exhaustive_layers.empty());
+}
+
+TEST(SearchJobSpec, RefusesBadStrategyLayersByPath) {
+  std::string seventeen;
+  for (int i = 0; i < 17; ++i) seventeen += (i ? ", l" : "l") + std::to_string(i);
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"strategy: {name: exhaustive, layers: [a, b, a]}\n", "'strategy.layers[2]'"},
+      {"strategy: {name: exhaustive, layers: []}\n", "'strategy.layers'"},
+      {"strategy: {name: exhaustive, layers: a}\n", "'strategy.layers'"},
+      {"strategy: {name: exhaustive, layers: [a, [b]]}\n", "'strategy.layers[1]'"},
+      {"strategy: {name: exhaustive, layers: [a, '']}\n", "'strategy.layers[1]'"},
+      {"strategy: {name: exhaustive, layers: [" + seventeen + "]}\n", "names 17 layers"},
+      {"strategy: {name: exhaustive, layer: [a]}\n", "strategy.layer"},
+      {"strategy: {name: speed_aware, layers: [a]}\n",
+       "'strategy.layers' is for strategy exhaustive"},
+      {"strategy: {layers: [a]}\n", "'strategy.layers' is for strategy exhaustive"},
+      {"budget: {max_drop: [0.1, 0.3]}\nstrategy: {name: pareto, layers: [a]}\n",
+       "'strategy.layers' is for strategy exhaustive"},
+  };
+  for (const auto& [extra, expected] : cases) {
+    StatusOr<SearchJobSpec> s = Parse(Minimal(extra));
+    ASSERT_FALSE(s.ok()) << extra;
+    EXPECT_NE(s.status().message().find(expected), std::string::npos)
+        << extra << " -> " << s.status().message();
+  }
+}
+
 TEST(SearchJobSpec, EvaluateJobIsNotASearch) {
   StatusOr<JobSpec> job =
       ParseJobSpec("name: e\nmodel: m.onnx\ndata:\n  evaluation: {dataset: t.yaml}\n", "", "j");

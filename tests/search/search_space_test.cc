@@ -44,5 +44,36 @@ TEST(SearchSpace, ConfigRoundTripAndDescription) {
   EXPECT_FALSE(space.FromConfig(config).ok());
 }
 
+// strategy.layers and --layers: names to indices, every bad entry named by
+// its position, with the model's layers listed (cut when long).
+TEST(SearchSpace, FindLayersResolvesNamesAndNamesTheBadEntry) {
+  SearchSpace space;
+  for (const char* name : {"stem", "layers.0/conv1", "a,b", "fc"}) {
+    space.layers.push_back({name, {}, false});
+  }
+  StatusOr<std::vector<int>> found = FindLayers(space, {"fc", "a,b", "stem"}, "strategy.layers");
+  ASSERT_TRUE(found.ok()) << found.status().ToString();
+  EXPECT_EQ(*found, (std::vector<int>{3, 2, 0}));
+  StatusOr<std::vector<int>> none = FindLayers(space, {}, "strategy.layers");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+
+  StatusOr<std::vector<int>> unknown = FindLayers(space, {"fc", "conv9"}, "strategy.layers");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.status().message(),
+            "'strategy.layers[1]': no layer 'conv9' in the model; its 4 layers: stem, "
+            "layers.0/conv1, a,b, fc");
+  StatusOr<std::vector<int>> twice = FindLayers(space, {"fc", "stem", "fc"}, "--layers");
+  ASSERT_FALSE(twice.ok());
+  EXPECT_EQ(twice.status().message(), "'--layers[2]': layer 'fc' is listed twice");
+
+  SearchSpace big;
+  for (int i = 0; i < 500; ++i) big.layers.push_back({"layer" + std::to_string(i), {}, false});
+  const std::string list = LayerNameList(big);
+  EXPECT_LT(list.size(), 300u);
+  EXPECT_EQ(list.rfind("layer0, layer1, ", 0), 0u);
+  EXPECT_NE(list.find(" more"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace mixq

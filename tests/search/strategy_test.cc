@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>
@@ -143,6 +144,98 @@ TEST(SearchStrategy, ExhaustiveFindsTheTrueOptimum) {
       EXPECT_EQ(out.full_evaluations, 1 << 10);
     }
   }
+}
+
+// On a subset the enumeration is over its layers only, the others INT8: had
+// the set been ignored, a 10-layer world would cost 1,024 full evaluations
+// and could answer with a layer outside the set in FP32.
+TEST(SearchStrategy, ExhaustiveOnASubsetEnumeratesOnlyItsLayersWithTheOthersInt8) {
+  for (uint32_t seed : {1u, 2u, 3u}) {
+    ScriptedWorld world(10, seed);
+    const std::vector<int> set = {1, 4, 6};  // layer 6 is "depthwise": slower in INT8
+    std::vector<Mask> configs;
+    for (uint32_t bits = 0; bits < 8; ++bits) {
+      Mask m = world.space.AllInt8();
+      for (int j = 0; j < 3; ++j) m[set[j]] = (bits >> j) & 1u;
+      configs.push_back(m);
+    }
+    // A budget some of the eight configs meet and some do not.
+    double lo = 1e300, hi = 0.0;
+    for (const Mask& m : configs) {
+      lo = std::min(lo, world.TrueDrop(m));
+      hi = std::max(hi, world.TrueDrop(m));
+    }
+    const double budget = 0.5 * (lo + hi);
+    Mask optimum;
+    for (const Mask& m : configs) {
+      if (world.TrueDrop(m) > budget) continue;
+      if (optimum.empty() || world.TrueMs(m) < world.TrueMs(optimum)) optimum = m;
+    }
+    ASSERT_FALSE(optimum.empty());
+    ASSERT_GT(world.TrueMs(world.space.AllFp32()), world.TrueMs(optimum));
+
+    SearchSettings settings;
+    settings.max_drop = budget;
+    settings.exhaustive_layers = set;
+    StatusOr<SearchOutcome> out = RunStrategy("exhaustive", world.space, settings, &world);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    SCOPED_TRACE("seed " + std::to_string(seed));
+    // The 2^3 configs (all-INT8 among them) and FP32, the reference.
+    EXPECT_EQ(out->full_evaluations, 8 + 1);
+    EXPECT_EQ(world.full_calls, 8 + 1);
+    for (const SearchStep& step : out->steps) {
+      if (step.mask.empty() || step.mask == world.space.AllFp32()) continue;
+      for (int i = 0; i < world.space.size(); ++i) {
+        if (std::find(set.begin(), set.end(), i) == set.end()) {
+          EXPECT_TRUE(step.mask[i]) << step.kind << " step with layer " << i << " in FP32";
+        }
+      }
+    }
+    EXPECT_TRUE(out->met);
+    EXPECT_EQ(out->chosen, optimum);
+    EXPECT_DOUBLE_EQ(out->chosen_ms, world.TrueMs(optimum));
+  }
+}
+
+TEST(SearchStrategy, ExhaustiveEnumeratesAtMostSixteenLayers) {
+  ScriptedWorld world(20, 1);
+  SearchSettings settings;
+  settings.max_drop = 1.0;
+  settings.exhaustive_benchmarks = 4;
+  // Every layer (20) and a 17-layer set are refused, naming the count.
+  StatusOr<SearchOutcome> all = RunStrategy("exhaustive", world.space, settings, &world);
+  ASSERT_FALSE(all.ok());
+  EXPECT_NE(all.status().message().find("the model has 20"), std::string::npos)
+      << all.status().message();
+  for (int i = 0; i < 17; ++i) settings.exhaustive_layers.push_back(i);
+  StatusOr<SearchOutcome> seventeen = RunStrategy("exhaustive", world.space, settings, &world);
+  ASSERT_FALSE(seventeen.ok());
+  EXPECT_NE(seventeen.status().message().find("the set has 17"), std::string::npos)
+      << seventeen.status().message();
+  EXPECT_EQ(world.full_calls, 0);
+  // Sixteen are enumerated: 65,536 configs and FP32.
+  settings.exhaustive_layers.pop_back();
+  StatusOr<SearchOutcome> sixteen = RunStrategy("exhaustive", world.space, settings, &world);
+  ASSERT_TRUE(sixteen.ok()) << sixteen.status().ToString();
+  EXPECT_EQ(sixteen->full_evaluations, (1 << 16) + 1);
+}
+
+TEST(SearchStrategy, ExhaustiveLayerSetsAreCheckedAndOnlyForExhaustive) {
+  ScriptedWorld world(10, 1);
+  SearchSettings settings;
+  settings.exhaustive_layers = {2, 5};
+  EXPECT_FALSE(RunStrategy("speed_aware", world.space, settings, &world).ok());
+  EXPECT_FALSE(RunStrategy("accuracy_aware", world.space, settings, &world).ok());
+  settings.exhaustive_layers = {2, 5, 2};
+  StatusOr<SearchOutcome> twice = RunStrategy("exhaustive", world.space, settings, &world);
+  ASSERT_FALSE(twice.ok());
+  EXPECT_NE(twice.status().message().find("'layer2' is listed twice"), std::string::npos)
+      << twice.status().message();
+  settings.exhaustive_layers = {2, 10};
+  EXPECT_FALSE(RunStrategy("exhaustive", world.space, settings, &world).ok());
+  settings.exhaustive_layers = {-1};
+  EXPECT_FALSE(RunStrategy("exhaustive", world.space, settings, &world).ok());
+  EXPECT_EQ(world.full_calls, 0);
 }
 
 TEST(SearchStrategy, AccuracyAwareMeetsBudgetByRevertingRankedLayers) {
@@ -337,7 +430,7 @@ TEST(SearchStrategy, LimitReachedEndsWithVerdictAndClosestConfig) {
 }
 
 TEST(SearchStrategy, RefusesBadSettings) {
-  ScriptedWorld world(13, 1);
+  ScriptedWorld world(kMaxExhaustiveLayers + 1, 1);
   SearchSettings settings;
   EXPECT_FALSE(RunStrategy("exhaustive", world.space, settings, &world).ok());
   EXPECT_FALSE(RunStrategy("random", world.space, settings, &world).ok());
