@@ -108,7 +108,7 @@ TEST(Limits, EveryNumericOptionIsCheckedAsItIsParsed) {
       {search + " --count 0",
        "mixq search: --count: '0' is not an integer in 1..1099511627776 (or -1: all)"},
       {search + " --ranking-samples -1",
-       "mixq search: --ranking-samples: '-1' is not an integer in 1..1099511627776"},
+       "mixq search: --ranking-samples: '-1' is not an integer in 0..1099511627776"},
       {search + " --calibration-samples 0",
        "mixq search: --calibration-samples: '0' is not an integer in 1..1099511627776"},
       {search + " --budget 0.5,nan", "mixq search: --budget: 'nan' is not a number in 0..100"},
