@@ -296,16 +296,19 @@ TEST(ResolveTargetClasses, MatchesIsaNamesAllAndFullNames) {
 
 // The shipped search job on the text model reads as its comments say: its
 // own calibration set, the whole 2,000-sequence test set, a 1-point budget.
-TEST(SearchJobSpec, ShippedTextBertJobReads) {
-  const std::string src = MIXQ_SOURCE_DIR;
-  const std::string dir = src + "/configs/jobs";
-  std::ifstream file(dir + "/text_bert_search.yaml");
-  ASSERT_TRUE(file);
+StatusOr<SearchJobSpec> ParseShipped(const std::string& file_name) {
+  const std::string dir = std::string(MIXQ_SOURCE_DIR) + "/configs/jobs";
+  std::ifstream file(dir + "/" + file_name);
+  if (!file) return NotFound(dir + "/" + file_name);
   std::stringstream text;
   text << file.rdbuf();
-  StatusOr<JobSpec> job = ParseJobSpec(text.str(), dir, "text_bert_search.yaml");
-  ASSERT_TRUE(job.ok()) << job.status().message();
-  StatusOr<SearchJobSpec> s = ParseSearchJobSpec(*job);
+  MIXQ_ASSIGN_OR_RETURN(JobSpec job, ParseJobSpec(text.str(), dir, file_name));
+  return ParseSearchJobSpec(job);
+}
+
+TEST(SearchJobSpec, ShippedTextBertJobReads) {
+  const std::string src = MIXQ_SOURCE_DIR;
+  StatusOr<SearchJobSpec> s = ParseShipped("text_bert_search.yaml");
   ASSERT_TRUE(s.ok()) << s.status().message();
   EXPECT_EQ(s->job.model, src + "/models/text_bert.onnx");
   EXPECT_EQ(s->job.eval_dataset, src + "/configs/datasets/text_bert_test.yaml");
@@ -315,6 +318,20 @@ TEST(SearchJobSpec, ShippedTextBertJobReads) {
   EXPECT_EQ(s->metric, "top1");
   EXPECT_EQ(s->budgets, std::vector<double>{0.3});
   EXPECT_EQ(s->batch, 8);
+}
+
+// The hard-model job: the outlier model, a ranking subset sized from the
+// budget, two configs verified per round, the refinement on.
+TEST(SearchJobSpec, ShippedOutlierJobReads) {
+  const std::string src = MIXQ_SOURCE_DIR;
+  StatusOr<SearchJobSpec> s = ParseShipped("fm_resnet_outlier_search.yaml");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ(s->job.model, src + "/models/fm_resnet_outlier.onnx");
+  EXPECT_EQ(s->ranking_samples, 0);
+  EXPECT_EQ(s->settings.parallel, 2);
+  EXPECT_TRUE(s->settings.refine);
+  EXPECT_EQ(s->budgets, std::vector<double>{0.3});
+  EXPECT_EQ(s->strategy, "speed_aware");
 }
 
 }  // namespace
