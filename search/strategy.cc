@@ -412,14 +412,50 @@ StatusOr<Mask> RefinePass(SearchRun* run, const Mask& answer, const SpeedModel& 
     }
   }
   if (screened.empty()) return answer;
-  // Ordered by the profile's prediction only to choose which to time first:
-  // the measurement, not the prediction, decides.
-  std::stable_sort(screened.begin(), screened.end(),
-                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  // Which to time when there are too many: the moves back to INT8 first
+  // (what the refinement is for; the profile may be exactly what kept those
+  // layers in FP32, so it does not rank them against the rest), then by the
+  // profile's prediction. The measurement, not the prediction, decides.
+  const int answer_int8 = CountInt8(answer);
+  std::stable_sort(screened.begin(), screened.end(), [&](const auto& a, const auto& b) {
+    const bool a_back = CountInt8(a.second) > answer_int8,
+               b_back = CountInt8(b.second) > answer_int8;
+    if (a_back != b_back) return a_back;
+    return a.first < b.first;
+  });
   if (screened.size() > static_cast<size_t>(kRefineCandidates)) screened.resize(kRefineCandidates);
   std::vector<Mask> timed;
   for (const auto& entry : screened) timed.push_back(entry.second);
   MIXQ_RETURN_IF_ERROR(run->Bench(timed, "final refinement: a neighbour of the answer", &speed));
+  // The bolder move as well: every FP32 layer whose flip alone screened
+  // within budget and timed faster, back in INT8 at once (one flip per pass
+  // would take as many passes, each a full evaluation, to undo a cautious
+  // answer); screened and timed as a whole, since neither drops nor times
+  // add up.
+  Mask combined = answer;
+  int flips = 0;
+  for (const Mask& m : timed) {
+    if (CountInt8(m) != CountInt8(answer) + 1 || run->BenchMs(m) >= run->SteadyMs(answer)) continue;
+    for (size_t i = 0; i < m.size(); ++i) {
+      if (m[i] && !answer[i]) {
+        combined[i] = true;
+        ++flips;
+      }
+    }
+  }
+  if (flips >= 2 && std::find(timed.begin(), timed.end(), combined) == timed.end() &&
+      !(run->HasFull(combined) && run->Drop(run->FullAccuracy(combined)) > budget)) {
+    MIXQ_ASSIGN_OR_RETURN(
+        std::vector<double> whole,
+        run->Ranking({combined}, "final refinement: the faster harmless flips together"));
+    const double drop = run->HasFull(combined) ? run->Drop(run->FullAccuracy(combined))
+                                               : answer_drop + (acc[0] - whole[0]);
+    if (drop <= budget + settings.ranking_resolution) {
+      MIXQ_RETURN_IF_ERROR(
+          run->Bench({combined}, "final refinement: the faster harmless flips together", &speed));
+      timed.push_back(combined);
+    }
+  }
   std::stable_sort(timed.begin(), timed.end(),
                    [&](const Mask& a, const Mask& b) { return run->BenchMs(a) < run->BenchMs(b); });
   std::vector<Mask> field = {answer};

@@ -45,7 +45,10 @@
 // INT8, each run of consecutive FP32 layers in INT8 at once, each INT8 layer
 // bordering an FP32 one in FP32 - are screened on the ranking subset (the
 // answer's measured drop plus what the change costs there, within one ranking
-// sample of the budget), the most promising timed head to head with the
+// sample of the budget), up to kRefineCandidates timed (moves back to INT8
+// first), plus every single flip back to INT8 that screened harmless and
+// timed faster, all at once (a cautious answer is undone in one step, not
+// one layer per full evaluation); the fastest timed head to head with the
 // answer, and those faster by more than kRefineMinGain verified in full,
 // fastest first; a verified one within budget becomes the answer and the
 // refinement repeats around it (at most kRefinePasses times). Its full
@@ -131,7 +134,7 @@ constexpr int kMaxRivals = 3;
 constexpr int kMaxConfirmRounds = 15;
 // The final refinement: neighbours timed per pass, passes, and the gain in
 // head-to-head timing that buys a neighbour a full evaluation.
-constexpr int kRefineCandidates = 8;
+constexpr int kRefineCandidates = 12;
 constexpr int kRefinePasses = 4;
 constexpr double kRefineMinGain = 0.02;
 // The most configs a speed_aware round verifies at once (--parallel,

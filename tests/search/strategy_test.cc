@@ -317,6 +317,43 @@ TEST(SearchStrategy, FinalRefinementRecoversLayersTheProfileWronglyKeptInFp32) {
   }
 }
 
+// Four scattered layers misreported: one flip per pass would need four
+// passes and four full evaluations; the combined move (every FP32 layer whose
+// flip alone screened harmless, back in INT8 at once) needs one.
+TEST(SearchStrategy, FinalRefinementUndoesSeveralMistakesAtOnce) {
+  for (uint32_t seed : {31u, 32u, 33u}) {
+    ScriptedWorld world(12, seed);
+    const std::vector<int> wrong = {3, 5, 8, 11};
+    for (int i : wrong) {
+      world.profile.layers[i].int8_ms = 0.5 * world.profile.layers[i].fp32_ms;
+      world.sensitivity[i] = 0.002;
+    }
+    world.misreported = wrong;
+    // Layer 0 must stay FP32, so the search goes past all-INT8.
+    world.sensitivity[0] = 3.0;
+    Mask but_first = world.space.AllInt8();
+    but_first[0] = false;
+    const double budget = world.TrueDrop(but_first) + 0.01;
+    SearchSettings settings;
+    settings.max_drop = budget;
+    StatusOr<SearchOutcome> out = RunStrategy("speed_aware", world.space, settings, &world);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    ASSERT_TRUE(out->met);
+    for (int i : wrong) {
+      EXPECT_TRUE(out->chosen[i]) << "seed " << seed << ": layer " << i << " left in FP32 ("
+                                  << DescribeMask(world.space, out->chosen) << ")";
+    }
+    EXPECT_LE(out->refinement_full_evaluations, 2) << "seed " << seed;
+    // Without the refinement the answer is the cautious one.
+    settings.refine = false;
+    ScriptedWorld plain_world = world;
+    StatusOr<SearchOutcome> plain =
+        RunStrategy("speed_aware", plain_world.space, settings, &plain_world);
+    ASSERT_TRUE(plain.ok()) << plain.status().ToString();
+    EXPECT_LE(CountInt8(plain->chosen) + 2, CountInt8(out->chosen)) << "seed " << seed;
+  }
+}
+
 // A neighbour that is faster but over budget is never the answer: the
 // ranking screen or its full evaluation turns it away.
 TEST(SearchStrategy, FinalRefinementNeverTradesTheBudgetForSpeed) {
