@@ -8,6 +8,7 @@
 #include <sstream>
 #include <thread>
 
+#include "common/dataset.h"
 #include "common/hardware_info.h"
 #include "common/sha256.h"
 #include "common/table_format.h"
@@ -138,6 +139,14 @@ class SearchJobRun {
     MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(spec_.job.model));
     MIXQ_ASSIGN_OR_RETURN(input_shapes_, ResolveJobInputShapes(spec_.job, graph));
     MIXQ_ASSIGN_OR_RETURN(model_sha256_, Sha256File(spec_.job.model));
+    if (spec_.ranking_samples == 0) {
+      // A ranking subset sized from the budget is bounded by the evaluation
+      // slice, which a job may leave open (count absent: to the end).
+      MIXQ_ASSIGN_OR_RETURN(DatasetSpec eval_spec, LoadDatasetSpec(spec_.job.eval_dataset));
+      MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> eval_set, Dataset::Open(eval_spec));
+      const int64_t rest = std::max<int64_t>(0, eval_set->size() - spec_.job.begin);
+      eval_slice_ = spec_.job.count >= 0 ? std::min(spec_.job.count, rest) : rest;
+    }
     space_ = BuildSearchSpace(graph);
     if (space_.size() == 0) return InvalidArgument(spec_.job.model + ": no quantizable layers");
     // strategy.layers names the model's layers; known only now.
@@ -212,7 +221,10 @@ class SearchJobRun {
       // budgets are relative).
       const int64_t ranking = spec_.ranking_samples > 0
                                   ? spec_.ranking_samples
-                                  : RankingSamplesForBudgets(class_budgets, spec_.job.count);
+                                  : RankingSamplesForBudgets(class_budgets, eval_slice_);
+      if (ranking <= 0) {
+        return InvalidArgument(spec_.job.source + ": the evaluation slice is empty");
+      }
       backend.set_ranking_count(ranking);
       settings.ranking_resolution = RankingResolution(ranking);
       if (m == 0) {
@@ -374,6 +386,7 @@ class SearchJobRun {
 
   std::string model_sha256_;
   InputShapes input_shapes_;  // the job's and its datasets' (ResolveJobInputShapes())
+  int64_t eval_slice_ = 0;    // samples in the evaluation slice (auto ranking only)
   int64_t model_id_ = 0;
   SearchSpace space_;
   std::vector<int> exhaustive_layers_;  // strategy.layers, resolved (empty = every layer)
