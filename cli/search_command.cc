@@ -204,6 +204,7 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   SearchSettings settings = options.settings;
   settings.ranking_resolution = RankingResolution(backend_options.ranking_count);
   settings.refine = !options.no_refine;
+  settings.screen = backend_options.ranking_count < slice;
   settings.exhaustive_layers = exhaustive_layers;
   StepObserver observer = [&](const SearchStep& step, const SearchOutcome& so_far) {
     if (step.kind != "full" && step.kind != "answer") return;

@@ -139,9 +139,10 @@ class SearchJobRun {
     MIXQ_ASSIGN_OR_RETURN(Graph graph, ImportOnnx(spec_.job.model));
     MIXQ_ASSIGN_OR_RETURN(input_shapes_, ResolveJobInputShapes(spec_.job, graph));
     MIXQ_ASSIGN_OR_RETURN(model_sha256_, Sha256File(spec_.job.model));
-    if (spec_.ranking_samples == 0) {
+    {
       // A ranking subset sized from the budget is bounded by the evaluation
-      // slice, which a job may leave open (count absent: to the end).
+      // slice, which a job may leave open (count absent: to the end); and a
+      // subset as large as the slice screens nothing.
       MIXQ_ASSIGN_OR_RETURN(DatasetSpec eval_spec, LoadDatasetSpec(spec_.job.eval_dataset));
       MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> eval_set, Dataset::Open(eval_spec));
       const int64_t rest = std::max<int64_t>(0, eval_set->size() - spec_.job.begin);
@@ -227,6 +228,7 @@ class SearchJobRun {
       }
       backend.set_ranking_count(ranking);
       settings.ranking_resolution = RankingResolution(ranking);
+      settings.screen = ranking < eval_slice_;
       if (m == 0) {
         progress_->Line("ranking subset: the first " + std::to_string(ranking) +
                         " samples of the evaluation slice (one sample = " +
@@ -386,7 +388,7 @@ class SearchJobRun {
 
   std::string model_sha256_;
   InputShapes input_shapes_;  // the job's and its datasets' (ResolveJobInputShapes())
-  int64_t eval_slice_ = 0;    // samples in the evaluation slice (auto ranking only)
+  int64_t eval_slice_ = 0;    // samples in the evaluation slice
   int64_t model_id_ = 0;
   SearchSpace space_;
   std::vector<int> exhaustive_layers_;  // strategy.layers, resolved (empty = every layer)

@@ -69,13 +69,14 @@ double DropModel::FromAnchor(const Mask& anchor, double anchor_drop, const Mask&
 }
 
 double DropModel::Predict(const Mask& mask) const {
-  const std::pair<Mask, double>* anchor = nullptr;
+  const Anchor* anchor = nullptr;
   int anchor_distance = 0;
-  for (const auto& seen : observed_) {
-    if (seen.first.size() != mask.size()) continue;
+  for (const Anchor& seen : observed_) {
+    if (seen.mask.size() != mask.size()) continue;
     int distance = 0;
-    for (size_t i = 0; i < mask.size(); ++i) distance += seen.first[i] != mask[i];
-    if (anchor == nullptr || distance < anchor_distance) {
+    for (size_t i = 0; i < mask.size(); ++i) distance += seen.mask[i] != mask[i];
+    if (anchor == nullptr || distance < anchor_distance ||
+        (distance == anchor_distance && seen.measured && !anchor->measured)) {
       anchor = &seen;
       anchor_distance = distance;
     }
@@ -83,20 +84,25 @@ double DropModel::Predict(const Mask& mask) const {
   if (anchor == nullptr) {
     return std::max(0.0, FromAnchor(Mask(mask.size(), false), 0.0, mask, kappa_));
   }
-  if (anchor_distance == 0) return anchor->second;
-  return std::max(0.0, FromAnchor(anchor->first, anchor->second, mask, kappa_));
+  if (anchor_distance == 0) return anchor->drop;
+  return std::max(0.0, FromAnchor(anchor->mask, anchor->drop, mask, kappa_));
+}
+
+void DropModel::Observe(const Mask& mask, double estimated_drop) {
+  observed_.push_back({mask, estimated_drop, false});
 }
 
 void DropModel::Learn(const Mask& mask, double measured_drop) {
-  observed_.emplace_back(mask, measured_drop);
+  observed_.push_back({mask, measured_drop, true});
   // Fit kappa so that predictions of each verified config from the others
   // match: least squares of (drop - anchor_drop) on the unscaled change.
   double num = 0.0, den = 0.0;
   for (size_t a = 0; a < observed_.size(); ++a) {
+    if (!observed_[a].measured) continue;
     for (size_t b = 0; b < observed_.size(); ++b) {
-      if (a == b) continue;
-      const double change = FromAnchor(observed_[a].first, 0.0, observed_[b].first, 1.0);
-      num += (observed_[b].second - observed_[a].second) * change;
+      if (a == b || !observed_[b].measured) continue;
+      const double change = FromAnchor(observed_[a].mask, 0.0, observed_[b].mask, 1.0);
+      num += (observed_[b].drop - observed_[a].drop) * change;
       den += change * change;
     }
   }

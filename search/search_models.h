@@ -65,6 +65,11 @@ class DropModel {
   // Records a full-set measurement (the first ones should be FP32 and
   // all-INT8) and refits kappa.
   void Learn(const Mask& mask, double measured_drop);
+  // Records an estimate (a config screened on the ranking subset): an anchor
+  // that predictions near it start from, a measured one winning at the same
+  // distance, but no evidence for kappa, which converts the one-layer
+  // rankings, not a whole config's subset drop.
+  void Observe(const Mask& mask, double estimated_drop);
   double kappa() const { return kappa_; }
   // The cost (before kappa) of layer i being INT8 rather than FP32 when a
   // fraction `int8_fraction` of the other layers is INT8.
@@ -79,7 +84,12 @@ class DropModel {
   std::vector<double> recovery_;     // clamped at 0: noise never predicts a gain
   std::vector<double> sensitivity_;  // likewise
   double kappa_ = 1.0;
-  std::vector<std::pair<Mask, double>> observed_;
+  struct Anchor {
+    Mask mask;
+    double drop = 0.0;
+    bool measured = false;  // a full evaluation, not a subset's estimate
+  };
+  std::vector<Anchor> observed_;
 };
 
 }  // namespace mixq

@@ -156,9 +156,11 @@ class SearchRun {
   // (backend rounds first_round, first_round + 1, ...), all of them in every
   // round, in reverse order every other round so that a drift in machine
   // load hits all alike; their medians over the rounds (and round 0 when
-  // `with_first`).
+  // `with_first`). `paired` (optional) receives each one's timings of those
+  // rounds only, in round order: timings of one round met the same load.
   StatusOr<std::map<Mask, double>> Rounds(const std::vector<Mask>& contenders, int first_round,
-                                          const std::string& reason, bool with_first) {
+                                          const std::string& reason, bool with_first,
+                                          std::map<Mask, std::vector<double>>* paired = nullptr) {
     const int rounds = settings_.confirm_rounds;
     std::map<Mask, std::vector<double>> times;
     if (with_first) {
@@ -173,6 +175,7 @@ class SearchRun {
         return Internal("backend returned the wrong number of results");
       for (size_t k = 0; k < order.size(); ++k) {
         times[order[k]].push_back(ms[k]);
+        if (paired) (*paired)[order[k]].push_back(ms[k]);
         EmitBenchmark(order[k], ms[k],
                       reason + ", round " + std::to_string(r) + " of " + std::to_string(rounds));
       }
@@ -466,12 +469,27 @@ StatusOr<Mask> RefinePass(SearchRun* run, const Mask& answer, const SpeedModel& 
   if (field.size() == 1) return answer;
   // Head to head in rounds of their own (after those SteadyBench and Finish
   // use), so that the answer and its neighbours meet the same load.
-  MIXQ_ASSIGN_OR_RETURN(auto median,
-                        run->Rounds(field, 2 * kMaxConfirmRounds + 1 + pass * kMaxConfirmRounds,
-                                    "final refinement: head to head with the answer", true));
+  std::map<Mask, std::vector<double>> paired;
+  MIXQ_ASSIGN_OR_RETURN(
+      auto median, run->Rounds(field, 2 * kMaxConfirmRounds + 1 + pass * kMaxConfirmRounds,
+                               "final refinement: head to head with the answer", true, &paired));
+  // A full evaluation is bought only by a gain the timings agree on: a
+  // median faster by kRefineMinGain, and faster than the answer in every
+  // round they met in. One-second timings on a shared machine spread by more
+  // than the gains refined here, and a median of a few of them alone buys
+  // evaluations for noise.
+  auto faster_every_round = [&](const Mask& m) {
+    const std::vector<double>& mine = paired[m];
+    const std::vector<double>& theirs = paired[answer];
+    for (size_t r = 0; r < mine.size() && r < theirs.size(); ++r) {
+      if (mine[r] >= theirs[r]) return false;
+    }
+    return true;
+  };
   std::vector<std::pair<double, Mask>> faster;
   for (size_t k = 1; k < field.size(); ++k) {
-    if (median.at(field[k]) < median.at(answer) * (1.0 - kRefineMinGain)) {
+    if (median.at(field[k]) < median.at(answer) * (1.0 - kRefineMinGain) &&
+        faster_every_round(field[k])) {
       faster.emplace_back(median.at(field[k]), field[k]);
     }
   }
@@ -562,6 +580,89 @@ StatusOr<SearchOutcome> AccuracyAware(SearchRun* run) {
   return run->NotMet("only FP32 meets the budget");
 }
 
+// speed_aware's screen (SearchSettings::screen): a config's drop on the
+// ranking subset, scaled to the full set by what the configs measured both
+// ways showed, decides whether it is worth a full evaluation. The subset is
+// sized so that one sample is a fraction of the budget, so a config it puts
+// well over budget would fail in full too, for a fraction of the cost.
+class Screener {
+ public:
+  explicit Screener(SearchRun* run) : run_(run) {}
+  bool enabled() const { return run_->settings().screen; }
+  // kMaxScreenRounds screens spent: nothing more is screened (nor verified
+  // unscreened: the screen is what keeps full evaluations few).
+  bool spent() const { return rounds_ >= kMaxScreenRounds; }
+
+  // Measures the masks not screened yet (with FP32, the first time).
+  Status Measure(const std::vector<Mask>& masks, const std::string& reason) {
+    std::vector<Mask> todo;
+    const Mask fp32 = run_->space().AllFp32();
+    if (std::isnan(fp32_subset_)) todo.push_back(fp32);
+    for (const Mask& m : masks) {
+      if (!Has(m) && std::find(todo.begin(), todo.end(), m) == todo.end()) todo.push_back(m);
+    }
+    if (todo.empty()) return Status::Ok();
+    ++rounds_;
+    MIXQ_ASSIGN_OR_RETURN(std::vector<double> acc, run_->Ranking(todo, reason));
+    Record(todo, acc);
+    return Status::Ok();
+  }
+  // Subset accuracies measured elsewhere (the sensitivity ranking).
+  void Record(const std::vector<Mask>& masks, const std::vector<double>& acc) {
+    for (size_t k = 0; k < masks.size() && k < acc.size(); ++k) {
+      if (CountInt8(masks[k]) == 0) fp32_subset_ = acc[k];
+    }
+    for (size_t k = 0; k < masks.size() && k < acc.size(); ++k) subset_acc_[masks[k]] = acc[k];
+  }
+  bool Has(const Mask& m) const { return subset_acc_.count(m) != 0; }
+  // The quantized config screened with the least drop (empty if none).
+  Mask Closest() const {
+    Mask best;
+    for (const auto& [mask, acc] : subset_acc_) {
+      if (CountInt8(mask) > 0 && (best.empty() || SubsetDrop(mask) < SubsetDrop(best))) best = mask;
+    }
+    return best;
+  }
+  // The full-set drop the subset predicts (Has(m) must hold).
+  double EstimatedDrop(const Mask& m) const { return Ratio() * SubsetDrop(m); }
+  // Within budget up to one ranking sample (the subset's resolution).
+  bool Passes(const Mask& m) const { return LeastDrop(m) <= run_->settings().max_drop; }
+  // The reading less one sample: what the drop model learns, so that it
+  // proposes what the screen would pass. (Allowing for the subset's
+  // sampling error instead, about sqrt(2 d r) for a drop d and a resolution
+  // r, passed nearly every config on a 400-sample subset at budget 1.0 on
+  // the outlier model: 15 full evaluations, 13 of them over budget.)
+  double LeastDrop(const Mask& m) const {
+    return std::max(0.0, EstimatedDrop(m) - Ratio() * Resolution());
+  }
+
+ private:
+  // The most screening calls in one search.
+  static constexpr int kMaxScreenRounds = 12;
+
+  double SubsetDrop(const Mask& m) const { return fp32_subset_ - subset_acc_.at(m); }
+  double Resolution() const { return run_->settings().ranking_resolution; }
+  // Full-set points per subset point: least squares through the origin over
+  // the configs measured both ways whose subset drop exceeds one sample,
+  // clamped to [0.5, 2]; 1 until there is one.
+  double Ratio() const {
+    double num = 0.0, den = 0.0;
+    for (const auto& [mask, acc] : subset_acc_) {
+      if (CountInt8(mask) == 0 || !run_->HasFull(mask)) continue;
+      const double sub = SubsetDrop(mask);
+      if (sub <= Resolution()) continue;
+      num += run_->Drop(run_->FullAccuracy(mask)) * sub;
+      den += sub * sub;
+    }
+    return den > 0.0 ? std::clamp(num / den, 0.5, 2.0) : 1.0;
+  }
+
+  SearchRun* run_;
+  std::map<Mask, double> subset_acc_;
+  double fp32_subset_ = std::numeric_limits<double>::quiet_NaN();
+  int rounds_ = 0;
+};
+
 StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
   const SearchSpace& space = run->space();
   const double budget = run->settings().max_drop;
@@ -577,18 +678,29 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
   MIXQ_RETURN_IF_ERROR(
       run->Bench({fp32, int8, first}, "FP32, all-INT8 and the config predicted fastest", &speed));
   if (run->BenchMs(first) >= run->BenchMs(int8)) first = int8;
+  // Screened first: when the subset puts it over budget, its full
+  // evaluation is saved and the search goes on from the rankings.
+  Screener screen(run);
+  bool first_screened_out = false;
+  if (screen.enabled()) {
+    MIXQ_RETURN_IF_ERROR(
+        screen.Measure({first}, "screen: the config measured fastest, on the ranking subset"));
+    first_screened_out = !screen.Passes(first);
+  }
   // Together with FP32 in one round. When `first` fits, the search ends
   // with as many full evaluations as the accuracy-aware baseline (FP32 and
   // all-INT8) and an answer at least as fast as all-INT8, measured.
-  std::vector<Mask> round = {fp32, first};
+  std::vector<Mask> round = {fp32};
+  if (!first_screened_out) round.push_back(first);
   if (run->settings().reference_int8) round.push_back(int8);
   MIXQ_RETURN_IF_ERROR(run->Full(
-      round, first == int8 ? "FP32 reference and all-INT8"
-                           : "FP32 reference and the config measured fastest (all-INT8 with the "
-                             "layers that are slower in INT8 back in FP32)"));
+      round, first_screened_out ? "FP32 reference (the config measured fastest screened over "
+                                  "budget on the ranking subset)"
+             : first == int8    ? "FP32 reference and all-INT8"
+                                : "FP32 reference and the config measured fastest (all-INT8 "
+                                  "with the layers that are slower in INT8 back in FP32)"));
   run->SetReferences(run->BenchMs(fp32), run->BenchMs(int8));
-  const double first_drop = run->Drop(run->FullAccuracy(first));
-  if (first_drop <= budget) {
+  if (!first_screened_out && run->Drop(run->FullAccuracy(first)) <= budget) {
     return FinishRefined(run, first,
                          first == int8 ? "all-INT8 is within budget and the fastest measured"
                                        : "the fastest measured config is within budget",
@@ -616,6 +728,7 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
     MIXQ_ASSIGN_OR_RETURN(
         std::vector<double> acc,
         run->Ranking(masks, "sensitivity: each layer back to FP32 / alone in INT8"));
+    screen.Record(masks, acc);
     const int n = space.size();
     for (int i = 0; i < n; ++i) {
       recovery[i] = acc[i + 2] - acc[1];
@@ -623,13 +736,16 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
     }
     // Subset points to full-set points, from the verified config.
     const double ranking_drop = acc[0] - acc[first_index];
-    if (ranking_drop > 0.0) kappa = first_drop / ranking_drop;
+    if (run->HasFull(first) && ranking_drop > 0.0) {
+      kappa = run->Drop(run->FullAccuracy(first)) / ranking_drop;
+    }
   }
   DropModel drop(recovery, sensitivity, kappa);
   drop.Learn(fp32, 0.0);
   for (const auto& [mask, acc] : run->full()) {
     if (CountInt8(mask) > 0) drop.Learn(mask, run->Drop(acc));
   }
+  if (first_screened_out) drop.Observe(first, screen.LeastDrop(first));
 
   // Speed in measured milliseconds: the profile's prediction scaled by the
   // mean measured/predicted ratio of the configs benchmarked so far (a
@@ -671,6 +787,33 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
     MIXQ_RETURN_IF_ERROR(run->Bench(fits, "verified within budget", &speed));
     return run->SteadyBench(fits);
   };
+  // Of `candidates` (fastest first), the first `want` that pass the screen;
+  // when a faster one is not screened yet, those are screened (at most
+  // kScreenBatch at once, taught to the drop model) and `screened` is set
+  // instead, so that the caller proposes again with what the model learned.
+  const size_t screen_batch = static_cast<size_t>(std::max(4, 2 * run->settings().parallel));
+  auto pick = [&](const std::vector<Mask>& candidates, int want, const std::string& what,
+                  bool* screened) -> StatusOr<std::vector<Mask>> {
+    *screened = false;
+    std::vector<Mask> batch, unscreened;
+    for (const Mask& m : candidates) {
+      if (screen.enabled() && !screen.Has(m)) {
+        if (screen.spent()) continue;
+        unscreened.push_back(m);
+        if (unscreened.size() >= screen_batch) break;
+        continue;
+      }
+      if (screen.enabled() && !screen.Passes(m)) continue;
+      if (!unscreened.empty()) break;
+      batch.push_back(m);
+      if (static_cast<int>(batch.size()) >= want) break;
+    }
+    if (unscreened.empty()) return batch;
+    MIXQ_RETURN_IF_ERROR(screen.Measure(unscreened, "screen: " + what + ", on the ranking subset"));
+    for (const Mask& m : unscreened) drop.Observe(m, screen.LeastDrop(m));
+    *screened = true;
+    return std::vector<Mask>{};
+  };
   const auto per_round = [&] { return std::min(run->settings().parallel, run->RemainingFull()); };
   bool refined = false;
   while (run->RemainingFull() > 0) {
@@ -681,12 +824,15 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
     // within what the prediction and a benchmark resolve on this class.
     const double gain = std::min(0.5, std::max(run->settings().min_gain, run->TimingSpread()));
     const double worth = best_measured_ms() * (1.0 - gain);
-    std::vector<Mask> batch;
+    std::vector<Mask> worthy;
     for (const Mask& m : pool) {
-      if (run->HasFull(m) || expected_ms(m) >= worth) continue;
-      batch.push_back(m);
-      if (static_cast<int>(batch.size()) >= per_round()) break;
+      if (!run->HasFull(m) && expected_ms(m) < worth) worthy.push_back(m);
     }
+    bool screened = false;
+    MIXQ_ASSIGN_OR_RETURN(
+        std::vector<Mask> batch,
+        pick(worthy, per_round(), "the fastest predicted within budget", &screened));
+    if (screened) continue;
     if (!batch.empty()) {
       MIXQ_RETURN_IF_ERROR(verify(batch, "fastest predicted within budget"));
       continue;
@@ -694,9 +840,8 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
     // Nothing left predicted within budget and faster. Once, refine
     // locally: the faster one-layer flips of the fastest verified config
     // whose predicted drop is over budget by less than the model has
-    // over-predicted so far.
+    // over-predicted so far (screened like the rest).
     if (refined || overestimate <= 0.0) break;
-    refined = true;
     Mask anchor;
     for (const auto& [mask, acc] : run->full()) {
       if (CountInt8(mask) == 0 || run->Drop(acc) > budget || !run->HasBench(mask)) continue;
@@ -711,10 +856,14 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
       if (drop.Predict(m) <= budget + overestimate) flips.emplace_back(speed.PredictMs(m), m);
     }
     std::sort(flips.begin(), flips.end());
-    for (const auto& [ms, m] : flips) {
-      batch.push_back(m);
-      if (static_cast<int>(batch.size()) >= per_round()) break;
-    }
+    std::vector<Mask> ordered;
+    for (const auto& [ms, m] : flips) ordered.push_back(m);
+    MIXQ_ASSIGN_OR_RETURN(batch, pick(ordered, per_round(),
+                                      "one flip from the fastest verified "
+                                      "config, within the model's error",
+                                      &screened));
+    if (screened) continue;  // the same flips, screened, are picked next time
+    refined = true;
     if (batch.empty()) break;
     MIXQ_RETURN_IF_ERROR(
         verify(batch, "one flip from the fastest verified config, within the model's error"));
@@ -728,6 +877,11 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
   }
   if (feasible.empty()) {
     if (run->RemainingFull() == 0) return run->NotMet("full-evaluation limit reached");
+    const Mask closest = screen.Closest();
+    if (run->Closest().empty() && !closest.empty()) {
+      // Everything was screened out: the verdict names a measured config.
+      MIXQ_RETURN_IF_ERROR(run->Full({closest}, "the config the screen put closest to the budget"));
+    }
     return run->NotMet(
         "no quantized config verified within budget; none left predicted within "
         "budget and faster than FP32");

@@ -27,6 +27,14 @@
 //                   timings is not worth a full evaluation either); the
 //                   fastest measured one is the answer. The configs
 //                   accuracy_aware would try are among its candidates.
+//                   With SearchSettings::screen, every config is screened
+//                   on the ranking subset before its full evaluation (the
+//                   first one too): one the subset puts over budget by more
+//                   than one ranking sample is not evaluated in full but
+//                   taught to
+//                   the drop model, so that configs whose layers interact
+//                   more than one-layer rankings show cost ranking
+//                   evaluations, not full ones.
 //   pareto          speed_aware for a list of budgets in one job (RunPareto).
 //   exhaustive      every config of a set of layers evaluated in full (all
 //                   layers, or SearchSettings::exhaustive_layers with every
@@ -49,7 +57,8 @@
 // first), plus every single flip back to INT8 that screened harmless and
 // timed faster, all at once (a cautious answer is undone in one step, not
 // one layer per full evaluation); the fastest timed head to head with the
-// answer, and those faster by more than kRefineMinGain verified in full,
+// answer, and those faster by more than kRefineMinGain in median and faster
+// in every round they met in (a gain the timings agree on) verified in full,
 // fastest first; a verified one within budget becomes the answer and the
 // refinement repeats around it (at most kRefinePasses times). Its full
 // evaluations are counted in SearchOutcome::refinement_full_evaluations.
@@ -117,6 +126,11 @@ struct SearchSettings {
   // refinement's screening accepts a neighbour up to one sample over budget,
   // the subset's resolution. 0 = exact screening.
   double ranking_resolution = 0.0;
+  // speed_aware: screen each config on the ranking subset before its full
+  // evaluation, and evaluate in full only those the subset puts within
+  // budget. Off when the subset is the whole evaluation slice: a screen would
+  // then cost as much as the evaluation it is meant to save.
+  bool screen = true;
   // exhaustive: the layers it enumerates (indices into SearchSpace::layers,
   // distinct; at most kMaxExhaustiveLayers); every other layer stays INT8.
   // Empty = every layer. Other strategies refuse a non-empty set.

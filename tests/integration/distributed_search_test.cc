@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -278,6 +279,40 @@ TEST(Distributed, SearchJobSurvivesACoordinatorKill) {
   ASSERT_TRUE(full.ok());
   EXPECT_EQ(*full, (*rows)[0].full_evaluations);
   EXPECT_TRUE(fs::exists(output + "/summary.txt"));
+}
+
+// An automatic ranking subset (no data.ranking) with the evaluation slice
+// left open (begin without count: to the end of the set) is sized from the
+// slice's real size: the last 1,000 test images at budget 1.0 give 400
+// samples (ceil(400 / 1.0), within [300, 1000]). It was once sized from a
+// slice of -1 samples, a ranking sub-job of none, and the job failed.
+TEST(Distributed, SearchJobSizesAnAutomaticRankingSubsetFromAnOpenSlice) {
+  Cluster c;
+  const std::string job = c.dir() + "/open.yaml";
+  {
+    std::ofstream y(job);
+    y << "name: it-open-slice\nkind: search\nmodel: " << kFmMobilenet << "\ndata:\n"
+      << "  calibration: {dataset: " << kFashionMnistTrain << ", samples: " << kCalibrationSamples
+      << "}\n"
+      << "  evaluation: {dataset: " << kFashionMnistTest << ", begin: 9000, shard_size: 500}\n"
+      << "calibration: {method: minmax}\nmetric: top1\nbudget: {max_drop: 1.0}\n"
+      << "objective: {measure: throughput, batch: 4}\nbenchmark: {seconds: 0.2}\n"
+      << "hardware: any\nstrategy: {name: accuracy_aware, refine: false}\n"
+      << "limits: {max_full_evaluations: 12}\n";
+  }
+  MixqResult r = RunMixq("run " + job + " --workers 1 --threads 1 --db " + c.db());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("ranking subset: the first 400 samples"), std::string::npos) << r.out;
+  StatusOr<std::unique_ptr<SqliteDb>> db = c.OpenDb();
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  StatusOr<std::vector<SearchRow>> rows = SearchResults(db->get());
+  ASSERT_TRUE(rows.ok()) << rows.status().message();
+  ASSERT_EQ(rows->size(), 1u);
+  // FP32 was measured on the whole open slice: 1,000 images, so a whole
+  // number of images out of 1,000.
+  const double images = (*rows)[0].fp32_accuracy * 10.0;
+  EXPECT_NEAR(images, std::round(images), 1e-6) << (*rows)[0].fp32_accuracy;
+  EXPECT_GT((*rows)[0].fp32_accuracy, 50.0);
 }
 
 TEST(Distributed, SearchJobWithBadKeyIsRefusedBeforeStarting) {

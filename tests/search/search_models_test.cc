@@ -87,5 +87,27 @@ TEST(Candidates, FastestPredictedFlipsRunsOfLayersWhenSingleFlipsDoNotPay) {
   EXPECT_EQ(FastestPredicted(space, speed), both);
 }
 
+// An estimate (a config screened on the ranking subset) is an anchor for
+// predictions near it, but a measured config wins at the same distance and
+// only measurements fit kappa.
+TEST(DropModel, AnEstimateAnchorsPredictionsButLeavesKappaAlone) {
+  DropModel drop({1.0, 1.0, 1.0}, {0.5, 0.5, 0.5});
+  drop.Learn({false, false, false}, 0.0);
+  drop.Learn({true, true, true}, 6.0);
+  const double kappa = drop.kappa();
+  EXPECT_GT(kappa, 1.5);  // all-INT8 lost more than the rankings add up to
+  drop.Observe({true, true, false}, 9.0);
+  EXPECT_DOUBLE_EQ(drop.kappa(), kappa);
+  EXPECT_DOUBLE_EQ(drop.Predict({true, true, false}), 9.0);
+  // One layer from the estimate (distance 1) and from all-INT8 (distance 1):
+  // the measured anchor wins the tie.
+  drop.Observe({true, false, true}, 20.0);
+  EXPECT_DOUBLE_EQ(drop.Predict({true, true, true}), 6.0);
+  // {false, true, false} is one layer from the estimate {true, true, false}
+  // and one from FP32, which is measured and anchors it: FP32's 0 plus
+  // kappa times layer 1's cost among FP32 neighbours (its sensitivity).
+  EXPECT_NEAR(drop.Predict({false, true, false}), kappa * 0.5, 1e-9);
+}
+
 }  // namespace
 }  // namespace mixq

@@ -131,6 +131,18 @@ SearchOutcome Search(const std::string& strategy, ScriptedWorld* world, double b
   return outcome.ok() ? *outcome : SearchOutcome{};
 }
 
+// Layers 4 and 5 are faster in INT8 (and nearly harmless), but the profile
+// reports them slower.
+ScriptedWorld MisreportedWorld(uint32_t seed) {
+  ScriptedWorld world(10, seed);
+  for (int i : {4, 5}) {
+    world.profile.layers[i].int8_ms = 0.5 * world.profile.layers[i].fp32_ms;
+    world.sensitivity[i] = 0.005;
+  }
+  world.misreported = {4, 5};
+  return world;
+}
+
 TEST(SearchStrategy, ExhaustiveFindsTheTrueOptimum) {
   for (uint32_t seed : {1u, 2u, 3u}) {
     for (double budget : {0.1, 0.3, 1.0}) {
@@ -271,16 +283,7 @@ TEST(SearchStrategy, AccuracyAwareMeetsBudgetByRevertingRankedLayers) {
 TEST(SearchStrategy, FinalRefinementRecoversLayersTheProfileWronglyKeptInFp32) {
   for (uint32_t seed : {11u, 12u, 13u}) {
     for (const std::string strategy : {"speed_aware", "accuracy_aware"}) {
-      auto make = [&] {
-        ScriptedWorld world(10, seed);
-        for (int i : {4, 5}) {
-          world.profile.layers[i].int8_ms = 0.5 * world.profile.layers[i].fp32_ms;
-          world.sensitivity[i] = 0.005;
-        }
-        world.misreported = {4, 5};
-        return world;
-      };
-      ScriptedWorld plain_world = make(), world = make();
+      ScriptedWorld plain_world = MisreportedWorld(seed), world = MisreportedWorld(seed);
       // Over budget in all-INT8, so that both strategies search.
       const double budget = 0.6 * world.TrueDrop(world.space.AllInt8());
       SearchSettings settings;
@@ -352,6 +355,79 @@ TEST(SearchStrategy, FinalRefinementUndoesSeveralMistakesAtOnce) {
     ASSERT_TRUE(plain.ok()) << plain.status().ToString();
     EXPECT_LE(CountInt8(plain->chosen) + 2, CountInt8(out->chosen)) << "seed " << seed;
   }
+}
+
+// A neighbour whose median is faster but that lost one of the rounds it met
+// the answer in has a gain the timings do not agree on: no full evaluation.
+TEST(SearchStrategy, FinalRefinementBuysNoEvaluationForAGainTheRoundsDisagreeOn) {
+  for (uint32_t seed : {11u, 12u, 13u}) {
+    ScriptedWorld plain_world = MisreportedWorld(seed);
+    const double budget = 0.6 * plain_world.TrueDrop(plain_world.space.AllInt8());
+    SearchSettings settings;
+    settings.max_drop = budget;
+    settings.refine = false;
+    StatusOr<SearchOutcome> plain =
+        RunStrategy("speed_aware", plain_world.space, settings, &plain_world);
+    ASSERT_TRUE(plain.ok() && plain->met);
+    // The refinement's first pass meets the answer in backend rounds 31-33
+    // (RefinePass); in the middle one every other config is slowed down.
+    const Mask answer = plain->chosen;
+    ScriptedWorld world = MisreportedWorld(seed);
+    world.bench_noise = [answer](const Mask& m, int round) {
+      return round == 2 * kMaxConfirmRounds + 2 && m != answer ? 0.5 : 0.0;
+    };
+    settings.refine = true;
+    StatusOr<SearchOutcome> refined = RunStrategy("speed_aware", world.space, settings, &world);
+    ASSERT_TRUE(refined.ok() && refined->met);
+    EXPECT_EQ(refined->refinement_full_evaluations, 0) << "seed " << seed;
+    EXPECT_EQ(refined->full_evaluations, plain->full_evaluations) << "seed " << seed;
+    // Without that round the same refinement does spend evaluations
+    // (FinalRefinementRecoversLayersTheProfileWronglyKeptInFp32).
+  }
+}
+
+// With the screen, a config the ranking subset puts over budget is never
+// evaluated in full: the outlier-style interactions that one-layer rankings
+// miss cost ranking evaluations instead. Without it the same searches spend
+// more full evaluations and find answers no faster.
+TEST(SearchStrategy, SpeedAwareScreensConfigsOnTheRankingSubsetBeforeFullEvaluation) {
+  int with_screen = 0, without_screen = 0;
+  for (uint32_t seed = 40; seed < 48; ++seed) {
+    for (double budget : {0.1, 0.3, 1.0}) {
+      ScriptedWorld screened_world(10, seed), plain_world(10, seed);
+      const std::string where =
+          "seed " + std::to_string(seed) + " budget " + std::to_string(budget);
+      SearchSettings settings;
+      settings.max_drop = budget;
+      settings.screen = false;
+      StatusOr<SearchOutcome> plain =
+          RunStrategy("speed_aware", plain_world.space, settings, &plain_world);
+      settings.screen = true;
+      StatusOr<SearchOutcome> out =
+          RunStrategy("speed_aware", screened_world.space, settings, &screened_world);
+      ASSERT_TRUE(out.ok() && plain.ok()) << where;
+      with_screen += out->full_evaluations;
+      without_screen += plain->full_evaluations;
+      if (plain->met) {
+        ASSERT_TRUE(out->met) << where;
+        EXPECT_LE(screened_world.TrueDrop(out->chosen), budget) << where;
+        EXPECT_LE(out->chosen_ms, screened_world.TrueMs(screened_world.Optimum(budget)) * 1.1)
+            << where;
+      }
+      // The subset sees 80 % of each drop: every config evaluated in full
+      // while screening was on had passed the screen.
+      for (const SearchStep& step : out->steps) {
+        if (step.kind != "full" || CountInt8(step.mask) == 0 ||
+            step.reason.find("final refinement") != std::string::npos ||
+            step.reason.find("closest to the budget") != std::string::npos) {
+          continue;
+        }
+        EXPECT_LE(0.8 * screened_world.TrueDrop(step.mask), budget + 1e-9)
+            << where << ": " << step.reason << " " << DescribeMask(screened_world.space, step.mask);
+      }
+    }
+  }
+  EXPECT_LT(with_screen, without_screen);
 }
 
 // A neighbour that is faster but over budget is never the answer: the
@@ -582,19 +658,27 @@ TEST(SearchStrategy, HeadToHeadLetsAFeasibleAllInt8BeatAnAnswerItsFirstTimingFla
   }
 }
 
+// Layers A, B, ... in a chain; A reads the graph input.
+SearchSpace LetteredChain(int n) {
+  SearchSpace space;
+  for (int i = 0; i < n; ++i) {
+    SearchLayer layer;
+    layer.name = std::string(1, static_cast<char>('A' + i));
+    if (i == 0) layer.reads_graph_input = true;
+    if (i > 0) layer.producers.push_back(i - 1);
+    space.layers.push_back(layer);
+  }
+  return space;
+}
+
 // Two layers in a chain, every number explicit: A alone in INT8 (X) is
 // predicted fastest but measures slow (a cost the profile misses), B alone
 // in INT8 (Y) is predicted a little slower and is really faster; both fit
 // the budget, all-INT8 does not.
 class TwoLayerWorld : public SearchBackend {
  public:
-  TwoLayerWorld() {
+  TwoLayerWorld() : space(LetteredChain(2)) {
     for (int i = 0; i < 2; ++i) {
-      SearchLayer layer;
-      layer.name = i == 0 ? "A" : "B";
-      if (i == 0) layer.reads_graph_input = true;
-      if (i == 1) layer.producers.push_back(0);
-      space.layers.push_back(layer);
       LayerTiming t;
       t.fp32_ms = 10.0;
       t.int8_ms = i == 0 ? 5.0 : 6.0;
@@ -635,11 +719,12 @@ TEST(SearchStrategy, SpeedAwareDoesNotChaseGainsSmallerThanTheTimingSpread) {
   SearchSettings settings;
   settings.max_drop = 0.3;
   // Exact timings: after X fits (19 ms), Y is expected ~16 % faster, worth
-  // a full evaluation, and wins.
+  // a full evaluation, and wins. (All-INT8, over budget on the ranking
+  // subset, which here is exact, is screened out: FP32, X and Y.)
   TwoLayerWorld exact;
   StatusOr<SearchOutcome> a = RunStrategy("speed_aware", exact.space, settings, &exact);
   ASSERT_TRUE(a.ok()) << a.status().ToString();
-  EXPECT_EQ(a->full_evaluations, 4);
+  EXPECT_EQ(a->full_evaluations, 3);
   EXPECT_EQ(a->chosen, y);
   EXPECT_DOUBLE_EQ(a->chosen_ms, 16.0);
   // Repeated timings of X spread by ~35 %: the same expected gain is within
@@ -648,9 +733,84 @@ TEST(SearchStrategy, SpeedAwareDoesNotChaseGainsSmallerThanTheTimingSpread) {
   noisy.spread = 0.2;
   StatusOr<SearchOutcome> b = RunStrategy("speed_aware", noisy.space, settings, &noisy);
   ASSERT_TRUE(b.ok()) << b.status().ToString();
-  EXPECT_EQ(b->full_evaluations, 3);
+  EXPECT_EQ(b->full_evaluations, 2);
   EXPECT_EQ(b->chosen, x);
   EXPECT_TRUE(b->met);
+}
+
+// Four layers in a chain where A and B interact: both in INT8 (X) lose 0.9
+// points on the full set, but the ranking subset reads 1.2. Any three in
+// INT8 lose 2.5, all four 3.0 (3.2 on the subset). X is the fastest config
+// within a budget of 1.0.
+class SubsetOverstatesWorld : public SearchBackend {
+ public:
+  SubsetOverstatesWorld() : space(LetteredChain(4)) {
+    for (int i = 0; i < 4; ++i) {
+      LayerTiming t;
+      t.fp32_ms = 10.0;
+      t.int8_ms = i < 2 ? 4.0 : 9.0;
+      profile.layers.push_back(t);
+    }
+  }
+  static double Drop(const Mask& m, bool subset) {
+    const int n = CountInt8(m);
+    if (n == 4) return subset ? 3.2 : 3.0;
+    if (n == 3) return 2.5;
+    double drop = 0.0;
+    const double base[4] = {0.3, 0.3, 0.1, 0.1};
+    for (int i = 0; i < 4; ++i) drop += m[i] ? base[i] : 0.0;
+    if (m[0] && m[1]) drop += subset ? 0.6 : 0.3;
+    return drop;
+  }
+  StatusOr<std::vector<double>> EvaluateFull(const std::vector<Mask>& masks) override {
+    std::vector<double> acc;
+    for (const Mask& m : masks) acc.push_back(90.0 - Drop(m, false));
+    return acc;
+  }
+  StatusOr<std::vector<double>> EvaluateRanking(const std::vector<Mask>& masks) override {
+    std::vector<double> acc;
+    for (const Mask& m : masks) acc.push_back(90.0 - Drop(m, true));
+    return acc;
+  }
+  StatusOr<std::vector<double>> Benchmark(const std::vector<Mask>& masks, int) override {
+    SpeedModel model(space, profile);
+    std::vector<double> ms;
+    for (const Mask& m : masks) ms.push_back(model.PredictMs(m));
+    return ms;
+  }
+  StatusOr<ProfileData> Profile() override { return profile; }
+
+  SearchSpace space;
+  ProfileData profile;
+};
+
+// The screen turns a config away only when the subset puts it over budget
+// by more than one sample: on 400 samples (0.25 points each) a reading of
+// 1.2 is within a budget of 1.0, on a million it is not.
+TEST(SearchStrategy, TheScreenAllowsOneRankingSampleOverBudget) {
+  const Mask x = {true, true, false, false};
+  SearchSettings settings;
+  settings.max_drop = 1.0;
+  settings.ranking_resolution = 0.25;
+  SubsetOverstatesWorld small_subset;
+  StatusOr<SearchOutcome> a =
+      RunStrategy("speed_aware", small_subset.space, settings, &small_subset);
+  ASSERT_TRUE(a.ok()) << a.status().ToString();
+  EXPECT_TRUE(a->met);
+  EXPECT_EQ(a->chosen, x) << DescribeMask(small_subset.space, a->chosen);
+  settings.ranking_resolution = 1e-4;
+  SubsetOverstatesWorld huge_subset;
+  StatusOr<SearchOutcome> b = RunStrategy("speed_aware", huge_subset.space, settings, &huge_subset);
+  ASSERT_TRUE(b.ok()) << b.status().ToString();
+  for (const SearchStep& step : b->steps) {
+    EXPECT_FALSE(step.kind == "full" && step.mask == x) << step.reason;
+  }
+  // All-INT8 (3.2 on the subset) is turned away at either size.
+  for (const SearchOutcome* out : {&*a, &*b}) {
+    for (const SearchStep& step : out->steps) {
+      EXPECT_FALSE(step.kind == "full" && CountInt8(step.mask) == 4) << step.reason;
+    }
+  }
 }
 
 TEST(SearchStrategy, ParetoSharesMeasurementsAcrossBudgets) {
