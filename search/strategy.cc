@@ -623,8 +623,6 @@ class Screener {
     }
     return best;
   }
-  // The full-set drop the subset predicts (Has(m) must hold).
-  double EstimatedDrop(const Mask& m) const { return Ratio() * SubsetDrop(m); }
   // Within budget up to one ranking sample (the subset's resolution).
   bool Passes(const Mask& m) const { return LeastDrop(m) <= run_->settings().max_drop; }
   // The reading less one sample: what the drop model learns, so that it
@@ -641,6 +639,8 @@ class Screener {
   static constexpr int kMaxScreenRounds = 12;
 
   double SubsetDrop(const Mask& m) const { return fp32_subset_ - subset_acc_.at(m); }
+  // The full-set drop the subset predicts (Has(m) must hold).
+  double EstimatedDrop(const Mask& m) const { return Ratio() * SubsetDrop(m); }
   double Resolution() const { return run_->settings().ranking_resolution; }
   // Full-set points per subset point: least squares through the origin over
   // the configs measured both ways whose subset drop exceeds one sample,
@@ -789,7 +789,7 @@ StatusOr<SearchOutcome> SpeedAware(SearchRun* run) {
   };
   // Of `candidates` (fastest first), the first `want` that pass the screen;
   // when a faster one is not screened yet, those are screened (at most
-  // kScreenBatch at once, taught to the drop model) and `screened` is set
+  // `screen_batch` at once, taught to the drop model) and `screened` is set
   // instead, so that the caller proposes again with what the model learned.
   const size_t screen_batch = static_cast<size_t>(std::max(4, 2 * run->settings().parallel));
   auto pick = [&](const std::vector<Mask>& candidates, int want, const std::string& what,

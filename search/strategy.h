@@ -31,9 +31,8 @@
 //                   on the ranking subset before its full evaluation (the
 //                   first one too): one the subset puts over budget by more
 //                   than one ranking sample is not evaluated in full but
-//                   taught to
-//                   the drop model, so that configs whose layers interact
-//                   more than one-layer rankings show cost ranking
+//                   taught to the drop model, so that configs whose layers
+//                   interact more than one-layer rankings show cost ranking
 //                   evaluations, not full ones.
 //   pareto          speed_aware for a list of budgets in one job (RunPareto).
 //   exhaustive      every config of a set of layers evaluated in full (all
