@@ -37,6 +37,17 @@ inline constexpr uint64_t kMaxDataFileBytes = uint64_t{16} << 30;
 // (The coordinator's ROUTER takes 4 x its --max-message-bytes.)
 inline constexpr int64_t kPeerMaxFrameBytes = int64_t{64} << 20;
 
+// The most pixels a JPEG or PNG may declare (common/image_codec.h): 2^26,
+// 8192 x 8192, 192 MiB as RGB. Checked from the file's header, before the
+// decoder allocates anything for the pixels; so is a side of 0.
+inline constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+
+// The largest JPEG or PNG file read: 256 MiB, above an uncompressed 8-bit RGB PNG
+// of kMaxImagePixels (192 MiB and its filter bytes), far above a JPEG of it.
+// Checked from the file's size before it is read (as it is read where the
+// file has no size, such as a pipe).
+inline constexpr uint64_t kMaxImageFileBytes = uint64_t{256} << 20;
+
 }  // namespace mixq
 
 #endif  // MIXQ_COMMON_RESOURCE_LIMITS_H_
