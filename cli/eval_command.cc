@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <iomanip>
 #include <memory>
@@ -19,6 +20,7 @@
 #include "engine/onnx/qdq_import.h"
 #include "engine/runtime/evaluator.h"
 #include "engine/runtime/executor.h"
+#include "metrics/fidelity.h"
 
 namespace mixq {
 namespace {
@@ -96,25 +98,13 @@ Status RunEval(const EvalCommandOptions& options, std::ostream& out) {
   if (options.progress) {
     eval.progress = [&progress](int64_t done, int64_t total) { progress.Update(done, total); };
   }
-  // A quantised run also counts top-1 agreement with FP32 on the same
-  // samples and batches, as an evaluate task does on a worker.
-  std::vector<int32_t> fp32_top1;
+  // A quantised run also runs FP32 beside it on the same samples and
+  // batches: top-1 agreement, and each output's SQNR and cosine similarity
+  // (metrics/fidelity.h), as an evaluate task does on a worker.
   const bool quantised = !quant.spec.layers.empty() &&
                          std::any_of(quant.spec.layers.begin(), quant.spec.layers.end(),
                                      [](const auto& l) { return l.second != Precision::kFp32; });
-  if (quantised) {
-    EvalOptions reference = eval;
-    reference.executor.quant = QuantSpec();
-    reference.top1 = &fp32_top1;
-    Progress fp32_progress("eval " + options.model + " (fp32 reference)");
-    if (options.progress) {
-      reference.progress = [&fp32_progress](int64_t done, int64_t total) {
-        fp32_progress.Update(done, total);
-      };
-    }
-    MIXQ_RETURN_IF_ERROR(Evaluate(graph, *dataset, reference).status());
-    eval.reference_top1 = &fp32_top1;
-  }
+  eval.fidelity = quantised;
   MIXQ_ASSIGN_OR_RETURN(EvalCounts counts, Evaluate(graph, *dataset, eval));
   if (!quantised) counts.agree1 = counts.samples;
   const double agree1 = counts.samples ? static_cast<double>(counts.agree1) / counts.samples : 0;
@@ -140,6 +130,30 @@ Status RunEval(const EvalCommandOptions& options, std::ostream& out) {
                         {"isa", isa},
                         {"winograd", options.engine.winograd}};
     j.update(quant.ToJson());
+    if (!counts.classified) {
+      for (const char* key : {"correct1", "correct5", "top1", "top5", "agree1", "agree1_rate"}) {
+        j.erase(key);
+      }
+    }
+    // Per output against FP32; SQNR is null when the outputs are identical.
+    nlohmann::json fidelity = nlohmann::json::array();
+    for (const OutputFidelity& f : counts.fidelity.outputs()) {
+      const double sqnr = f.SqnrDb();
+      fidelity.push_back(
+          {{"output", f.output},
+           {"sqnr_db", std::isfinite(sqnr) ? nlohmann::json(sqnr) : nlohmann::json()},
+           {"cosine", f.MeanCosine()}});
+    }
+    if (quantised) j["fidelity"] = fidelity;
+    j["task"] = TaskKindName(spec.task.kind);
+    if (counts.detection) {
+      j["map50"] = counts.detection->Map50();
+      j["map50_95"] = counts.detection->Map50_95();
+    }
+    if (counts.segmentation) {
+      j["miou"] = counts.segmentation->MeanIoU();
+      j["pixel_accuracy"] = counts.segmentation->PixelAccuracy();
+    }
     out << j.dump() << "\n";
     return Status::Ok();
   }
@@ -152,12 +166,30 @@ Status RunEval(const EvalCommandOptions& options, std::ostream& out) {
   out << "isa        " << isa << " (threads "
       << (options.engine.threads ? std::to_string(options.engine.threads) : std::string("default"))
       << ", winograd " << (options.engine.winograd ? "on" : "off") << ")\n";
-  out << std::setprecision(2) << "top-1      " << 100.0 * top1 << " %  (" << counts.correct1
-      << " / " << counts.samples << ")\n";
-  out << "top-5      " << 100.0 * top5 << " %  (" << counts.correct5 << " / " << counts.samples
-      << ")\n";
-  out << "agree fp32 " << 100.0 * agree1 << " %  (" << counts.agree1 << " / " << counts.samples
-      << " top-1 equal to FP32)\n";
+  if (counts.classified) {
+    out << std::setprecision(2) << "top-1      " << 100.0 * top1 << " %  (" << counts.correct1
+        << " / " << counts.samples << ")\n";
+    out << "top-5      " << 100.0 * top5 << " %  (" << counts.correct5 << " / " << counts.samples
+        << ")\n";
+    out << "agree fp32 " << 100.0 * agree1 << " %  (" << counts.agree1 << " / " << counts.samples
+        << " top-1 equal to FP32)\n";
+  }
+  if (counts.detection) {
+    out << std::setprecision(2) << "mAP@0.5    " << 100.0 * counts.detection->Map50()
+        << " %  (COCO's 101-point AP over " << counts.samples << " images)\n";
+    out << "mAP@.5:.95 " << 100.0 * counts.detection->Map50_95() << " %\n";
+  }
+  if (counts.segmentation) {
+    out << std::setprecision(2) << "mIoU       " << 100.0 * counts.segmentation->MeanIoU()
+        << " %  (pixel accuracy " << 100.0 * counts.segmentation->PixelAccuracy() << " %)\n";
+  }
+  for (const OutputFidelity& f : counts.fidelity.outputs()) {
+    const double sqnr = f.SqnrDb();
+    char line[64];
+    std::snprintf(line, sizeof(line), std::isfinite(sqnr) ? "%.2f dB" : "inf (identical)", sqnr);
+    out << "vs fp32    " << f.output << ": SQNR " << line << ", cosine " << std::setprecision(6)
+        << f.MeanCosine() << "\n";
+  }
   out << "time       " << counts.seconds << " s  (" << std::setprecision(0) << ips << " "
       << SampleUnit(graph) << "/s at batch " << batch << ")\n";
   return Status::Ok();

@@ -142,6 +142,11 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(const std::vector<int> exhaustive_layers,
                         FindLayers(space, LayerNames(space, options.layers), "--layers"));
   MIXQ_ASSIGN_OR_RETURN(DatasetSpec eval_spec, LoadDatasetSpec(options.dataset));
+  if (eval_spec.task.kind != TaskSpec::Kind::kClassification) {
+    return Unimplemented(options.dataset + ": the search budgets top-1 or top-5; a " +
+                         TaskKindName(eval_spec.task.kind) +
+                         " dataset is scored by `mixq eval` only, not yet by the search");
+  }
   DatasetSpec cal_spec;
   if (!options.calibration_dataset.empty()) {
     MIXQ_ASSIGN_OR_RETURN(cal_spec, LoadDatasetSpec(options.calibration_dataset));

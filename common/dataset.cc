@@ -17,7 +17,8 @@ namespace {
 StatusOr<RawArray> ReadArray(const std::string& format, const std::string& path) {
   if (format == "idx") return ReadIdx(path);
   if (format == "npy") return ReadNpy(path);
-  return InvalidArgument(path + ": unknown dataset format '" + format + "' (use idx or npy)");
+  return InvalidArgument(path + ": unknown dataset format '" + format +
+                         "' (use idx, npy or images)");
 }
 
 // One value per channel from a spec list of 1 or `channels` values; `fill`
@@ -231,6 +232,17 @@ std::vector<DatasetInput> SampleFiles(const DatasetSpec& spec) {
 }
 
 StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const DatasetSpec& spec) {
+  if (spec.format == "images") {
+    if (spec.images.empty()) {
+      return InvalidArgument(spec.source + ": 'images' must name an image folder or list file");
+    }
+    MIXQ_ASSIGN_OR_RETURN(ImageListing listing, spec.task.kind == TaskSpec::Kind::kClassification
+                                                    ? ListImages(spec.images)
+                                                    : ListUnlabelledImages(spec.images));
+    log().debug("dataset {}: {} images in {} classes under {}", spec.source, listing.files.size(),
+                listing.classes.size(), spec.images);
+    return OpenImages(spec, std::move(listing.files));
+  }
   if (spec.images.empty() == spec.inputs.empty()) {
     return InvalidArgument((spec.source.empty() ? spec.labels : spec.source) +
                            ": give either 'images' or 'inputs'");
@@ -249,6 +261,63 @@ StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const DatasetSpec& spec) {
   ds->spec_ = spec;
   ds->labels_ = std::move(labels);
   return ds;
+}
+
+StatusOr<std::unique_ptr<Dataset>> Dataset::OpenImages(const DatasetSpec& spec,
+                                                       std::vector<ImageFile> files) {
+  const std::string& source = spec.source.empty() ? spec.images : spec.source;
+  if (files.empty()) return InvalidArgument(source + ": no images");
+  Input in;
+  in.path = spec.images;
+  in.dtype = DType::kU8;
+  in.channels = spec.preprocess.image.color == ColorMode::kGray ? 1 : 3;
+  const auto [height, width] = FixedImageSize(spec.preprocess.image);
+  in.height = height > 0 ? height : -1;
+  in.width = width > 0 ? width : -1;
+  in.raw_shape = {in.height, in.width, in.channels};
+  in.sample_shape = spec.preprocess.layout == Preprocess::Layout::kNhwc
+                        ? Shape{in.height, in.width, in.channels}
+                        : Shape{in.channels, in.height, in.width};
+  MIXQ_ASSIGN_OR_RETURN(in.mean,
+                        PerChannel(spec.preprocess.mean, in.channels, 0.0f, "mean", source));
+  MIXQ_ASSIGN_OR_RETURN(in.std, PerChannel(spec.preprocess.std, in.channels, 1.0f, "std", source));
+  auto ds = std::make_unique<Dataset>(Key());
+  ds->labels_.reserve(files.size());
+  for (const ImageFile& file : files) ds->labels_.push_back(file.label);
+  ds->images_ = std::make_unique<ImageSamples>(std::move(files), spec.preprocess.image);
+  ds->inputs_.push_back(std::move(in));
+  ds->spec_ = spec;
+  return ds;
+}
+
+void Dataset::SetImagePath(int64_t index, const std::string& path) {
+  if (images_ != nullptr) images_->SetPath(index, path);
+}
+
+Status Dataset::FillImages(int64_t begin, int64_t count, int64_t height, int64_t width,
+                           float* out) const {
+  const Input& in = inputs_[0];
+  const int64_t channels = in.channels;
+  const int64_t hw = height * width;
+  const bool out_nhwc = spec_.preprocess.layout == Preprocess::Layout::kNhwc;
+  const float scale = spec_.preprocess.scale;
+  for (int64_t n = 0; n < count; ++n) {
+    MIXQ_ASSIGN_OR_RETURN(std::shared_ptr<const Image> image,
+                          images_->Get(begin + n, height, width));
+    const uint8_t* pixels = image->pixels.data();
+    float* dst = out + n * channels * hw;
+    for (int64_t c = 0; c < channels; ++c) {
+      // The model's channel c; in B, G, R order it reads the image's 2 - c.
+      const int64_t from = spec_.preprocess.bgr && channels == 3 ? 2 - c : c;
+      const float mean = in.mean[c], std_dev = in.std[c];
+      for (int64_t p = 0; p < hw; ++p) {
+        const float value =
+            (static_cast<float>(pixels[p * channels + from]) * scale - mean) / std_dev;
+        dst[out_nhwc ? p * channels + c : c * hw + p] = value;
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 StatusOr<std::vector<size_t>> Dataset::Match(const std::vector<ModelInput>& model_inputs,
@@ -308,9 +377,18 @@ Status Dataset::CheckFits(const std::vector<ModelInput>& model_inputs,
     }
     const Shape& sample = to_float ? in.sample_shape : in.raw_shape;
     bool fits = m.shape.size() == sample.size() + 1;
+    bool sized = true;  // every dim the samples leave open is fixed by the model
     for (size_t d = 0; fits && d < sample.size(); ++d) {
       const int64_t want = m.shape[d + 1];
-      fits = want < 0 || want == sample[d];
+      fits = want < 0 || sample[d] < 0 || want == sample[d];
+      sized = sized && (sample[d] >= 0 || want >= 0);
+    }
+    if (fits && !sized) {
+      return InvalidArgument("dataset '" + spec_.source +
+                             "' takes its image size from the model, but model '" + model_name +
+                             "' input '" + m.name + "' is " + ShapeToString(m.shape) +
+                             ": fix it with --input-shape (or the job's input_shape), or give "
+                             "'preprocess.center_crop'");
     }
     if (fits) continue;
 
@@ -359,11 +437,32 @@ Status Dataset::Fill(int64_t begin, int64_t count, const std::vector<ModelInput>
                              DTypeName(m.dtype) + " input '" + m.name + "'");
     }
     if (to_float && !in.preprocess.ok()) return in.preprocess;
-    const Shape& sample = to_float ? in.sample_shape : in.raw_shape;
+    Shape sample = to_float ? in.sample_shape : in.raw_shape;
+    if (images_ != nullptr) {
+      if (!to_float) {
+        return InvalidArgument(spec_.source + ": images feed float32 inputs, not input '" + m.name +
+                               "' of " + DTypeName(m.dtype));
+      }
+      // An open height or width is the model's (CheckFits() makes sure it has one).
+      for (size_t d = 0; d < sample.size(); ++d) {
+        if (sample[d] < 0 && m.shape.size() == sample.size() + 1) sample[d] = m.shape[d + 1];
+        if (sample[d] < 0) {
+          return InvalidArgument(spec_.source +
+                                 ": the image size is open and the model's input does not fix "
+                                 "it; give --input-shape or 'preprocess.center_crop'");
+        }
+      }
+    }
     Shape shape = {count};
     shape.insert(shape.end(), sample.begin(), sample.end());
     Tensor& out = (*batch)[i];
     if (out.dtype() != m.dtype || out.shape() != shape) out = Tensor(m.dtype, shape);
+    if (images_ != nullptr) {
+      const bool nhwc = spec_.preprocess.layout == Preprocess::Layout::kNhwc;
+      MIXQ_RETURN_IF_ERROR(FillImages(begin, count, nhwc ? sample[0] : sample[1],
+                                      nhwc ? sample[1] : sample[2], out.data<float>()));
+      continue;
+    }
     if (to_float) {
       MIXQ_RETURN_IF_ERROR(PreprocessInto(in, spec_.preprocess, begin, count, out.data<float>()));
       continue;

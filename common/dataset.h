@@ -26,6 +26,15 @@
 //   y = (float(raw) * scale - mean[c]) / std[c]
 // (mean 0 and std 1 when not given; one mean/std value applies to every
 // channel).
+//
+// Image folders (`format: images`): `images` names a folder of class folders
+// or a list file (image_listing.h); labels come from it, so there is no
+// `labels` file. Each sample is decoded when it is first filled, converted
+// to RGB (or grey), resized, center-cropped (image_samples.h, matching
+// torchvision's transforms on PIL images), optionally put in B, G, R order,
+// and then scaled and normalised as above, mean[c] and std[c] applying to
+// the model's channel c. Without a center crop or an exact resize the
+// samples take the model's input height and width.
 #ifndef MIXQ_COMMON_DATASET_H_
 #define MIXQ_COMMON_DATASET_H_
 
@@ -34,8 +43,10 @@
 #include <string>
 #include <vector>
 
+#include "common/image_samples.h"
 #include "common/input_shapes.h"
 #include "common/status.h"
+#include "common/task_spec.h"
 #include "common/tensor.h"
 
 namespace mixq {
@@ -45,6 +56,9 @@ struct Preprocess {
   std::vector<float> mean;  // then (x - mean[c]) / std[c]; empty = none
   std::vector<float> std;   // one value per channel, or one for all
   enum class Layout { kNchw, kNhwc } layout = Layout::kNchw;  // the model's
+  // `format: images` only: decoding, resize and crop, then channel order.
+  ImageResizeCrop image;
+  bool bgr = false;  // colour channels in B, G, R order (models trained with OpenCV)
 };
 
 const char* LayoutName(Preprocess::Layout layout);  // "nchw" | "nhwc"
@@ -57,16 +71,22 @@ struct DatasetInput {
 
 struct DatasetSpec {
   std::string source;  // the YAML file, for error messages
-  std::string format;  // "idx" | "npy"
-  // Exactly one of `images` (one sample file, for the model's only input)
-  // and `inputs` (files by model input name, in the YAML's order) is set.
-  // Relative paths resolve against the YAML's folder.
+  std::string format;  // "idx" | "npy" | "images"
+  // Exactly one of `images` (one sample file, for the model's only input;
+  // for `format: images` the folder or list file) and `inputs` (files by
+  // model input name, in the YAML's order) is set. Relative paths resolve
+  // against the YAML's folder.
   std::string images;
   std::vector<DatasetInput> inputs;
-  std::string labels;
+  std::string labels;  // empty for `format: images`
   Preprocess preprocess;
   // How 4-D sample files ([N,A,B,C]) are stored; ignored for other ranks.
   Preprocess::Layout stored_layout = Preprocess::Layout::kNchw;
+  // What the samples are scored on: labels (the default), or for an image
+  // folder a detection annotation file or segmentation masks, whose images
+  // are then the files directly in `images` (no class folders, no labels:
+  // every label is -1).
+  TaskSpec task;
   // `input_shape`: the shapes models with symbolic input dims are fixed to
   // on this dataset (common/input_shapes.h; the first input's dim 0 is each
   // run's batch); empty = none. A command's --input-shape and a job's
@@ -119,15 +139,27 @@ class Dataset {
   // length is neither 1 nor the channel count (InvalidArgument; in the
   // `inputs` form that is an error only for a file that feeds a float input).
   static StatusOr<std::unique_ptr<Dataset>> Open(const DatasetSpec& spec);
+  // A `format: images` dataset whose files are given rather than listed
+  // from spec.images (a worker's cached copies; an empty path is a file
+  // this machine does not hold, and filling it fails).
+  static StatusOr<std::unique_ptr<Dataset>> OpenImages(const DatasetSpec& spec,
+                                                       std::vector<ImageFile> files);
 
   int64_t size() const { return static_cast<int64_t>(labels_.size()); }
   // The sample files, in the spec's order (one in the `images` form).
   const std::vector<Input>& inputs() const { return inputs_; }
   // Shape of one preprocessed sample of the first file, in the spec's
-  // layout: {C,H,W} or {H,W,C} ({F} for flat features).
+  // layout: {C,H,W} or {H,W,C} ({F} for flat features). An image folder
+  // without a fixed size has -1 for H and W (the model's size decides).
   const Shape& sample_shape() const { return inputs_[0].sample_shape; }
   const std::vector<int64_t>& labels() const { return labels_; }
   const DatasetSpec& spec() const { return spec_; }
+  // The image files of a `format: images` dataset; null for the others.
+  const ImageSamples* images() const { return images_.get(); }
+  // Names the file of image sample `index` (OpenImages' empty paths are
+  // filled as a worker fetches its slices). Not thread-safe: no Fill() may
+  // run meanwhile. Ignored for other datasets and indexes outside them.
+  void SetImagePath(int64_t index, const std::string& path);
 
   // Only Open() can name the key, so only Open() constructs (via make_unique).
   class Key {
@@ -164,10 +196,14 @@ class Dataset {
   // For each of `model_inputs`, the index of the file that feeds it.
   StatusOr<std::vector<size_t>> Match(const std::vector<ModelInput>& model_inputs,
                                       const std::string& model_name) const;
+  // Decodes and preprocesses image samples [begin, begin+count) at
+  // height x width into `out` ({count, sample...} in the spec's layout).
+  Status FillImages(int64_t begin, int64_t count, int64_t height, int64_t width, float* out) const;
 
   DatasetSpec spec_;
   std::vector<Input> inputs_;
   std::vector<int64_t> labels_;
+  std::unique_ptr<ImageSamples> images_;  // `format: images` only
 };
 
 // A contiguous, deterministic slice of a dataset.

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/hardware_info.h"
+#include "common/image_manifest.h"
 #include "common/log.h"
 #include "common/log_limiter.h"
 #include "common/sha256.h"
@@ -698,9 +699,39 @@ class Coordinator::Impl {
       if (sha256 == input.samples().sha256()) return true;
     }
     if (sha256.empty()) return false;  // an unset blob (no `images` with named inputs)
-    return sha256 == a.model().sha256() || sha256 == a.dataset().images().sha256() ||
-           sha256 == a.dataset().labels().sha256() ||
-           (!a.calibration_sha256().empty() && sha256 == a.calibration().sha256());
+    if (sha256 == a.model().sha256() || sha256 == a.dataset().images().sha256() ||
+        sha256 == a.dataset().labels().sha256() ||
+        (!a.calibration_sha256().empty() && sha256 == a.calibration().sha256())) {
+      return true;
+    }
+    return a.dataset().format() == "images" && SliceNamesImage(a, sha256);
+  }
+
+  // True when the image manifest of task `a` lists `sha256` inside the
+  // task's slice: a worker fetches its own shard's images, no others.
+  bool SliceNamesImage(const proto::TaskAssign& a, const std::string& sha256) const {
+    const std::string& manifest_sha = a.dataset().images().sha256();
+    if (manifest_sha != manifest_sha_) {
+      manifest_sha_.clear();
+      manifest_.clear();
+      StatusOr<std::optional<std::pair<std::string, int64_t>>> blob =
+          store_->FindBlob(manifest_sha);
+      if (!blob.ok() || !blob->has_value()) return false;
+      StatusOr<std::vector<ImageManifestEntry>> entries = ReadImageManifest((*blob)->first);
+      if (!entries.ok()) {
+        log().warn("image manifest {}: {}", manifest_sha.substr(0, 12), entries.status().message());
+        return false;
+      }
+      manifest_ = std::move(*entries);
+      manifest_sha_ = manifest_sha;
+    }
+    const int64_t size = static_cast<int64_t>(manifest_.size());
+    const int64_t begin = std::clamp<int64_t>(a.begin(), 0, size);
+    const int64_t end = std::clamp<int64_t>(a.begin() + std::max<int64_t>(a.count(), 0), 0, size);
+    for (int64_t i = begin; i < end; ++i) {
+      if (manifest_[static_cast<size_t>(i)].sha256 == sha256) return true;
+    }
+    return false;
   }
 
   // A worker admitted by key gets the blobs of the task it holds the lease
@@ -929,6 +960,10 @@ class Coordinator::Impl {
   std::string calibration_dir_;
   FileRoots roots_;
   std::unique_ptr<Store> store_;
+  // The image manifest the last blob check read (SliceNamesImage), kept
+  // because a worker asks for a shard's images one after another.
+  mutable std::string manifest_sha_;
+  mutable std::vector<ImageManifestEntry> manifest_;
   asio::io_context io_;
   std::unique_ptr<RouterTransport> transport_;  // bound by Init
   LeaseScheduler scheduler_;

@@ -1,6 +1,7 @@
 #include "coordinator/job_files.h"
 
 #include "common/dataset.h"
+#include "common/image_listing.h"
 
 namespace mixq {
 
@@ -12,6 +13,16 @@ Status CheckDatasetFiles(const std::string& yaml_path, const std::string& what,
   // reports why, in its own order (the model's errors first).
   if (!loaded.ok()) return Status::Ok();
   const DatasetSpec& spec = *loaded;
+  if (spec.format == "images") {
+    MIXQ_RETURN_IF_ERROR(roots.CheckRead(spec.images, what + " images"));
+    // Each file too: a link inside the folder may lead outside the roots.
+    StatusOr<ImageListing> listing = ListImages(spec.images);
+    if (!listing.ok()) return Status::Ok();  // planning reports it
+    for (const ImageFile& file : listing->files) {
+      MIXQ_RETURN_IF_ERROR(roots.CheckRead(file.path, what + " image"));
+    }
+    return Status::Ok();
+  }
   for (const DatasetInput& file : SampleFiles(spec)) {
     MIXQ_RETURN_IF_ERROR(roots.CheckRead(
         file.path, what + (file.name.empty() ? " images" : " input '" + file.name + "'")));

@@ -7,6 +7,8 @@
 #include <optional>
 
 #include "common/dataset.h"
+#include "common/image_listing.h"
+#include "common/image_manifest.h"
 #include "common/log.h"
 #include "common/sha256.h"
 #include "coordinator/job_files.h"
@@ -114,8 +116,81 @@ struct DatasetInputs {
   int64_t size = 0;
 };
 
-StatusOr<DatasetInputs> RegisterDataset(Store* store, const std::string& yaml_path) {
+// Image manifests live beside the coordinator's calibrations, in its own
+// folder, which it may read and write (file_roots.h).
+std::string ManifestDir(const std::string& calibration_dir) {
+  return (std::filesystem::path(calibration_dir) / "manifests").string();
+}
+
+const char* InterpolationName(Interpolation how) {
+  switch (how) {
+    case Interpolation::kNearest:
+      return "nearest";
+    case Interpolation::kBicubic:
+      return "bicubic";
+    case Interpolation::kBilinear:
+      break;
+  }
+  return "bilinear";
+}
+
+// An image folder: every file registered as a blob, and the manifest that
+// lists them by hash (common/image_manifest.h) written to `manifest_dir`
+// under its own hash and registered too; it is what tasks name.
+StatusOr<DatasetInputs> RegisterImageDataset(Store* store, const std::string& yaml_path,
+                                             const DatasetSpec& spec,
+                                             const std::string& manifest_dir) {
+  if (spec.task.kind != TaskSpec::Kind::kClassification) {
+    // Their annotations and masks do not travel to workers yet.
+    return Unimplemented(yaml_path + ": a " + TaskKindName(spec.task.kind) +
+                         " dataset is scored by `mixq eval` only, not yet in jobs");
+  }
+  MIXQ_ASSIGN_OR_RETURN(BuiltImageManifest manifest, BuildImageManifest(spec.images));
+  for (size_t i = 0; i < manifest.paths.size(); ++i) {
+    MIXQ_RETURN_IF_ERROR(
+        store->RegisterBlob(manifest.paths[i], manifest.entries[i].sha256).status());
+  }
+  const std::string& sha = manifest.sha256;
+  MIXQ_ASSIGN_OR_RETURN(const std::string path, SaveImageManifest(manifest, manifest_dir));
+  proto::DatasetRef ds;
+  ds.set_format(spec.format);
+  MIXQ_ASSIGN_OR_RETURN(*ds.mutable_images(), store->RegisterBlob(path, sha));
+  const Preprocess& p = spec.preprocess;
+  ds.set_scale(p.scale);
+  for (float m : p.mean) ds.add_mean(m);
+  for (float s : p.std) ds.add_std(s);
+  ds.set_layout(LayoutName(p.layout));
+  ds.set_color(p.image.color == ColorMode::kGray ? "gray" : (p.bgr ? "bgr" : "rgb"));
+  ds.set_resize_shorter(p.image.resize_shorter);
+  ds.set_resize_height(p.image.resize_height);
+  ds.set_resize_width(p.image.resize_width);
+  ds.set_interpolation(InterpolationName(p.image.interpolation));
+  ds.set_crop_height(p.image.crop_height);
+  ds.set_crop_width(p.image.crop_width);
+  const nlohmann::json pre = {
+      {"format", ds.format()},
+      {"scale", ds.scale()},
+      {"mean", p.mean},
+      {"std", p.std},
+      {"layout", ds.layout()},
+      {"color", ds.color()},
+      {"resize", {ds.resize_shorter(), ds.resize_height(), ds.resize_width()}},
+      {"interpolation", ds.interpolation()},
+      {"center_crop", {ds.crop_height(), ds.crop_width()}}};
+  DatasetInputs inputs;
+  inputs.sha256 = Key({"dataset", sha, "", pre.dump()});
+  inputs.size = static_cast<int64_t>(manifest.entries.size());
+  // The manifest holds the labels too: it is the row's labels blob as well.
+  MIXQ_ASSIGN_OR_RETURN(
+      inputs.id, store->UpsertDataset(inputs.sha256, yaml_path, sha, sha, pre.dump(), inputs.size));
+  inputs.ref = std::move(ds);
+  return inputs;
+}
+
+StatusOr<DatasetInputs> RegisterDataset(Store* store, const std::string& yaml_path,
+                                        const std::string& manifest_dir) {
   MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, LoadDatasetSpec(yaml_path));
+  if (spec.format == "images") return RegisterImageDataset(store, yaml_path, spec, manifest_dir);
   MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> dataset, Dataset::Open(spec));
   proto::DatasetRef ds;
   ds.set_format(spec.format);
@@ -162,8 +237,9 @@ StatusOr<DatasetInputs> RegisterDataset(Store* store, const std::string& yaml_pa
 // inputs fixed to `shapes` (ResolveJobInputShapes()).
 Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model, int64_t model_id,
                    const std::string& calibration_file, const InputShapes& shapes,
-                   const TaskAdder& add) {
-  MIXQ_ASSIGN_OR_RETURN(DatasetInputs inputs, RegisterDataset(store, job.eval_dataset));
+                   const std::string& manifest_dir, const TaskAdder& add) {
+  MIXQ_ASSIGN_OR_RETURN(DatasetInputs inputs,
+                        RegisterDataset(store, job.eval_dataset, manifest_dir));
   const proto::DatasetRef& ds = inputs.ref;
   const std::string& dataset_sha = inputs.sha256;
   const int64_t dataset_id = inputs.id;
@@ -295,7 +371,8 @@ StatusOr<std::optional<std::string>> PlanCalibration(Store* store, const JobSpec
   if (dataset_path.empty()) {
     return InvalidArgument(job.source + ": calibration needs 'calibration.dataset'");
   }
-  MIXQ_ASSIGN_OR_RETURN(DatasetInputs ds, RegisterDataset(store, dataset_path));
+  MIXQ_ASSIGN_OR_RETURN(DatasetInputs ds,
+                        RegisterDataset(store, dataset_path, ManifestDir(calibration_dir)));
   if (c.begin + c.samples > ds.size) {
     return InvalidArgument(job.source + ": calibration samples [" + std::to_string(c.begin) + ", " +
                            std::to_string(c.begin + c.samples) + ") are outside '" + dataset_path +
@@ -437,7 +514,8 @@ Status PlanPhases(Store* store, const JobSpec& job, const std::string& calibrati
     }
   }
   if (job.kind == "calibrate") return Status::Ok();
-  return PlanConfigs(store, job, model, model_id, calibration_file, shapes, add);
+  return PlanConfigs(store, job, model, model_id, calibration_file, shapes,
+                     ManifestDir(calibration_dir), add);
 }
 
 // The `add` of a job: links each task to it, counting them and collecting
@@ -463,7 +541,8 @@ StatusOr<PlanResult> PlanInTransaction(Store* store, const JobSpec& job,
       !job.eval_dataset.empty() ? job.eval_dataset : job.calibrate.dataset;
   MIXQ_ASSIGN_OR_RETURN(proto::BlobRef model, store->RegisterBlob(job.model));
   MIXQ_ASSIGN_OR_RETURN(int64_t model_id, store->UpsertModel(model.sha256(), model.path()));
-  MIXQ_ASSIGN_OR_RETURN(DatasetInputs ds, RegisterDataset(store, dataset_path));
+  MIXQ_ASSIGN_OR_RETURN(DatasetInputs ds,
+                        RegisterDataset(store, dataset_path, ManifestDir(options.calibration_dir)));
   if (job.calibrate.enabled && job.kind != "calibrate") {
     // The configs are planned only after calibration: refuse those that can
     // never run (unknown layers, another model) now, not minutes later.

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "common/dataset.h"
+#include "common/image_manifest.h"
 #include "common/sha256.h"
 #include "common/table_format.h"
 
@@ -36,18 +37,46 @@ StatusOr<std::string> PrepareSearchCalibration(
   MIXQ_ASSIGN_OR_RETURN(DatasetSpec ds, LoadDatasetSpec(spec.calibration_dataset));
   // One-input datasets: the images file; named inputs: the first input's
   // file, with every input's name and file hash in `pre` (so in the keys).
-  const std::vector<DatasetInput> files = SampleFiles(ds);
+  // An image folder: its manifest (every file's hash and label) and its
+  // decoding steps stand for the files; the coordinator registers the files
+  // when it plans the calibrate tasks.
+  const bool image_folder = ds.format == "images";
+  std::vector<DatasetInput> files = SampleFiles(ds);
   std::vector<std::string> file_shas;
-  for (const DatasetInput& file : files) {
-    MIXQ_ASSIGN_OR_RETURN(std::string sha, Sha256File(file.path));
-    file_shas.push_back(std::move(sha));
+  std::string labels_sha;
+  int64_t image_count = 0;
+  if (image_folder) {
+    MIXQ_ASSIGN_OR_RETURN(BuiltImageManifest manifest, BuildImageManifest(ds.images));
+    file_shas.push_back(manifest.sha256);
+    labels_sha = manifest.sha256;  // the manifest holds the labels
+    // Registered here too: the calibration may come from the cache, with no
+    // sub-job to register it, and the dataset's row refers to it.
+    MIXQ_ASSIGN_OR_RETURN(
+        const std::string manifest_path,
+        SaveImageManifest(manifest, (fs::path(db_dir) / "calibrations" / "manifests").string()));
+    MIXQ_RETURN_IF_ERROR(store->RegisterBlob(manifest_path, manifest.sha256).status());
+    image_count = static_cast<int64_t>(manifest.entries.size());
+    files.clear();
+  } else {
+    for (const DatasetInput& file : files) {
+      MIXQ_ASSIGN_OR_RETURN(std::string sha, Sha256File(file.path));
+      file_shas.push_back(std::move(sha));
+    }
+    MIXQ_ASSIGN_OR_RETURN(labels_sha, Sha256File(ds.labels));
   }
-  const std::string& images_sha = file_shas[0];
-  MIXQ_ASSIGN_OR_RETURN(std::string labels_sha, Sha256File(ds.labels));
+  const std::string images_sha = file_shas[0];
   nlohmann::json pre = {{"scale", ds.preprocess.scale},
                         {"mean", ds.preprocess.mean},
                         {"std", ds.preprocess.std},
                         {"layout", LayoutName(ds.preprocess.layout)}};
+  if (image_folder) {
+    const ImageResizeCrop& image = ds.preprocess.image;
+    pre["format"] = "images";
+    pre["color"] = image.color == ColorMode::kGray ? "gray" : (ds.preprocess.bgr ? "bgr" : "rgb");
+    pre["resize"] = {image.resize_shorter, image.resize_height, image.resize_width};
+    pre["interpolation"] = static_cast<int>(image.interpolation);
+    pre["center_crop"] = {image.crop_height, image.crop_width};
+  }
   if (!ds.inputs.empty()) {
     pre["inputs"] = nlohmann::json::array();
     for (size_t i = 0; i < files.size(); ++i)
@@ -91,16 +120,20 @@ StatusOr<std::string> PrepareSearchCalibration(
   }
   // Recorded in `calibrations` (by the file's hash) for queries.
   MIXQ_ASSIGN_OR_RETURN(std::string file_sha, Sha256File(path));
-  MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> sized, Dataset::Open(ds));
-  for (size_t i = 0; i < files.size(); ++i) {
-    MIXQ_RETURN_IF_ERROR(store->RegisterBlob(files[i].path, file_shas[i]).status());
+  int64_t dataset_size = image_count;
+  if (!image_folder) {
+    MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> sized, Dataset::Open(ds));
+    dataset_size = sized->size();
+    for (size_t i = 0; i < files.size(); ++i) {
+      MIXQ_RETURN_IF_ERROR(store->RegisterBlob(files[i].path, file_shas[i]).status());
+    }
+    MIXQ_RETURN_IF_ERROR(store->RegisterBlob(ds.labels, labels_sha).status());
   }
-  MIXQ_RETURN_IF_ERROR(store->RegisterBlob(ds.labels, labels_sha).status());
   const std::string dataset_sha =
       Sha256Hex("dataset\n" + images_sha + "\n" + labels_sha + "\n" + pre.dump() + "\n");
   MIXQ_ASSIGN_OR_RETURN(int64_t dataset_id,
                         store->UpsertDataset(dataset_sha, spec.calibration_dataset, images_sha,
-                                             labels_sha, pre.dump(), sized->size()));
+                                             labels_sha, pre.dump(), dataset_size));
   std::ifstream in(path);
   std::stringstream text;
   text << in.rdbuf();

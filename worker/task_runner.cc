@@ -1,5 +1,6 @@
 #include "worker/task_runner.h"
 
+#include "common/image_manifest.h"
 #include "common/log.h"
 #include "common/precision_config.h"
 #include "engine/onnx/onnx_importer.h"
@@ -28,6 +29,91 @@ Status TaskRunner::LoadModel(const proto::TaskAssign& task, const std::string& p
   return Status::Ok();
 }
 
+namespace {
+
+// Scale, mean, std and layout as every dataset form sends them.
+void ReadScaling(const proto::DatasetRef& ref, Preprocess* p) {
+  p->scale = ref.scale();
+  p->mean.assign(ref.mean().begin(), ref.mean().end());
+  p->std.assign(ref.std().begin(), ref.std().end());
+  p->layout = ref.layout() == "nhwc" ? Preprocess::Layout::kNhwc : Preprocess::Layout::kNchw;
+}
+
+// The spec of an image folder as the task describes it; the worker checks
+// what the coordinator sent (it is data from the network).
+StatusOr<DatasetSpec> ImageSpec(const proto::DatasetRef& ref, const std::string& source) {
+  DatasetSpec spec;
+  spec.source = source;
+  spec.format = "images";
+  ImageResizeCrop& image = spec.preprocess.image;
+  if (ref.color() == "gray") {
+    image.color = ColorMode::kGray;
+  } else if (ref.color() == "bgr") {
+    spec.preprocess.bgr = true;
+  } else if (!ref.color().empty() && ref.color() != "rgb") {
+    return InvalidArgument(source + ": unknown color '" + ref.color().substr(0, 40) + "'");
+  }
+  if (ref.interpolation() == "nearest") {
+    image.interpolation = Interpolation::kNearest;
+  } else if (ref.interpolation() == "bicubic") {
+    image.interpolation = Interpolation::kBicubic;
+  } else if (!ref.interpolation().empty() && ref.interpolation() != "bilinear") {
+    return InvalidArgument(source + ": unknown interpolation '" +
+                           ref.interpolation().substr(0, 40) + "'");
+  }
+  // The same bound as a dataset file's (dataset_spec.cc): the decoder's.
+  constexpr int64_t kMaxSide = 65535;
+  for (int64_t side : {ref.resize_shorter(), ref.resize_height(), ref.resize_width(),
+                       ref.crop_height(), ref.crop_width()}) {
+    if (side < 0 || side > kMaxSide) {
+      return InvalidArgument(source + ": image size " + std::to_string(side) + " outside [0, " +
+                             std::to_string(kMaxSide) + "]");
+    }
+  }
+  if ((ref.resize_height() > 0) != (ref.resize_width() > 0) ||
+      (ref.crop_height() > 0) != (ref.crop_width() > 0)) {
+    return InvalidArgument(source + ": an image size with one side");
+  }
+  image.resize_shorter = ref.resize_shorter();
+  image.resize_height = ref.resize_height();
+  image.resize_width = ref.resize_width();
+  image.crop_height = ref.crop_height();
+  image.crop_width = ref.crop_width();
+  return spec;
+}
+
+}  // namespace
+
+Status TaskRunner::LoadImages(const proto::TaskAssign& task, const TaskFiles& files) {
+  const proto::DatasetRef& ref = task.dataset();
+  const std::string key = ref.SerializeAsString();
+  if (!dataset_ || dataset_key_ != key) {
+    dataset_.reset();
+    const std::string source = "task images " + ref.images().sha256().substr(0, 12);
+    MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, ImageSpec(ref, source));
+    spec.images = files.images;
+    ReadScaling(ref, &spec.preprocess);
+    MIXQ_ASSIGN_OR_RETURN(std::vector<ImageManifestEntry> entries, ReadImageManifest(files.images));
+    std::vector<ImageFile> images;
+    images.reserve(entries.size());
+    for (const ImageManifestEntry& e : entries) images.push_back({"", e.label, e.name});
+    MIXQ_ASSIGN_OR_RETURN(dataset_, Dataset::OpenImages(spec, std::move(images)));
+    dataset_key_ = key;
+  }
+  // The slice's files, fetched for this task; the decoded-image cache stays
+  // with the dataset from task to task.
+  if (static_cast<int64_t>(files.image_paths.size()) != task.count() || task.begin() < 0 ||
+      task.begin() + task.count() > dataset_->size()) {
+    return InvalidArgument("task " + task.task_id() + ": " +
+                           std::to_string(files.image_paths.size()) +
+                           " image files for a slice of " + std::to_string(task.count()));
+  }
+  for (int64_t i = 0; i < task.count(); ++i) {
+    dataset_->SetImagePath(task.begin() + i, files.image_paths[static_cast<size_t>(i)]);
+  }
+  return Status::Ok();
+}
+
 Status TaskRunner::LoadDataset(const proto::DatasetRef& ref, const TaskFiles& files) {
   const std::string key = ref.SerializeAsString();
   if (dataset_ && dataset_key_ == key) return Status::Ok();
@@ -40,11 +126,7 @@ Status TaskRunner::LoadDataset(const proto::DatasetRef& ref, const TaskFiles& fi
   if (ref.inputs_size() == 0) spec.images = files.images;
   spec.inputs = files.inputs;
   spec.labels = files.labels;
-  spec.preprocess.scale = ref.scale();
-  spec.preprocess.mean.assign(ref.mean().begin(), ref.mean().end());
-  spec.preprocess.std.assign(ref.std().begin(), ref.std().end());
-  spec.preprocess.layout =
-      ref.layout() == "nhwc" ? Preprocess::Layout::kNhwc : Preprocess::Layout::kNchw;
+  ReadScaling(ref, &spec.preprocess);
   spec.stored_layout =
       ref.stored_layout() == "nhwc" ? Preprocess::Layout::kNhwc : Preprocess::Layout::kNchw;
   MIXQ_ASSIGN_OR_RETURN(dataset_, Dataset::Open(spec));
@@ -170,10 +252,14 @@ StatusOr<proto::TaskResult> TaskRunner::Run(const proto::TaskAssign& task, const
   result.set_task_id(task.task_id());
   switch (task.kind()) {
     case proto::TASK_KIND_EVALUATE:
-      MIXQ_RETURN_IF_ERROR(LoadDataset(task.dataset(), files));
+      MIXQ_RETURN_IF_ERROR(task.dataset().format() == "images"
+                               ? LoadImages(task, files)
+                               : LoadDataset(task.dataset(), files));
       return Evaluate(task);
     case proto::TASK_KIND_CALIBRATE:
-      MIXQ_RETURN_IF_ERROR(LoadDataset(task.dataset(), files));
+      MIXQ_RETURN_IF_ERROR(task.dataset().format() == "images"
+                               ? LoadImages(task, files)
+                               : LoadDataset(task.dataset(), files));
       return Calibrate(task);
     case proto::TASK_KIND_BENCHMARK: {
       BenchOptions options;

@@ -26,10 +26,13 @@ namespace mixq {
 struct TaskFiles {
   std::string model;
   std::string images;       // evaluate and calibrate only, one-input datasets
+                            // (an image folder's manifest)
   std::string labels;       // evaluate and calibrate only
   std::string calibration;  // tasks with a calibration_sha256 only
   // Evaluate and calibrate only, datasets with named inputs (then no images).
   std::vector<DatasetInput> inputs;
+  // Image folders: the files of samples [begin, begin+count) of the task.
+  std::vector<std::string> image_paths;
 };
 
 class TaskRunner {
@@ -46,6 +49,9 @@ class TaskRunner {
   // The task's model with its inputs fixed to the task's input_shapes.
   Status LoadModel(const proto::TaskAssign& task, const std::string& path);
   Status LoadDataset(const proto::DatasetRef& ref, const TaskFiles& files);
+  // An image folder: the manifest's dataset (kept across tasks, with its
+  // decoded-image cache) and the task's slice of files.
+  Status LoadImages(const proto::TaskAssign& task, const TaskFiles& files);
   // The spec of the task's config and calibration (empty for "fp32").
   Status LoadQuant(const proto::TaskAssign& task, const TaskFiles& files);
   StatusOr<proto::TaskResult> Evaluate(const proto::TaskAssign& task);

@@ -14,6 +14,7 @@
 #include <zmq_addon.hpp>
 
 #include "common/hardware_info.h"
+#include "common/image_manifest.h"
 #include "common/log.h"
 #include "common/protocol_codec.h"
 #include "common/resource_limits.h"
@@ -234,19 +235,64 @@ class WorkerDaemon {
         files_.inputs[i].name = task.dataset().inputs(i).name();
         need(task.dataset().inputs(i).samples(), &files_.inputs[i].path);
       }
-      need(task.dataset().labels(), &files_.labels);
+      // An image folder has no labels file: its manifest holds the labels.
+      if (task.dataset().format() != "images") need(task.dataset().labels(), &files_.labels);
     }
     if (!task.calibration_sha256().empty()) need(task.calibration(), &files_.calibration);
+    images_listed_ = false;
     NextBlobOrStart();
   }
 
+  // Once an image folder's manifest is here, the files of the task's slice
+  // join the blobs to fetch (only those: common/image_manifest.h).
+  Status QueueSliceImages() {
+    images_listed_ = true;
+    MIXQ_ASSIGN_OR_RETURN(std::vector<ImageManifestEntry> entries,
+                          ReadImageManifest(files_.images));
+    const int64_t begin = task_->begin(), count = task_->count();
+    if (begin < 0 || count < 0 || begin > static_cast<int64_t>(entries.size()) ||
+        count > static_cast<int64_t>(entries.size()) - begin) {
+      return InvalidArgument("task slice [" + std::to_string(begin) + ", +" +
+                             std::to_string(count) + ") is outside the image manifest's " +
+                             std::to_string(entries.size()) + " images");
+    }
+    // Sized first: `missing_` keeps pointers into it.
+    files_.image_paths.assign(static_cast<size_t>(count), std::string());
+    for (int64_t i = 0; i < count; ++i) {
+      const ImageManifestEntry& e = entries[static_cast<size_t>(begin + i)];
+      proto::BlobRef blob;
+      blob.set_sha256(e.sha256);
+      blob.set_size(e.size);
+      std::string* path = &files_.image_paths[static_cast<size_t>(i)];
+      if (std::optional<std::string> local = cache_.Find(blob)) {
+        *path = *local;
+      } else {
+        missing_.push_back({blob, path});
+      }
+    }
+    if (!missing_.empty()) {
+      log().info("fetching {} of the slice's {} images", missing_.size(), count);
+    }
+    return Status::Ok();
+  }
+
   void NextBlobOrStart() {
+    if (missing_.empty() && task_ && task_->dataset().format() == "images" && !images_listed_ &&
+        (task_->kind() == proto::TASK_KIND_EVALUATE ||
+         task_->kind() == proto::TASK_KIND_CALIBRATE)) {
+      Status s = QueueSliceImages();
+      if (!s.ok()) return Fail(s, false);
+    }
     if (!missing_.empty()) {
       fetching_ = missing_.front();
       Status s = cache_.Begin(fetching_->blob);
       if (!s.ok()) return Fail(s, true);
-      log().info("fetching blob {} ({} bytes)", fetching_->blob.sha256().substr(0, 12),
-                 fetching_->blob.size());
+      // One line per image would drown the log: a slice's images are
+      // announced together (QueueSliceImages).
+      if (!images_listed_ || task_->dataset().format() != "images") {
+        log().info("fetching blob {} ({} bytes)", fetching_->blob.sha256().substr(0, 12),
+                   fetching_->blob.size());
+      }
       RequestChunk(0);
       return;
     }
@@ -345,6 +391,7 @@ class WorkerDaemon {
   TaskFiles files_;
   std::deque<Missing> missing_;
   std::optional<Missing> fetching_;
+  bool images_listed_ = false;  // the slice's images are queued (QueueSliceImages)
   std::future<StatusOr<proto::TaskResult>> running_;
   std::string running_id_;
 };

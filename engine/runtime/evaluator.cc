@@ -7,6 +7,7 @@
 
 #include "engine/passes/specialize.h"
 #include "engine/runtime/input_feed.h"
+#include "engine/runtime/task_scorer.h"
 
 namespace mixq {
 namespace {
@@ -61,8 +62,16 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
   if (options.top1 != nullptr) options.top1->clear();
 
   ModelCache cache(graph, options.executor);
+  // The FP32 run that fidelity compares against: the same executor options
+  // (threads, Winograd) without quantised layers.
+  ExecutorOptions fp32_options = options.executor;
+  fp32_options.quant = QuantSpec();
+  ModelCache reference_cache(graph, fp32_options);
+  std::vector<Tensor> reference_outputs;
+  int64_t reference_batch = -1;
+  std::unique_ptr<TaskScorer> scorer;  // detection and segmentation datasets
   EvalCounts counts;
-  if (options.reference_top1 != nullptr) counts.agree1 = 0;
+  if (options.reference_top1 != nullptr || options.fidelity) counts.agree1 = 0;
   std::vector<int64_t> labels;
   std::vector<Tensor> batch_data;
   std::vector<const Tensor*> batch_ptrs;
@@ -83,8 +92,42 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
     batch_ptrs.clear();
     for (const Tensor& t : batch_data) batch_ptrs.push_back(&t);
     MIXQ_RETURN_IF_ERROR(model->Run(batch_ptrs, &outputs));
+    if (options.fidelity) {
+      MIXQ_ASSIGN_OR_RETURN(CompiledModel * reference, reference_cache.Get(n));
+      if (reference_batch != n) {
+        reference_outputs = reference->MakeOutputs();
+        reference_batch = n;
+      }
+      MIXQ_RETURN_IF_ERROR(reference->Run(batch_ptrs, &reference_outputs));
+      MIXQ_RETURN_IF_ERROR(counts.fidelity.Add(model->output_names(), reference_outputs, outputs)
+                               .WithContext(graph.source));
+    }
+    if (dataset.spec().task.kind != TaskSpec::Kind::kClassification) {
+      if (!scorer) {
+        // The image input's height and width map boxes back to each image.
+        const Shape& in = model->input_infos()[0].shape;
+        const bool nhwc = dataset.spec().preprocess.layout == Preprocess::Layout::kNhwc;
+        if (in.size() != 4)
+          return InvalidArgument(graph.source + ": a task model takes [N,C,H,W] images");
+        MIXQ_ASSIGN_OR_RETURN(
+            scorer, TaskScorer::Make(dataset, nhwc ? in[1] : in[2], nhwc ? in[2] : in[3]));
+      }
+      MIXQ_RETURN_IF_ERROR(scorer->Add(begin + done, outputs));
+      counts.classified = false;
+      done += n;
+      counts.samples = done;
+      if (options.progress) options.progress(done, count);
+      continue;
+    }
     const Tensor& logits = outputs[0];
     if (logits.rank() != 2 || logits.shape()[0] != n || logits.dtype() != DType::kF32) {
+      if (options.fidelity) {
+        counts.classified = false;
+        done += n;
+        counts.samples = done;
+        if (options.progress) options.progress(done, count);
+        continue;
+      }
       return InvalidArgument(graph.source + ": output '" + model->output_names()[0] +
                              "' has shape " + ShapeToString(logits.shape()) +
                              ", expected [N, classes]");
@@ -107,12 +150,16 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
       }
       if (higher == 0) ++counts.correct1;
       if (higher < 5) ++counts.correct5;
-      if (options.top1 != nullptr || options.reference_top1 != nullptr) {
+      if (options.top1 != nullptr || options.reference_top1 != nullptr || options.fidelity) {
         // Argmax, ties to the lower index as above.
         const int32_t top = static_cast<int32_t>(std::max_element(row, row + classes) - row);
         if (options.top1 != nullptr) options.top1->push_back(top);
-        if (options.reference_top1 != nullptr && (*options.reference_top1)[done + i] == top) {
-          ++counts.agree1;
+        if (options.reference_top1 != nullptr) {
+          if ((*options.reference_top1)[done + i] == top) ++counts.agree1;
+        } else if (options.fidelity) {
+          // FP32's top-1 from the run beside this one.
+          const float* ref = reference_outputs[0].data<float>() + i * classes;
+          if (std::max_element(ref, ref + classes) - ref == top) ++counts.agree1;
         }
       }
     }
@@ -121,6 +168,10 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
     if (options.progress) options.progress(done, count);
   }
   counts.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (scorer) {
+    counts.detection = scorer->detection();
+    counts.segmentation = scorer->segmentation();
+  }
   return counts;
 }
 

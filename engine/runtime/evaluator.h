@@ -7,12 +7,16 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <vector>
 
 #include "common/dataset.h"
 #include "common/status.h"
 #include "engine/ir/graph.h"
 #include "engine/runtime/executor.h"
+#include "metrics/detection.h"
+#include "metrics/fidelity.h"
+#include "metrics/segmentation.h"
 
 namespace mixq {
 
@@ -27,6 +31,11 @@ struct EvalOptions {
   // When set (one class per sample of the slice), EvalCounts::agree1 counts
   // the samples whose top-1 class equals it. InvalidArgument on a size mismatch.
   const std::vector<int32_t>* reference_top1 = nullptr;
+  // When true, every batch also runs in FP32 (these executor options without
+  // their quantised layers) on the same inputs, and EvalCounts::fidelity
+  // compares each output with FP32's (metrics/fidelity.h). Then a model
+  // whose first output is not [N, classes] is evaluated too (no top-1).
+  bool fidelity = false;
   // Called after each batch with (samples done, samples total); may be empty.
   std::function<void(int64_t, int64_t)> progress;
 };
@@ -35,12 +44,22 @@ struct EvalCounts {
   int64_t samples = 0;
   int64_t correct1 = 0;
   int64_t correct5 = 0;
-  int64_t agree1 = -1;   // top-1 equal to reference_top1; -1 without a reference
+  int64_t agree1 = -1;   // top-1 equal to reference_top1 (or, with fidelity, to
+                         // FP32's beside it); -1 without either
   double seconds = 0.0;  // model execution and data preparation, not compilation
+  // False when the first output is not [N, classes] (possible only with
+  // `fidelity`): the counts above are then 0.
+  bool classified = true;
+  FidelityStats fidelity;  // with EvalOptions::fidelity: every output against FP32
+  // A dataset whose `task` is detection or segmentation (common/task_spec.h)
+  // is scored on it instead of top-1 (classified is then false).
+  std::optional<DetectionStats> detection;
+  std::optional<SegmentationStats> segmentation;
 };
 
 // `graph` is an imported (unspecialised) graph whose first output has shape
-// [N, classes]; the dataset feeds each of its inputs by name
+// [N, classes] (any outputs with `fidelity` or a detection or segmentation
+// dataset, engine/runtime/task_scorer.h); the dataset feeds each of its inputs by name
 // (Dataset::CheckFits). Fails with InvalidArgument when the dataset does not
 // fit the model's inputs or a label is outside [0, classes).
 StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,

@@ -100,6 +100,41 @@ inline std::vector<uint8_t> IdxBytes(uint8_t type, const std::vector<uint32_t>& 
   return out;
 }
 
+// A PNG file (8-bit grey when channels is 1, RGB when 3) of `pixels` (rows
+// top to bottom, channels interleaved), written by the test's own encoder:
+// zlib's deflate and CRC, no filtering. Decoders under test read it
+// independently of how it was made.
+inline std::vector<uint8_t> PngBytes(int width, int height, int channels,
+                                     const std::vector<uint8_t>& pixels) {
+  std::vector<uint8_t> out = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  auto chunk = [&out](const char* kind, const std::vector<uint8_t>& body) {
+    AppendBigEndianU32(&out, static_cast<uint32_t>(body.size()));
+    std::vector<uint8_t> typed(kind, kind + 4);
+    typed.insert(typed.end(), body.begin(), body.end());
+    out.insert(out.end(), typed.begin(), typed.end());
+    AppendBigEndianU32(
+        &out, static_cast<uint32_t>(crc32(0, typed.data(), static_cast<uInt>(typed.size()))));
+  };
+  std::vector<uint8_t> header;
+  AppendBigEndianU32(&header, static_cast<uint32_t>(width));
+  AppendBigEndianU32(&header, static_cast<uint32_t>(height));
+  header.insert(header.end(), {8, static_cast<uint8_t>(channels == 3 ? 2 : 0), 0, 0, 0});
+  chunk("IHDR", header);
+  std::vector<uint8_t> rows;
+  const size_t row = static_cast<size_t>(width) * channels;
+  for (int y = 0; y < height; ++y) {
+    rows.push_back(0);  // filter: none
+    rows.insert(rows.end(), pixels.begin() + y * row, pixels.begin() + (y + 1) * row);
+  }
+  uLongf packed_size = compressBound(static_cast<uLong>(rows.size()));
+  std::vector<uint8_t> packed(packed_size);
+  compress(packed.data(), &packed_size, rows.data(), static_cast<uLong>(rows.size()));
+  packed.resize(packed_size);
+  chunk("IDAT", packed);
+  chunk("IEND", {});
+  return out;
+}
+
 // The little-endian bytes of `values` (the host's order on x86-64).
 template <typename T>
 std::vector<uint8_t> LittleEndianBytes(const std::vector<T>& values) {

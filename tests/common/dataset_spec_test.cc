@@ -147,7 +147,7 @@ TEST(DatasetSpec, BadValuesAreRefusedWithTheKey) {
       {head + "preprocess: {mean: [1, 2], std: [1, 2, 3]}",
        "has 2 values but 'preprocess.std' has 3"},
       {head + "preprocess: [1, 2]", "'preprocess' must be a mapping"},
-      {"format: png\nimages: /a\nlabels: /b\n", "'format' must be idx or npy, got 'png'"},
+      {"format: png\nimages: /a\nlabels: /b\n", "'format' must be idx, npy or images, got 'png'"},
       {"format: idx\nimages: [a, b]\nlabels: /b\n", "'images' must be a non-empty string"},
       {"- just\n- a list\n", "expected a mapping"},
   };
