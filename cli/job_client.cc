@@ -1,6 +1,7 @@
 #include "cli/job_client.h"
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <fstream>
@@ -112,6 +113,14 @@ void PrintResult(const proto::StatusReply& s, std::ostream& out, size_t search_l
                     static_cast<long long>(e.correct5()), 100.0 * e.correct1() / n,
                     100.0 * e.correct5() / n, agree);
       out << line;
+      // data.evaluation.fidelity: each output against FP32, under its row.
+      for (const proto::FidelityRow& f : e.fidelity()) {
+        char sqnr[32] = "inf";
+        if (std::isfinite(f.sqnr_db())) std::snprintf(sqnr, sizeof(sqnr), "%.2f", f.sqnr_db());
+        std::snprintf(line, sizeof(line), "  vs fp32 %s: SQNR %s dB, cosine %.6f (%lld samples)\n",
+                      f.output().c_str(), sqnr, f.cosine(), static_cast<long long>(f.samples()));
+        out << line;
+      }
     }
   }
   if (s.benchmarks_size() > 0) {

@@ -41,7 +41,7 @@ struct SearchCommandOptions {
   std::string dataset;                   // evaluation dataset YAML
   int64_t eval_count = -1;               // samples of the evaluation set (-1 = all)
   int64_t ranking_samples = 0;           // 0: sized from the smallest budget (ranking_size.h)
-  std::string metric = "top1";           // top1 | top5
+  std::string metric;  // top1 | top5 | map50 | map50_95 | miou; "" = the dataset task's
   std::vector<double> budgets = {1.0};   // absolute points; more than one = pareto
   std::string objective = "throughput";  // throughput (at --batch) | latency (batch 1)
   int64_t batch = 16;
@@ -104,6 +104,23 @@ std::vector<std::string> LayerNames(const SearchSpace& space,
   return names;
 }
 
+// The accuracy column's heading: the metric the budget is in.
+std::string MetricColumn(EvalMetric metric) {
+  switch (metric) {
+    case EvalMetric::kTop5:
+      return "top-5 %";
+    case EvalMetric::kMap50:
+      return "mAP@.5 %";
+    case EvalMetric::kMap50_95:
+      return "mAP %";
+    case EvalMetric::kMiou:
+      return "mIoU %";
+    case EvalMetric::kTop1:
+      break;
+  }
+  return "top-1 %";
+}
+
 Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
   if (!(options.settings.min_gain >= 0.0 && options.settings.min_gain < 1.0)) {
@@ -117,9 +134,7 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   for (double b : options.budgets) {
     if (!(b >= 0.0)) return InvalidArgument("--budget values must be >= 0 (accuracy points)");
   }
-  if (options.metric != "top1" && options.metric != "top5") {
-    return InvalidArgument("--metric must be top1 or top5");
-  }
+
   if (options.objective != "throughput" && options.objective != "latency") {
     return InvalidArgument("--objective must be throughput or latency");
   }
@@ -142,10 +157,15 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(const std::vector<int> exhaustive_layers,
                         FindLayers(space, LayerNames(space, options.layers), "--layers"));
   MIXQ_ASSIGN_OR_RETURN(DatasetSpec eval_spec, LoadDatasetSpec(options.dataset));
-  if (eval_spec.task.kind != TaskSpec::Kind::kClassification) {
-    return Unimplemented(options.dataset + ": the search budgets top-1 or top-5; a " +
-                         TaskKindName(eval_spec.task.kind) +
-                         " dataset is scored by `mixq eval` only, not yet by the search");
+  // The budget is in the points of the dataset task's metric: top-1 by
+  // default, mAP@[.5:.95] for a detection set, mIoU for a segmentation set.
+  EvalMetric metric = DefaultEvalMetric(eval_spec.task.kind);
+  if (!options.metric.empty()) MIXQ_ASSIGN_OR_RETURN(metric, ParseEvalMetric(options.metric));
+  if (EvalMetricTask(metric) != eval_spec.task.kind) {
+    return InvalidArgument("--metric " + std::string(EvalMetricName(metric)) + " scores a " +
+                           TaskKindName(EvalMetricTask(metric)) + " dataset; '" +
+                           options.dataset + "' is a " + TaskKindName(eval_spec.task.kind) +
+                           " dataset (its 'task')");
   }
   DatasetSpec cal_spec;
   if (!options.calibration_dataset.empty()) {
@@ -199,7 +219,7 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   note("ranking subset: the first " + std::to_string(backend_options.ranking_count) +
        " samples (one sample = " + Fixed(RankingResolution(backend_options.ranking_count), 3) +
        " points" + (options.ranking_samples > 0 ? ")" : ", sized from the budget)"));
-  backend_options.top5 = options.metric == "top5";
+  backend_options.metric = metric;
   backend_options.batch = batch;
   backend_options.threads = options.engine.threads;
   backend_options.winograd = options.engine.winograd;
@@ -214,8 +234,8 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   StepObserver observer = [&](const SearchStep& step, const SearchOutcome& so_far) {
     if (step.kind != "full" && step.kind != "answer") return;
     std::string line = step.kind + " #" + std::to_string(so_far.full_evaluations) + ": " +
-                       DescribeMask(space, step.mask) + "  acc " + Fixed(step.accuracy, 2) +
-                       " %  drop " + Fixed(step.drop, 2);
+                       DescribeMask(space, step.mask) + "  " + EvalMetricName(metric) + " " +
+                       Fixed(step.accuracy, 2) + " %  drop " + Fixed(step.drop, 2);
     if (!std::isnan(step.predicted_drop))
       line += " (predicted " + Fixed(step.predicted_drop, 2) + ")";
     note(line + "  [" + step.reason + "]");
@@ -280,8 +300,8 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
       << "  objective " << options.objective << " (batch " << backend_options.batch << ")\n";
   for (size_t i = 0; i < outcomes.size(); ++i) {
     out << "\nbudget " << Fixed(budgets[i], 2) << " points: " << outcomes[i].verdict << "\n";
-    out << RenderTable(SearchSummaryTable(space, {{hardware, outcomes[i]}}), TableFormat::kTable,
-                       TerminalWidth());
+    out << RenderTable(SearchSummaryTable(space, {{hardware, outcomes[i]}}, MetricColumn(metric)),
+                       TableFormat::kTable, TerminalWidth());
     out << VerdictLine({hardware, outcomes[i]}) << "\n";
   }
   out << "wall time " << Fixed(seconds, 1) << " s";
@@ -311,7 +331,9 @@ int SearchMain(const std::vector<std::string>& args, std::ostream& out, std::ost
       "ranking-samples", IntegerFlag("ranking-samples", &o.ranking_samples, 0, kMaxSamples),
       "samples of the ranking subset (the first of the evaluation set); 0 (default): sized "
       "from the smallest budget, one sample at most a quarter of it, at least 300")(
-      "metric", po::value<std::string>(&o.metric)->default_value("top1"), "top1|top5")(
+      "metric", po::value<std::string>(&o.metric),
+      "top1|top5 (classification), map50|map50_95 (detection), miou (segmentation); default: "
+      "top1, map50_95 or miou by the dataset's task")(
       "budget", po::value<std::string>(&budgets)->default_value("1.0"),
       "max accuracy drop in points; a list (0.1,0.3,1) = pareto")(
       "objective", po::value<std::string>(&o.objective)->default_value("throughput"),

@@ -24,6 +24,7 @@
 #include "coordinator/result_writer.h"
 #include "coordinator/router_transport.h"
 #include "coordinator/store.h"
+#include "metrics/fidelity.h"
 
 namespace mixq {
 
@@ -136,6 +137,19 @@ std::string ResultProblem(const proto::TaskAssign& assign, const proto::TaskResu
         return "eval result counts out of range";
       }
       if (!Finite(e.seconds()) || e.seconds() < 0) return "eval result time out of range";
+      // Fidelity only where the task asked for it, parsing, and of the
+      // shard's samples: a blob the store keeps must merge later.
+      if (e.fidelity().empty() != !assign.fidelity()) {
+        return assign.fidelity() ? "eval result without the fidelity the task asked for"
+                                 : "eval result with fidelity the task did not ask for";
+      }
+      if (!e.fidelity().empty()) {
+        StatusOr<FidelityStats> stats = FidelityStats::Parse(e.fidelity(), "eval result");
+        if (!stats.ok()) return "eval result fidelity: " + stats.status().message();
+        for (const OutputFidelity& f : stats->outputs()) {
+          if (f.samples != assign.count()) return "eval result fidelity of another shard size";
+        }
+      }
       return "";
     }
     case proto::TASK_KIND_BENCHMARK: {

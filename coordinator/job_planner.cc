@@ -292,9 +292,18 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
            count > 0 ? MakeShards(begin, count, job.shard_size) : std::vector<Shard>()) {
         PlannedTask t;
         // The evaluation batch size is not in the key: counts do not depend on it.
-        t.id = Key(WithShapes({"evaluate", model.sha256(), dataset_sha, std::to_string(shard.begin),
-                               std::to_string(shard.count), config.sha256, quant_key, hw},
-                              shapes));
+        // Fidelity is (the result holds more), for quantised configs only.
+        const bool fidelity = job.fidelity && quantised;
+        std::vector<std::string> key = {"evaluate",
+                                        model.sha256(),
+                                        dataset_sha,
+                                        std::to_string(shard.begin),
+                                        std::to_string(shard.count),
+                                        config.sha256,
+                                        quant_key,
+                                        hw};
+        if (fidelity) key.push_back("fidelity");
+        t.id = Key(WithShapes(key, shapes));
         t.kind = "evaluate";
         t.model_id = model_id;
         t.dataset_id = dataset_id;
@@ -309,6 +318,7 @@ Status PlanConfigs(Store* store, const JobSpec& job, const proto::BlobRef& model
         t.assign.set_count(shard.count);
         set_quant(&t.assign);
         t.assign.set_batch(job.eval_batch);
+        t.assign.set_fidelity(fidelity);
         AssignShapes(shapes, &t.assign);
         MIXQ_RETURN_IF_ERROR(add(std::move(t)).status());
       }

@@ -176,7 +176,8 @@ class JobParser : public YamlFields {
     if (!ev && needs_evaluation) return Error("missing key 'data.evaluation'");
     if (ev) {
       MIXQ_RETURN_IF_ERROR(
-          CheckKeys(ev, "data.evaluation.", {"dataset", "shard_size", "begin", "count", "batch"}));
+          CheckKeys(ev, "data.evaluation.",
+                    {"dataset", "shard_size", "begin", "count", "batch", "fidelity"}));
       if (!ev["dataset"]) return Error("missing key 'data.evaluation.dataset'");
       MIXQ_ASSIGN_OR_RETURN(std::string ds, String(ev["dataset"], "data.evaluation.dataset"));
       job.eval_dataset = Resolve(ds);
@@ -193,6 +194,9 @@ class JobParser : public YamlFields {
       if (ev["batch"]) {
         MIXQ_ASSIGN_OR_RETURN(job.eval_batch,
                               Int(ev["batch"], "data.evaluation.batch", 1, kMaxBatch));
+      }
+      if (ev["fidelity"]) {
+        MIXQ_ASSIGN_OR_RETURN(job.fidelity, Bool(ev["fidelity"], "data.evaluation.fidelity"));
       }
     }
     for (const char* key : {"calibration", "ranking"}) {

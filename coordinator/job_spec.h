@@ -46,6 +46,9 @@ struct JobSpec {
   int64_t begin = 0;
   int64_t count = -1;  // -1: to the end of the dataset; 0: no evaluate tasks
   int64_t eval_batch = 100;
+  // data.evaluation.fidelity: quantised configs' evaluate tasks also run FP32
+  // beside them and measure each output's SQNR and cosine (metrics/fidelity.h).
+  bool fidelity = false;
   // Precision configs: "fp32", "int8", a path to a config JSON (resolved) or
   // the config's JSON text itself (starts with '{'), so that a client needs
   // no file system shared with the coordinator.

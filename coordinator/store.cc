@@ -1,11 +1,13 @@
 #include "coordinator/store.h"
 
 #include <filesystem>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <tuple>
 
 #include "common/resource_limits.h"
 #include "common/sha256.h"
+#include "metrics/fidelity.h"
 
 namespace mixq {
 namespace {
@@ -13,7 +15,8 @@ namespace {
 // Migration i (1-based) brings the schema from version i-1 to i. Append,
 // never edit: a database remembers which ones it has run.
 std::vector<std::string> Migrations() {
-  return {DbSchemaSql(), DbMigrationV2Sql(), DbMigrationV3Sql(), DbMigrationV4Sql()};
+  return {DbSchemaSql(), DbMigrationV2Sql(), DbMigrationV3Sql(), DbMigrationV4Sql(),
+          DbMigrationV5Sql()};
 }
 
 // quick_check reads every page (not indexes against their tables, which is
@@ -73,8 +76,8 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   MIXQ_ASSIGN_OR_RETURN(store->insert_shard_result_,
                         store->db_->Prepare("INSERT OR IGNORE INTO shard_results(task_id, "
                                             "worker_id, hardware_class_id, samples, correct1, "
-                                            "correct5, seconds, agree1, worker_key) "
-                                            "VALUES (?,?,?,?,?,?,?,?,?)"));
+                                            "correct5, seconds, agree1, worker_key, fidelity) "
+                                            "VALUES (?,?,?,?,?,?,?,?,?,?)"));
   MIXQ_ASSIGN_OR_RETURN(store->insert_calibration_stats_,
                         store->db_->Prepare("INSERT OR IGNORE INTO calibration_stats(task_id, "
                                             "worker_id, hardware_class_id, pass, samples, stats, "
@@ -433,6 +436,11 @@ StatusOr<int> Store::WriteResults(const std::vector<TaskOutcome>& outcomes) {
         s->BindNull(8);
       }
       s->Bind(9, o.worker_key);
+      if (r.eval().fidelity().empty()) {
+        s->BindNull(10);
+      } else {
+        s->BindBlob(10, r.eval().fidelity());
+      }
     } else if (r.has_bench()) {
       s = insert_benchmark_.get();
       s->Bind(1, r.task_id());
@@ -658,7 +666,40 @@ StatusOr<std::vector<proto::EvalRow>> Store::EvalRows(int64_t job_id) {
     if (!stmt->IsNull(5)) r.set_agree1(stmt->Int(5));
     rows.push_back(r);
   }
+  MIXQ_RETURN_IF_ERROR(AddFidelity(job_id, &rows));
   return rows;
+}
+
+Status Store::AddFidelity(int64_t job_id, std::vector<proto::EvalRow>* rows) {
+  // Merged in C++: the sums are exact (metrics/exact_sum.h), not SQL's.
+  MIXQ_ASSIGN_OR_RETURN(
+      auto stmt, db_->Prepare("SELECT c.name, t.hardware, r.fidelity, t.id FROM job_tasks jt "
+                              "JOIN tasks t ON t.id = jt.task_id "
+                              "JOIN shard_results r ON r.task_id = t.id "
+                              "JOIN configs c ON c.id = t.config_id "
+                              "WHERE jt.job_id=? AND r.fidelity IS NOT NULL"));
+  stmt->Bind(1, job_id);
+  std::map<std::pair<std::string, std::string>, FidelityStats> merged;
+  while (true) {
+    MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    StatusOr<FidelityStats> shard = FidelityStats::Parse(stmt->Text(2), "task " + stmt->Text(3));
+    if (!shard.ok()) return DataLoss(shard.status().message());
+    FidelityStats& into = merged[{stmt->Text(0), stmt->Text(1)}];
+    MIXQ_RETURN_IF_ERROR(into.Merge(*shard).WithContext("task " + stmt->Text(3)));
+  }
+  for (proto::EvalRow& r : *rows) {
+    auto it = merged.find({r.config(), r.hardware_class()});
+    if (it == merged.end()) continue;
+    for (const OutputFidelity& f : it->second.outputs()) {
+      proto::FidelityRow* out = r.add_fidelity();
+      out->set_output(f.output);
+      out->set_sqnr_db(f.SqnrDb());
+      out->set_cosine(f.MeanCosine());
+      out->set_samples(f.samples);
+    }
+  }
+  return Status::Ok();
 }
 
 StatusOr<std::vector<proto::BenchRow>> Store::BenchRows(int64_t job_id) {

@@ -19,7 +19,7 @@
 
 namespace mixq {
 
-inline constexpr int kSchemaVersion = 4;
+inline constexpr int kSchemaVersion = 5;
 
 // A task as the planner makes it; `id` is the memo key.
 struct PlannedTask {
@@ -147,6 +147,7 @@ class Store {
   // and marks the job done (or failed when a task failed for good), in one
   // transaction: on error nothing of it is stored and the job stays running.
   Status FinishJob(int64_t job_id);
+  // With each row's fidelity (EvalRow.fidelity) merged from its shards.
   StatusOr<std::vector<proto::EvalRow>> EvalRows(int64_t job_id);
   StatusOr<std::vector<proto::BenchRow>> BenchRows(int64_t job_id);
 
@@ -159,6 +160,10 @@ class Store {
   Store(Key, std::unique_ptr<SqliteDb> db) : db_(std::move(db)) {}
 
  private:
+  // Merges the job's shard fidelity statistics into `rows` (by config and
+  // hardware class); DataLoss naming the task for a stored blob that does
+  // not parse.
+  Status AddFidelity(int64_t job_id, std::vector<proto::EvalRow>* rows);
   Status Migrate();
   Status FinishJobInTransaction(int64_t job_id);
   // Rows of a profile result's JSON into layer_profiles: per layer its
@@ -182,6 +187,7 @@ const char* DbSchemaSql();
 const char* DbMigrationV2Sql();
 const char* DbMigrationV3Sql();
 const char* DbMigrationV4Sql();
+const char* DbMigrationV5Sql();
 
 }  // namespace mixq
 

@@ -40,9 +40,10 @@ std::string Fp32Layers(const SearchSpace& space, const Mask& mask) {
   return out.empty() ? "-" : out;
 }
 
-Table SearchSummaryTable(const SearchSpace& space, const std::vector<HardwareOutcome>& outcomes) {
+Table SearchSummaryTable(const SearchSpace& space, const std::vector<HardwareOutcome>& outcomes,
+                         const std::string& metric_column) {
   Table t;
-  t.columns = {"hardware", "config", "top-1 %", "drop", "ms/batch", "speed-up", "FP32 layers"};
+  t.columns = {"hardware", "config", metric_column, "drop", "ms/batch", "speed-up", "FP32 layers"};
   t.numeric = {false, false, true, true, true, true, false};
   for (const HardwareOutcome& h : outcomes) {
     const SearchOutcome& o = h.outcome;

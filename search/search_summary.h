@@ -23,7 +23,9 @@ struct HardwareOutcome {
 
 // Rows: per hardware class, fp32 / int8 / chosen. Columns: hardware, config,
 // top-1 %, drop (points), ms/batch, speed-up, FP32 layers.
-Table SearchSummaryTable(const SearchSpace& space, const std::vector<HardwareOutcome>& outcomes);
+// `metric_column` heads the accuracy column: the metric the budget is in.
+Table SearchSummaryTable(const SearchSpace& space, const std::vector<HardwareOutcome>& outcomes,
+                         const std::string& metric_column = "top-1 %");
 
 // "<hardware>: <verdict> (N full evaluations, N ranking, N benchmarks)" and
 // what the table's numbers rest on (all-INT8 not evaluated in full; how

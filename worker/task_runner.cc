@@ -186,7 +186,9 @@ StatusOr<proto::TaskResult> TaskRunner::Evaluate(const proto::TaskAssign& task) 
   const bool fp32 = task.config_json() == "fp32";
   std::vector<int32_t> top1;       // fp32: this run's predictions, kept for later tasks
   std::vector<int32_t> reference;  // otherwise: FP32's, to count agreement
-  if (!fp32) {
+  // Fidelity runs FP32 beside the config, which gives agreement as well.
+  const bool fidelity = !fp32 && task.fidelity();
+  if (!fp32 && !fidelity) {
     MIXQ_ASSIGN_OR_RETURN(reference, Fp32Top1(task));
   }
   EvalOptions options;
@@ -197,6 +199,8 @@ StatusOr<proto::TaskResult> TaskRunner::Evaluate(const proto::TaskAssign& task) 
   options.executor.quant = quant_;
   if (fp32) {
     options.top1 = &top1;
+  } else if (fidelity) {
+    options.fidelity = true;
   } else {
     options.reference_top1 = &reference;
   }
@@ -213,6 +217,7 @@ StatusOr<proto::TaskResult> TaskRunner::Evaluate(const proto::TaskAssign& task) 
   eval->set_correct5(counts.correct5);
   eval->set_agree1(fp32 ? counts.samples : counts.agree1);
   eval->set_seconds(counts.seconds);
+  if (fidelity) eval->set_fidelity(counts.fidelity.Serialize());
   return result;
 }
 

@@ -40,6 +40,83 @@ class ModelCache {
 
 }  // namespace
 
+StatusOr<EvalMetric> ParseEvalMetric(const std::string& name) {
+  for (EvalMetric m : {EvalMetric::kTop1, EvalMetric::kTop5, EvalMetric::kMap50,
+                       EvalMetric::kMap50_95, EvalMetric::kMiou}) {
+    if (name == EvalMetricName(m)) return m;
+  }
+  return InvalidArgument("unknown metric '" + name + "' (top1, top5, map50, map50_95, miou)");
+}
+
+const char* EvalMetricName(EvalMetric metric) {
+  switch (metric) {
+    case EvalMetric::kTop5:
+      return "top5";
+    case EvalMetric::kMap50:
+      return "map50";
+    case EvalMetric::kMap50_95:
+      return "map50_95";
+    case EvalMetric::kMiou:
+      return "miou";
+    case EvalMetric::kTop1:
+      break;
+  }
+  return "top1";
+}
+
+TaskSpec::Kind EvalMetricTask(EvalMetric metric) {
+  switch (metric) {
+    case EvalMetric::kMap50:
+    case EvalMetric::kMap50_95:
+      return TaskSpec::Kind::kDetection;
+    case EvalMetric::kMiou:
+      return TaskSpec::Kind::kSegmentation;
+    case EvalMetric::kTop1:
+    case EvalMetric::kTop5:
+      break;
+  }
+  return TaskSpec::Kind::kClassification;
+}
+
+EvalMetric DefaultEvalMetric(TaskSpec::Kind task) {
+  switch (task) {
+    case TaskSpec::Kind::kDetection:
+      return EvalMetric::kMap50_95;
+    case TaskSpec::Kind::kSegmentation:
+      return EvalMetric::kMiou;
+    case TaskSpec::Kind::kClassification:
+      break;
+  }
+  return EvalMetric::kTop1;
+}
+
+StatusOr<double> MetricPoints(const EvalCounts& counts, EvalMetric metric) {
+  if (counts.samples == 0) return InvalidArgument("empty evaluation slice");
+  double value = -1;
+  switch (metric) {
+    case EvalMetric::kTop1:
+    case EvalMetric::kTop5:
+      if (!counts.classified) break;
+      value = static_cast<double>(metric == EvalMetric::kTop1 ? counts.correct1 : counts.correct5) /
+              static_cast<double>(counts.samples);
+      break;
+    case EvalMetric::kMap50:
+    case EvalMetric::kMap50_95:
+      if (!counts.detection) break;
+      value = metric == EvalMetric::kMap50 ? counts.detection->Map50() : counts.detection->Map50_95();
+      break;
+    case EvalMetric::kMiou:
+      if (counts.segmentation) value = counts.segmentation->MeanIoU();
+      break;
+  }
+  if (value < 0) {
+    return InvalidArgument(std::string("the evaluation did not measure ") +
+                           EvalMetricName(metric) +
+                           " (a metric of another dataset task, or nothing to count)");
+  }
+  return 100.0 * value;
+}
+
 StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
                               const EvalOptions& options) {
   MIXQ_ASSIGN_OR_RETURN(const std::vector<ModelInput> inputs, ModelInputsOf(graph));

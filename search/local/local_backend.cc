@@ -67,9 +67,7 @@ StatusOr<double> LocalBackend::Accuracy(const Mask& mask, int64_t begin, int64_t
   eval.executor.winograd = options_.winograd;
   MIXQ_ASSIGN_OR_RETURN(eval.executor.quant, SpecOf(mask));
   MIXQ_ASSIGN_OR_RETURN(EvalCounts counts, Evaluate(graph_, dataset_, eval));
-  if (counts.samples == 0) return InvalidArgument("empty evaluation slice");
-  const int64_t correct = options_.top5 ? counts.correct5 : counts.correct1;
-  return 100.0 * static_cast<double>(correct) / static_cast<double>(counts.samples);
+  return MetricPoints(counts, options_.metric);
 }
 
 StatusOr<std::vector<double>> LocalBackend::EvaluateFull(const std::vector<Mask>& masks) {

@@ -15,6 +15,7 @@
 #include "engine/ir/graph.h"
 #include "engine/quant/calibration_file.h"
 #include "engine/quant/quant_spec.h"
+#include "engine/runtime/evaluator.h"
 #include "search/strategy.h"
 
 namespace mixq {
@@ -23,7 +24,9 @@ struct LocalBackendOptions {
   int64_t eval_begin = 0;  // the full evaluation set: [begin, begin + count)
   int64_t eval_count = -1;
   int64_t ranking_count = 300;  // the ranking subset: the first samples of the evaluation set
-  bool top5 = false;            // the metric: top-1 (default) or top-5
+  // What the budget is in (engine/runtime/evaluator.h): top-1 by default;
+  // the dataset's task must measure it.
+  EvalMetric metric = EvalMetric::kTop1;
   int64_t batch = 16;           // benchmark and profile batch
   int64_t eval_batch = 100;
   int threads = 0;

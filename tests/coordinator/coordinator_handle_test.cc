@@ -152,6 +152,36 @@ TEST_F(CoordinatorHandleTest, OnlyTheLeaseHolderStoresAResult) {
   EXPECT_EQ(status.evaluations(0).correct1(), 3);
 }
 
+// Fidelity statistics are stored only where the task asked for them: a
+// result that brings some unasked (here, to an FP32 task), or garbage in
+// their place, is refused and the task stays to run.
+TEST_F(CoordinatorHandleTest, FidelityTheTaskDidNotAskForIsRefused) {
+  proto::SubmitRequest submit;
+  submit.set_job_yaml(
+      "name: t\nkind: evaluate\nmodel: model.onnx\n"
+      "data: {evaluation: {dataset: test.yaml, shard_size: 1000, fidelity: true}}\n"
+      "configs: [fp32]\nhardware: any\n");
+  submit.set_base_dir(dir_ + "/data");
+  auto answers = Send("client", MessageType::kSubmitRequest, submit);
+  ASSERT_EQ(answers.size(), 1u);
+  const int64_t job = answers[0].second.As<proto::SubmitReply>().job_id();
+  answers = Send("w1", MessageType::kHello, Hello("host-1"));
+  ASSERT_EQ(answers.size(), 2u);
+  const proto::TaskAssign assign = answers[1].second.As<proto::TaskAssign>();
+  EXPECT_FALSE(assign.fidelity());  // FP32 against FP32 measures nothing
+  proto::TaskResult result;
+  result.set_task_id(assign.task_id());
+  result.mutable_eval()->set_samples(8);
+  result.mutable_eval()->set_correct1(3);
+  result.mutable_eval()->set_correct5(8);
+  result.mutable_eval()->set_seconds(0.1);
+  result.mutable_eval()->set_fidelity("MQFS\x01\x00");
+  Send("w1", MessageType::kTaskResult, result);
+  proto::StatusReply status = Status(job);
+  EXPECT_EQ(status.tasks_done(), 0);
+  EXPECT_EQ(status.malformed().at("bad_result"), 1u);
+}
+
 // Found by fuzz/coordinator_messages: a BLOB_REQUEST's hash came back
 // verbatim in the answer's error (and the log), newlines and all.
 TEST_F(CoordinatorHandleTest, AMalformedBlobHashIsRefusedWithoutBeingRepeated) {
