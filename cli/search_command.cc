@@ -36,12 +36,12 @@ struct SearchCommandOptions {
   std::string model;
   std::string calibration_dataset;  // dataset YAML for calibration (e.g. the training set)
   int64_t calibration_samples = 300;
-  std::string method = "minmax";         // scale method
-  std::string calibration;               // an existing calibration file instead of calibrating
-  std::string dataset;                   // evaluation dataset YAML
-  int64_t eval_count = -1;               // samples of the evaluation set (-1 = all)
-  int64_t ranking_samples = 0;           // 0: sized from the smallest budget (ranking_size.h)
-  std::string metric;  // top1 | top5 | map50 | map50_95 | miou; "" = the dataset task's
+  std::string method = "minmax";  // scale method
+  std::string calibration;        // an existing calibration file instead of calibrating
+  std::string dataset;            // evaluation dataset YAML
+  int64_t eval_count = -1;        // samples of the evaluation set (-1 = all)
+  int64_t ranking_samples = 0;    // 0: sized from the smallest budget (ranking_size.h)
+  std::string metric;             // top1 | top5 | map50 | map50_95 | miou; "" = the dataset task's
   std::vector<double> budgets = {1.0};   // absolute points; more than one = pareto
   std::string objective = "throughput";  // throughput (at --batch) | latency (batch 1)
   int64_t batch = 16;
@@ -160,12 +160,13 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   // The budget is in the points of the dataset task's metric: top-1 by
   // default, mAP@[.5:.95] for a detection set, mIoU for a segmentation set.
   EvalMetric metric = DefaultEvalMetric(eval_spec.task.kind);
-  if (!options.metric.empty()) MIXQ_ASSIGN_OR_RETURN(metric, ParseEvalMetric(options.metric));
+  if (!options.metric.empty()) {
+    MIXQ_ASSIGN_OR_RETURN(metric, ParseEvalMetric(options.metric));
+  }
   if (EvalMetricTask(metric) != eval_spec.task.kind) {
     return InvalidArgument("--metric " + std::string(EvalMetricName(metric)) + " scores a " +
-                           TaskKindName(EvalMetricTask(metric)) + " dataset; '" +
-                           options.dataset + "' is a " + TaskKindName(eval_spec.task.kind) +
-                           " dataset (its 'task')");
+                           TaskKindName(EvalMetricTask(metric)) + " dataset; '" + options.dataset +
+                           "' is a " + TaskKindName(eval_spec.task.kind) + " dataset (its 'task')");
   }
   DatasetSpec cal_spec;
   if (!options.calibration_dataset.empty()) {

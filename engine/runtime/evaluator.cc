@@ -103,15 +103,15 @@ StatusOr<double> MetricPoints(const EvalCounts& counts, EvalMetric metric) {
     case EvalMetric::kMap50:
     case EvalMetric::kMap50_95:
       if (!counts.detection) break;
-      value = metric == EvalMetric::kMap50 ? counts.detection->Map50() : counts.detection->Map50_95();
+      value =
+          metric == EvalMetric::kMap50 ? counts.detection->Map50() : counts.detection->Map50_95();
       break;
     case EvalMetric::kMiou:
       if (counts.segmentation) value = counts.segmentation->MeanIoU();
       break;
   }
   if (value < 0) {
-    return InvalidArgument(std::string("the evaluation did not measure ") +
-                           EvalMetricName(metric) +
+    return InvalidArgument(std::string("the evaluation did not measure ") + EvalMetricName(metric) +
                            " (a metric of another dataset task, or nothing to count)");
   }
   return 100.0 * value;

@@ -27,7 +27,7 @@ struct LocalBackendOptions {
   // What the budget is in (engine/runtime/evaluator.h): top-1 by default;
   // the dataset's task must measure it.
   EvalMetric metric = EvalMetric::kTop1;
-  int64_t batch = 16;           // benchmark and profile batch
+  int64_t batch = 16;  // benchmark and profile batch
   int64_t eval_batch = 100;
   int threads = 0;
   bool winograd = true;  // ExecutorOptions::winograd

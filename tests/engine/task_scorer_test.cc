@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "engine/runtime/evaluator.h"
 #include "tests/common/data_files.h"
 
 namespace mixq {
@@ -141,6 +142,42 @@ TEST_F(SegmentationSet, AMaskOfTheWrongSizeOrAnUnknownLabelIsNamed) {
   Status label = (*scorer)->Add(0, {Logits({0, 0, 0, 0})});
   EXPECT_FALSE(label.ok());
   EXPECT_NE(label.message().find("masks/a.png"), std::string::npos) << label.message();
+}
+
+TEST(EvalMetric, PointsComeFromTheStatisticsTheRunMeasured) {
+  for (const char* name : {"top1", "top5", "map50", "map50_95", "miou"}) {
+    StatusOr<EvalMetric> m = ParseEvalMetric(name);
+    ASSERT_TRUE(m.ok()) << name;
+    EXPECT_STREQ(EvalMetricName(*m), name);
+  }
+  EXPECT_FALSE(ParseEvalMetric("accuracy").ok());
+  EXPECT_EQ(EvalMetricTask(EvalMetric::kMap50), TaskSpec::Kind::kDetection);
+  EXPECT_EQ(DefaultEvalMetric(TaskSpec::Kind::kSegmentation), EvalMetric::kMiou);
+
+  EvalCounts counts;
+  counts.samples = 8;
+  counts.correct1 = 6;
+  counts.correct5 = 8;
+  EXPECT_DOUBLE_EQ(MetricPoints(counts, EvalMetric::kTop1).value(), 75.0);
+  EXPECT_DOUBLE_EQ(MetricPoints(counts, EvalMetric::kTop5).value(), 100.0);
+  EXPECT_FALSE(MetricPoints(counts, EvalMetric::kMap50).ok());  // not measured
+  counts.classified = false;
+  EXPECT_FALSE(MetricPoints(counts, EvalMetric::kTop1).ok());
+  DetectionStats detection;
+  GroundTruth gt;
+  gt.category_id = 1;
+  gt.box = {0, 0, 10, 10};
+  gt.area = 100;
+  Detection hit;
+  hit.category_id = 1;
+  hit.score = 0.9;
+  hit.box = {0, 0, 10, 10};
+  ASSERT_TRUE(detection.AddImage(0, {gt}, {hit}).ok());
+  counts.detection = detection;
+  EXPECT_DOUBLE_EQ(MetricPoints(counts, EvalMetric::kMap50).value(), 100.0);
+  EXPECT_DOUBLE_EQ(MetricPoints(counts, EvalMetric::kMap50_95).value(), 100.0);
+  counts.detection = DetectionStats();  // no ground truth: COCO's -1, not a number
+  EXPECT_FALSE(MetricPoints(counts, EvalMetric::kMap50).ok());
 }
 
 }  // namespace
