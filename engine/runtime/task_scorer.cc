@@ -83,9 +83,17 @@ StatusOr<std::unique_ptr<TaskScorer>> TaskScorer::Make(const Dataset& dataset, i
     t.width = static_cast<double>(image.width);
     t.height = static_cast<double>(image.height);
   }
+  // Every annotated image must be a sample: COCO's mAP counts the objects
+  // of an image nobody ran as missed, so a lost file would lower it silently.
+  for (const CocoImage& image : coco.images) {
+    if (sample_of_id.count(image.id) == 0) {
+      return InvalidArgument(task.annotations + ": image '" + image.file_name + "' (id " +
+                             std::to_string(image.id) + ") is not in " + dataset.spec().images);
+    }
+  }
   for (GroundTruth gt : coco.ground_truths) {
     auto it = sample_of_id.find(gt.image_index);
-    if (it == sample_of_id.end()) continue;  // an annotated image outside the dataset's files
+    if (it == sample_of_id.end()) continue;  // cannot happen: every image is a sample
     gt.image_index = it->second;
     scorer->truths_[static_cast<size_t>(it->second)].push_back(gt);
   }

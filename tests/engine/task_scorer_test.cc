@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include "engine/runtime/evaluator.h"
 #include "tests/common/data_files.h"
 
@@ -90,6 +92,16 @@ TEST_F(DetectionSet, AnImageWithoutAnAnnotationEntryIsNamed) {
   StatusOr<std::unique_ptr<TaskScorer>> scorer = TaskScorer::Make(*ds, 50, 100);
   ASSERT_FALSE(scorer.ok());
   EXPECT_NE(scorer.status().message().find("no image entry for 'c.png'"), std::string::npos)
+      << scorer.status().message();
+}
+
+TEST_F(DetectionSet, AnAnnotatedImageMissingFromTheFolderIsNamed) {
+  std::filesystem::remove(dir_.Path("set/images/b.png"));
+  std::unique_ptr<Dataset> ds = OpenYaml(dir_.Path("set/d.yaml"));
+  ASSERT_NE(ds, nullptr);
+  StatusOr<std::unique_ptr<TaskScorer>> scorer = TaskScorer::Make(*ds, 50, 100);
+  ASSERT_FALSE(scorer.ok());
+  EXPECT_NE(scorer.status().message().find("image 'b.png' (id 5) is not in"), std::string::npos)
       << scorer.status().message();
 }
 
