@@ -106,7 +106,7 @@ Status RunEval(const EvalCommandOptions& options, std::ostream& out) {
                                      [](const auto& l) { return l.second != Precision::kFp32; });
   eval.fidelity = quantised;
   MIXQ_ASSIGN_OR_RETURN(EvalCounts counts, Evaluate(graph, *dataset, eval));
-  if (!quantised) counts.agree1 = counts.samples;
+  if (!quantised && counts.classified) counts.agree1 = counts.samples;
   const double agree1 = counts.samples ? static_cast<double>(counts.agree1) / counts.samples : 0;
 
   const double top1 = counts.samples ? static_cast<double>(counts.correct1) / counts.samples : 0;
@@ -131,8 +131,11 @@ Status RunEval(const EvalCommandOptions& options, std::ostream& out) {
                         {"winograd", options.engine.winograd}};
     j.update(quant.ToJson());
     if (!counts.classified) {
-      for (const char* key : {"correct1", "correct5", "top1", "top5", "agree1", "agree1_rate"}) {
-        j.erase(key);
+      for (const char* key : {"correct1", "correct5", "top1", "top5"}) j.erase(key);
+      // Agreement stays where the outputs were class scores (an unlabelled set).
+      if (counts.agree1 < 0) {
+        j.erase("agree1");
+        j.erase("agree1_rate");
       }
     }
     // Per output against FP32; SQNR is null when the outputs are identical.
@@ -171,8 +174,10 @@ Status RunEval(const EvalCommandOptions& options, std::ostream& out) {
         << " / " << counts.samples << ")\n";
     out << "top-5      " << 100.0 * top5 << " %  (" << counts.correct5 << " / " << counts.samples
         << ")\n";
-    out << "agree fp32 " << 100.0 * agree1 << " %  (" << counts.agree1 << " / " << counts.samples
-        << " top-1 equal to FP32)\n";
+  }
+  if (counts.agree1 >= 0) {
+    out << std::setprecision(2) << "agree fp32 " << 100.0 * agree1 << " %  (" << counts.agree1
+        << " / " << counts.samples << " top-1 equal to FP32)\n";
   }
   if (counts.detection) {
     out << std::setprecision(2) << "mAP@0.5    " << 100.0 * counts.detection->Map50()

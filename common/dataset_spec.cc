@@ -221,9 +221,12 @@ class SpecParser : public YamlFields {
       task.kind = TaskSpec::Kind::kDetection;
     } else if (kind == "segmentation") {
       task.kind = TaskSpec::Kind::kSegmentation;
+    } else if (kind == "unlabelled") {
+      task.kind = TaskSpec::Kind::kUnlabelled;
     } else {
-      return Error("'task.kind' must be classification, detection or segmentation, got '" + kind +
-                   "'");
+      return Error(
+          "'task.kind' must be classification, detection, segmentation or unlabelled, got '" +
+          kind + "'");
     }
     const bool detection = task.kind == TaskSpec::Kind::kDetection;
     const bool segmentation = task.kind == TaskSpec::Kind::kSegmentation;
@@ -372,6 +375,8 @@ const char* TaskKindName(TaskSpec::Kind kind) {
       return "detection";
     case TaskSpec::Kind::kSegmentation:
       return "segmentation";
+    case TaskSpec::Kind::kUnlabelled:
+      return "unlabelled";
     case TaskSpec::Kind::kClassification:
       break;
   }

@@ -13,7 +13,9 @@
 namespace mixq {
 
 struct TaskSpec {
-  enum class Kind { kClassification, kDetection, kSegmentation };
+  // kUnlabelled: images without labels, for the label-free fidelity of a
+  // quantised config against FP32 (metrics/fidelity.h) and top-1 agreement.
+  enum class Kind { kClassification, kDetection, kSegmentation, kUnlabelled };
   Kind kind = Kind::kClassification;
   // Detection: a COCO instances JSON; each sample is the image whose
   // `file_name` is the sample's file name under `images`.
@@ -35,7 +37,8 @@ struct TaskSpec {
   int64_t max_detections = 100;
 };
 
-const char* TaskKindName(TaskSpec::Kind kind);  // "classification" | "detection" | "segmentation"
+// "classification" | "detection" | "segmentation" | "unlabelled"
+const char* TaskKindName(TaskSpec::Kind kind);
 
 }  // namespace mixq
 

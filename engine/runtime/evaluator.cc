@@ -85,6 +85,7 @@ EvalMetric DefaultEvalMetric(TaskSpec::Kind task) {
     case TaskSpec::Kind::kSegmentation:
       return EvalMetric::kMiou;
     case TaskSpec::Kind::kClassification:
+    case TaskSpec::Kind::kUnlabelled:
       break;
   }
   return EvalMetric::kTop1;
@@ -122,6 +123,11 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
   MIXQ_ASSIGN_OR_RETURN(const std::vector<ModelInput> inputs, ModelInputsOf(graph));
   MIXQ_RETURN_IF_ERROR(dataset.CheckFits(inputs, graph.source));
   if (options.batch <= 0) return InvalidArgument("batch size must be positive");
+  if (dataset.spec().task.kind == TaskSpec::Kind::kUnlabelled && !options.fidelity) {
+    return InvalidArgument(dataset.spec().source +
+                           ": an unlabelled dataset measures a quantised config against FP32 "
+                           "(fidelity, agreement), and there is no quantised layer to measure");
+  }
 
   const int64_t begin = options.begin;
   const int64_t count = options.count < 0 ? dataset.size() - begin : options.count;
@@ -179,7 +185,8 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
       MIXQ_RETURN_IF_ERROR(counts.fidelity.Add(model->output_names(), reference_outputs, outputs)
                                .WithContext(graph.source));
     }
-    if (dataset.spec().task.kind != TaskSpec::Kind::kClassification) {
+    const TaskSpec::Kind task = dataset.spec().task.kind;
+    if (task == TaskSpec::Kind::kDetection || task == TaskSpec::Kind::kSegmentation) {
       if (!scorer) {
         // The image input's height and width map boxes back to each image.
         const Shape& in = model->input_infos()[0].shape;
@@ -211,8 +218,11 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
     }
     const int64_t classes = logits.shape()[1];
     const float* p = logits.data<float>();
+    // Without labels only the agreement with FP32 counts.
+    const bool labelled = task != TaskSpec::Kind::kUnlabelled;
+    if (!labelled) counts.classified = false;
     for (int64_t i = 0; i < n; ++i) {
-      const int64_t label = labels[i];
+      const int64_t label = labelled ? labels[i] : 0;
       if (label < 0 || label >= classes) {
         return InvalidArgument("label " + std::to_string(label) + " of sample " +
                                std::to_string(begin + done + i) + " is outside the model's " +
@@ -225,8 +235,8 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
       for (int64_t c = 0; c < classes; ++c) {
         if (row[c] > row[label] || (row[c] == row[label] && c < label)) ++higher;
       }
-      if (higher == 0) ++counts.correct1;
-      if (higher < 5) ++counts.correct5;
+      if (labelled && higher == 0) ++counts.correct1;
+      if (labelled && higher < 5) ++counts.correct5;
       if (options.top1 != nullptr || options.reference_top1 != nullptr || options.fidelity) {
         // Argmax, ties to the lower index as above.
         const int32_t top = static_cast<int32_t>(std::max_element(row, row + classes) - row);
