@@ -396,7 +396,7 @@ TEST(ImageDatasetSpec, ReadsTheTaskAndRefusesAnotherKindsKeys) {
                 .find("'task.nms_iou' must be in [0, 1]"),
             std::string::npos);
   EXPECT_NE(error_of(head + "task: {kind: keypoints}\n")
-                .find("must be classification, detection or segmentation"),
+                .find("must be classification, detection, segmentation or unlabelled"),
             std::string::npos);
   EXPECT_NE(error_of("format: npy\nimages: x.npy\nlabels: l.npy\n"
                      "task: {kind: segmentation, masks: m, classes: 2}\n")
