@@ -198,6 +198,7 @@ StatusOr<EvalCounts> Evaluate(const Graph& graph, const Dataset& dataset,
       }
       MIXQ_RETURN_IF_ERROR(scorer->Add(begin + done, outputs));
       counts.classified = false;
+      counts.agree1 = -1;  // no class scores to agree on
       done += n;
       counts.samples = done;
       if (options.progress) options.progress(done, count);
