@@ -100,28 +100,30 @@ StatusOr<std::vector<uint8_t>> ReadImageBytes(const std::string& path) {
 
 }  // namespace
 
-Status CheckImageDimensions(const std::string& name, int64_t height, int64_t width) {
+Status CheckImageDimensions(const std::string& name, int64_t height, int64_t width,
+                            int64_t max_pixels) {
   const std::string size = std::to_string(width) + "x" + std::to_string(height);
   if (height <= 0 || width <= 0) {
     return InvalidArgument(name + ": declares an image of " + size + " pixels (width x height)");
   }
-  // Each side first, so that the product cannot overflow.
-  if (height > kMaxImagePixels || width > kMaxImagePixels || height * width > kMaxImagePixels) {
+  // height * width > max_pixels, as a quotient so that nothing can overflow.
+  if (height > max_pixels / width) {
     return InvalidArgument(name + ": declares an image of " + size +
                            " pixels (width x height), more than the limit of " +
-                           std::to_string(kMaxImagePixels) + " pixels");
+                           std::to_string(max_pixels) + " pixels");
   }
   return Status::Ok();
 }
 
 StatusOr<Image> DecodeImage(const uint8_t* data, size_t size, const std::string& name,
-                            ColorMode mode) {
+                            ColorMode mode, int64_t max_pixels) {
   if (size == 0) return DataLoss(name + ": empty file, not a JPEG or PNG");
+  max_pixels = std::min(max_pixels, kMaxImagePixels);
   Image image;
   if (StartsWith(data, size, kJpegSignature)) {
-    MIXQ_ASSIGN_OR_RETURN(image, DecodeJpeg(data, size, name));
+    MIXQ_ASSIGN_OR_RETURN(image, DecodeJpeg(data, size, name, max_pixels));
   } else if (StartsWith(data, size, kPngSignature)) {
-    MIXQ_ASSIGN_OR_RETURN(image, DecodePng(data, size, name));
+    MIXQ_ASSIGN_OR_RETURN(image, DecodePng(data, size, name, max_pixels));
   } else {
     return InvalidArgument(name + ": not a JPEG or PNG (starts with bytes " +
                            HexBytes(data, std::min<size_t>(size, 8)) + ")");

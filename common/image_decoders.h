@@ -11,24 +11,31 @@
 #include <string>
 
 #include "common/image_codec.h"
+#include "common/resource_limits.h"
 #include "common/status.h"
 
 namespace mixq {
 
 // A JPEG (jpeg_decoder.cc) in its stored colours: 1 channel for a grey JPEG,
-// 3 (RGB) for YCbCr or RGB. `data` starts with the JPEG signature.
-StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const std::string& name);
+// 3 (RGB) for YCbCr or RGB. `data` starts with the JPEG signature. Refuses a
+// header declaring more than `max_pixels` (CheckImageDimensions).
+StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const std::string& name,
+                           int64_t max_pixels);
 
 // A PNG (png_decoder.cc) as PIL reads it, before its conversion to L or RGB:
 // 1 channel for grey (16-bit clipped to 0..255), 3 for RGB and palette
-// (expanded), alpha dropped. `data` starts with the PNG signature.
-StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& name);
+// (expanded), alpha dropped. `data` starts with the PNG signature. Refuses a
+// header declaring more than `max_pixels` (CheckImageDimensions).
+StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& name,
+                          int64_t max_pixels);
 
 // OK if a `height` x `width` image may be decoded: both sides > 0 and at most
-// kMaxImagePixels pixels (common/resource_limits.h). Else InvalidArgument
-// naming the file and its dimensions. The adapters call it on the header's
+// `max_pixels` pixels (> 0; DecodeImage holds it to kMaxImagePixels,
+// common/resource_limits.h). Else InvalidArgument naming the file, its
+// dimensions and the limit. The adapters call it on the header's
 // dimensions, before allocating for the pixels.
-Status CheckImageDimensions(const std::string& name, int64_t height, int64_t width);
+Status CheckImageDimensions(const std::string& name, int64_t height, int64_t width,
+                            int64_t max_pixels = kMaxImagePixels);
 
 }  // namespace mixq
 

@@ -114,7 +114,8 @@ const char* ColorSpaceName(J_COLOR_SPACE space) {
 
 }  // namespace
 
-StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const std::string& name) {
+StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const std::string& name,
+                           int64_t max_pixels) {
   JpegSession session;
   jpeg_decompress_struct& info = session.info;
   if (!ReadHeader(&info, &session.errors, data, size)) return Failure(name, session.errors);
@@ -140,7 +141,7 @@ StatusOr<Image> DecodeJpeg(const uint8_t* data, size_t size, const std::string& 
                            std::to_string(info.num_components) +
                            " components) is not supported; only grey, YCbCr and RGB are");
   }
-  MIXQ_RETURN_IF_ERROR(CheckImageDimensions(name, info.image_height, info.image_width));
+  MIXQ_RETURN_IF_ERROR(CheckImageDimensions(name, info.image_height, info.image_width, max_pixels));
 
   if (!StartDecompress(&info, &session.errors, out)) return Failure(name, session.errors);
   if (info.output_components != channels || info.output_width != info.image_width ||

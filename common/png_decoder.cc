@@ -136,14 +136,15 @@ std::vector<uint8_t> PaletteColors(png_structp png, png_infop info) {
 
 }  // namespace
 
-StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& name) {
+StatusOr<Image> DecodePng(const uint8_t* data, size_t size, const std::string& name,
+                          int64_t max_pixels) {
   PngSession session(data, size);
   if (session.info == nullptr) return Internal(name + ": libpng could not start (out of memory?)");
   if (!ReadInfo(session.png, session.info)) return Failure(name, session.errors);
   png_structp png = session.png;
   png_infop info = session.info;
-  MIXQ_RETURN_IF_ERROR(
-      CheckImageDimensions(name, png_get_image_height(png, info), png_get_image_width(png, info)));
+  MIXQ_RETURN_IF_ERROR(CheckImageDimensions(name, png_get_image_height(png, info),
+                                            png_get_image_width(png, info), max_pixels));
   if (!PrepareRows(png, info)) return Failure(name, session.errors);
 
   const int color_type = png_get_color_type(png, info);

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -68,6 +69,23 @@ std::string ScratchFolder::Write(const std::string& name, const std::string& byt
   out.close();
   if (!out) Fail("cannot write " + file);
   return file;
+}
+
+void WriteSeedsIfAsked(const std::vector<std::pair<std::string, std::string>>& seeds) {
+  const char* dir = std::getenv("MIXQ_FUZZ_WRITE_SEEDS");
+  if (dir == nullptr || *dir == '\0') return;
+  std::filesystem::create_directories(dir);
+  for (const auto& [name, bytes] : seeds) {
+    const std::filesystem::path path = std::filesystem::path(dir) / name;
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!out) {
+      std::fprintf(stderr, "cannot write %s\n", path.c_str());
+      std::exit(1);
+    }
+  }
+  std::printf("wrote %zu seeds to %s\n", seeds.size(), dir);
+  std::exit(0);
 }
 
 }  // namespace mixq::fuzz

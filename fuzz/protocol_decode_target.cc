@@ -21,6 +21,7 @@
 #include "common/protocol_codec.h"
 #include "fuzz/frames.h"
 #include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_input.h"
 #include "fuzz/wire_examples.h"
 
 namespace {

@@ -1,8 +1,6 @@
 #include "fuzz/wire_examples.h"
 
 #include <algorithm>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -10,6 +8,7 @@
 #include "common/log.h"
 #include "common/sha256.h"
 #include "fuzz/fuzz_check.h"
+#include "fuzz/fuzz_input.h"
 
 namespace mixq::fuzz {
 namespace {
@@ -252,23 +251,6 @@ void StartSessionTarget(const std::vector<NamedSession>& sessions) {
   for (const auto& [name, session] : sessions) seeds.emplace_back(name, JoinSession(session));
   WriteSeedsIfAsked(seeds);
   (void)SetLogLevel("error");
-}
-
-void WriteSeedsIfAsked(const std::vector<std::pair<std::string, std::string>>& seeds) {
-  const char* dir = std::getenv("MIXQ_FUZZ_WRITE_SEEDS");
-  if (dir == nullptr || *dir == '\0') return;
-  std::filesystem::create_directories(dir);
-  for (const auto& [name, bytes] : seeds) {
-    const std::filesystem::path path = std::filesystem::path(dir) / name;
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out) {
-      std::fprintf(stderr, "cannot write %s\n", path.c_str());
-      std::exit(1);
-    }
-  }
-  std::printf("wrote %zu seeds to %s\n", seeds.size(), dir);
-  std::exit(0);
 }
 
 }  // namespace mixq::fuzz

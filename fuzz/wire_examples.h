@@ -61,11 +61,6 @@ using NamedSession = std::pair<std::string, std::vector<SessionMessage>>;
 // a second would only slow the fuzzer down.
 void StartSessionTarget(const std::vector<NamedSession>& sessions);
 
-// When the environment names a folder in MIXQ_FUZZ_WRITE_SEEDS: writes each
-// (file name, bytes) of `seeds` there and exits (1 if one cannot be
-// written). Otherwise does nothing.
-void WriteSeedsIfAsked(const std::vector<std::pair<std::string, std::string>>& seeds);
-
 }  // namespace mixq::fuzz
 
 #endif  // MIXQ_FUZZ_WIRE_EXAMPLES_H_

@@ -171,7 +171,10 @@ std::vector<double> SegmentationStats::ClassIoU() const {
       predicted_total += count(j, k);
     }
     const int64_t tp = count(k, k);
-    const int64_t uni = label_total + predicted_total - tp;
+    // Row plus the column's FP: cells of the matrix counted once each, so at
+    // most total(), where row + column could pass int64 (fuzz/regressions/
+    // metrics_stats/segmentation_iou_union_overflow).
+    const int64_t uni = label_total + (predicted_total - tp);
     if (uni > 0) iou[k] = static_cast<double>(tp) / static_cast<double>(uni);
   }
   return iou;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/image_decoders.h"
@@ -241,6 +242,25 @@ TEST(ImageCodec, ZeroSizeIsRefused) {
   EXPECT_EQ(zero.message(), "z.png: declares an image of 5x0 pixels (width x height)");
   EXPECT_TRUE(CheckImageDimensions("ok.png", 8192, 8192).ok());  // exactly the limit
   EXPECT_FALSE(CheckImageDimensions("n.png", 1, kMaxImagePixels + 1).ok());
+}
+
+// A caller's lower limit (the fuzz target's) is checked from the header
+// like kMaxImagePixels, and a higher one is held to kMaxImagePixels.
+TEST(ImageCodec, CallersPixelLimitIsCheckedFromTheHeader) {
+  const std::vector<uint8_t> png = test::RgbPngBytes(16, 16, test::Gradient(16, 16, 3));
+  const std::vector<uint8_t> jpeg = test::JpegBytes(16, 16, 3, JCS_RGB, test::Gradient(16, 16, 3));
+  for (const auto& [bytes, name] : {std::pair{png, "small.png"}, std::pair{jpeg, "small.jpg"}}) {
+    ExpectError(DecodeImage(bytes.data(), bytes.size(), name, ColorMode::kRgb, 255),
+                StatusCode::kInvalidArgument, name,
+                "declares an image of 16x16 pixels (width x height), more than the limit of 255 "
+                "pixels");
+    EXPECT_TRUE(DecodeImage(bytes.data(), bytes.size(), name, ColorMode::kGray, 256).ok());
+  }
+  const std::vector<uint8_t> row(1 + 8 * 3, 0);
+  const std::vector<uint8_t> over = test::PngBytes(8193, 8192, 8, 2, row);
+  ExpectError(
+      DecodeImage(over.data(), over.size(), "over.png", ColorMode::kRgb, kMaxImagePixels * 4),
+      StatusCode::kInvalidArgument, "over.png", "more than the limit of 67108864 pixels");
 }
 
 TEST(ImageCodec, CmykJpegIsRefused) {

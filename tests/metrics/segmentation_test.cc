@@ -170,6 +170,29 @@ TEST(SegmentationSerialization, MatchesTheHeaderAndRoundTrips) {
   }
 }
 
+// Counts as large as int64 allows (Parse takes any whose sum fits): a
+// class's row plus its column can pass int64 where the union, each cell
+// once, does not. Counts [[5, 1], [1, 0]] x 2^60: IoU 5/7 and 0/2. The sum
+// of row and column overflowed, which UBSan (scripts/test --sanitize)
+// reports; unsanitized, the wrapped arithmetic happened to give these numbers.
+TEST(SegmentationSerialization, CountsNearInt64GiveIouWithoutOverflow) {
+  const uint64_t unit = uint64_t{1} << 60;
+  ByteWriter out;
+  out.PutBytes("MQSS");
+  out.PutByte(1);
+  out.PutVarint(2);
+  out.PutByte(0);
+  for (uint64_t count : {5 * unit, unit, unit, uint64_t{0}}) out.PutVarint(count);
+  StatusOr<SegmentationStats> stats = SegmentationStats::Parse(out.bytes(), "w");
+  ASSERT_TRUE(stats.ok()) << stats.status().ToString();
+  const std::vector<double> iou = stats->ClassIoU();
+  ASSERT_EQ(iou.size(), 2u);
+  EXPECT_EQ(iou[0], 5.0 / 7.0);
+  EXPECT_EQ(iou[1], 0.0);
+  EXPECT_EQ(stats->MeanIoU(), 5.0 / 14.0);
+  EXPECT_EQ(stats->PixelAccuracy(), 5.0 / 7.0);
+}
+
 std::string SegParseError(const std::string& bytes) {
   const StatusOr<SegmentationStats> parsed = SegmentationStats::Parse(bytes, "w");
   if (parsed.ok()) return "parsed";
