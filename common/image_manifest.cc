@@ -13,7 +13,7 @@ namespace {
 
 constexpr char kHeader[] = "mixq-image-manifest 1";
 
-// A decimal number of at most 19 digits (within int64), or -1.
+// A decimal number of at most 18 digits (well within int64), or -1.
 int64_t Decimal(const std::string& text) {
   if (text.empty() || text.size() > 18) return -1;
   int64_t value = 0;
@@ -22,14 +22,6 @@ int64_t Decimal(const std::string& text) {
     value = value * 10 + (c - '0');
   }
   return value;
-}
-
-bool IsSha256(const std::string& text) {
-  if (text.size() != 64) return false;
-  for (char c : text) {
-    if (!std::isdigit(static_cast<unsigned char>(c)) && (c < 'a' || c > 'f')) return false;
-  }
-  return true;
 }
 
 }  // namespace
@@ -115,7 +107,7 @@ StatusOr<std::vector<ImageManifestEntry>> ReadImageManifest(const std::string& p
     const int64_t size = Decimal(line.substr(first + 1, second - first - 1));
     e.label = Decimal(line.substr(second + 1, third - second - 1));
     e.name = line.substr(third + 1, 4096);
-    if (!IsSha256(e.sha256) || size < 0 || static_cast<uint64_t>(size) > kMaxBlobBytes ||
+    if (!IsSha256Hex(e.sha256) || size < 0 || static_cast<uint64_t>(size) > kMaxBlobBytes ||
         e.label < 0) {
       return InvalidArgument(where + ": expected 'sha256 bytes label name', got '" +
                              line.substr(0, 120) + "'");
