@@ -47,9 +47,12 @@ StatusOr<double> MetricPoints(const EvalCounts& counts, EvalMetric metric) {
     case EvalMetric::kTop1:
     case EvalMetric::kTop5:
       if (!counts.classified) break;
-      value = static_cast<double>(metric == EvalMetric::kTop1 ? counts.correct1 : counts.correct5) /
-              static_cast<double>(counts.samples);
-      break;
+      // 100 * count / samples, in this order: the distributed search computes
+      // the same expression, and a different rounding would move a drop
+      // across a budget on one side only.
+      return 100.0 *
+             static_cast<double>(metric == EvalMetric::kTop1 ? counts.correct1 : counts.correct5) /
+             static_cast<double>(counts.samples);
     case EvalMetric::kMap50:
     case EvalMetric::kMap50_95:
       if (!counts.detection) break;
