@@ -121,6 +121,16 @@ void PrintResult(const proto::StatusReply& s, std::ostream& out, size_t search_l
                       f.output().c_str(), sqnr, f.cosine(), static_cast<long long>(f.samples()));
         out << line;
       }
+      // A detection or segmentation dataset: its metrics, under the row.
+      if (e.has_map50() || e.has_map50_95()) {
+        std::snprintf(line, sizeof(line), "  mAP@0.5 %.2f %%, mAP@.5:.95 %.2f %%\n", e.map50(),
+                      e.map50_95());
+        out << line;
+      }
+      if (e.has_miou()) {
+        std::snprintf(line, sizeof(line), "  mIoU %.2f %%\n", e.miou());
+        out << line;
+      }
     }
   }
   if (s.benchmarks_size() > 0) {

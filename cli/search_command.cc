@@ -104,23 +104,6 @@ std::vector<std::string> LayerNames(const SearchSpace& space,
   return names;
 }
 
-// The accuracy column's heading: the metric the budget is in.
-std::string MetricColumn(EvalMetric metric) {
-  switch (metric) {
-    case EvalMetric::kTop5:
-      return "top-5 %";
-    case EvalMetric::kMap50:
-      return "mAP@.5 %";
-    case EvalMetric::kMap50_95:
-      return "mAP %";
-    case EvalMetric::kMiou:
-      return "mIoU %";
-    case EvalMetric::kTop1:
-      break;
-  }
-  return "top-1 %";
-}
-
 Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   MIXQ_RETURN_IF_ERROR(ApplyEngineOptions(options.engine));
   if (!(options.settings.min_gain >= 0.0 && options.settings.min_gain < 1.0)) {
@@ -159,15 +142,9 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
   MIXQ_ASSIGN_OR_RETURN(DatasetSpec eval_spec, LoadDatasetSpec(options.dataset));
   // The budget is in the points of the dataset task's metric: top-1 by
   // default, mAP@[.5:.95] for a detection set, mIoU for a segmentation set.
-  EvalMetric metric = DefaultEvalMetric(eval_spec.task.kind);
-  if (!options.metric.empty()) {
-    MIXQ_ASSIGN_OR_RETURN(metric, ParseEvalMetric(options.metric));
-  }
-  if (EvalMetricTask(metric) != eval_spec.task.kind) {
-    return InvalidArgument("--metric " + std::string(EvalMetricName(metric)) + " scores a " +
-                           TaskKindName(EvalMetricTask(metric)) + " dataset; '" + options.dataset +
-                           "' is a " + TaskKindName(eval_spec.task.kind) + " dataset (its 'task')");
-  }
+  MIXQ_ASSIGN_OR_RETURN(
+      const EvalMetric metric,
+      ResolveEvalMetric(options.metric, eval_spec.task.kind, "--metric", options.dataset));
   DatasetSpec cal_spec;
   if (!options.calibration_dataset.empty()) {
     MIXQ_ASSIGN_OR_RETURN(cal_spec, LoadDatasetSpec(options.calibration_dataset));
@@ -301,8 +278,9 @@ Status RunSearch(const SearchCommandOptions& options, std::ostream& out) {
       << "  objective " << options.objective << " (batch " << backend_options.batch << ")\n";
   for (size_t i = 0; i < outcomes.size(); ++i) {
     out << "\nbudget " << Fixed(budgets[i], 2) << " points: " << outcomes[i].verdict << "\n";
-    out << RenderTable(SearchSummaryTable(space, {{hardware, outcomes[i]}}, MetricColumn(metric)),
-                       TableFormat::kTable, TerminalWidth());
+    out << RenderTable(
+        SearchSummaryTable(space, {{hardware, outcomes[i]}}, EvalMetricColumn(metric)),
+        TableFormat::kTable, TerminalWidth());
     out << VerdictLine({hardware, outcomes[i]}) << "\n";
   }
   out << "wall time " << Fixed(seconds, 1) << " s";

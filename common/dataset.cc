@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <filesystem>
 #include <limits>
 #include <utility>
 
@@ -241,6 +242,11 @@ StatusOr<std::unique_ptr<Dataset>> Dataset::Open(const DatasetSpec& spec) {
                                                     : ListUnlabelledImages(spec.images));
     log().debug("dataset {}: {} images in {} classes under {}", spec.source, listing.files.size(),
                 listing.classes.size(), spec.images);
+    if (spec.task.kind == TaskSpec::Kind::kSegmentation) {
+      for (ImageFile& file : listing.files) {
+        file.mask = MaskPath(spec.task.masks, file.path);
+      }
+    }
     return OpenImages(spec, std::move(listing.files));
   }
   if (spec.images.empty() == spec.inputs.empty()) {
@@ -292,6 +298,15 @@ StatusOr<std::unique_ptr<Dataset>> Dataset::OpenImages(const DatasetSpec& spec,
 
 void Dataset::SetImagePath(int64_t index, const std::string& path) {
   if (images_ != nullptr) images_->SetPath(index, path);
+}
+
+void Dataset::SetMaskPath(int64_t index, const std::string& path) {
+  if (images_ != nullptr) images_->SetMaskPath(index, path);
+}
+
+std::string MaskPath(const std::string& masks, const std::string& image_path) {
+  const std::string stem = std::filesystem::path(image_path).stem();
+  return (std::filesystem::path(masks) / (stem + ".png")).string();
 }
 
 Status Dataset::FillImages(int64_t begin, int64_t count, int64_t height, int64_t width,

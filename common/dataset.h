@@ -160,6 +160,8 @@ class Dataset {
   // filled as a worker fetches its slices). Not thread-safe: no Fill() may
   // run meanwhile. Ignored for other datasets and indexes outside them.
   void SetImagePath(int64_t index, const std::string& path);
+  // The same for sample `index`'s label mask (a segmentation dataset).
+  void SetMaskPath(int64_t index, const std::string& path);
 
   // Only Open() can name the key, so only Open() constructs (via make_unique).
   class Key {
@@ -205,6 +207,10 @@ class Dataset {
   std::vector<int64_t> labels_;
   std::unique_ptr<ImageSamples> images_;  // `format: images` only
 };
+
+// The label mask of a segmentation dataset's image: `<image stem>.png` in
+// the `masks` folder (common/task_spec.h).
+std::string MaskPath(const std::string& masks, const std::string& image_path);
 
 // A contiguous, deterministic slice of a dataset.
 struct Shard {

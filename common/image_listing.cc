@@ -73,7 +73,7 @@ Status ListClass(const fs::path& class_dir, int64_t label, std::vector<ImageFile
     });
     for (fs::path& name : names) {
       if (static_cast<int64_t>(files->size()) >= kMaxImageFiles) return TooMany(class_dir.string());
-      files->push_back({name.string(), label, ""});
+      files->push_back({name.string(), label, "", "", ""});
     }
   }
   if (files->size() == before) {
@@ -147,7 +147,7 @@ StatusOr<ImageListing> ListFile(const fs::path& list) {
     if (static_cast<int64_t>(listing.files.size()) >= kMaxImageFiles) return TooMany(list.string());
     const fs::path file(path);
     listing.files.push_back(
-        {file.is_absolute() ? path : (base / file).lexically_normal().string(), label, ""});
+        {file.is_absolute() ? path : (base / file).lexically_normal().string(), label, "", "", ""});
   }
   if (in.bad()) return InvalidArgument(list.string() + ": read error");
   if (listing.files.empty()) return InvalidArgument(list.string() + ": lists no image");
@@ -180,7 +180,7 @@ StatusOr<ImageListing> ListUnlabelledImages(const std::string& folder) {
     return a.filename().string() < b.filename().string();
   });
   ImageListing listing;
-  for (fs::path& name : names) listing.files.push_back({name.string(), -1, ""});
+  for (fs::path& name : names) listing.files.push_back({name.string(), -1, "", "", ""});
   return listing;
 }
 

@@ -35,6 +35,11 @@ struct ImageFile {
   // What messages call the file when `path` is a copy (a worker's cache
   // names files by hash): its path under the dataset's folder. Empty: `path`.
   std::string name;
+  // A segmentation dataset: the sample's label mask (Dataset::Open: the
+  // masks folder's `<stem>.png`; a worker: its cached copy, empty until
+  // fetched) and what messages call it (empty: `mask`).
+  std::string mask;
+  std::string mask_name;
 };
 
 struct ImageListing {

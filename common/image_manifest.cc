@@ -39,15 +39,12 @@ std::string FormatImageManifest(const std::vector<ImageManifestEntry>& entries) 
   return text;
 }
 
-StatusOr<BuiltImageManifest> BuildImageManifest(const std::string& images_path) {
-  MIXQ_ASSIGN_OR_RETURN(ImageListing listing, ListImages(images_path));
-  std::filesystem::path root(images_path);
-  std::error_code ec;
-  if (!std::filesystem::is_directory(root, ec)) root = root.parent_path();
+StatusOr<BuiltImageManifest> BuildFileManifest(std::vector<ManifestFile> files) {
   BuiltImageManifest built;
-  built.entries.reserve(listing.files.size());
-  built.paths.reserve(listing.files.size());
-  for (ImageFile& file : listing.files) {
+  built.entries.reserve(files.size());
+  built.paths.reserve(files.size());
+  for (ManifestFile& file : files) {
+    std::error_code ec;
     const uint64_t size = std::filesystem::file_size(file.path, ec);
     if (ec) return NotFound(file.path + ": " + ec.message());
     if (size > kMaxBlobBytes) {
@@ -55,14 +52,28 @@ StatusOr<BuiltImageManifest> BuildImageManifest(const std::string& images_path) 
                              " bytes, more than the limit of a job's file");
     }
     MIXQ_ASSIGN_OR_RETURN(std::string sha, Sha256File(file.path));
-    std::string name = std::filesystem::path(file.path).lexically_relative(root).string();
-    if (name.empty() || name.rfind("..", 0) == 0) name = file.path;
-    built.entries.push_back({std::move(sha), size, file.label, std::move(name)});
+    built.entries.push_back({std::move(sha), size, file.label, std::move(file.name)});
     built.paths.push_back(std::move(file.path));
   }
   built.text = FormatImageManifest(built.entries);
   built.sha256 = Sha256Hex(built.text);
   return built;
+}
+
+StatusOr<BuiltImageManifest> BuildImageManifest(const std::string& images_path, bool unlabelled) {
+  MIXQ_ASSIGN_OR_RETURN(ImageListing listing,
+                        unlabelled ? ListUnlabelledImages(images_path) : ListImages(images_path));
+  std::filesystem::path root(images_path);
+  std::error_code ec;
+  if (!std::filesystem::is_directory(root, ec)) root = root.parent_path();
+  std::vector<ManifestFile> files;
+  files.reserve(listing.files.size());
+  for (ImageFile& file : listing.files) {
+    std::string name = std::filesystem::path(file.path).lexically_relative(root).string();
+    if (name.empty() || name.rfind("..", 0) == 0) name = file.path;
+    files.push_back({std::move(file.path), unlabelled ? 0 : file.label, std::move(name)});
+  }
+  return BuildFileManifest(std::move(files));
 }
 
 StatusOr<std::string> SaveImageManifest(const BuiltImageManifest& manifest,

@@ -28,13 +28,26 @@ std::string FormatImageManifest(const std::vector<ImageManifestEntry>& entries);
 
 // An image folder or list file as a manifest: ListImages(images_path), each
 // file hashed, named by its path under the folder (or the list's folder).
+// `unlabelled`: ListUnlabelledImages(images_path) instead (a detection or
+// segmentation set), every label 0 in the manifest.
 struct BuiltImageManifest {
   std::vector<ImageManifestEntry> entries;
   std::vector<std::string> paths;  // entries[i]'s file on this machine
   std::string text;                // FormatImageManifest(entries)
   std::string sha256;              // of `text`: the dataset's content
 };
-StatusOr<BuiltImageManifest> BuildImageManifest(const std::string& images_path);
+StatusOr<BuiltImageManifest> BuildImageManifest(const std::string& images_path,
+                                                bool unlabelled = false);
+
+// Files given in order (e.g. a segmentation dataset's masks, or an
+// unlabelled image folder), each hashed. NotFound or InvalidArgument naming
+// a file that cannot be read or is past kMaxBlobBytes.
+struct ManifestFile {
+  std::string path;  // on this machine
+  int64_t label = 0;
+  std::string name;  // for messages
+};
+StatusOr<BuiltImageManifest> BuildFileManifest(std::vector<ManifestFile> files);
 
 // Writes the manifest's text to `dir`/<sha256>.manifest (creating `dir`;
 // whole or not at all: under another name first, then renamed) unless it is

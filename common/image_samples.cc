@@ -17,6 +17,10 @@ void ImageSamples::SetPath(int64_t index, const std::string& path) {
   if (index >= 0 && index < size()) files_[static_cast<size_t>(index)].path = path;
 }
 
+void ImageSamples::SetMaskPath(int64_t index, const std::string& path) {
+  if (index >= 0 && index < size()) files_[static_cast<size_t>(index)].mask = path;
+}
+
 StatusOr<Image> ImageSamples::Load(int64_t index, int64_t height, int64_t width) const {
   const ImageFile& file = files_[static_cast<size_t>(index)];
   if (file.path.empty()) {

@@ -63,6 +63,8 @@ class ImageSamples {
   // cache keeps what it holds: a file is named by its content, so a new
   // path of the same sample holds the same pixels.
   void SetPath(int64_t index, const std::string& path);
+  // Names sample `index`'s label mask (ImageFile::mask); as SetPath.
+  void SetMaskPath(int64_t index, const std::string& path);
   const std::vector<ImageFile>& files() const { return files_; }
 
   // Sample `index` as 8-bit pixels of `height` x `width` (HWC; 3 channels in

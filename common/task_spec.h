@@ -20,6 +20,9 @@ struct TaskSpec {
   // Detection: a COCO instances JSON; each sample is the image whose
   // `file_name` is the sample's file name under `images`.
   std::string annotations;
+  // What messages call the annotation file when `annotations` is a copy (a
+  // worker's cache names files by hash); empty: `annotations`.
+  std::string annotations_name;
   // Segmentation: a folder of 8-bit label PNGs, `<image stem>.png`, each the
   // size of the model's output; pixels equal to `ignore_index` do not count.
   std::string masks;

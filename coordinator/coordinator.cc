@@ -24,7 +24,9 @@
 #include "coordinator/result_writer.h"
 #include "coordinator/router_transport.h"
 #include "coordinator/store.h"
+#include "metrics/detection.h"
 #include "metrics/fidelity.h"
+#include "metrics/segmentation.h"
 
 namespace mixq {
 
@@ -120,6 +122,50 @@ std::string HelloProblem(const proto::Hello& hello) {
 
 bool Finite(double x) { return std::isfinite(x); }
 
+// Why an eval result's detection or segmentation statistics cannot be the
+// answer to `assign`, "" when they can: present exactly where the dataset
+// has that task, parsing, and of the shard's images only, so that the
+// store's blobs merge later.
+std::string TaskStatsProblem(const proto::TaskAssign& assign, const proto::EvalResult& e) {
+  const proto::TaskParams& task = assign.dataset().task();
+  const bool detection = task.kind() == "detection", segmentation = task.kind() == "segmentation";
+  if (e.detection().empty() == detection) {
+    return detection ? "eval result without the detection statistics of a detection dataset"
+                     : "eval result with detection statistics of a dataset without that task";
+  }
+  if (e.segmentation().empty() == segmentation) {
+    return segmentation
+               ? "eval result without the segmentation statistics of a segmentation dataset"
+               : "eval result with segmentation statistics of a dataset without that task";
+  }
+  const int64_t begin = assign.begin(), end = assign.begin() + assign.count();
+  if (detection) {
+    StatusOr<DetectionStats> stats = DetectionStats::Parse(e.detection(), "eval result");
+    if (!stats.ok()) return "eval result detection statistics: " + stats.status().message();
+    if (stats->num_images() != assign.count() ||
+        (!stats->images().empty() &&
+         (*stats->images().begin() < begin || *stats->images().rbegin() >= end))) {
+      return "eval result detection statistics of other images than the shard's";
+    }
+  }
+  if (segmentation) {
+    StatusOr<SegmentationStats> stats = SegmentationStats::Parse(e.segmentation(), "eval result");
+    if (!stats.ok()) return "eval result segmentation statistics: " + stats.status().message();
+    const int64_t ignore = stats->ignore_index().value_or(-1);
+    if (stats->num_classes() != task.classes() ||
+        ignore != std::max<int64_t>(task.ignore_index(), -1)) {
+      return "eval result segmentation statistics of other classes than the dataset's";
+    }
+    // At most every pixel of the shard's masks (each no larger than the
+    // image decoder's sides).
+    constexpr int64_t kMaxMaskPixels = int64_t{65535} * 65535;
+    if (stats->total() > assign.count() * kMaxMaskPixels) {
+      return "eval result segmentation statistics of more pixels than the shard's masks";
+    }
+  }
+  return "";
+}
+
 // Why a TASK_RESULT cannot be the answer to `assign`, "" when it can: the
 // result kind the task asks for, counts within the task's samples, finite
 // positive timings. A worker that sends anything else has a bug or lies.
@@ -150,7 +196,7 @@ std::string ResultProblem(const proto::TaskAssign& assign, const proto::TaskResu
           if (f.samples != assign.count()) return "eval result fidelity of another shard size";
         }
       }
-      return "";
+      return TaskStatsProblem(assign, e);
     }
     case proto::TASK_KIND_BENCHMARK: {
       if (!result.has_bench()) return "a benchmark task needs a bench result";
@@ -714,20 +760,24 @@ class Coordinator::Impl {
     }
     if (sha256.empty()) return false;  // an unset blob (no `images` with named inputs)
     if (sha256 == a.model().sha256() || sha256 == a.dataset().images().sha256() ||
-        sha256 == a.dataset().labels().sha256() ||
+        sha256 == a.dataset().labels().sha256() || sha256 == a.dataset().annotations().sha256() ||
+        sha256 == a.dataset().masks().sha256() ||
         (!a.calibration_sha256().empty() && sha256 == a.calibration().sha256())) {
       return true;
     }
-    return a.dataset().format() == "images" && SliceNamesImage(a, sha256);
+    return a.dataset().format() == "images" &&
+           (SliceNames(a, a.dataset().images().sha256(), sha256) ||
+            (!a.dataset().masks().sha256().empty() &&
+             SliceNames(a, a.dataset().masks().sha256(), sha256)));
   }
 
-  // True when the image manifest of task `a` lists `sha256` inside the
-  // task's slice: a worker fetches its own shard's images, no others.
-  bool SliceNamesImage(const proto::TaskAssign& a, const std::string& sha256) const {
-    const std::string& manifest_sha = a.dataset().images().sha256();
-    if (manifest_sha != manifest_sha_) {
-      manifest_sha_.clear();
-      manifest_.clear();
+  // True when the manifest `manifest_sha` (an image folder's, or its
+  // masks') lists `sha256` inside task `a`'s slice: a worker fetches its own
+  // shard's images and masks, no others.
+  bool SliceNames(const proto::TaskAssign& a, const std::string& manifest_sha,
+                  const std::string& sha256) const {
+    auto it = manifests_.find(manifest_sha);
+    if (it == manifests_.end()) {
       StatusOr<std::optional<std::pair<std::string, int64_t>>> blob =
           store_->FindBlob(manifest_sha);
       if (!blob.ok() || !blob->has_value()) return false;
@@ -736,14 +786,17 @@ class Coordinator::Impl {
         log().warn("image manifest {}: {}", manifest_sha.substr(0, 12), entries.status().message());
         return false;
       }
-      manifest_ = std::move(*entries);
-      manifest_sha_ = manifest_sha;
+      // Two kept (a dataset's images and masks), as a worker asks for a
+      // shard's files one after another.
+      if (manifests_.size() >= 2) manifests_.clear();
+      it = manifests_.emplace(manifest_sha, std::move(*entries)).first;
     }
-    const int64_t size = static_cast<int64_t>(manifest_.size());
+    const std::vector<ImageManifestEntry>& manifest = it->second;
+    const int64_t size = static_cast<int64_t>(manifest.size());
     const int64_t begin = std::clamp<int64_t>(a.begin(), 0, size);
     const int64_t end = std::clamp<int64_t>(a.begin() + std::max<int64_t>(a.count(), 0), 0, size);
     for (int64_t i = begin; i < end; ++i) {
-      if (manifest_[static_cast<size_t>(i)].sha256 == sha256) return true;
+      if (manifest[static_cast<size_t>(i)].sha256 == sha256) return true;
     }
     return false;
   }
@@ -974,10 +1027,8 @@ class Coordinator::Impl {
   std::string calibration_dir_;
   FileRoots roots_;
   std::unique_ptr<Store> store_;
-  // The image manifest the last blob check read (SliceNamesImage), kept
-  // because a worker asks for a shard's images one after another.
-  mutable std::string manifest_sha_;
-  mutable std::vector<ImageManifestEntry> manifest_;
+  // The image manifests the last blob checks read (SliceNames), by hash.
+  mutable std::map<std::string, std::vector<ImageManifestEntry>> manifests_;
   asio::io_context io_;
   std::unique_ptr<RouterTransport> transport_;  // bound by Init
   LeaseScheduler scheduler_;

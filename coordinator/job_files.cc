@@ -16,10 +16,20 @@ Status CheckDatasetFiles(const std::string& yaml_path, const std::string& what,
   if (spec.format == "images") {
     MIXQ_RETURN_IF_ERROR(roots.CheckRead(spec.images, what + " images"));
     // Each file too: a link inside the folder may lead outside the roots.
-    StatusOr<ImageListing> listing = ListImages(spec.images);
+    const TaskSpec& task = spec.task;
+    StatusOr<ImageListing> listing = task.kind == TaskSpec::Kind::kClassification
+                                         ? ListImages(spec.images)
+                                         : ListUnlabelledImages(spec.images);
     if (!listing.ok()) return Status::Ok();  // planning reports it
     for (const ImageFile& file : listing->files) {
       MIXQ_RETURN_IF_ERROR(roots.CheckRead(file.path, what + " image"));
+      // A segmentation set's masks travel to workers too.
+      if (task.kind == TaskSpec::Kind::kSegmentation) {
+        MIXQ_RETURN_IF_ERROR(roots.CheckRead(MaskPath(task.masks, file.path), what + " mask"));
+      }
+    }
+    if (task.kind == TaskSpec::Kind::kDetection) {
+      return roots.CheckRead(task.annotations, what + " annotations");
     }
     return Status::Ok();
   }

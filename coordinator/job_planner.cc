@@ -134,27 +134,68 @@ const char* InterpolationName(Interpolation how) {
   return "bilinear";
 }
 
+// Every file of `manifest` registered as a blob, and the manifest itself,
+// written to `manifest_dir` under its own hash.
+StatusOr<proto::BlobRef> RegisterManifest(Store* store, const BuiltImageManifest& manifest,
+                                          const std::string& manifest_dir) {
+  for (size_t i = 0; i < manifest.paths.size(); ++i) {
+    MIXQ_RETURN_IF_ERROR(
+        store->RegisterBlob(manifest.paths[i], manifest.entries[i].sha256).status());
+  }
+  MIXQ_ASSIGN_OR_RETURN(const std::string path, SaveImageManifest(manifest, manifest_dir));
+  return store->RegisterBlob(path, manifest.sha256);
+}
+
+// A detection or segmentation dataset's scoring as workers take it: the
+// task's parameters, the annotation file (detection) or the manifest of the
+// masks in sample order (segmentation), registered as blobs.
+Status RegisterTask(Store* store, const DatasetSpec& spec, const BuiltImageManifest& images,
+                    const std::string& manifest_dir, proto::DatasetRef* ds) {
+  const TaskSpec& task = spec.task;
+  proto::TaskParams* params = ds->mutable_task();
+  params->set_kind(TaskKindName(task.kind));
+  params->set_classes(task.classes);
+  params->set_boxes_cxcywh(task.boxes_cxcywh);
+  params->set_objectness(task.objectness);
+  params->set_two_outputs(task.two_outputs);
+  params->set_score_threshold(task.score_threshold);
+  params->set_nms_iou(task.nms_iou);
+  params->set_max_detections(task.max_detections);
+  params->set_ignore_index(task.ignore_index);
+  if (task.kind == TaskSpec::Kind::kDetection) {
+    params->set_annotations_name(std::filesystem::path(task.annotations).filename().string());
+    MIXQ_ASSIGN_OR_RETURN(*ds->mutable_annotations(), store->RegisterBlob(task.annotations));
+    return Status::Ok();
+  }
+  std::vector<ManifestFile> masks;
+  masks.reserve(images.paths.size());
+  for (const std::string& image : images.paths) {
+    const std::string mask = MaskPath(task.masks, image);
+    masks.push_back({mask, 0, std::filesystem::path(mask).filename().string()});
+  }
+  MIXQ_ASSIGN_OR_RETURN(BuiltImageManifest manifest, BuildFileManifest(std::move(masks)));
+  MIXQ_ASSIGN_OR_RETURN(*ds->mutable_masks(), RegisterManifest(store, manifest, manifest_dir));
+  return Status::Ok();
+}
+
 // An image folder: every file registered as a blob, and the manifest that
 // lists them by hash (common/image_manifest.h) written to `manifest_dir`
 // under its own hash and registered too; it is what tasks name.
 StatusOr<DatasetInputs> RegisterImageDataset(Store* store, const std::string& yaml_path,
                                              const DatasetSpec& spec,
                                              const std::string& manifest_dir) {
-  if (spec.task.kind != TaskSpec::Kind::kClassification) {
-    // Their annotations and masks do not travel to workers yet.
-    return Unimplemented(yaml_path + ": a " + TaskKindName(spec.task.kind) +
-                         " dataset is scored by `mixq eval` only, not yet in jobs");
+  if (spec.task.kind == TaskSpec::Kind::kUnlabelled) {
+    // Its evaluate tasks would need FP32 beside every config; not planned yet.
+    return Unimplemented(yaml_path +
+                         ": an unlabelled dataset is measured by `mixq eval` only, not yet in jobs");
   }
-  MIXQ_ASSIGN_OR_RETURN(BuiltImageManifest manifest, BuildImageManifest(spec.images));
-  for (size_t i = 0; i < manifest.paths.size(); ++i) {
-    MIXQ_RETURN_IF_ERROR(
-        store->RegisterBlob(manifest.paths[i], manifest.entries[i].sha256).status());
-  }
-  const std::string& sha = manifest.sha256;
-  MIXQ_ASSIGN_OR_RETURN(const std::string path, SaveImageManifest(manifest, manifest_dir));
+  const bool task = spec.task.kind != TaskSpec::Kind::kClassification;
+  MIXQ_ASSIGN_OR_RETURN(BuiltImageManifest manifest, BuildImageManifest(spec.images, task));
   proto::DatasetRef ds;
   ds.set_format(spec.format);
-  MIXQ_ASSIGN_OR_RETURN(*ds.mutable_images(), store->RegisterBlob(path, sha));
+  MIXQ_ASSIGN_OR_RETURN(*ds.mutable_images(), RegisterManifest(store, manifest, manifest_dir));
+  const std::string& sha = manifest.sha256;
+  if (task) MIXQ_RETURN_IF_ERROR(RegisterTask(store, spec, manifest, manifest_dir, &ds));
   const Preprocess& p = spec.preprocess;
   ds.set_scale(p.scale);
   for (float m : p.mean) ds.add_mean(m);
@@ -167,16 +208,30 @@ StatusOr<DatasetInputs> RegisterImageDataset(Store* store, const std::string& ya
   ds.set_interpolation(InterpolationName(p.image.interpolation));
   ds.set_crop_height(p.image.crop_height);
   ds.set_crop_width(p.image.crop_width);
-  const nlohmann::json pre = {
-      {"format", ds.format()},
-      {"scale", ds.scale()},
-      {"mean", p.mean},
-      {"std", p.std},
-      {"layout", ds.layout()},
-      {"color", ds.color()},
-      {"resize", {ds.resize_shorter(), ds.resize_height(), ds.resize_width()}},
-      {"interpolation", ds.interpolation()},
-      {"center_crop", {ds.crop_height(), ds.crop_width()}}};
+  nlohmann::json pre = {{"format", ds.format()},
+                        {"scale", ds.scale()},
+                        {"mean", p.mean},
+                        {"std", p.std},
+                        {"layout", ds.layout()},
+                        {"color", ds.color()},
+                        {"resize", {ds.resize_shorter(), ds.resize_height(), ds.resize_width()}},
+                        {"interpolation", ds.interpolation()},
+                        {"center_crop", {ds.crop_height(), ds.crop_width()}}};
+  if (task) {
+    // The scoring is part of the dataset's content, and so of its key.
+    const proto::TaskParams& t = ds.task();
+    pre["task"] = {{"kind", t.kind()},
+                   {"classes", t.classes()},
+                   {"boxes_cxcywh", t.boxes_cxcywh()},
+                   {"objectness", t.objectness()},
+                   {"two_outputs", t.two_outputs()},
+                   {"score_threshold", t.score_threshold()},
+                   {"nms_iou", t.nms_iou()},
+                   {"max_detections", t.max_detections()},
+                   {"ignore_index", t.ignore_index()},
+                   {"annotations", ds.annotations().sha256()},
+                   {"masks", ds.masks().sha256()}};
+  }
   DatasetInputs inputs;
   inputs.sha256 = Key({"dataset", sha, "", pre.dump()});
   inputs.size = static_cast<int64_t>(manifest.entries.size());

@@ -3,11 +3,14 @@
 #include <filesystem>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <tuple>
 
 #include "common/resource_limits.h"
 #include "common/sha256.h"
+#include "metrics/detection.h"
 #include "metrics/fidelity.h"
+#include "metrics/segmentation.h"
 
 namespace mixq {
 namespace {
@@ -76,8 +79,9 @@ StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& path) {
   MIXQ_ASSIGN_OR_RETURN(store->insert_shard_result_,
                         store->db_->Prepare("INSERT OR IGNORE INTO shard_results(task_id, "
                                             "worker_id, hardware_class_id, samples, correct1, "
-                                            "correct5, seconds, agree1, worker_key, fidelity) "
-                                            "VALUES (?,?,?,?,?,?,?,?,?,?)"));
+                                            "correct5, seconds, agree1, worker_key, fidelity, "
+                                            "detection, segmentation) "
+                                            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"));
   MIXQ_ASSIGN_OR_RETURN(store->insert_calibration_stats_,
                         store->db_->Prepare("INSERT OR IGNORE INTO calibration_stats(task_id, "
                                             "worker_id, hardware_class_id, pass, samples, stats, "
@@ -436,10 +440,14 @@ StatusOr<int> Store::WriteResults(const std::vector<TaskOutcome>& outcomes) {
         s->BindNull(8);
       }
       s->Bind(9, o.worker_key);
-      if (r.eval().fidelity().empty()) {
-        s->BindNull(10);
-      } else {
-        s->BindBlob(10, r.eval().fidelity());
+      int column = 10;
+      for (const std::string* blob :
+           {&r.eval().fidelity(), &r.eval().detection(), &r.eval().segmentation()}) {
+        if (blob->empty()) {
+          s->BindNull(column++);
+        } else {
+          s->BindBlob(column++, *blob);
+        }
       }
     } else if (r.has_bench()) {
       s = insert_benchmark_.get();
@@ -667,6 +675,7 @@ StatusOr<std::vector<proto::EvalRow>> Store::EvalRows(int64_t job_id) {
     rows.push_back(r);
   }
   MIXQ_RETURN_IF_ERROR(AddFidelity(job_id, &rows));
+  MIXQ_RETURN_IF_ERROR(AddTaskMetrics(job_id, &rows));
   return rows;
 }
 
@@ -698,6 +707,77 @@ Status Store::AddFidelity(int64_t job_id, std::vector<proto::EvalRow>* rows) {
       out->set_cosine(f.MeanCosine());
       out->set_samples(f.samples);
     }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
+// One group's detection or segmentation statistics, merged shard by shard.
+struct MergedTaskStats {
+  std::optional<DetectionStats> detection;
+  std::optional<SegmentationStats> segmentation;
+};
+
+// Parses shard statistics `bytes` and merges them into `into`.
+template <typename Stats>
+Status MergeShard(const std::string& bytes, const std::string& task, std::optional<Stats>* into) {
+  StatusOr<Stats> shard = Stats::Parse(bytes, task);
+  if (!shard.ok()) return DataLoss(shard.status().message());
+  if (!*into) {
+    *into = std::move(*shard);
+    return Status::Ok();
+  }
+  return (*into)->Merge(*shard).WithContext(task);
+}
+
+}  // namespace
+
+StatusOr<std::map<std::pair<std::string, std::string>, TaskMetricPoints>> Store::TaskMetrics(
+    int64_t job_id, bool by_sha256) {
+  // As AddFidelity: merged in C++, exactly, whatever the shards' order.
+  MIXQ_ASSIGN_OR_RETURN(
+      auto stmt,
+      db_->Prepare(std::string("SELECT ") + (by_sha256 ? "c.sha256, ''" : "c.name, t.hardware") +
+                   ", r.detection, r.segmentation, t.id FROM job_tasks jt "
+                   "JOIN tasks t ON t.id = jt.task_id "
+                   "JOIN shard_results r ON r.task_id = t.id "
+                   "JOIN configs c ON c.id = t.config_id "
+                   "WHERE jt.job_id=? AND (r.detection IS NOT NULL OR "
+                   "r.segmentation IS NOT NULL)"));
+  stmt->Bind(1, job_id);
+  std::map<std::pair<std::string, std::string>, MergedTaskStats> merged;
+  while (true) {
+    MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    const std::string task = "task " + stmt->Text(4);
+    MergedTaskStats& into = merged[{stmt->Text(0), stmt->Text(1)}];
+    if (!stmt->IsNull(2)) MIXQ_RETURN_IF_ERROR(MergeShard(stmt->Text(2), task, &into.detection));
+    if (!stmt->IsNull(3)) {
+      MIXQ_RETURN_IF_ERROR(MergeShard(stmt->Text(3), task, &into.segmentation));
+    }
+  }
+  std::map<std::pair<std::string, std::string>, TaskMetricPoints> points;
+  for (const auto& [key, m] : merged) {
+    // In points; unset where nothing counted (COCO's -1).
+    TaskMetricPoints& p = points[key];
+    if (m.detection && m.detection->Map50() >= 0) p.map50 = 100.0 * m.detection->Map50();
+    if (m.detection && m.detection->Map50_95() >= 0) p.map50_95 = 100.0 * m.detection->Map50_95();
+    if (m.segmentation && m.segmentation->MeanIoU() >= 0) {
+      p.miou = 100.0 * m.segmentation->MeanIoU();
+    }
+  }
+  return points;
+}
+
+Status Store::AddTaskMetrics(int64_t job_id, std::vector<proto::EvalRow>* rows) {
+  MIXQ_ASSIGN_OR_RETURN(auto points, TaskMetrics(job_id, false));
+  for (proto::EvalRow& r : *rows) {
+    auto it = points.find({r.config(), r.hardware_class()});
+    if (it == points.end()) continue;
+    if (it->second.map50) r.set_map50(*it->second.map50);
+    if (it->second.map50_95) r.set_map50_95(*it->second.map50_95);
+    if (it->second.miou) r.set_miou(*it->second.miou);
   }
   return Status::Ok();
 }

@@ -8,9 +8,11 @@
 #define MIXQ_COORDINATOR_STORE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/sqlite_db.h"
@@ -20,6 +22,12 @@
 namespace mixq {
 
 inline constexpr int kSchemaVersion = 5;
+
+// A detection or segmentation group's metrics in points (Store::TaskMetrics);
+// unset where the dataset has no such task or nothing counted (COCO's -1).
+struct TaskMetricPoints {
+  std::optional<double> map50, map50_95, miou;
+};
 
 // A task as the planner makes it; `id` is the memo key.
 struct PlannedTask {
@@ -147,8 +155,16 @@ class Store {
   // and marks the job done (or failed when a task failed for good), in one
   // transaction: on error nothing of it is stored and the job stays running.
   Status FinishJob(int64_t job_id);
-  // With each row's fidelity (EvalRow.fidelity) merged from its shards.
+  // With each row's fidelity (EvalRow.fidelity) and task metrics (map50,
+  // map50_95, miou) merged from its shards.
   StatusOr<std::vector<proto::EvalRow>> EvalRows(int64_t job_id);
+  // The job's detection and segmentation metrics, each group's shards
+  // merged exactly (metrics/detection.h, metrics/segmentation.h), by
+  // (config name, hardware class), or by (config sha256, "") across
+  // hardware classes when `by_sha256`. DataLoss naming the task for a stored
+  // blob that does not parse or merge.
+  StatusOr<std::map<std::pair<std::string, std::string>, TaskMetricPoints>> TaskMetrics(
+      int64_t job_id, bool by_sha256);
   StatusOr<std::vector<proto::BenchRow>> BenchRows(int64_t job_id);
 
   SqliteDb& db() { return *db_; }
@@ -164,6 +180,9 @@ class Store {
   // hardware class); DataLoss naming the task for a stored blob that does
   // not parse.
   Status AddFidelity(int64_t job_id, std::vector<proto::EvalRow>* rows);
+  // The same for the shards' detection and segmentation statistics: each
+  // row's map50, map50_95 or miou (in points).
+  Status AddTaskMetrics(int64_t job_id, std::vector<proto::EvalRow>* rows);
   Status Migrate();
   Status FinishJobInTransaction(int64_t job_id);
   // Rows of a profile result's JSON into layer_profiles: per layer its

@@ -126,6 +126,8 @@ class DetectionStats {
   std::vector<CategoryAp> PerCategory() const;
 
   int64_t num_images() const { return static_cast<int64_t>(images_.size()); }
+  // The images added, ascending (e.g. to check a shard's are its own).
+  const std::set<int64_t>& images() const { return images_; }
 
   // The statistics as a compact binary string (grammar below; byte_codec.h
   // gives the primitives). Equal statistics serialize to equal strings,

@@ -8,3 +8,10 @@
 -- measure it (FP32 configs, jobs without data.evaluation.fidelity). Shards
 -- merge exactly: any split gives the bits of one pass.
 ALTER TABLE shard_results ADD COLUMN fidelity BLOB;
+
+-- The shard's task statistics on a detection dataset
+-- (DetectionStats::Serialize(), metrics/detection.h) or a segmentation one
+-- (SegmentationStats::Serialize(), metrics/segmentation.h); NULL on other
+-- datasets. Merged exactly into the status rows' mAP and mIoU.
+ALTER TABLE shard_results ADD COLUMN detection BLOB;
+ALTER TABLE shard_results ADD COLUMN segmentation BLOB;

@@ -184,20 +184,7 @@ StatusOr<std::vector<double>> DistributedBackend::Accuracies(const std::vector<M
   sub.begin = begin;
   sub.count = count;
   MIXQ_ASSIGN_OR_RETURN(int64_t job_id, Run(sub));
-  MIXQ_ASSIGN_OR_RETURN(
-      auto stmt, store_->db().Prepare("SELECT c.sha256, SUM(e.samples), SUM(e.correct1), "
-                                      "SUM(e.correct5) FROM evaluations e JOIN configs c ON "
-                                      "c.id = e.config_id WHERE e.job_id = ? GROUP BY c.sha256"));
-  stmt->Bind(1, job_id);
-  std::unordered_map<std::string, double> accuracy;
-  while (true) {
-    MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
-    if (!row) break;
-    const int64_t samples = stmt->Int(1);
-    if (samples <= 0) continue;
-    const int64_t correct = options_.top5 ? stmt->Int(3) : stmt->Int(2);
-    accuracy[stmt->Text(0)] = 100.0 * static_cast<double>(correct) / static_cast<double>(samples);
-  }
+  MIXQ_ASSIGN_OR_RETURN(auto accuracy, Points(job_id));
   std::vector<double> out;
   for (const Mask& m : masks) {
     auto it = accuracy.find(ConfigSha(m));
@@ -212,6 +199,37 @@ StatusOr<std::vector<double>> DistributedBackend::Accuracies(const std::vector<M
                       std::to_string(job_id));
   }
   return out;
+}
+
+StatusOr<std::unordered_map<std::string, double>> DistributedBackend::Points(int64_t job_id) {
+  std::unordered_map<std::string, double> points;  // by config sha256
+  const EvalMetric metric = options_.metric;
+  if (metric != EvalMetric::kTop1 && metric != EvalMetric::kTop5) {
+    // A detection or segmentation dataset: the shards' statistics merged
+    // exactly across the sub-job (and its hardware classes).
+    MIXQ_ASSIGN_OR_RETURN(auto merged, store_->TaskMetrics(job_id, true));
+    for (const auto& [key, m] : merged) {
+      const std::optional<double>& value = metric == EvalMetric::kMap50      ? m.map50
+                                           : metric == EvalMetric::kMap50_95 ? m.map50_95
+                                                                             : m.miou;
+      if (value) points[key.first] = *value;
+    }
+    return points;
+  }
+  MIXQ_ASSIGN_OR_RETURN(
+      auto stmt, store_->db().Prepare("SELECT c.sha256, SUM(e.samples), SUM(e.correct1), "
+                                      "SUM(e.correct5) FROM evaluations e JOIN configs c ON "
+                                      "c.id = e.config_id WHERE e.job_id = ? GROUP BY c.sha256"));
+  stmt->Bind(1, job_id);
+  while (true) {
+    MIXQ_ASSIGN_OR_RETURN(bool row, stmt->Step());
+    if (!row) break;
+    const int64_t samples = stmt->Int(1);
+    if (samples <= 0) continue;
+    const int64_t correct = metric == EvalMetric::kTop5 ? stmt->Int(3) : stmt->Int(2);
+    points[stmt->Text(0)] = 100.0 * static_cast<double>(correct) / static_cast<double>(samples);
+  }
+  return points;
 }
 
 StatusOr<std::vector<double>> DistributedBackend::EvaluateFull(const std::vector<Mask>& masks) {

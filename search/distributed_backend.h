@@ -17,8 +17,10 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "common/eval_metric.h"
 #include "common/input_shapes.h"
 #include "coordinator/coordinator_client.h"
 #include "coordinator/store.h"
@@ -36,9 +38,9 @@ struct DistributedBackendOptions {
   int64_t eval_count = -1;  // -1: to the end
   int64_t shard_size = 1000;
   int64_t eval_batch = 100;
-  int64_t ranking_count = 300;  // the first samples of the evaluation slice
-  bool top5 = false;
-  int64_t batch = 16;  // benchmark batch (the objective's)
+  int64_t ranking_count = 300;            // the first samples of the evaluation slice
+  EvalMetric metric = EvalMetric::kTop1;  // read from the merged rows
+  int64_t batch = 16;                     // benchmark batch (the objective's)
   double bench_seconds = 1.0;
   std::string calibration_file;  // absolute
   std::string seven_bit = "none";
@@ -110,6 +112,10 @@ class DistributedBackend final : public SearchBackend {
   StatusOr<int64_t> SubmitAndWait(const std::string& yaml, const std::string& label);
   StatusOr<std::vector<double>> Accuracies(const std::vector<Mask>& masks, int64_t begin,
                                            int64_t count, const std::string& kind);
+  // Sub-job `job_id`'s options_.metric in points, by config sha256: top-1 or
+  // top-5 from its evaluations, mAP or mIoU from its shards' merged
+  // statistics (Store::TaskMetrics).
+  StatusOr<std::unordered_map<std::string, double>> Points(int64_t job_id);
 
   CoordinatorClient* client_;
   Store* store_;

@@ -46,7 +46,9 @@ StatusOr<std::string> PrepareSearchCalibration(
   std::string labels_sha;
   int64_t image_count = 0;
   if (image_folder) {
-    MIXQ_ASSIGN_OR_RETURN(BuiltImageManifest manifest, BuildImageManifest(ds.images));
+    MIXQ_ASSIGN_OR_RETURN(
+        BuiltImageManifest manifest,
+        BuildImageManifest(ds.images, ds.task.kind != TaskSpec::Kind::kClassification));
     file_shas.push_back(manifest.sha256);
     labels_sha = manifest.sha256;  // the manifest holds the labels
     // Registered here too: the calibration may come from the cache, with no

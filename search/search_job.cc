@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "common/dataset.h"
+#include "common/eval_metric.h"
 #include "common/hardware_info.h"
 #include "common/sha256.h"
 #include "common/table_format.h"
@@ -144,6 +145,10 @@ class SearchJobRun {
       // slice, which a job may leave open (count absent: to the end); and a
       // subset as large as the slice screens nothing.
       MIXQ_ASSIGN_OR_RETURN(DatasetSpec eval_spec, LoadDatasetSpec(spec_.job.eval_dataset));
+      // The budget is in the points of the metric, which must score the
+      // dataset's task (the task's own by default).
+      MIXQ_ASSIGN_OR_RETURN(metric_, ResolveEvalMetric(spec_.metric, eval_spec.task.kind,
+                                                       "'metric'", spec_.job.eval_dataset));
       MIXQ_ASSIGN_OR_RETURN(std::unique_ptr<Dataset> eval_set, Dataset::Open(eval_spec));
       const int64_t rest = std::max<int64_t>(0, eval_set->size() - spec_.job.begin);
       eval_slice_ = spec_.job.count >= 0 ? std::min(spec_.job.count, rest) : rest;
@@ -312,8 +317,8 @@ class SearchJobRun {
         out << "  " << VerdictLine(h) << "\n";
         progress_->Note("budget " + Fixed(budgets_[i], 2) + ": " + VerdictLine(h));
       }
-      out << RenderTable(SearchSummaryTable(space_, outcomes_[i]), TableFormat::kTable,
-                         TerminalWidth());
+      out << RenderTable(SearchSummaryTable(space_, outcomes_[i], EvalMetricColumn(metric_)),
+                         TableFormat::kTable, TerminalWidth());
     }
     out << result_->sub_jobs << " sub-jobs, " << result_->tasks_total << " tasks, "
         << result_->tasks_planned << " run now (the others reused from the DB)\n";
@@ -336,7 +341,7 @@ class SearchJobRun {
     o.shard_size = spec_.job.shard_size;
     o.eval_batch = spec_.job.eval_batch;
     o.ranking_count = spec_.ranking_samples;
-    o.top5 = spec_.metric == "top5";
+    o.metric = metric_;
     o.batch = spec_.batch;
     o.bench_seconds = spec_.job.bench_seconds;
     o.seven_bit = spec_.job.seven_bit;
@@ -391,7 +396,8 @@ class SearchJobRun {
   int64_t eval_slice_ = 0;    // samples in the evaluation slice
   int64_t model_id_ = 0;
   SearchSpace space_;
-  std::vector<int> exhaustive_layers_;  // strategy.layers, resolved (empty = every layer)
+  std::vector<int> exhaustive_layers_;     // strategy.layers, resolved (empty = every layer)
+  EvalMetric metric_ = EvalMetric::kTop1;  // spec_.metric, resolved against the dataset's task
   std::vector<std::string> targets_;
   DistributedBackendOptions backend_options_;
   std::vector<std::string> methods_;

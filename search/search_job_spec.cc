@@ -7,6 +7,7 @@
 #include <initializer_list>
 #include <string_view>
 
+#include "common/eval_metric.h"
 #include "common/resource_limits.h"
 #include "common/yaml_fields.h"
 #include "engine/quant/scale_methods.h"
@@ -62,8 +63,11 @@ class SearchParser : public YamlFields {
     if (Has("metric")) {
       MIXQ_ASSIGN_OR_RETURN(YAML::Node metric, Section("metric"));
       MIXQ_ASSIGN_OR_RETURN(s.metric, String(metric, "metric"));
-      if (s.metric != "top1" && s.metric != "top5") {
-        return Error("'metric' must be top1 or top5, got '" + s.metric + "'");
+      // Whether it fits the dataset's task is checked with the dataset
+      // (search_job.cc).
+      if (!ParseEvalMetric(s.metric).ok()) {
+        return Error("'metric' must be top1, top5, map50, map50_95 or miou, got '" + s.metric +
+                     "'");
       }
     }
     if (Has("output")) {

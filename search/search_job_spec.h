@@ -32,7 +32,9 @@ struct SearchJobSpec {
   // data.ranking: the first `samples` of the evaluation slice; 0 = auto,
   // sized from the smallest budget (ranking_size.h).
   int64_t ranking_samples = 0;
-  std::string metric = "top1";  // top1 | top5
+  // top1 | top5 | map50 | map50_95 | miou; "" = the dataset task's own
+  // (common/eval_metric.h), checked against the dataset when the job runs.
+  std::string metric;
   // budget: max_drop (one value, or a list for pareto); relative: the
   // values are percent of the FP32 accuracy instead of accuracy points.
   std::vector<double> budgets = {1.0};

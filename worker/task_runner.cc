@@ -82,21 +82,91 @@ StatusOr<DatasetSpec> ImageSpec(const proto::DatasetRef& ref, const std::string&
   return spec;
 }
 
+// The dataset's `task` as the coordinator sent it, checked as the dataset
+// file's parser checks it (common/dataset_spec.cc): the kind, the classes,
+// the thresholds, the ignore index, and the files that kind needs.
+StatusOr<TaskSpec> TaskFromRef(const proto::DatasetRef& ref, const TaskFiles& files,
+                               const std::string& source) {
+  const proto::TaskParams& p = ref.task();
+  TaskSpec task;
+  if (p.kind().empty() || p.kind() == "classification") return task;
+  if (p.kind() == "detection") {
+    task.kind = TaskSpec::Kind::kDetection;
+  } else if (p.kind() == "segmentation") {
+    task.kind = TaskSpec::Kind::kSegmentation;
+  } else {
+    return InvalidArgument(source + ": unknown task kind '" + p.kind().substr(0, 40) + "'");
+  }
+  if (p.classes() < 1 || p.classes() > 100000) {
+    return InvalidArgument(source + ": task classes " + std::to_string(p.classes()) +
+                           " outside [1, 100000]");
+  }
+  task.classes = p.classes();
+  if (task.kind == TaskSpec::Kind::kDetection) {
+    for (double value : {p.score_threshold(), p.nms_iou()}) {
+      if (!(value >= 0.0 && value <= 1.0)) {
+        return InvalidArgument(source + ": task score threshold or NMS IoU outside [0, 1]");
+      }
+    }
+    if (p.max_detections() < 1 || p.max_detections() > 100000) {
+      return InvalidArgument(source + ": task max_detections " +
+                             std::to_string(p.max_detections()) + " outside [1, 100000]");
+    }
+    if (files.annotations.empty()) return InvalidArgument(source + ": no annotation file");
+    task.annotations = files.annotations;
+    task.annotations_name = p.annotations_name().substr(0, 200);
+    if (task.annotations_name.empty()) task.annotations_name = "annotations " + source;
+    task.boxes_cxcywh = p.boxes_cxcywh();
+    task.objectness = p.objectness();
+    task.two_outputs = p.two_outputs();
+    task.score_threshold = p.score_threshold();
+    task.nms_iou = p.nms_iou();
+    task.max_detections = p.max_detections();
+    return task;
+  }
+  if (p.ignore_index() < -1 || p.ignore_index() > 255) {
+    return InvalidArgument(source + ": task ignore_index " + std::to_string(p.ignore_index()) +
+                           " outside [-1, 255]");
+  }
+  if (files.masks.empty()) return InvalidArgument(source + ": no masks' manifest");
+  task.ignore_index = p.ignore_index();
+  return task;
+}
+
 }  // namespace
 
 Status TaskRunner::LoadImages(const proto::TaskAssign& task, const TaskFiles& files) {
   const proto::DatasetRef& ref = task.dataset();
-  const std::string key = ref.SerializeAsString();
+  // Evaluate tasks score the dataset's task; calibrate tasks open it without.
+  const bool scored = task.kind() == proto::TASK_KIND_EVALUATE;
+  const std::string key = ref.SerializeAsString() + (scored ? "\nscored" : "");
   if (!dataset_ || dataset_key_ != key) {
     dataset_.reset();
     const std::string source = "task images " + ref.images().sha256().substr(0, 12);
     MIXQ_ASSIGN_OR_RETURN(DatasetSpec spec, ImageSpec(ref, source));
     spec.images = files.images;
     ReadScaling(ref, &spec.preprocess);
+    if (scored) {
+      MIXQ_ASSIGN_OR_RETURN(spec.task, TaskFromRef(ref, files, source));
+    }
+    const bool labelled = spec.task.kind == TaskSpec::Kind::kClassification;
     MIXQ_ASSIGN_OR_RETURN(std::vector<ImageManifestEntry> entries, ReadImageManifest(files.images));
+    std::vector<ImageManifestEntry> masks;
+    if (spec.task.kind == TaskSpec::Kind::kSegmentation) {
+      MIXQ_ASSIGN_OR_RETURN(masks, ReadImageManifest(files.masks));
+      if (masks.size() != entries.size()) {
+        return InvalidArgument(source + ": " + std::to_string(masks.size()) + " masks for " +
+                               std::to_string(entries.size()) + " images");
+      }
+    }
     std::vector<ImageFile> images;
     images.reserve(entries.size());
-    for (const ImageManifestEntry& e : entries) images.push_back({"", e.label, e.name});
+    for (size_t i = 0; i < entries.size(); ++i) {
+      // A detection or segmentation set has no labels (-1, as Dataset::Open).
+      ImageFile file{"", labelled ? entries[i].label : -1, entries[i].name, "", ""};
+      if (!masks.empty()) file.mask_name = masks[i].name;
+      images.push_back(std::move(file));
+    }
     MIXQ_ASSIGN_OR_RETURN(dataset_, Dataset::OpenImages(spec, std::move(images)));
     dataset_key_ = key;
   }
@@ -108,8 +178,15 @@ Status TaskRunner::LoadImages(const proto::TaskAssign& task, const TaskFiles& fi
                            std::to_string(files.image_paths.size()) +
                            " image files for a slice of " + std::to_string(task.count()));
   }
+  const bool masks = dataset_->spec().task.kind == TaskSpec::Kind::kSegmentation;
+  if (masks && files.mask_paths.size() != files.image_paths.size()) {
+    return InvalidArgument("task " + task.task_id() + ": " +
+                           std::to_string(files.mask_paths.size()) + " masks for a slice of " +
+                           std::to_string(task.count()));
+  }
   for (int64_t i = 0; i < task.count(); ++i) {
     dataset_->SetImagePath(task.begin() + i, files.image_paths[static_cast<size_t>(i)]);
+    if (masks) dataset_->SetMaskPath(task.begin() + i, files.mask_paths[static_cast<size_t>(i)]);
   }
   return Status::Ok();
 }
@@ -188,7 +265,10 @@ StatusOr<proto::TaskResult> TaskRunner::Evaluate(const proto::TaskAssign& task) 
   std::vector<int32_t> reference;  // otherwise: FP32's, to count agreement
   // Fidelity runs FP32 beside the config, which gives agreement as well.
   const bool fidelity = !fp32 && task.fidelity();
-  if (!fp32 && !fidelity) {
+  // A detection or segmentation dataset is scored on its task: no top-1,
+  // so no agreement either.
+  const bool scored = dataset_->spec().task.kind != TaskSpec::Kind::kClassification;
+  if (!fp32 && !fidelity && !scored) {
     MIXQ_ASSIGN_OR_RETURN(reference, Fp32Top1(task));
   }
   EvalOptions options;
@@ -201,11 +281,11 @@ StatusOr<proto::TaskResult> TaskRunner::Evaluate(const proto::TaskAssign& task) 
     options.top1 = &top1;
   } else if (fidelity) {
     options.fidelity = true;
-  } else {
+  } else if (!scored) {
     options.reference_top1 = &reference;
   }
   MIXQ_ASSIGN_OR_RETURN(EvalCounts counts, mixq::Evaluate(*graph_, *dataset_, options));
-  if (fp32) {
+  if (fp32 && !scored) {
     Status saved = top1_cache_.Put(Top1Key(task, EffectiveIsaName()), top1);
     if (!saved.ok()) log().warn("FP32 predictions not cached: {}", saved.message());
   }
@@ -215,9 +295,11 @@ StatusOr<proto::TaskResult> TaskRunner::Evaluate(const proto::TaskAssign& task) 
   eval->set_samples(counts.samples);
   eval->set_correct1(counts.correct1);
   eval->set_correct5(counts.correct5);
-  eval->set_agree1(fp32 ? counts.samples : counts.agree1);
+  if (!scored) eval->set_agree1(fp32 ? counts.samples : counts.agree1);
   eval->set_seconds(counts.seconds);
   if (fidelity) eval->set_fidelity(counts.fidelity.Serialize());
+  if (counts.detection) eval->set_detection(counts.detection->Serialize());
+  if (counts.segmentation) eval->set_segmentation(counts.segmentation->Serialize());
   return result;
 }
 

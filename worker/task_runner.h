@@ -33,6 +33,11 @@ struct TaskFiles {
   std::vector<DatasetInput> inputs;
   // Image folders: the files of samples [begin, begin+count) of the task.
   std::vector<std::string> image_paths;
+  // Evaluate tasks of a detection dataset: the annotation file; of a
+  // segmentation dataset: the masks' manifest and the slice's masks.
+  std::string annotations;
+  std::string masks;
+  std::vector<std::string> mask_paths;
 };
 
 class TaskRunner {

@@ -238,17 +238,42 @@ class WorkerDaemon {
       // An image folder has no labels file: its manifest holds the labels.
       if (task.dataset().format() != "images") need(task.dataset().labels(), &files_.labels);
     }
+    // A detection or segmentation dataset's scoring: the annotation file, or
+    // the masks' manifest (then the slice's masks, QueueSlice).
+    if (task.kind() == proto::TASK_KIND_EVALUATE && task.dataset().format() == "images") {
+      if (!task.dataset().annotations().sha256().empty()) {
+        need(task.dataset().annotations(), &files_.annotations);
+      }
+      if (!task.dataset().masks().sha256().empty()) need(task.dataset().masks(), &files_.masks);
+    }
     if (!task.calibration_sha256().empty()) need(task.calibration(), &files_.calibration);
     images_listed_ = false;
     NextBlobOrStart();
   }
 
   // Once an image folder's manifest is here, the files of the task's slice
-  // join the blobs to fetch (only those: common/image_manifest.h).
+  // join the blobs to fetch (only those: common/image_manifest.h), and so
+  // do the slice's masks of a segmentation dataset.
   Status QueueSliceImages() {
     images_listed_ = true;
-    MIXQ_ASSIGN_OR_RETURN(std::vector<ImageManifestEntry> entries,
-                          ReadImageManifest(files_.images));
+    MIXQ_ASSIGN_OR_RETURN(size_t images, QueueSlice(files_.images, &files_.image_paths));
+    if (!files_.masks.empty()) {
+      MIXQ_ASSIGN_OR_RETURN(size_t masks, QueueSlice(files_.masks, &files_.mask_paths));
+      if (masks != images) {
+        return InvalidArgument("the masks' manifest lists " + std::to_string(masks) +
+                               " masks for " + std::to_string(images) + " images");
+      }
+    }
+    if (!missing_.empty()) {
+      log().info("fetching {} of the slice's {} files", missing_.size(), task_->count());
+    }
+    return Status::Ok();
+  }
+
+  // The files of the task's slice in `manifest` into `paths` (those in the
+  // cache) or `missing_`; the manifest's length.
+  StatusOr<size_t> QueueSlice(const std::string& manifest, std::vector<std::string>* paths) {
+    MIXQ_ASSIGN_OR_RETURN(std::vector<ImageManifestEntry> entries, ReadImageManifest(manifest));
     const int64_t begin = task_->begin(), count = task_->count();
     if (begin < 0 || count < 0 || begin > static_cast<int64_t>(entries.size()) ||
         count > static_cast<int64_t>(entries.size()) - begin) {
@@ -257,23 +282,20 @@ class WorkerDaemon {
                              std::to_string(entries.size()) + " images");
     }
     // Sized first: `missing_` keeps pointers into it.
-    files_.image_paths.assign(static_cast<size_t>(count), std::string());
+    paths->assign(static_cast<size_t>(count), std::string());
     for (int64_t i = 0; i < count; ++i) {
       const ImageManifestEntry& e = entries[static_cast<size_t>(begin + i)];
       proto::BlobRef blob;
       blob.set_sha256(e.sha256);
       blob.set_size(e.size);
-      std::string* path = &files_.image_paths[static_cast<size_t>(i)];
+      std::string* path = &(*paths)[static_cast<size_t>(i)];
       if (std::optional<std::string> local = cache_.Find(blob)) {
         *path = *local;
       } else {
         missing_.push_back({blob, path});
       }
     }
-    if (!missing_.empty()) {
-      log().info("fetching {} of the slice's {} images", missing_.size(), count);
-    }
-    return Status::Ok();
+    return entries.size();
   }
 
   void NextBlobOrStart() {

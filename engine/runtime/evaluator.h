@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/dataset.h"
+#include "common/eval_metric.h"
 #include "common/status.h"
 #include "engine/ir/graph.h"
 #include "engine/runtime/executor.h"
@@ -58,20 +59,6 @@ struct EvalCounts {
   std::optional<SegmentationStats> segmentation;
 };
 
-// The number a search budgets, read from EvalCounts, in points (percent):
-// top-1 or top-5 of a classification dataset, COCO box mAP@0.5 or
-// mAP@[.5:.95] of a detection dataset, mIoU of a segmentation dataset.
-enum class EvalMetric { kTop1, kTop5, kMap50, kMap50_95, kMiou };
-
-// "top1" | "top5" | "map50" | "map50_95" | "miou"; InvalidArgument listing
-// them otherwise.
-StatusOr<EvalMetric> ParseEvalMetric(const std::string& name);
-const char* EvalMetricName(EvalMetric metric);
-// The dataset task a metric scores (common/task_spec.h).
-TaskSpec::Kind EvalMetricTask(EvalMetric metric);
-// The task's own metric when none is named: top-1, mAP@[.5:.95] (COCO's
-// primary number), mIoU.
-EvalMetric DefaultEvalMetric(TaskSpec::Kind task);
 // `metric` of `counts` in points; InvalidArgument when the run did not
 // measure it (a detection metric of a classification run), or when no
 // sample counted (empty slice, no ground truth: COCO's -1).

@@ -15,6 +15,22 @@ std::string FileNameUnder(const std::string& path, const std::string& root) {
   return name;
 }
 
+// The name an image's annotation entry has: the file's name under the
+// dataset's folder, as a worker's manifest gives it or as found.
+std::string AnnotationName(const ImageFile& file, const std::string& root) {
+  return file.name.empty() ? FileNameUnder(file.path, root) : file.name;
+}
+
+// `error`, which starts with `path` (a worker's cached copy, named by hash),
+// naming the file `name` instead, as the dataset does; unchanged when `name`
+// is empty.
+Status Renamed(const Status& error, const std::string& path, const std::string& name) {
+  if (name.empty()) return error;
+  std::string message = error.message();
+  if (message.rfind(path, 0) == 0) message.erase(0, path.size());
+  return Status(error.code(), name + message);
+}
+
 }  // namespace
 
 StatusOr<std::unique_ptr<TaskScorer>> TaskScorer::Make(const Dataset& dataset, int64_t input_height,
@@ -40,9 +56,13 @@ StatusOr<std::unique_ptr<TaskScorer>> TaskScorer::Make(const Dataset& dataset, i
                            ": a detection dataset resizes each image to the model's size "
                            "(no 'center_crop', no shorter-side 'resize'), so that boxes map back");
   }
-  MIXQ_ASSIGN_OR_RETURN(CocoAnnotations coco, ReadCocoAnnotations(task.annotations));
+  StatusOr<CocoAnnotations> read = ReadCocoAnnotations(task.annotations);
+  if (!read.ok()) return Renamed(read.status(), task.annotations, task.annotations_name);
+  const CocoAnnotations& coco = *read;
+  const std::string& annotations =
+      task.annotations_name.empty() ? task.annotations : task.annotations_name;
   if (static_cast<int64_t>(coco.categories.size()) != task.classes) {
-    return InvalidArgument(task.annotations + ": " + std::to_string(coco.categories.size()) +
+    return InvalidArgument(annotations + ": " + std::to_string(coco.categories.size()) +
                            " categories, but the dataset's task says the model has " +
                            std::to_string(task.classes) + " classes");
   }
@@ -69,10 +89,10 @@ StatusOr<std::unique_ptr<TaskScorer>> TaskScorer::Make(const Dataset& dataset, i
   scorer->truths_.resize(static_cast<size_t>(n));
   scorer->transforms_.resize(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
-    const std::string name = FileNameUnder(images->files()[i].path, dataset.spec().images);
+    const std::string name = AnnotationName(images->files()[i], dataset.spec().images);
     auto it = by_name.find(name);
     if (it == by_name.end()) {
-      return InvalidArgument(task.annotations + ": no image entry for '" + name + "' (sample " +
+      return InvalidArgument(annotations + ": no image entry for '" + name + "' (sample " +
                              std::to_string(i) + " of " + dataset.spec().images + ")");
     }
     const CocoImage& image = *it->second;
@@ -154,9 +174,16 @@ Status TaskScorer::AddMasks(int64_t first, const std::vector<Tensor>& outputs) {
   const int64_t pixels = height * width;
   std::vector<int64_t> predicted(static_cast<size_t>(pixels)), labels(static_cast<size_t>(pixels));
   for (int64_t i = 0; i < n; ++i) {
-    const std::string stem = std::filesystem::path(images.files()[first + i].path).stem();
-    const std::string mask_path = (std::filesystem::path(task.masks) / (stem + ".png")).string();
-    MIXQ_ASSIGN_OR_RETURN(Image mask, DecodeImageFile(mask_path, ColorMode::kGray));
+    const ImageFile& file = images.files()[first + i];
+    const std::string& mask_path = file.mask_name.empty() ? file.mask : file.mask_name;
+    if (file.mask.empty()) {
+      return FailedPrecondition("segmentation: sample " + std::to_string(first + i) + " (" +
+                                AnnotationName(file, dataset_.spec().images) +
+                                ") has no mask on this machine");
+    }
+    StatusOr<Image> decoded = DecodeImageFile(file.mask, ColorMode::kGray);
+    if (!decoded.ok()) return Renamed(decoded.status(), file.mask, file.mask_name);
+    const Image& mask = *decoded;
     if (mask.height != height || mask.width != width) {
       return InvalidArgument(mask_path + ": a mask of " + std::to_string(mask.height) + "x" +
                              std::to_string(mask.width) + " pixels for an output of " +

@@ -248,7 +248,7 @@ TEST(ImageDataset, AWorkerHoldsOnlyItsSlicesFiles) {
   DatasetSpec spec = ImageSpec("manifest");
   spec.preprocess.image.crop_height = spec.preprocess.image.crop_width = 2;
   StatusOr<std::unique_ptr<Dataset>> ds =
-      Dataset::OpenImages(spec, {{"", 3, "cat/0.png"}, {"", 5, "cat/1.png"}});
+      Dataset::OpenImages(spec, {{"", 3, "cat/0.png", "", ""}, {"", 5, "cat/1.png", "", ""}});
   ASSERT_TRUE(ds.ok()) << ds.status().ToString();
   EXPECT_EQ((*ds)->labels(), (std::vector<int64_t>{3, 5}));
   const std::vector<ModelInput> model = {{"x", DType::kF32, {-1, 3, 2, 2}}};

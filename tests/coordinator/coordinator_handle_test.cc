@@ -5,11 +5,15 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "common/protocol_codec.h"
 #include "coordinator/coordinator.h"
+#include "metrics/detection.h"
+#include "metrics/segmentation.h"
+#include "tests/common/data_files.h"
 
 namespace mixq {
 namespace {
@@ -180,6 +184,127 @@ TEST_F(CoordinatorHandleTest, FidelityTheTaskDidNotAskForIsRefused) {
   proto::StatusReply status = Status(job);
   EXPECT_EQ(status.tasks_done(), 0);
   EXPECT_EQ(status.malformed().at("bad_result"), 1u);
+}
+
+// Task statistics are kept only where the dataset has that task, parse, and
+// cover the shard: a classification result with detection statistics, and
+// on a segmentation set (2 images, 2 classes, ignore 255) a result without
+// its statistics, with garbage, with another class count, or with another
+// task's statistics, are refused (the task stays to run); the right ones are
+// stored and merged into the status row's mIoU.
+TEST_F(CoordinatorHandleTest, TaskStatisticsMustFitTheDatasetsTask) {
+  std::optional<proto::TaskAssign> leased;  // the last task sent to w1
+  auto take_assign = [&](const std::vector<std::pair<std::string, Decoded>>& answers) {
+    for (const auto& [to, message] : answers) {
+      if (message.type == MessageType::kTaskAssign) leased = message.As<proto::TaskAssign>();
+    }
+  };
+  auto submit_job = [&](const std::string& dataset, int shard_size) {
+    proto::SubmitRequest submit;
+    submit.set_job_yaml(
+        "name: t\nkind: evaluate\nmodel: model.onnx\n"
+        "data: {evaluation: {dataset: " +
+        dataset + ", shard_size: " + std::to_string(shard_size) +
+        "}}\nconfigs: [fp32]\nbenchmark: {batches: []}\nhardware: any\n");
+    submit.set_base_dir(dir_ + "/data");
+    auto answers = Send("client", MessageType::kSubmitRequest, submit);
+    take_assign(answers);
+    for (const auto& [to, message] : answers) {
+      if (message.type != MessageType::kSubmitReply) continue;
+      EXPECT_EQ(message.As<proto::SubmitReply>().error(), "");
+      return message.As<proto::SubmitReply>().job_id();
+    }
+    ADD_FAILURE() << "no submit reply";
+    return int64_t{0};
+  };
+  auto result_of = [](const proto::TaskAssign& assign) {
+    proto::TaskResult result;
+    result.set_task_id(assign.task_id());
+    result.mutable_eval()->set_samples(assign.count());
+    result.mutable_eval()->set_seconds(0.1);
+    return result;
+  };
+  DetectionStats detection;
+  ASSERT_TRUE(detection.AddImage(0, {}, {}).ok());
+
+  // Classification: detection statistics have no place.
+  const int64_t classification = submit_job("test.yaml", 1000);
+  take_assign(Send("w1", MessageType::kHello, Hello("host-1")));
+  ASSERT_TRUE(leased.has_value());
+  proto::TaskAssign assign = *leased;
+  leased.reset();
+  proto::TaskResult result = result_of(assign);
+  result.mutable_eval()->set_detection(detection.Serialize());
+  Send("w1", MessageType::kTaskResult, result);
+  EXPECT_EQ(Status(classification).tasks_done(), 0);
+  EXPECT_EQ(Status(classification).malformed().at("bad_result"), 1u);
+  take_assign(Send("w1", MessageType::kTaskResult, result_of(assign)));  // the right one
+  ASSERT_EQ(Status(classification).tasks_done(), 1);
+
+  // A segmentation set of two gray 28x28 images and their masks; every
+  // shard's statistics below are the same, so the merged mIoU is theirs.
+  fs::create_directories(dir_ + "/data/seg/images");
+  fs::create_directories(dir_ + "/data/seg/masks");
+  for (const char* name : {"a", "b"}) {
+    test::WriteBytes(dir_ + "/data/seg/images/" + name + ".png",
+                     test::PngBytes(28, 28, 1, std::vector<uint8_t>(28 * 28, 100)));
+    test::WriteBytes(dir_ + "/data/seg/masks/" + name + ".png",
+                     test::PngBytes(28, 28, 1, std::vector<uint8_t>(28 * 28, 1)));
+  }
+  std::ofstream(dir_ + "/data/seg.yaml")
+      << "format: images\nimages: seg/images\npreprocess: {color: gray}\n"
+         "task: {kind: segmentation, masks: seg/masks, classes: 2, ignore_index: 255}\n";
+  const int64_t job = submit_job("seg.yaml", 1);  // a task per image
+  if (!leased) take_assign(Send("w1", MessageType::kHeartbeat, proto::Heartbeat()));
+  ASSERT_TRUE(leased.has_value());
+  assign = *leased;
+  EXPECT_EQ(assign.dataset().task().kind(), "segmentation");
+  EXPECT_EQ(assign.dataset().task().ignore_index(), 255);
+  EXPECT_FALSE(assign.dataset().masks().sha256().empty());
+  StatusOr<SegmentationStats> other_classes = SegmentationStats::Create(3, 255);
+  StatusOr<SegmentationStats> seg = SegmentationStats::Create(2, 255);
+  ASSERT_TRUE(other_classes.ok() && seg.ok());
+  const std::vector<int64_t> predicted = {1, 1, 0}, labels = {1, 0, 0};
+  ASSERT_TRUE(seg->Add(predicted.data(), labels.data(), 3).ok());
+  // A task fails for good after 3 refused attempts: two refusals each on
+  // the two tasks, then their right answers.
+  size_t refused = 1;
+  int64_t done = 0;
+  auto refuse = [&](const std::string& bytes, bool with_detection) {
+    result = result_of(assign);
+    result.mutable_eval()->set_segmentation(bytes);
+    if (with_detection) result.mutable_eval()->set_detection(detection.Serialize());
+    leased.reset();
+    take_assign(Send("w1", MessageType::kTaskResult, result));
+    EXPECT_EQ(Status(job).malformed().at("bad_result"), ++refused);
+    EXPECT_EQ(Status(job).tasks_done(), done);
+    if (!leased) take_assign(Send("w1", MessageType::kHeartbeat, proto::Heartbeat()));
+    ASSERT_TRUE(leased.has_value());
+    EXPECT_EQ(leased->task_id(), assign.task_id());  // the same task again
+  };
+  auto accept = [&] {
+    result = result_of(assign);
+    result.mutable_eval()->set_segmentation(seg->Serialize());
+    leased.reset();
+    take_assign(Send("w1", MessageType::kTaskResult, result));
+    EXPECT_EQ(Status(job).tasks_done(), ++done);
+  };
+  refuse("", false);                 // missing
+  refuse("MQSS\x01garbage", false);  // not parsing
+  accept();
+  if (!leased) take_assign(Send("w1", MessageType::kHeartbeat, proto::Heartbeat()));
+  ASSERT_TRUE(leased.has_value());
+  assign = *leased;
+  refuse(other_classes->Serialize(), false);  // another class count
+  refuse(seg->Serialize(), true);             // and another task's statistics
+  accept();
+
+  proto::StatusReply status = Status(job);
+  ASSERT_EQ(status.tasks_done(), 2);
+  ASSERT_EQ(status.evaluations_size(), 1);
+  ASSERT_TRUE(status.evaluations(0).has_miou());
+  EXPECT_DOUBLE_EQ(status.evaluations(0).miou(), 100.0 * seg->MeanIoU());
+  EXPECT_FALSE(status.evaluations(0).has_map50());
 }
 
 // Found by fuzz/coordinator_messages: a BLOB_REQUEST's hash came back

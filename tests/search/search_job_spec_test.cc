@@ -82,7 +82,7 @@ TEST(SearchJobSpec, DefaultsWhenSectionsAreLeftOut) {
   EXPECT_EQ(s->batch, 16);
   EXPECT_EQ(s->budgets, std::vector<double>{1.0});
   EXPECT_FALSE(s->relative);
-  EXPECT_EQ(s->metric, "top1");
+  EXPECT_EQ(s->metric, "");  // the dataset task's own, resolved when the job runs
   EXPECT_EQ(s->output, "");
   EXPECT_DOUBLE_EQ(s->max_seconds, 0.0);
   EXPECT_EQ(s->ranking_samples, 0);  // auto: sized from the budget when the search runs

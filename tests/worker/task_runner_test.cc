@@ -120,7 +120,7 @@ TEST(TaskRunner, ThreeCalibrateShardsMergedEqualOneCalibrationBitForBit) {
 TEST(TaskRunner, CalibratePassOtherThanOneOrTwoIsRefused) {
   StatusOr<DatasetSpec> spec = LoadDatasetSpec(kTrain);
   ASSERT_TRUE(spec.ok());
-  TaskFiles files{kModel, spec->images, spec->labels, "", {}, {}};
+  TaskFiles files{kModel, spec->images, spec->labels, "", {}, {}, "", "", {}};
   TaskRunner runner(1);
   StatusOr<proto::TaskResult> r = runner.Run(CalibrateTask(*spec, 0, 10, 3, ""), files);
   ASSERT_FALSE(r.ok());
@@ -185,7 +185,7 @@ TEST(TaskRunner, EvaluateTaskFixesTheModelToItsInputShapes) {
   test::WriteText(model, testing::SymbolicClassifier());
   StatusOr<DatasetSpec> spec = LoadDatasetSpec(test::kFashionMnistTest);
   ASSERT_TRUE(spec.ok());
-  const TaskFiles files = {model, spec->images, spec->labels, "", {}, {}};
+  const TaskFiles files = {model, spec->images, spec->labels, "", {}, {}, "", "", {}};
 
   proto::TaskAssign task = TaskOver(model, *spec, proto::TASK_KIND_EVALUATE, 0, kCount);
   task.set_task_id("evaluate-symbolic");
